@@ -1,0 +1,64 @@
+# The two commands of the README: `make run` and `make test`. Everything they
+# need (venv, Python packages, system packages) is installed from here.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+VENV_STAMP := $(VENV)/.installed
+MODEL := models/assistant.tar.gz
+# Rasa 3.6 runs on Python 3.8-3.10 only; pyenv's shim may exist without 3.10 selected.
+PYTHON310 := $(shell python3.10 -c 'import sys' >/dev/null 2>&1 && echo python3.10 || ls -d $$HOME/.pyenv/versions/3.10.*/bin/python3.10 /usr/bin/python3.10 2>/dev/null | tail -n 1)
+# Settings (bot/config.py) exported for Rasa's ${VAR} placeholders; the project
+# root on PYTHONPATH lets Rasa import the custom NLU component and actions.
+WITH_ENV = eval "$$($(PY) -m bot env)" && export PYTHONPATH=$(CURDIR) &&
+TRAINING_INPUTS := config.yml $(shell find domain data bot/nlu -type f -not -name '*.pyc' 2>/dev/null)
+
+.PHONY: help setup train run shell test validate test-stories test-python bench clean
+
+help:
+	@echo "make run    set up, train if the data changed, start the assistant"
+	@echo "make shell  chat with the assistant in the terminal"
+	@echo "make test   set up and run every test"
+	@echo "make bench  measure latency, load and training time (docs/benchmark.md)"
+
+setup: $(VENV_STAMP)
+
+$(VENV_STAMP): requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (Rasa 3.6 needs 3.8-3.10)"; exit 1; }
+	test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip<24" wheel
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip check
+	touch $@
+
+train: $(MODEL)
+
+$(MODEL): $(VENV_STAMP) $(TRAINING_INPUTS)
+	$(WITH_ENV) $(RASA) train --fixed-model-name assistant --out models
+	touch $@
+
+run: $(MODEL)
+	$(PY) -m bot run
+
+shell: $(MODEL)
+	$(PY) -m bot chat
+
+validate: $(VENV_STAMP)
+	$(WITH_ENV) $(RASA) data validate --fail-on-warnings
+
+test-stories: $(MODEL)
+	$(WITH_ENV) $(RASA) test core --model $(MODEL) --stories tests/stories \
+		--fail-on-prediction-errors --out results/stories
+
+test-python: $(MODEL)
+	$(WITH_ENV) $(PY) -m pytest tests
+
+test: validate test-stories test-python
+
+bench: $(MODEL)
+	$(WITH_ENV) $(PY) tests/bench/run_bench.py
+
+clean:
+	rm -rf models results var .pytest_cache

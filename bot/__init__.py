@@ -1,0 +1,1 @@
+"""The account-support assistant of the MOST government service platform."""

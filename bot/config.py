@@ -1,0 +1,93 @@
+"""Every setting of the assistant, read from environment variables.
+
+This module is the one place where settings and their local defaults live;
+the README's "Configuration" table lists the same names (a test keeps them in
+step).  ``python -m bot env`` prints the effective values as shell exports,
+which is how the Makefile hands them to Rasa's ``${VAR}`` placeholders in
+``endpoints.yml``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Mapping, Optional
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS = (
+    Setting("BIND_HOST", "127.0.0.1", "Address the Rasa and action servers listen on."),
+    Setting("RASA_PORT", "5005", "Port of the Rasa server (REST and socket.io channels)."),
+    Setting("ACTIONS_PORT", "5055", "Port of the custom action server."),
+    Setting(
+        "DATABASE_URL",
+        "sqlite:///var/assistant.db",
+        "SQLAlchemy URL of the conversation (tracker) store, e.g. "
+        "postgresql://user:pass@host:5432/assistant. Relative SQLite paths are "
+        "relative to the project root.",
+    ),
+    Setting(
+        "REDIS_HOST",
+        "",
+        "Redis host for the conversation lock store; empty keeps locks in memory "
+        "(fine for one Rasa process).",
+    ),
+    Setting("REDIS_PORT", "6379", "Redis port (with REDIS_HOST)."),
+    Setting("REDIS_DB", "1", "Redis database number (with REDIS_HOST)."),
+    Setting(
+        "MAX_MESSAGE_CHARS",
+        "1000",
+        "Longest message the assistant reads; longer ones are answered with a "
+        "request to shorten them.",
+    ),
+    Setting(
+        "MODEL_PATH",
+        "models/assistant.tar.gz",
+        "Trained model the server loads (make train writes it).",
+    ),
+)
+
+_BY_NAME: Dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
+
+
+def get(name: str, environ: Optional[Mapping[str, str]] = None) -> str:
+    environ = os.environ if environ is None else environ
+    return environ.get(name, _BY_NAME[name].default)
+
+
+def get_int(name: str, environ: Optional[Mapping[str, str]] = None) -> int:
+    value = get(name, environ)
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"setting {name} must be a whole number, got {value!r}") from None
+
+
+def rasa_environment(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """Values for the ``${VAR}`` placeholders of endpoints.yml, plus every setting."""
+    values = {setting.name: get(setting.name, environ) for setting in SETTINGS}
+    values["DATABASE_URL"] = _absolute_sqlite_url(values["DATABASE_URL"])
+    values["LOCK_STORE_TYPE"] = "redis" if values["REDIS_HOST"] else "in_memory"
+    values["ACTION_SERVER_URL"] = (
+        f"http://{_client_host(values['BIND_HOST'])}:{values['ACTIONS_PORT']}/webhook"
+    )
+    return values
+
+
+def _absolute_sqlite_url(url: str) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.startswith(prefix + "/"):
+        return url
+    return prefix + str(PROJECT_ROOT / url[len(prefix):])
+
+
+def _client_host(bind_host: str) -> str:
+    return "127.0.0.1" if bind_host in ("0.0.0.0", "") else bind_host
