@@ -76,6 +76,10 @@ def rasa_environment(environ: Optional[Mapping[str, str]] = None) -> Dict[str, s
     values = {setting.name: get(setting.name, environ) for setting in SETTINGS}
     values["DATABASE_URL"] = _absolute_sqlite_url(values["DATABASE_URL"])
     values["LOCK_STORE_TYPE"] = "redis" if values["REDIS_HOST"] else "in_memory"
+    # Rasa would otherwise try to send usage telemetry; these machines have no
+    # network beyond package registries.
+    values["RASA_TELEMETRY_ENABLED"] = "false"
+    values["SQLALCHEMY_SILENCE_UBER_WARNING"] = "1"
     values["ACTION_SERVER_URL"] = (
         f"http://{_client_host(values['BIND_HOST'])}:{values['ACTIONS_PORT']}/webhook"
     )

@@ -1,0 +1,203 @@
+"""Benchmark: training time, model load time, REST latency of FAQ turns
+(sequential and 20 concurrent conversations), server memory, and held-out
+accuracy, for our config and for Rasa's default config on the same data.
+
+Run with `make bench`; figures go to results/bench.json and docs/benchmark.md.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Dict, List
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bot.chat import send  # noqa: E402
+from bot.launcher import start_assistant  # noqa: E402
+from bot.topics import FAQ_TOPICS  # noqa: E402
+from tests.integration.conftest import free_port  # noqa: E402
+from tests.unit.test_training_data import HELDOUT  # noqa: E402
+
+SEQUENTIAL_TURNS = 200
+CONCURRENT_CONVERSATIONS = 20
+TURNS_PER_CONVERSATION = 10
+DEFAULT_CONFIG = """recipe: default.v1
+language: zh
+assistant_id: default-config-baseline
+importers:
+  - name: bot.importer.RetrievalAwareImporter
+"""
+
+
+def faq_questions() -> List[str]:
+    held_out = [text for label, texts in HELDOUT.items() if label.startswith("faq/") for text in texts]
+    return list(FAQ_TOPICS.values()) + held_out
+
+
+def train(config_path: Path, out_dir: Path, name: str) -> float:
+    started = time.monotonic()
+    subprocess.run(
+        [str(ROOT / ".venv/bin/rasa"), "train", "--config", str(config_path), "--domain", "domain",
+         "--out", str(out_dir), "--fixed-model-name", name, "--force"],
+        cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    return time.monotonic() - started
+
+
+def rss_megabytes(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: List[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def timed_turn(webhook: str, sender: str, text: str) -> float:
+    started = time.perf_counter()
+    send(webhook, sender, text)
+    return (time.perf_counter() - started) * 1000
+
+
+def measure_server(model_path: Path, workdir: Path) -> Dict[str, float]:
+    overrides = {
+        "MODEL_PATH": str(model_path),
+        "RASA_PORT": str(free_port()),
+        "ACTIONS_PORT": str(free_port()),
+        "DATABASE_URL": f"sqlite:///{workdir / (model_path.stem + '.db')}",
+    }
+    started = time.monotonic()
+    with open(workdir / "servers.log", "a") as log:
+        assistant = start_assistant(overrides, log=log)
+    load_seconds = time.monotonic() - started
+    try:
+        webhook = assistant.rest_webhook
+        questions = faq_questions()
+        for text in questions[:20]:  # warm-up
+            send(webhook, "warm-up", text)
+        sequential = [
+            timed_turn(webhook, f"seq-{i // 10}", questions[i % len(questions)])
+            for i in range(SEQUENTIAL_TURNS)
+        ]
+
+        def one_conversation(index: int) -> List[float]:
+            sender = f"conc-{uuid.uuid4().hex[:8]}"
+            return [
+                timed_turn(webhook, sender, questions[(index * 7 + turn) % len(questions)])
+                for turn in range(TURNS_PER_CONVERSATION)
+            ]
+
+        with ThreadPoolExecutor(CONCURRENT_CONVERSATIONS) as pool:
+            concurrent = [ms for result in pool.map(one_conversation, range(CONCURRENT_CONVERSATIONS)) for ms in result]
+        rasa_pid = assistant.processes[1].pid
+        return {
+            "load_seconds": load_seconds,
+            "sequential_p50_ms": percentile(sequential, 0.50),
+            "sequential_p95_ms": percentile(sequential, 0.95),
+            "concurrent_p50_ms": percentile(concurrent, 0.50),
+            "concurrent_p95_ms": percentile(concurrent, 0.95),
+            "concurrent_mean_ms": statistics.mean(concurrent),
+            "rasa_rss_mb": rss_megabytes(rasa_pid),
+        }
+    finally:
+        assistant.stop()
+
+
+def heldout_accuracy(model_path: Path) -> Dict[str, float]:
+    code = f"""
+import json, asyncio, sys
+sys.path.insert(0, {str(ROOT)!r})
+from rasa.core.agent import Agent
+from tests.unit.test_training_data import HELDOUT
+from bot.topics import CORE_TOPICS
+agent = Agent.load({str(model_path)!r})
+loop = asyncio.new_event_loop()
+hits = {{"core": [0, 0], "faq": [0, 0], "all": [0, 0]}}
+for label, texts in HELDOUT.items():
+    for text in texts:
+        parse = loop.run_until_complete(agent.parse_message(text))
+        got = parse["intent"]["name"]
+        if got == "faq":
+            got = parse["response_selector"]["faq"]["response"]["intent_response_key"]
+        groups = ["all"] + (["core"] if label in CORE_TOPICS else []) + (["faq"] if label.startswith("faq/") else [])
+        for group in groups:
+            hits[group][0] += got == label
+            hits[group][1] += 1
+print(json.dumps({{k: v[0] / v[1] for k, v in hits.items()}}))
+"""
+    output = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    results: Dict[str, Dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as temp:
+        workdir = Path(temp)
+        default_config = workdir / "default-config.yml"
+        default_config.write_text(DEFAULT_CONFIG)
+        for name, config_path in (("ours", ROOT / "config.yml"), ("rasa_default", default_config)):
+            print(f"[{name}] training …", flush=True)
+            seconds = train(config_path, workdir, name)
+            model_path = workdir / f"{name}.tar.gz"
+            print(f"[{name}] trained in {seconds:.0f} s; serving …", flush=True)
+            results[name] = {"train_seconds": seconds, **measure_server(model_path, workdir)}
+            results[name].update({f"heldout_{k}_accuracy": v for k, v in heldout_accuracy(model_path).items()})
+            print(f"[{name}] {json.dumps(results[name])}", flush=True)
+    meta = {"machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
+            "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")}
+    (ROOT / "results").mkdir(exist_ok=True)
+    (ROOT / "results" / "bench.json").write_text(json.dumps({"meta": meta, **results}, indent=2))
+    write_doc(meta, results)
+
+
+ROWS = [
+    ("Training time", "train_seconds", "{:.0f} s", "≤ 240 s"),
+    ("Model load (process start → first answer possible)", "load_seconds", "{:.1f} s", "≤ 20 s"),
+    ("FAQ turn p50, sequential", "sequential_p50_ms", "{:.0f} ms", ""),
+    ("FAQ turn p95, sequential", "sequential_p95_ms", "{:.0f} ms", "≤ 60 ms"),
+    (f"FAQ turn p50, {CONCURRENT_CONVERSATIONS} concurrent conversations", "concurrent_p50_ms", "{:.0f} ms", ""),
+    (f"FAQ turn p95, {CONCURRENT_CONVERSATIONS} concurrent conversations", "concurrent_p95_ms", "{:.0f} ms", ""),
+    ("Rasa server RSS after the run", "rasa_rss_mb", "{:.0f} MB", ""),
+    ("Held-out accuracy, core intents", "heldout_core_accuracy", "{:.1%}", "≥ 95 %"),
+    ("Held-out accuracy, FAQ answers", "heldout_faq_accuracy", "{:.1%}", ""),
+    ("Held-out accuracy, all", "heldout_all_accuracy", "{:.1%}", ""),
+]
+
+
+def write_doc(meta: Dict[str, str], results: Dict[str, Dict[str, float]]) -> None:
+    lines = [
+        "# Benchmark",
+        "",
+        f"Measured by `make bench` (tests/bench/run_bench.py) on {meta['date']}, {meta['machine']}, "
+        f"Python {meta['python']}. Both models are trained on the same data in the same run; "
+        "\"Rasa default\" is Rasa's built-in default pipeline and policies (no `pipeline`/`policies` "
+        "in config). Latency is the wall time of one REST request (message in, answer out) "
+        "with the SQLite tracker store, measured by a client on the same machine.",
+        "",
+        "| Measure | Ours | Rasa default | Target |",
+        "|---|---|---|---|",
+    ]
+    for label, key, fmt, target in ROWS:
+        ours, default = results["ours"][key], results["rasa_default"][key]
+        lines.append(f"| {label} | {fmt.format(ours)} | {fmt.format(default)} | {target} |")
+    lines.append("")
+    (ROOT / "docs" / "benchmark.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

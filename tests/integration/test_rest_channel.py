@@ -1,0 +1,122 @@
+"""The real action and Rasa servers, spoken to over the REST channel."""
+import json
+import sqlite3
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.chat import send
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def responses():
+    merged = {}
+    for path in (ROOT / "domain").glob("*.yml"):
+        merged.update(yaml.safe_load(path.read_text(encoding="utf-8")).get("responses", {}))
+    return merged
+
+
+ANSWERS = {name: variants[0]["text"] for name, variants in responses().items()}
+
+
+def conversation() -> str:
+    return f"it-{uuid.uuid4().hex[:10]}"
+
+
+def say(assistant, sender, text):
+    return send(assistant.running.rest_webhook, sender, text)
+
+
+def texts(replies):
+    return [reply.get("text") for reply in replies]
+
+
+def post_raw(url, body: bytes):
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_greeting_offers_the_common_problems_as_buttons(assistant):
+    replies = say(assistant, conversation(), "您好")
+    assert texts(replies) == [ANSWERS["utter_greet"]]
+    assert "/forgot_password" in [b["payload"] for b in replies[0]["buttons"]]
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("我登录名记得但是密码忘了", "utter_forgot_password"),
+        ("注册的时候提示身份证号码已经被注册了", "utter_id_already_registered"),
+        ("实名认证失败了怎么办", "utter_realname_failed"),
+        ("申诉找回一般要等多久", "utter_faq/appeal_duration"),
+        ("人遗项目提交以后找不到下载按钮", "utter_faq/hgr_no_download"),
+        ("今天天气怎么样", "utter_out_of_scope"),
+    ],
+)
+def test_questions_in_the_users_words_get_their_answers(assistant, question, answer):
+    assert texts(say(assistant, conversation(), question)) == [ANSWERS[answer]]
+
+
+@pytest.mark.parametrize(
+    "message, answer",
+    [
+        ("", "utter_invalid_input_empty"),
+        ("  \n\t ", "utter_invalid_input_empty"),
+        ("😀👍🙏", "utter_invalid_input_no_words"),
+        ("密码" * 5_000, "utter_invalid_input_too_long"),
+        ("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00", "utter_invalid_input_garbled"),
+    ],
+)
+def test_unreadable_messages_get_a_clear_answer_and_the_conversation_goes_on(assistant, message, answer):
+    sender = conversation()
+    assert texts(say(assistant, sender, message)) == [ANSWERS[answer]]
+    assert texts(say(assistant, sender, "忘记密码了")) == [ANSWERS["utter_forgot_password"]]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{this is not json", b"\xff\xfe\xfd", b"[]", b'{"message": "hi"}', b'{"sender": "x", "message": 5}'],
+)
+def test_malformed_requests_get_http_400_and_the_server_keeps_serving(assistant, body):
+    status, reply = post_raw(assistant.running.rest_webhook, body)
+    assert status == 400 and reply["error"]
+    assert texts(say(assistant, conversation(), "你好")) == [ANSWERS["utter_greet"]]
+
+
+def test_two_misunderstandings_in_a_row_offer_a_person_and_yes_connects(assistant):
+    sender = conversation()
+    first = say(assistant, sender, "/nlu_fallback")
+    assert texts(first) == [ANSWERS["utter_default"]]
+    second = say(assistant, sender, "/nlu_fallback")
+    assert texts(second) == [ANSWERS["utter_offer_human"]]
+    assert texts(say(assistant, sender, "/affirm")) == [ANSWERS["utter_request_human"]]
+
+
+def test_restart_command_forgets_the_misunderstandings(assistant):
+    sender = conversation()
+    say(assistant, sender, "/nlu_fallback")
+    say(assistant, sender, "/restart")
+    assert texts(say(assistant, sender, "/nlu_fallback")) == [ANSWERS["utter_default"]]
+
+
+def test_conversations_survive_a_server_restart(assistant):
+    sender = conversation()
+    assert texts(say(assistant, sender, "/nlu_fallback")) == [ANSWERS["utter_default"]]
+    assistant.restart()
+    # The second miss in a row is only recognised if the first was kept.
+    assert texts(say(assistant, sender, "/nlu_fallback")) == [ANSWERS["utter_offer_human"]]
+    database = assistant.overrides["DATABASE_URL"][len("sqlite:///"):]
+    with sqlite3.connect(database) as connection:
+        stored = connection.execute(
+            "SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
+        ).fetchone()[0]
+    assert stored == 2

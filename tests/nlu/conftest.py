@@ -1,0 +1,8 @@
+import pytest
+
+from tests.model import LoadedModel
+
+
+@pytest.fixture(scope="session")
+def model() -> LoadedModel:
+    return LoadedModel()
