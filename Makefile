@@ -15,7 +15,7 @@ PYTHON310 := $(shell python3.10 -c 'import sys' >/dev/null 2>&1 && echo python3.
 WITH_ENV = eval "$$($(PY) -m bot env)" && export PYTHONPATH=$(CURDIR) &&
 TRAINING_INPUTS := config.yml $(shell find domain data bot/nlu -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: help setup train run shell test validate test-stories test-python bench clean
+.PHONY: help setup system-packages train run shell test validate test-stories test-python bench clean
 
 help:
 	@echo "make run    set up, train if the data changed, start the assistant"
@@ -32,6 +32,18 @@ $(VENV_STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip check
 	touch $@
+
+# PostgreSQL and Redis for the integration tests of the shared-store setup
+# (Debian packages; the tests start their own throw-away servers).
+system-packages:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
 
 train: $(MODEL)
 
@@ -56,7 +68,7 @@ test-stories: $(MODEL)
 	$(WITH_ENV) $(RASA) test core --model $(MODEL) --stories tests/stories \
 		--fail-on-prediction-errors --out results/stories
 
-test-python: $(MODEL)
+test-python: $(MODEL) system-packages
 	$(WITH_ENV) $(PY) -m pytest tests
 
 test: validate test-stories test-python

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from bot.chat import send  # noqa: E402
 from bot.launcher import start_assistant  # noqa: E402
 from bot.topics import FAQ_TOPICS  # noqa: E402
-from tests.integration.conftest import free_port  # noqa: E402
+from tests.servers import free_port  # noqa: E402
 from tests.unit.test_training_data import HELDOUT  # noqa: E402
 
 SEQUENTIAL_TURNS = 200

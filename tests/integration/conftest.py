@@ -1,27 +1,22 @@
-import socket
 from pathlib import Path
+from typing import Dict
 
 import pytest
 
 from bot.launcher import RunningAssistant, start_assistant
+from tests.servers import free_port
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class AssistantProcess:
     """The real action and Rasa servers, restartable on the same stores."""
 
-    def __init__(self, database_url: str, log_path: Path) -> None:
-        self.overrides = {
+    def __init__(self, log_path: Path, **settings: str) -> None:
+        self.overrides: Dict[str, str] = {
             "RASA_PORT": str(free_port()),
             "ACTIONS_PORT": str(free_port()),
-            "DATABASE_URL": database_url,
+            **settings,
         }
         self.log_path = log_path
         self.running: RunningAssistant = None  # type: ignore[assignment]
@@ -44,7 +39,7 @@ class AssistantProcess:
 def assistant(tmp_path_factory):
     RESULTS.mkdir(exist_ok=True)
     database = tmp_path_factory.mktemp("stores") / "tracker.db"
-    process = AssistantProcess(f"sqlite:///{database}", RESULTS / "integration-servers.log")
+    process = AssistantProcess(RESULTS / "integration-servers.log", DATABASE_URL=f"sqlite:///{database}")
     process.start()
     yield process
     process.stop()
