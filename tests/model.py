@@ -9,7 +9,12 @@ MODEL = ROOT / "models" / "assistant.tar.gz"
 
 class LoadedModel:
     def __init__(self) -> None:
+        import logging
+
         from rasa.core.agent import Agent
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_structlog(logging.WARNING)  # Rasa logs every parse at debug level otherwise
 
         if not MODEL.exists():
             raise RuntimeError(f"{MODEL} is missing: run `make train` (make test does)")

@@ -1,12 +1,15 @@
-"""Overrides the predicted intent of messages no model can understand.
+"""Screens messages no model can understand, around the NLU pipeline.
 
-Placed last in the pipeline, so DIET's and the fallback classifier's guesses
-are replaced by ``invalid_input`` with full confidence; the action that answers
-it re-screens the text to say exactly what was wrong.
+``InputScreen`` runs first: it records why a message is unreadable (empty,
+emoji only, garbled, too long) and cuts an over-long text to the limit, so the
+models never spend seconds on a pasted document.  ``InputScreenClassifier``
+runs last: it restores the full text and replaces whatever the classifiers
+guessed with ``invalid_input``; the action that answers it re-screens the text
+to say exactly what was wrong.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -22,22 +25,14 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import config
-from bot.input_screen import screen_message
+from bot.input_screen import InputProblem, screen_message
 
 INVALID_INPUT_INTENT = "invalid_input"
+_VERDICT = "input_screen_verdict"
+_FULL_TEXT = "input_screen_full_text"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
-class InputScreenClassifier(GraphComponent):
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {"max_message_chars": None}
-
-    def __init__(self, max_message_chars: int) -> None:
-        self._max_message_chars = max_message_chars
-
+class _Stateless(GraphComponent):
     @classmethod
     def create(
         cls,
@@ -45,19 +40,43 @@ class InputScreenClassifier(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "InputScreenClassifier":
-        configured = config_.get("max_message_chars")
-        limit = int(configured) if configured else config.get_int("MAX_MESSAGE_CHARS")
-        return cls(limit)
+    ) -> "_Stateless":
+        return cls()
+
+
+# Registered as a (non-trainable) classifier so it runs at prediction time
+# only, in its place in the pipeline: first.
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class InputScreen(_Stateless):
+    def __init__(self, max_message_chars: Optional[int] = None) -> None:
+        self._max_message_chars = max_message_chars or config.get_int("MAX_MESSAGE_CHARS")
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            if screen_message(message.get(TEXT), self._max_message_chars):
-                self._mark_invalid(message)
+            text = message.get(TEXT)
+            problem = screen_message(text, self._max_message_chars)
+            if problem is None:
+                continue
+            message.set(_VERDICT, problem.value)
+            if problem is InputProblem.TOO_LONG:
+                message.set(_FULL_TEXT, text)
+                message.set(TEXT, text[: self._max_message_chars])
         return messages
 
-    @staticmethod
-    def _mark_invalid(message: Message) -> None:
-        prediction = {INTENT_NAME_KEY: INVALID_INPUT_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
-        message.set(INTENT, prediction, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [prediction], add_to_output=True)
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class InputScreenClassifier(_Stateless):
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if message.get(_VERDICT) is None:
+                continue
+            if message.get(_FULL_TEXT) is not None:
+                message.set(TEXT, message.get(_FULL_TEXT))
+            prediction = {INTENT_NAME_KEY: INVALID_INPUT_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+            message.set(INTENT, prediction, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [prediction], add_to_output=True)
+        return messages

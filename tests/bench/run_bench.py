@@ -26,7 +26,7 @@ from bot.chat import send  # noqa: E402
 from bot.launcher import start_assistant  # noqa: E402
 from bot.topics import FAQ_TOPICS  # noqa: E402
 from tests.servers import free_port  # noqa: E402
-from tests.unit.test_training_data import HELDOUT  # noqa: E402
+from tests.unit.test_training_data import HELDOUT  # noqa: E402  (both held-out sets)
 
 SEQUENTIAL_TURNS = 200
 CONCURRENT_CONVERSATIONS = 20

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from bot import config
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
@@ -27,7 +29,18 @@ def test_environment_selects_postgresql_and_redis():
 
 
 def test_a_non_numeric_number_is_reported_by_name():
-    import pytest
-
     with pytest.raises(ValueError, match="MAX_MESSAGE_CHARS"):
         config.get_int("MAX_MESSAGE_CHARS", {"MAX_MESSAGE_CHARS": "lots"})
+
+
+def test_cli_prints_the_settings_as_shell_exports(capsys, monkeypatch):
+    from bot.__main__ import main
+
+    monkeypatch.setenv("REDIS_HOST", "cache.internal")
+    assert main(["env"]) == 0
+    exports = dict(
+        line[len("export "):].split("=", 1) for line in capsys.readouterr().out.splitlines()
+    )
+    assert exports["REDIS_HOST"] == "cache.internal"
+    assert exports["LOCK_STORE_TYPE"] == "redis"
+    assert exports["RASA_TELEMETRY_ENABLED"] == "false"

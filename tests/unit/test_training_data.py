@@ -28,7 +28,12 @@ def responses() -> Dict[str, list]:
 
 
 TRAINING = examples_by_intent(sorted((ROOT / "data" / "nlu").glob("*.yml")))
-HELDOUT = examples_by_intent([ROOT / "tests" / "nlu" / "heldout.yml"])
+HELDOUT_FILES = {
+    "heldout": ROOT / "tests" / "nlu" / "heldout.yml",
+    "blind": ROOT / "tests" / "nlu" / "heldout_blind.yml",
+}
+HELDOUT_SETS = {name: examples_by_intent([path]) for name, path in HELDOUT_FILES.items()}
+HELDOUT = examples_by_intent(HELDOUT_FILES.values())
 
 
 def normalised(text: str) -> str:

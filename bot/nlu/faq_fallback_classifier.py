@@ -1,0 +1,69 @@
+"""Turns an unsure FAQ answer into a "did you mean" question.
+
+DIET is confident that a one-word message such as "人遗" or "火炬" is an FAQ
+question, but the response selector is not sure which one (its best answer
+scores 0.1-0.45, against 0.85+ for real questions).  Answering the best guess
+would be a coin toss, so below ``threshold`` the intent becomes
+``nlu_fallback``, exactly as Rasa's FallbackClassifier does, keeping the
+rankings so the clarification can offer the likeliest answers.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.topics import FAQ_INTENT
+
+RESPONSE_SELECTOR_KEY = "response_selector"
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class FaqFallbackClassifier(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"threshold": 0.5}
+
+    def __init__(self, threshold: float) -> None:
+        self._threshold = threshold
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "FaqFallbackClassifier":
+        return cls(float(config["threshold"]))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if self._is_unsure_faq_answer(message):
+                fallback = {
+                    INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                    PREDICTED_CONFIDENCE_KEY: self._threshold,
+                }
+                message.data[INTENT] = fallback
+                message.data.setdefault(INTENT_RANKING_KEY, []).insert(0, fallback)
+        return messages
+
+    def _is_unsure_faq_answer(self, message: Message) -> bool:
+        if (message.data.get(INTENT) or {}).get(INTENT_NAME_KEY) != FAQ_INTENT:
+            return False
+        selection = (message.data.get(RESPONSE_SELECTOR_KEY) or {}).get(FAQ_INTENT) or {}
+        confidence = (selection.get("response") or {}).get(PREDICTED_CONFIDENCE_KEY)
+        return confidence is not None and confidence < self._threshold

@@ -1,0 +1,59 @@
+"""The custom NLU components on hand-made predictions (no model needed)."""
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.faq_fallback_classifier import FaqFallbackClassifier
+from bot.nlu.input_screen_classifier import InputScreen, InputScreenClassifier
+
+
+def predicted(text, intent, confidence, faq_confidence=None):
+    message = Message(data={"text": text})
+    message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
+    message.set("intent_ranking", [{"name": intent, "confidence": confidence}], add_to_output=True)
+    if faq_confidence is not None:
+        message.set(
+            "response_selector",
+            {"faq": {"response": {"confidence": faq_confidence, "intent_response_key": "faq/hgr_staff_left"},
+                     "ranking": [{"intent_response_key": "faq/hgr_staff_left", "confidence": faq_confidence}]}},
+            add_to_output=True,
+        )
+    return message
+
+
+def test_an_unsure_faq_answer_falls_back_and_keeps_the_rankings():
+    (message,) = FaqFallbackClassifier(0.5).process([predicted("人遗", "faq", 0.99, faq_confidence=0.14)])
+    assert message.get("intent")["name"] == "nlu_fallback"
+    assert [r["name"] for r in message.get("intent_ranking")] == ["nlu_fallback", "faq"]
+    assert message.get("response_selector")["faq"]["ranking"]
+
+
+def test_a_sure_faq_answer_and_other_intents_are_left_alone():
+    classifier = FaqFallbackClassifier(0.5)
+    (sure,) = classifier.process([predicted("人遗项目没有下载按钮", "faq", 0.99, faq_confidence=0.93)])
+    (other,) = classifier.process([predicted("忘记密码", "forgot_password", 0.99)])
+    assert sure.get("intent")["name"] == "faq"
+    assert other.get("intent")["name"] == "forgot_password"
+
+
+def screened(text, limit=100):
+    """The screen, a model's prediction in between, then the classifier."""
+    (message,) = InputScreen(max_message_chars=limit).process([Message(data={"text": text})])
+    seen_by_models = message.get("text")
+    message.set("intent", {"name": "forgot_password", "confidence": 0.99}, add_to_output=True)
+    message.set("intent_ranking", [{"name": "forgot_password", "confidence": 0.99}], add_to_output=True)
+    (message,) = InputScreenClassifier().process([message])
+    return message, seen_by_models
+
+
+def test_unreadable_text_overrides_any_prediction():
+    for text in ("", "🙏🙏", "密码\x00", "字" * 101):
+        message, _ = screened(text)
+        assert message.get("intent") == {"name": "invalid_input", "confidence": 1.0}
+        assert message.get("intent_ranking") == [{"name": "invalid_input", "confidence": 1.0}]
+    readable, _ = screened("忘记密码了")
+    assert readable.get("intent")["name"] == "forgot_password"
+
+
+def test_models_see_at_most_the_limit_but_the_full_text_is_kept():
+    message, seen_by_models = screened("字" * 10_000, limit=100)
+    assert len(seen_by_models) == 100
+    assert message.get("text") == "字" * 10_000
