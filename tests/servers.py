@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,10 +36,13 @@ def _as_postgres_user(command: List[str]) -> List[str]:
 
 
 @contextmanager
-def postgres_server(workdir: Path) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """Yields the SQLAlchemy URL of a fresh PostgreSQL server."""
+    # Its own directory: as root, the server runs as `postgres`, which cannot
+    # enter pytest's root-only temporary directories.
+    workdir = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
     data_dir, socket_dir = workdir / "pgdata", workdir / "pgsocket"
-    socket_dir.mkdir(parents=True)
+    socket_dir.mkdir()
     if os.geteuid() == 0:
         shutil.chown(workdir, "postgres")
         shutil.chown(socket_dir, "postgres")
@@ -61,6 +65,7 @@ def postgres_server(workdir: Path) -> Iterator[str]:
             _as_postgres_user([pg_ctl, "-D", str(data_dir), "-m", "immediate", "-w", "stop"]),
             check=False, stdout=subprocess.DEVNULL,
         )
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @contextmanager

@@ -12,8 +12,8 @@ from tests.servers import postgres_server, redis_server
 
 
 @pytest.fixture(scope="module")
-def shared_stores(tmp_path_factory):
-    with postgres_server(tmp_path_factory.mktemp("pg")) as database_url, redis_server() as redis_port:
+def shared_stores():
+    with postgres_server() as database_url, redis_server() as redis_port:
         yield database_url, redis_port
 
 
