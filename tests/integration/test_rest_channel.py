@@ -120,3 +120,19 @@ def test_conversations_survive_a_server_restart(assistant):
             "SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
         ).fetchone()[0]
     assert stored == 2
+
+
+def test_a_vague_message_gets_did_you_mean_buttons_that_lead_to_answers(assistant):
+    from actions.clarification import CLARIFY_PROMPT
+    from bot.topics import FAQ_TOPICS
+
+    sender = conversation()
+    (question,) = say(assistant, sender, "人遗")
+    assert question["text"] == CLARIFY_PROMPT
+    *candidates, none_of_these = question["buttons"]
+    assert candidates and none_of_these == {"title": "都不是", "payload": "/deny"}
+    key = next(k for k, q in FAQ_TOPICS.items() if q == candidates[0]["payload"])
+    assert texts(say(assistant, sender, candidates[0]["payload"])) == [ANSWERS[f"utter_faq/{key}"]]
+    # "none of these" after a miss is the second misunderstanding: a person is offered.
+    say(assistant, sender, "人遗")
+    assert texts(say(assistant, sender, "/deny")) == [ANSWERS["utter_offer_human"]]
