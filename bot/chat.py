@@ -35,6 +35,11 @@ def render(replies: List[Reply]) -> List[str]:
     return lines
 
 
+def silent_reply_note(sent: str) -> str:
+    """What to show when the assistant answers nothing (``/restart`` answers nothing)."""
+    return "（对话已重新开始）" if sent.strip() == "/restart" else "（助手这次没有回复）"
+
+
 def buttons_of(replies: List[Reply]) -> List[Dict[str, str]]:
     return [button for reply in replies for button in reply.get("buttons") or []]
 
@@ -70,6 +75,6 @@ def chat(
         except (urllib.error.URLError, OSError) as error:
             write(f"（连接不上助手：{error}。请确认 make run 正在运行。）")
             continue
-        for line in render(replies):
+        for line in render(replies) or [silent_reply_note(typed)]:
             write(line)
         buttons = buttons_of(replies)

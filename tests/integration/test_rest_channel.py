@@ -101,6 +101,23 @@ def test_two_misunderstandings_in_a_row_offer_a_person_and_yes_connects(assistan
     assert texts(say(assistant, sender, "/affirm")) == [ANSWERS["utter_request_human"]]
 
 
+def stored_events(assistant, sender):
+    database = assistant.overrides["DATABASE_URL"][len("sqlite:///"):]
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "SELECT type_name, action_name FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+        ).fetchall()
+
+
+def test_an_ordinary_turn_runs_no_custom_action_and_sets_no_slot(assistant):
+    sender = conversation()
+    say(assistant, sender, "你好")
+    say(assistant, sender, "申诉找回一般要等多久")
+    events = stored_events(assistant, sender)
+    assert ("action", "utter_faq") in events
+    assert not [e for e in events if e[0] == "slot" or (e[1] or "").startswith("action_clarify")]
+
+
 def test_restart_command_forgets_the_misunderstandings(assistant):
     sender = conversation()
     say(assistant, sender, "/nlu_fallback")
@@ -114,12 +131,7 @@ def test_conversations_survive_a_server_restart(assistant):
     assistant.restart()
     # The second miss in a row is only recognised if the first was kept.
     assert texts(say(assistant, sender, "/nlu_fallback")) == [ANSWERS["utter_offer_human"]]
-    database = assistant.overrides["DATABASE_URL"][len("sqlite:///"):]
-    with sqlite3.connect(database) as connection:
-        stored = connection.execute(
-            "SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
-        ).fetchone()[0]
-    assert stored == 2
+    assert [e for e in stored_events(assistant, sender) if e[0] == "user"] == [("user", None)] * 2
 
 
 def test_a_vague_message_gets_did_you_mean_buttons_that_lead_to_answers(assistant):

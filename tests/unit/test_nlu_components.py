@@ -2,6 +2,8 @@
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.faq_fallback_classifier import FaqFallbackClassifier
+from bot.nlu.small_talk_guard import SmallTalkGuard, load_platform_terms
+from bot.config import PROJECT_ROOT
 from bot.nlu.input_screen_classifier import InputScreen, InputScreenClassifier
 
 
@@ -57,3 +59,23 @@ def test_models_see_at_most_the_limit_but_the_full_text_is_kept():
     message, seen_by_models = screened("字" * 10_000, limit=100)
     assert len(seen_by_models) == 100
     assert message.get("text") == "字" * 10_000
+
+
+def test_small_talk_naming_a_platform_term_becomes_an_unclear_platform_question():
+    guard = SmallTalkGuard(frozenset({"人遗", "高企"}))
+    (message,) = guard.process([predicted("人遗", "affirm", 0.72, faq_confidence=0.1)])
+    assert message.get("intent") == {"name": "nlu_fallback", "confidence": 0.72}
+    assert [r["name"] for r in message.get("intent_ranking")][:2] == ["nlu_fallback", "faq"]
+
+
+def test_real_small_talk_and_platform_questions_are_left_alone():
+    guard = SmallTalkGuard(frozenset({"人遗"}))
+    (yes,) = guard.process([predicted("好的", "affirm", 0.96)])
+    (question,) = guard.process([predicted("人遗授权过期", "missing_grant", 0.9)])
+    assert yes.get("intent")["name"] == "affirm"
+    assert question.get("intent")["name"] == "missing_grant"
+
+
+def test_the_platform_terms_come_from_the_jieba_dictionary():
+    terms = load_platform_terms(PROJECT_ROOT / "bot" / "nlu" / "jieba_dict")
+    assert {"人遗", "高企", "实名认证", "统一社会信用代码"} <= terms

@@ -84,3 +84,11 @@ def test_answers_quote_only_facts_the_seeds_give():
             text = variant.get("text", "")
             for contact in re.findall(r"\d{3,4}-\d{7,8}|1\d{10}|[\w.]+@[\w.]+\w", text):
                 assert contact in seeds, f"{name} quotes {contact}, which no seed gives"
+
+
+def test_no_slot_mapping_makes_rasa_run_an_action_after_every_message():
+    """A custom mapping that names an action is run by action_extract_slots on every turn."""
+    for path in sorted((ROOT / "domain").glob("*.yml")):
+        for name, slot in (yaml.safe_load(path.read_text(encoding="utf-8")).get("slots") or {}).items():
+            for mapping in slot.get("mappings", []):
+                assert "action" not in mapping, f"slot {name} in {path.name}"
