@@ -46,7 +46,7 @@ def _chat(args: argparse.Namespace) -> int:
     from bot.launcher import answers, start_assistant
 
     environ = config.rasa_environment()
-    base = args.url or f"http://127.0.0.1:{environ['RASA_PORT']}"
+    base = args.url or f"http://{config.client_host(environ['BIND_HOST'])}:{environ['RASA_PORT']}"
     started = None
     if not answers(f"{base}/webhooks/rest/"):
         print("助手没有在运行，正在为这次对话启动它（约半分钟）……", flush=True)

@@ -81,7 +81,7 @@ def rasa_environment(environ: Optional[Mapping[str, str]] = None) -> Dict[str, s
     values["RASA_TELEMETRY_ENABLED"] = "false"
     values["SQLALCHEMY_SILENCE_UBER_WARNING"] = "1"
     values["ACTION_SERVER_URL"] = (
-        f"http://{_client_host(values['BIND_HOST'])}:{values['ACTIONS_PORT']}/webhook"
+        f"http://{client_host(values['BIND_HOST'])}:{values['ACTIONS_PORT']}/webhook"
     )
     return values
 
@@ -93,5 +93,6 @@ def _absolute_sqlite_url(url: str) -> str:
     return prefix + str(PROJECT_ROOT / url[len(prefix):])
 
 
-def _client_host(bind_host: str) -> str:
+def client_host(bind_host: str) -> str:
+    """Where a client on this machine reaches a server bound to ``bind_host``."""
     return "127.0.0.1" if bind_host in ("0.0.0.0", "") else bind_host

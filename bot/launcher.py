@@ -81,13 +81,13 @@ def start_assistant(
     """Starts both servers and returns once both answer over HTTP."""
     environ = _prepare_environment(overrides)
     host = environ["BIND_HOST"]
-    client_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    reachable_host = config.client_host(host)
     model_path = config.PROJECT_ROOT / environ["MODEL_PATH"]
     if not model_path.exists():
         raise StartupError(f"no trained model at {model_path}; run `make train` first")
     assistant = RunningAssistant(
-        rasa_url=f"http://{client_host}:{environ['RASA_PORT']}",
-        actions_url=f"http://{client_host}:{environ['ACTIONS_PORT']}",
+        rasa_url=f"http://{reachable_host}:{environ['RASA_PORT']}",
+        actions_url=f"http://{reachable_host}:{environ['ACTIONS_PORT']}",
     )
     common = dict(cwd=config.PROJECT_ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT if log else None)
     assistant.processes.append(
@@ -101,7 +101,7 @@ def start_assistant(
         subprocess.Popen(
             [_venv_executable("rasa"), "run", "--model", str(model_path),
              "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-             "--interface", host, "--port", environ["RASA_PORT"], "--cors", "*"],
+             "--interface", host, "--port", environ["RASA_PORT"]],
             **common,
         )
     )
