@@ -1,0 +1,48 @@
+"""`make run`'s command: it prints where to reach the assistant, serves, and
+stops both servers on Ctrl-C."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.chat import send
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_run_prints_the_addresses_serves_and_stops_on_ctrl_c(tmp_path):
+    environ = dict(
+        os.environ,
+        RASA_PORT=str(free_port()),
+        ACTIONS_PORT=str(free_port()),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'tracker.db'}",
+        PYTHONUNBUFFERED="1",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=environ,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        printed = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            printed.append(line)
+            if "按 Ctrl-C 停止" in line or process.poll() is not None:
+                break
+        output = "".join(printed)
+        webhook = re.search(r"POST (http://\S+/webhooks/rest/webhook)", output).group(1)
+        assert f":{environ['RASA_PORT']}/" in webhook
+        assert f"http://127.0.0.1:{environ['RASA_PORT']}/socket.io/" in output
+        assert send(webhook, "make-run", "你好")[0]["buttons"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    # Both servers are gone: nothing answers on either port any more.
+    for port in (environ["RASA_PORT"], environ["ACTIONS_PORT"]):
+        result = subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}"], capture_output=True)
+        assert result.returncode != 0
