@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -24,6 +21,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.component import PredictionComponent
 from bot.topics import FAQ_INTENT
 
 RESPONSE_SELECTOR_KEY = "response_selector"
@@ -32,7 +30,7 @@ RESPONSE_SELECTOR_KEY = "response_selector"
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
-class FaqFallbackClassifier(GraphComponent):
+class FaqFallbackClassifier(PredictionComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"threshold": 0.5}
@@ -41,13 +39,7 @@ class FaqFallbackClassifier(GraphComponent):
         self._threshold = threshold
 
     @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "FaqFallbackClassifier":
+    def from_config(cls, config: Dict[Text, Any]) -> "FaqFallbackClassifier":
         return cls(float(config["threshold"]))
 
     def process(self, messages: List[Message]) -> List[Message]:

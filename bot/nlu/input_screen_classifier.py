@@ -9,12 +9,9 @@ to say exactly what was wrong.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import List, Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
@@ -26,22 +23,11 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot import config
 from bot.input_screen import InputProblem, screen_message
+from bot.nlu.component import PredictionComponent
 
 INVALID_INPUT_INTENT = "invalid_input"
 _VERDICT = "input_screen_verdict"
 _FULL_TEXT = "input_screen_full_text"
-
-
-class _Stateless(GraphComponent):
-    @classmethod
-    def create(
-        cls,
-        config_: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "_Stateless":
-        return cls()
 
 
 # Registered as a (non-trainable) classifier so it runs at prediction time
@@ -49,7 +35,7 @@ class _Stateless(GraphComponent):
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
-class InputScreen(_Stateless):
+class InputScreen(PredictionComponent):
     def __init__(self, max_message_chars: Optional[int] = None) -> None:
         self._max_message_chars = max_message_chars or config.get_int("MAX_MESSAGE_CHARS")
 
@@ -69,7 +55,7 @@ class InputScreen(_Stateless):
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
-class InputScreenClassifier(_Stateless):
+class InputScreenClassifier(PredictionComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             if message.get(_VERDICT) is None:

@@ -11,10 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -26,6 +23,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.config import PROJECT_ROOT
+from bot.nlu.component import PredictionComponent
 from bot.topics import FAQ_INTENT
 
 SMALL_TALK_INTENTS = frozenset({"affirm", "deny", "greet", "goodbye", "thank"})
@@ -45,7 +43,7 @@ def load_platform_terms(directory: Path) -> FrozenSet[str]:
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
-class SmallTalkGuard(GraphComponent):
+class SmallTalkGuard(PredictionComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"terms_directory": DEFAULT_TERMS_DIRECTORY}
@@ -54,13 +52,7 @@ class SmallTalkGuard(GraphComponent):
         self._platform_terms = platform_terms
 
     @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "SmallTalkGuard":
+    def from_config(cls, config: Dict[Text, Any]) -> "SmallTalkGuard":
         return cls(load_platform_terms(PROJECT_ROOT / config["terms_directory"]))
 
     def process(self, messages: List[Message]) -> List[Message]:
