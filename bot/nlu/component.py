@@ -1,11 +1,21 @@
 """Base of the project's prediction-time NLU components."""
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+Ranking = List[Dict[str, Any]]
 
 
 class PredictionComponent(GraphComponent):
@@ -28,3 +38,19 @@ class PredictionComponent(GraphComponent):
     @classmethod
     def from_config(cls, config: Dict[Text, Any]) -> "PredictionComponent":
         return cls()
+
+
+def predicted_intent(message: Message) -> Optional[str]:
+    return (message.data.get(INTENT) or {}).get(INTENT_NAME_KEY)
+
+
+def predict_fallback(message: Message, confidence: float, ranking: Optional[Ranking] = None) -> None:
+    """Makes ``nlu_fallback`` the intent, as Rasa's FallbackClassifier does.
+
+    The fallback goes on top of ``ranking`` (by default the message's own), so
+    the clarification can still offer the likeliest topics.
+    """
+    fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: confidence}
+    rest = message.data.get(INTENT_RANKING_KEY) or [] if ranking is None else ranking
+    message.data[INTENT] = fallback
+    message.data[INTENT_RANKING_KEY] = [fallback, *rest]

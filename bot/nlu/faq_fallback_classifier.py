@@ -12,16 +12,10 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import (
-    INTENT,
-    INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
-)
+from rasa.shared.nlu.constants import PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.component import PredictionComponent
+from bot.nlu.component import PredictionComponent, predict_fallback, predicted_intent
 from bot.topics import FAQ_INTENT
 
 RESPONSE_SELECTOR_KEY = "response_selector"
@@ -45,16 +39,11 @@ class FaqFallbackClassifier(PredictionComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             if self._is_unsure_faq_answer(message):
-                fallback = {
-                    INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
-                    PREDICTED_CONFIDENCE_KEY: self._threshold,
-                }
-                message.data[INTENT] = fallback
-                message.data.setdefault(INTENT_RANKING_KEY, []).insert(0, fallback)
+                predict_fallback(message, self._threshold)
         return messages
 
     def _is_unsure_faq_answer(self, message: Message) -> bool:
-        if (message.data.get(INTENT) or {}).get(INTENT_NAME_KEY) != FAQ_INTENT:
+        if predicted_intent(message) != FAQ_INTENT:
             return False
         selection = (message.data.get(RESPONSE_SELECTOR_KEY) or {}).get(FAQ_INTENT) or {}
         confidence = (selection.get("response") or {}).get(PREDICTED_CONFIDENCE_KEY)

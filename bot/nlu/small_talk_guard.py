@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
@@ -23,7 +22,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.config import PROJECT_ROOT
-from bot.nlu.component import PredictionComponent
+from bot.nlu.component import PredictionComponent, predict_fallback, predicted_intent
 from bot.topics import FAQ_INTENT
 
 SMALL_TALK_INTENTS = frozenset({"affirm", "deny", "greet", "goodbye", "thank"})
@@ -57,22 +56,21 @@ class SmallTalkGuard(PredictionComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            intent = (message.data.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if intent in SMALL_TALK_INTENTS and self._names_a_platform_term(message.get(TEXT) or ""):
+            if predicted_intent(message) in SMALL_TALK_INTENTS and self._names_a_platform_term(
+                message.get(TEXT) or ""
+            ):
                 self._reinterpret_as_unclear_platform_question(message)
         return messages
 
     @staticmethod
     def _reinterpret_as_unclear_platform_question(message: Message) -> None:
         confidence = message.data[INTENT].get(PREDICTED_CONFIDENCE_KEY, 0.0)
-        fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: confidence}
         faq = {INTENT_NAME_KEY: FAQ_INTENT, PREDICTED_CONFIDENCE_KEY: confidence}
         others = [
             ranked for ranked in message.data.get(INTENT_RANKING_KEY) or []
             if ranked.get(INTENT_NAME_KEY) != FAQ_INTENT
         ]
-        message.data[INTENT] = fallback
-        message.data[INTENT_RANKING_KEY] = [fallback, faq, *others]
+        predict_fallback(message, confidence, [faq, *others])
 
     def _names_a_platform_term(self, text: str) -> bool:
         return any(term in text for term in self._platform_terms)
