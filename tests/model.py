@@ -7,8 +7,18 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "assistant.tar.gz"
 
 
+def predicted_label(parse: Dict[str, Any]) -> str:
+    """The intent, or for an FAQ question the full "faq/<key>" of the chosen answer."""
+    intent = parse["intent"]["name"]
+    if intent != "faq":
+        return intent
+    # A response selector without retrieval_intent (Rasa's default config) reports as "default".
+    selector = parse["response_selector"].get("faq") or parse["response_selector"]["default"]
+    return selector["response"]["intent_response_key"]
+
+
 class LoadedModel:
-    def __init__(self) -> None:
+    def __init__(self, path: Path = MODEL) -> None:
         import logging
 
         from rasa.core.agent import Agent
@@ -16,10 +26,10 @@ class LoadedModel:
 
         configure_structlog(logging.WARNING)  # Rasa logs every parse at debug level otherwise
 
-        if not MODEL.exists():
-            raise RuntimeError(f"{MODEL} is missing: run `make train` (make test does)")
+        if not path.exists():
+            raise RuntimeError(f"{path} is missing: run `make train` (make test does)")
         self._loop = asyncio.new_event_loop()
-        self.agent = Agent.load(str(MODEL))
+        self.agent = Agent.load(str(path))
 
     def parse(self, text: str) -> Dict[str, Any]:
         return self._loop.run_until_complete(self.agent.parse_message(text))

@@ -24,9 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from bot.chat import send  # noqa: E402
 from bot.launcher import start_assistant  # noqa: E402
-from bot.topics import FAQ_TOPICS  # noqa: E402
+from bot.topics import CORE_TOPICS, FAQ_TOPICS  # noqa: E402
 from tests.servers import free_port  # noqa: E402
-from tests.unit.test_training_data import HELDOUT  # noqa: E402  (both held-out sets)
+from tests.model import LoadedModel, predicted_label  # noqa: E402
+from tests.project_data import HELDOUT  # noqa: E402  (both held-out sets)
 
 SEQUENTIAL_TURNS = 200
 CONCURRENT_CONVERSATIONS = 20
@@ -120,32 +121,17 @@ def measure_server(model_path: Path, workdir: Path) -> Dict[str, float]:
 
 
 def heldout_accuracy(model_path: Path) -> Dict[str, float]:
-    code = f"""
-import json, asyncio, sys
-sys.path.insert(0, {str(ROOT)!r})
-from rasa.core.agent import Agent
-from tests.unit.test_training_data import HELDOUT
-from bot.topics import CORE_TOPICS
-agent = Agent.load({str(model_path)!r})
-loop = asyncio.new_event_loop()
-hits = {{"core": [0, 0], "faq": [0, 0], "all": [0, 0]}}
-for label, texts in HELDOUT.items():
-    for text in texts:
-        parse = loop.run_until_complete(agent.parse_message(text))
-        got = parse["intent"]["name"]
-        if got == "faq":  # a selector without retrieval_intent (Rasa's default) reports as "default"
-            selector = parse["response_selector"].get("faq") or parse["response_selector"]["default"]
-            got = selector["response"]["intent_response_key"]
+    """Share of held-out examples (both sets) answered right: core intents, FAQ, all."""
+    model = LoadedModel(model_path)
+    hits = {"core": [0, 0], "faq": [0, 0], "all": [0, 0]}
+    for label, texts in HELDOUT.items():
         groups = ["all"] + (["core"] if label in CORE_TOPICS else []) + (["faq"] if label.startswith("faq/") else [])
-        for group in groups:
-            hits[group][0] += got == label
-            hits[group][1] += 1
-print(json.dumps({{k: v[0] / v[1] for k, v in hits.items()}}))
-"""
-    output = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+        for text in texts:
+            right = predicted_label(model.parse(text)) == label
+            for group in groups:
+                hits[group][0] += right
+                hits[group][1] += 1
+    return {group: right / total for group, (right, total) in hits.items()}
 
 
 BENCH_JSON = ROOT / "results" / "bench.json"

@@ -4,22 +4,11 @@ import sqlite3
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.chat import send
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def responses():
-    merged = {}
-    for path in (ROOT / "domain").glob("*.yml"):
-        merged.update(yaml.safe_load(path.read_text(encoding="utf-8")).get("responses", {}))
-    return merged
-
+from tests.project_data import responses
 
 ANSWERS = {name: variants[0]["text"] for name, variants in responses().items()}
 

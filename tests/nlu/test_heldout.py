@@ -13,19 +13,13 @@ from pathlib import Path
 import pytest
 
 from bot.topics import CORE_TOPICS, FAQ_TOPICS
-from tests.unit.test_training_data import HELDOUT_SETS
+from tests.model import predicted_label
+from tests.project_data import HELDOUT_SETS
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 CORE_INTENTS = set(CORE_TOPICS)
 CORE_ACCURACY_FLOOR = 0.95
 FAQ_ACCURACY_FLOOR = 0.80
-
-
-def predicted_label(parse: dict) -> str:
-    intent = parse["intent"]["name"]
-    if intent == "faq":
-        return parse["response_selector"]["faq"]["response"]["intent_response_key"]
-    return intent
 
 
 @pytest.fixture(scope="module")
