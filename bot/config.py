@@ -30,7 +30,7 @@ SETTINGS = (
     Setting(
         "DATABASE_URL",
         "sqlite:///var/assistant.db",
-        "SQLAlchemy URL of the conversation (tracker) store, e.g. "
+        "SQLAlchemy URL of the account store and the conversation (tracker) store, e.g. "
         "postgresql://user:pass@host:5432/assistant. Relative SQLite paths are "
         "relative to the project root.",
     ),
@@ -48,6 +48,39 @@ SETTINGS = (
         "Longest message the assistant reads; longer ones are answered with a "
         "request to shorten them.",
     ),
+    Setting(
+        "PUBLIC_BASE_URL",
+        "",
+        "Address users reach the Rasa server at, for the password-reset links "
+        "the assistant sends (e.g. https://assistant.example.gov.cn); empty: "
+        "http://<host>:<RASA_PORT>.",
+    ),
+    Setting(
+        "UPLOAD_DIR",
+        "var/uploads",
+        "Where uploaded document photos are stored (outside any web root); "
+        "relative paths are relative to the project root.",
+    ),
+    Setting("MAX_UPLOAD_BYTES", "1048576", "Largest photo accepted (the platform's 1 MB)."),
+    Setting(
+        "IDENTITY_TOKEN_SECRET",
+        "",
+        "Shared secret of the signed identity tokens the platform passes for "
+        "logged-in users (bot/accounts/identity.py); empty disables them.",
+    ),
+    Setting(
+        "SMS_BACKEND",
+        "outbox",
+        "outbox: SMS are stored in the database and logged (python -m bot sms "
+        "outbox shows them); http: also POSTed to SMS_HTTP_URL.",
+    ),
+    Setting(
+        "SMS_HTTP_URL",
+        "",
+        'With SMS_BACKEND=http: the provider endpoint; receives JSON '
+        '{"phone": ..., "text": ...} and must answer 2xx.',
+    ),
+    Setting("SMS_HTTP_TOKEN", "", "With SMS_BACKEND=http: sent as 'Authorization: Bearer <token>'."),
     Setting(
         "MODEL_PATH",
         "models/assistant.tar.gz",
@@ -91,6 +124,19 @@ def _absolute_sqlite_url(url: str) -> str:
     if not url.startswith(prefix) or url.startswith(prefix + "/"):
         return url
     return prefix + str(PROJECT_ROOT / url[len(prefix):])
+
+
+def project_path(name: str, environ: Optional[Mapping[str, str]] = None) -> Path:
+    """A path setting, relative paths taken from the project root."""
+    path = Path(get(name, environ))
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def public_base_url(environ: Optional[Mapping[str, str]] = None) -> str:
+    configured = get("PUBLIC_BASE_URL", environ).rstrip("/")
+    if configured:
+        return configured
+    return f"http://{client_host(get('BIND_HOST', environ))}:{get('RASA_PORT', environ)}"
 
 
 def client_host(bind_host: str) -> str:

@@ -46,13 +46,13 @@ def parse_request_body(body: bytes) -> IncomingMessage:
     if not isinstance(payload, dict):
         raise BadRequest('body must be a JSON object like {"sender": "...", "message": "..."}')
     return IncomingMessage(
-        sender_id=_sender_from(payload),
+        sender_id=parse_sender(payload),
         text=_text_from(payload),
         metadata=_metadata_from(payload),
     )
 
 
-def _sender_from(payload: Dict[str, Any]) -> str:
+def parse_sender(payload: Dict[str, Any]) -> str:
     sender = payload.get("sender")
     if isinstance(sender, int) and not isinstance(sender, bool):
         sender = str(sender)

@@ -1,0 +1,101 @@
+"""The account flows: start, each answer of the form ``account_form``, and reset.
+
+The actions only translate between Rasa and ``bot.accounts.flows.FlowEngine``,
+which holds the logic.
+"""
+from functools import lru_cache
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import config
+from bot.accounts.flows import FLOW_OF_INTENT, FLOW_SLOTS, FlowEngine, Outcome, Turn
+from bot.accounts.service import default_service
+
+REQUESTED_SLOT = "requested_slot"
+STATE_SLOTS = ("flow", "flow_data", "verified_account") + FLOW_SLOTS
+
+
+@lru_cache(maxsize=1)
+def engine() -> FlowEngine:
+    return FlowEngine(default_service(), token_secret=config.get("IDENTITY_TOKEN_SECRET"))
+
+
+def latest_metadata(tracker: Tracker) -> Dict[Text, Any]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("metadata") or {}
+    return {}
+
+
+def turn_of(tracker: Tracker) -> Turn:
+    message = tracker.latest_message or {}
+    intent = message.get("intent") or {}
+    return Turn(text=message.get("text") or "", intent=intent.get("name"),
+                confidence=float(intent.get("confidence") or 0.0),
+                metadata=latest_metadata(tracker), sender_id=tracker.sender_id)
+
+
+def slots_of(tracker: Tracker) -> Dict[Text, Any]:
+    return {name: tracker.get_slot(name) for name in STATE_SLOTS}
+
+
+def cleared_flow() -> List[Dict[Text, Any]]:
+    return [SlotSet(name, None) for name in ("flow", "flow_data", REQUESTED_SLOT) + FLOW_SLOTS]
+
+
+class ActionStartFlow(Action):
+    """Starts the flow for the intent just recognised (also mid-flow: switches)."""
+
+    def name(self) -> Text:
+        return "action_start_flow"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        return cleared_flow() + [SlotSet("flow", FLOW_OF_INTENT.get(intent))]
+
+
+class ValidateAccountForm(Action):
+    """Checks each answer, says what is wrong, asks the next question.
+
+    Returning no slot for the requested one makes Rasa reject the form, so
+    rules answer interruptions (a FAQ question, "取消", "转人工", another problem).
+    """
+
+    def name(self) -> Text:
+        return "validate_account_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        slots, turn = slots_of(tracker), turn_of(tracker)
+        if tracker.latest_action_name != "action_listen" or requested is None:
+            # Activation, or back after an interruption: ask, do not read the message.
+            outcome = (engine().start(slots, turn) if requested is None
+                       else engine().resume(slots, requested, tracker.sender_id))
+        else:
+            outcome = engine().answer(slots, requested, turn)
+        if outcome.rejected:
+            return []
+        return self._events(dispatcher, outcome)
+
+    @staticmethod
+    def _events(dispatcher: CollectingDispatcher, outcome: Outcome) -> List[Dict[Text, Any]]:
+        for message in outcome.messages:
+            dispatcher.utter_message(**message)
+        events = [SlotSet(name, value) for name, value in outcome.slots.items()]
+        return events + [SlotSet(REQUESTED_SLOT, None if outcome.done else outcome.ask)]
+
+
+class ActionResetFlow(Action):
+    """After a flow ends or is cancelled; the verified identity stays for 30 minutes."""
+
+    def name(self) -> Text:
+        return "action_reset_flow"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        return cleared_flow()

@@ -1,0 +1,516 @@
+"""The account service: every rule about accounts, codes, links, appeals and
+reviews, in one place between the actions (or the CLI) and the tables.
+
+Each public method runs in its own transaction.  Errors the user can fix
+raise ``InvalidInput`` (or a subclass) with a Chinese explanation.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Callable, Dict, List, Optional, Sequence
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from bot import config
+from bot.accounts import checks
+from bot.accounts.checks import InvalidInput
+from bot.accounts.database import Database
+from bot.accounts.masking import mask_document, mask_login_name, mask_phone
+from bot.accounts.models import (
+    Account,
+    AccountKind,
+    Appeal,
+    AuditEntry,
+    Decision,
+    ManualReview,
+    OneTimeCode,
+    RealnameEvent,
+    RealnameState,
+    ResetToken,
+    SmsMessage,
+    Unit,
+    UnitFormerName,
+    Upload,
+)
+from bot.accounts.passwords import hash_password
+from bot.accounts.sms import SmsGateway, gateway_from_settings
+from bot.accounts.uploads import UploadStore
+
+CODE_LIFETIME = timedelta(minutes=5)
+CODE_MAX_WRONG_TRIES = 5
+CODE_SENDS_PER_MINUTE = 1
+CODE_SENDS_PER_HOUR = 5
+RESET_LINK_LIFETIME = timedelta(minutes=15)
+REVIEW_WORKING_DAYS = 2
+
+
+class CodeRefused(InvalidInput):
+    """No code was sent (rate limit); the message says when to try again."""
+
+
+class CodeRejected(InvalidInput):
+    """The code did not match; ``final`` when a new code is needed."""
+
+    def __init__(self, message: str, final: bool) -> None:
+        super().__init__(message)
+        self.final = final
+
+
+class LinkRefused(InvalidInput):
+    pass
+
+
+class NotFound(LookupError):
+    pass
+
+
+def utcnow() -> datetime:
+    return datetime.utcnow().replace(microsecond=0)
+
+
+def _digest(secret_value: str) -> str:
+    return hashlib.sha256(secret_value.encode()).hexdigest()
+
+
+def add_working_days(start: date, days: int) -> date:
+    current = start
+    while days:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """What the assistant may show about an account once the user is verified."""
+
+    id: int
+    kind: AccountKind
+    masked_login: str
+    masked_phone: str
+    has_phone: bool
+    verified: bool
+
+    @property
+    def kind_label(self) -> str:
+        return "自然人账号" if self.kind == AccountKind.NATURAL else "法人（单位）账号"
+
+
+def summarise(account: Account) -> AccountSummary:
+    return AccountSummary(
+        id=account.id, kind=AccountKind(account.kind), masked_login=mask_login_name(account.login_name),
+        masked_phone=mask_phone(account.phone), has_phone=bool(account.phone),
+        verified=account.state.is_verified)
+
+
+@dataclass(frozen=True)
+class UnitMatch:
+    unit_id: int
+    account_id: int
+    current_name: str
+    matched_former_name: bool  # the user named a name the unit no longer has: a rename
+
+
+@dataclass(frozen=True)
+class AppealDraft:
+    kind: AccountKind
+    phone: str
+    front_upload_id: str
+    back_upload_id: str
+    person_name: Optional[str] = None
+    doc_type: Optional[str] = None
+    doc_number: Optional[str] = None
+    unit_id: Optional[int] = None
+    unit_name: Optional[str] = None
+    renamed: bool = False
+
+
+class AccountService:
+    def __init__(self, database: Database, sms: Optional[SmsGateway] = None,
+                 uploads: Optional[UploadStore] = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = database
+        self.sms = sms or gateway_from_settings()
+        self.uploads = uploads or UploadStore(config.project_path("UPLOAD_DIR"),
+                                              config.get_int("MAX_UPLOAD_BYTES"))
+        self.now = clock
+
+    # -- audit ---------------------------------------------------------------
+
+    def _audit(self, session: Session, actor: str, action: str,
+               account_id: Optional[int] = None, **detail: object) -> None:
+        session.add(AuditEntry(at=self.now(), actor=actor, action=action, account_id=account_id,
+                               detail=json.dumps(detail, ensure_ascii=False) if detail else None))
+
+    # -- lookups -------------------------------------------------------------
+
+    def account(self, account_id: int) -> Account:
+        with self.db.session() as session:
+            account = session.get(Account, account_id)
+            if account is None:
+                raise NotFound(f"no account {account_id}")
+            # Loaded for callers outside the session.
+            _ = account.unit, account.grants, account.realname_events, account.reviews
+            if account.unit:
+                _ = account.unit.systems, account.unit.former_names
+            return account
+
+    def account_by_login(self, login_name: str) -> Optional[Account]:
+        with self.db.session() as session:
+            return session.execute(
+                select(Account).where(func.lower(Account.login_name) == login_name.lower())
+            ).scalar_one_or_none()
+
+    def accounts_for_reference(self, reference: str) -> List[Account]:
+        """Accounts a user may mean by a login name, document number, credit code or phone."""
+        value = checks.normalise(reference)
+        with self.db.session() as session:
+            query = (
+                select(Account)
+                .outerjoin(Unit, Unit.account_id == Account.id)
+                .where(or_(func.lower(Account.login_name) == value.lower(),
+                           func.upper(Account.doc_number) == value.upper(),
+                           Unit.credit_code == value.upper(),
+                           Account.phone == value))
+                .order_by(Account.id)
+            )
+            return list(session.execute(query).scalars())
+
+    def document_holders(self, doc_number: str) -> List[Account]:
+        """Accounts registered with the document, the real-name verified one first."""
+        with self.db.session() as session:
+            holders = list(session.execute(
+                select(Account).where(func.upper(Account.doc_number) == doc_number.upper())
+                .order_by(Account.id)).scalars())
+        return sorted(holders, key=lambda account: not account.state.is_verified)
+
+    def find_units(self, name_or_code: str) -> List[UnitMatch]:
+        """Units by exact current name, former name or credit code."""
+        value = checks.normalise(name_or_code)
+        with self.db.session() as session:
+            current = session.execute(select(Unit).where(
+                or_(Unit.name == value, Unit.credit_code == value.upper()))).scalars().all()
+            matches = [UnitMatch(unit.id, unit.account_id, unit.name, False) for unit in current]
+            former = session.execute(
+                select(Unit).join(UnitFormerName).where(UnitFormerName.name == value)).scalars().all()
+            matches += [UnitMatch(unit.id, unit.account_id, unit.name, True)
+                        for unit in former if unit.id not in {m.unit_id for m in matches}]
+            return matches
+
+    def registration_exists(self, reference: str) -> Optional[AccountKind]:
+        """For a garbled last registration step: did the account get created?"""
+        accounts = self.accounts_for_reference(reference)
+        return AccountKind(accounts[0].kind) if accounts else None
+
+    def torch_accounts(self, old_user_name: str) -> List[Account]:
+        """Accounts moved from the Torch centre under this old user name (credit code or phone)."""
+        with self.db.session() as session:
+            return list(session.execute(
+                select(Account).where(Account.torch_key == checks.normalise(old_user_name).upper())
+                .order_by(Account.id)).scalars())
+
+    # -- one-time codes --------------------------------------------------------
+
+    def send_code(self, phone: str, purpose: str, actor: str = "assistant") -> None:
+        """A new 6-digit code by SMS; at most 1 a minute and 5 an hour per phone."""
+        now = self.now()
+        with self.db.session() as session:
+            sent_at = session.execute(
+                select(OneTimeCode.created_at).where(
+                    OneTimeCode.phone == phone, OneTimeCode.created_at > now - timedelta(hours=1))
+                .order_by(OneTimeCode.created_at)).scalars().all()
+            if len(sent_at) >= CODE_SENDS_PER_HOUR:
+                retry = sent_at[0] + timedelta(hours=1) - now
+                raise CodeRefused(
+                    f"这个手机号一小时内已经发送了 {CODE_SENDS_PER_HOUR} 次验证码，"
+                    f"请 {max(1, retry.seconds // 60)} 分钟后再试。")
+            recent = [moment for moment in sent_at if moment > now - timedelta(minutes=1)]
+            if len(recent) >= CODE_SENDS_PER_MINUTE:
+                wait = 60 - (now - recent[-1]).seconds
+                raise CodeRefused(f"验证码刚刚发过，请 {max(1, wait)} 秒后再让我重新发送。")
+            code = f"{secrets.randbelow(1_000_000):06d}"
+            session.add(OneTimeCode(phone=phone, purpose=purpose, code_hash=_digest(f"{phone}:{code}"),
+                                    created_at=now, expires_at=now + CODE_LIFETIME))
+            self.sms.send(session, phone,
+                          f"您的验证码是 {code}，5 分钟内有效。请勿告诉他人；工作人员不会向您索要验证码。",
+                          purpose, now)
+            self._audit(session, actor, "code_sent", phone=mask_phone(phone), purpose=purpose)
+
+    def check_code(self, phone: str, purpose: str, code: str) -> None:
+        """Accepts the latest unused code once; raises CodeRejected otherwise."""
+        now = self.now()
+        wrong_try: Optional[CodeRejected] = None
+        with self.db.session() as session:
+            latest = session.execute(
+                select(OneTimeCode).where(OneTimeCode.phone == phone, OneTimeCode.purpose == purpose)
+                .order_by(OneTimeCode.id.desc()).limit(1).with_for_update()).scalar_one_or_none()
+            if latest is None or latest.used_at is not None:
+                raise CodeRejected("没有待使用的验证码，请让我重新发送。", final=True)
+            if latest.expires_at < now:
+                raise CodeRejected("验证码已过期（5 分钟内有效），请让我重新发送。", final=True)
+            if latest.wrong_tries >= CODE_MAX_WRONG_TRIES:
+                raise CodeRejected("验证码输错次数太多，已失效，请让我重新发送。", final=True)
+            if not hmac.compare_digest(latest.code_hash, _digest(f"{phone}:{code}")):
+                latest.wrong_tries += 1
+                left = CODE_MAX_WRONG_TRIES - latest.wrong_tries
+                # Raised after the block: raising here would roll the count back.
+                if left == 0:
+                    wrong_try = CodeRejected("验证码不正确，已输错 5 次，这个验证码失效了，请让我重新发送。", final=True)
+                else:
+                    wrong_try = CodeRejected(f"验证码不正确，还可以再试 {left} 次。请核对短信后重新输入。", final=False)
+            else:
+                latest.used_at = now
+        if wrong_try is not None:
+            raise wrong_try
+
+    # -- password reset ------------------------------------------------------
+
+    def create_reset_link(self, account_id: int, actor: str) -> str:
+        token = secrets.token_urlsafe(32)
+        now = self.now()
+        with self.db.session() as session:
+            session.add(ResetToken(token_hash=_digest(token), account_id=account_id,
+                                   created_at=now, expires_at=now + RESET_LINK_LIFETIME))
+            self._audit(session, actor, "reset_link_created", account_id)
+        return f"{config.public_base_url()}/webhooks/account/reset?token={token}"
+
+    def _usable_token(self, session: Session, token: str) -> ResetToken:
+        row = session.execute(select(ResetToken).where(ResetToken.token_hash == _digest(token or ""))
+                              .with_for_update()).scalar_one_or_none()
+        if row is None:
+            raise LinkRefused("这个重置链接无效。请回到对话里让助手重新发送。")
+        if row.used_at is not None:
+            raise LinkRefused("这个重置链接已经用过了，每个链接只能用一次。需要的话请回到对话里重新办理。")
+        if row.expires_at < self.now():
+            raise LinkRefused("这个重置链接已过期（15 分钟内有效）。请回到对话里让助手重新发送。")
+        return row
+
+    def reset_link_login(self, token: str) -> str:
+        """The masked login name a valid link resets; raises LinkRefused."""
+        with self.db.session() as session:
+            return mask_login_name(self._usable_token(session, token).account.login_name)
+
+    def reset_password(self, token: str, password: str, repeated: str) -> str:
+        """Sets the new password and spends the link; returns the masked login name."""
+        if password != repeated:
+            raise InvalidInput("两次输入的新密码不一致，请重新输入。")
+        problems = checks.password_problems(password)
+        if problems:
+            raise InvalidInput("新密码需要" + "，".join(problems) + "。")
+        with self.db.session() as session:
+            row = self._usable_token(session, token)
+            row.used_at = self.now()
+            row.account.password_hash = hash_password(password)
+            self._audit(session, "reset_page", "password_reset", row.account_id)
+            return mask_login_name(row.account.login_name)
+
+    # -- uploads -------------------------------------------------------------
+
+    def save_upload(self, sender_id: str, data: bytes, original_name: Optional[str]) -> Upload:
+        stored = None
+        try:
+            with self.db.session() as session:
+                upload = self.uploads.save(session, sender_id, data, original_name, self.now())
+                stored = self.uploads.path_of(upload)
+                self._audit(session, f"user:{sender_id}", "upload_saved", size=upload.size,
+                            content_type=upload.content_type)
+            return upload
+        except BaseException:
+            if stored is not None:
+                stored.unlink(missing_ok=True)
+            raise
+
+    def upload_of_sender(self, upload_id: str, sender_id: str) -> Upload:
+        with self.db.session() as session:
+            upload = session.get(Upload, upload_id)
+        if upload is None or upload.sender_id != sender_id:
+            raise InvalidInput("没有找到这张照片，请重新上传。")
+        return upload
+
+    # -- appeals -------------------------------------------------------------
+
+    def create_appeal(self, draft: AppealDraft, sender_id: str) -> Appeal:
+        for upload_id in (draft.front_upload_id, draft.back_upload_id):
+            self.upload_of_sender(upload_id, sender_id)
+        now = self.now()
+        with self.db.session() as session:
+            account_id = None
+            if draft.kind == AccountKind.NATURAL and draft.doc_number:
+                holders = self.document_holders(draft.doc_number)
+                account_id = holders[0].id if holders else None
+            elif draft.unit_id:
+                account_id = session.get(Unit, draft.unit_id).account_id  # type: ignore[union-attr]
+            appeal = Appeal(
+                number=f"SS{now:%Y%m%d}{secrets.randbelow(10**6):06d}", kind=draft.kind,
+                person_name=draft.person_name, doc_type=draft.doc_type, doc_number=draft.doc_number,
+                unit_id=draft.unit_id, unit_name=draft.unit_name, renamed=draft.renamed,
+                phone=draft.phone, account_id=account_id, front_upload_id=draft.front_upload_id,
+                back_upload_id=draft.back_upload_id, sender_id=sender_id,
+                state=Decision.PENDING, created_at=now)
+            session.add(appeal)
+            session.flush()
+            self._audit(session, f"user:{sender_id}", "appeal_created", account_id,
+                        number=appeal.number, phone=mask_phone(draft.phone),
+                        document=mask_document(draft.doc_number))
+            return appeal
+
+    def appeals_for(self, *, sender_id: Optional[str] = None, phone: Optional[str] = None,
+                    doc_number: Optional[str] = None) -> List[Appeal]:
+        conditions = []
+        if sender_id:
+            conditions.append(Appeal.sender_id == sender_id)
+        if phone:
+            conditions.append(Appeal.phone == phone)
+        if doc_number:
+            conditions.append(func.upper(Appeal.doc_number) == doc_number.upper())
+        if not conditions:
+            return []
+        with self.db.session() as session:
+            return list(session.execute(select(Appeal).where(or_(*conditions))
+                                        .order_by(Appeal.id.desc())).scalars())
+
+    def list_appeals(self, state: Optional[Decision] = None) -> List[Appeal]:
+        with self.db.session() as session:
+            query = select(Appeal).order_by(Appeal.id)
+            if state:
+                query = query.where(Appeal.state == state)
+            return list(session.execute(query).scalars())
+
+    def decide_appeal(self, number: str, approve: bool, reason: Optional[str], actor: str) -> Appeal:
+        """Back office: approval sends the login name and a reset link by SMS, never a password."""
+        if not approve and not (reason or "").strip():
+            raise InvalidInput("rejecting needs a reason (--reason); the user receives it by SMS")
+        with self.db.session() as session:
+            appeal = session.execute(select(Appeal).where(Appeal.number == number)
+                                     .with_for_update()).scalar_one_or_none()
+            if appeal is None:
+                raise NotFound(f"no appeal {number}")
+            if appeal.state != Decision.PENDING:
+                raise InvalidInput(f"appeal {number} is already {Decision(appeal.state).value}")
+            appeal.state = Decision.APPROVED if approve else Decision.REJECTED
+            appeal.reason, appeal.decided_at = reason, self.now()
+            if approve and appeal.account_id is None:
+                raise InvalidInput(f"appeal {number} matches no account; reject it with a reason")
+            if approve:
+                account = session.get(Account, appeal.account_id)
+                account.phone = appeal.phone  # type: ignore[union-attr]
+                text = (f"您的申诉（{appeal.number}）已通过。登录名：{account.login_name}。"  # type: ignore[union-attr]
+                        "预留手机号已更新为本机号码，请用“登录名重置密码”设置新密码。")
+            else:
+                text = f"您的申诉（{appeal.number}）未通过，原因：{reason}。请按原因补正后重新申诉。"
+            self.sms.send(session, appeal.phone, text, "appeal_result", self.now())
+            self._audit(session, actor, "appeal_" + Decision(appeal.state).value,
+                        appeal.account_id, number=number, reason=reason)
+            return appeal
+
+    # -- manual review of real-name data -------------------------------------
+
+    def open_review(self, account_id: int, front_upload_id: str, back_upload_id: str,
+                    sender_id: str) -> ManualReview:
+        for upload_id in (front_upload_id, back_upload_id):
+            self.upload_of_sender(upload_id, sender_id)
+        now = self.now()
+        with self.db.session() as session:
+            account = session.get(Account, account_id, with_for_update=True)
+            if account is None:
+                raise NotFound(f"no account {account_id}")
+            if account.state == RealnameState.IN_REVIEW:
+                raise InvalidInput("这个账号已经有一份人工审核在进行中，请等待结果。")
+            if account.state.is_verified:
+                raise InvalidInput("这个账号已经通过实名认证，不需要人工审核。")
+            review = ManualReview(account_id=account_id, front_upload_id=front_upload_id,
+                                  back_upload_id=back_upload_id, state=Decision.PENDING, created_at=now)
+            session.add(review)
+            self._set_state(session, account, RealnameState.IN_REVIEW, "上传证件照片，申请人工审核")
+            session.flush()
+            self._audit(session, f"user:{sender_id}", "review_opened", account_id, review=review.id)
+            return review
+
+    def _set_state(self, session: Session, account: Account, state: RealnameState, note: str) -> None:
+        account.realname_state = state
+        session.add(RealnameEvent(account_id=account.id, state=state, note=note, at=self.now()))
+
+    def list_reviews(self, state: Optional[Decision] = None) -> List[ManualReview]:
+        with self.db.session() as session:
+            query = select(ManualReview).order_by(ManualReview.id)
+            if state:
+                query = query.where(ManualReview.state == state)
+            reviews = list(session.execute(query).scalars())
+            for review in reviews:
+                _ = review.account.login_name
+            return reviews
+
+    def decide_review(self, review_id: int, approve: bool, reason: Optional[str], actor: str) -> ManualReview:
+        if not approve and not (reason or "").strip():
+            raise InvalidInput("rejecting needs a reason (--reason); the user receives it by SMS")
+        with self.db.session() as session:
+            review = session.get(ManualReview, review_id, with_for_update=True)
+            if review is None:
+                raise NotFound(f"no review {review_id}")
+            if review.state != Decision.PENDING:
+                raise InvalidInput(f"review {review_id} is already {Decision(review.state).value}")
+            review.state = Decision.APPROVED if approve else Decision.REJECTED
+            review.reason, review.decided_at = reason, self.now()
+            account = review.account
+            if approve:
+                self._set_state(session, account, RealnameState.VERIFIED_MANUAL, "人工审核通过")
+                text = "您的实名认证人工审核已通过（科技部平台人工审核通过）。"
+            else:
+                self._set_state(session, account, RealnameState.FAILED, f"人工审核未通过：{reason}")
+                text = f"您的实名认证人工审核未通过，原因：{reason}。"
+            if account.phone:
+                self.sms.send(session, account.phone, text, "review_result", self.now())
+            self._audit(session, actor, "review_" + Decision(review.state).value, account.id,
+                        review=review_id, reason=reason)
+            return review
+
+    # -- grants --------------------------------------------------------------
+
+    def request_grant(self, account_id: int, unit_id: int, system_name: str, role: str,
+                      sender_id: str) -> str:
+        """SMS to the unit's admin (the legal account's reserved phone); returns it masked."""
+        with self.db.session() as session:
+            person = session.get(Account, account_id)
+            unit = session.get(Unit, unit_id)
+            if person is None or unit is None:
+                raise NotFound("account or unit missing")
+            admin_phone = unit.account.phone
+            if not admin_phone:
+                raise InvalidInput("单位的法人账号没有预留手机号，没法发短信提醒，请直接联系单位管理员。")
+            text = (f"贵单位用户 {person.name or ''}（登录名 {mask_login_name(person.login_name)}）"
+                    f"申请“{system_name}”的“{role}”权限。请用法人账号登录 → 在线办事 → 用户授权管理 办理。")
+            self.sms.send(session, admin_phone, text, "grant_request", self.now())
+            self._audit(session, f"user:{sender_id}", "grant_requested", account_id,
+                        unit=unit.name, system=system_name, role=role)
+            return mask_phone(admin_phone)
+
+    # -- back office helpers ---------------------------------------------------
+
+    def outbox(self, phone: Optional[str] = None, limit: int = 20) -> Sequence[SmsMessage]:
+        with self.db.session() as session:
+            query = select(SmsMessage).order_by(SmsMessage.id.desc()).limit(limit)
+            if phone:
+                query = query.where(SmsMessage.phone == phone)
+            return list(session.execute(query).scalars())
+
+    def audit_log(self, account_id: Optional[int] = None) -> List[AuditEntry]:
+        with self.db.session() as session:
+            query = select(AuditEntry).order_by(AuditEntry.id)
+            if account_id is not None:
+                query = query.where(AuditEntry.account_id == account_id)
+            return list(session.execute(query).scalars())
+
+
+def default_service() -> AccountService:
+    return AccountService(Database())
+
+
+def dict_of(summary: AccountSummary) -> Dict[str, object]:
+    return {"kind": summary.kind.value, "login": summary.masked_login, "phone": summary.masked_phone}

@@ -1,0 +1,91 @@
+"""Photos users send in the chat: checked by content and size, stored outside
+any web root under random names, and recorded in the ``uploads`` table."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy.orm import Session
+
+from bot.accounts.checks import InvalidInput
+from bot.accounts.models import Upload
+
+_SIGNATURES = {
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+}
+_KNOWN_OTHERS = {
+    b"%PDF": "PDF 文档",
+    b"PK\x03\x04": "压缩包或 Office 文档",
+    b"GIF8": "GIF 动图",
+    b"RIFF": "WebP 或音视频文件",
+    b"\xd0\xcf\x11\xe0": "Word/Excel 文档",
+}
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    content_type: str
+    data: bytes
+
+
+def check_image(data: bytes, max_bytes: int) -> CheckedImage:
+    """jpg/jpeg/png by content (whatever the file name says), at most ``max_bytes``."""
+    if not data:
+        raise InvalidInput("收到的文件是空的，请重新选择照片上传。")
+    if len(data) > max_bytes:
+        raise InvalidInput(
+            f"照片有 {len(data) / 1048576:.1f} MB，超过了 {max_bytes / 1048576:.0f} MB 的上限。"
+            "请压缩或用手机重新拍一张清晰但较小的照片再上传。")
+    content_type = next((kind for magic, kind in _SIGNATURES.items() if data.startswith(magic)), None)
+    if content_type is None:
+        other = next((kind for magic, kind in _KNOWN_OTHERS.items() if data.startswith(magic)), None)
+        what = f"这个文件实际上是{other}，" if other else "这个文件不是照片，"
+        raise InvalidInput(what + "只能上传 jpg、jpeg 或 png 格式的证件照片（改文件后缀名没有用）。")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise InvalidInput("这张照片已损坏或不完整，无法打开，请重新拍照上传。") from None
+    return CheckedImage(content_type, data)
+
+
+class UploadStore:
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+
+    def save(self, session: Session, sender_id: str, data: bytes,
+             original_name: Optional[str], now: datetime) -> Upload:
+        """Checks and stores the photo; on any failure no file and no row remain."""
+        image = check_image(data, self.max_bytes)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        upload_id = secrets.token_hex(16)
+        stored_name = upload_id + _EXTENSIONS[image.content_type]
+        target = self.directory / stored_name
+        partial = target.with_suffix(".part")
+        partial.write_bytes(image.data)
+        try:
+            os.chmod(partial, 0o600)
+            upload = Upload(id=upload_id, sender_id=sender_id, stored_name=stored_name,
+                            original_name=(original_name or "")[:255], content_type=image.content_type,
+                            size=len(image.data), sha256=hashlib.sha256(image.data).hexdigest(),
+                            created_at=now)
+            session.add(upload)
+            session.flush()
+            partial.replace(target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        return upload
+
+    def path_of(self, upload: Upload) -> Path:
+        return self.directory / upload.stored_name
