@@ -13,7 +13,7 @@ PYTHON310 := $(shell python3.10 -c 'import sys' >/dev/null 2>&1 && echo python3.
 # Settings (bot/config.py) exported for Rasa's ${VAR} placeholders; the project
 # root on PYTHONPATH lets Rasa import the custom NLU component and actions.
 WITH_ENV = eval "$$($(PY) -m bot env)" && export PYTHONPATH=$(CURDIR) &&
-TRAINING_INPUTS := config.yml $(shell find domain data bot/nlu -type f -not -name '*.pyc' 2>/dev/null)
+TRAINING_INPUTS := config.yml $(shell find domain data bot/nlu bot/importer.py -type f -not -name '*.pyc' 2>/dev/null)
 
 .PHONY: help setup system-packages train run shell test validate test-stories test-python bench clean
 
@@ -51,7 +51,9 @@ $(MODEL): $(VENV_STAMP) $(TRAINING_INPUTS)
 	$(WITH_ENV) $(RASA) train --domain domain --fixed-model-name assistant --out models
 	touch $@
 
+# The demo accounts (bot/accounts/demo_accounts.yml) are (re)loaded on every run.
 run: $(MODEL)
+	$(WITH_ENV) $(PY) -m bot db seed-demo
 	$(PY) -m bot run
 
 shell: $(MODEL)

@@ -13,8 +13,12 @@ from typing import Any, Callable, Dict, List, Optional
 Reply = Dict[str, Any]
 
 
-def send(webhook: str, sender: str, text: str, timeout: float = 30.0) -> List[Reply]:
-    body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
+def send(webhook: str, sender: str, text: str, timeout: float = 30.0,
+         metadata: Optional[Dict[str, Any]] = None) -> List[Reply]:
+    payload: Dict[str, Any] = {"sender": sender, "message": text}
+    if metadata:
+        payload["metadata"] = metadata
+    body = json.dumps(payload).encode("utf-8")
     request = urllib.request.Request(
         webhook, data=body, headers={"Content-Type": "application/json"}, method="POST"
     )

@@ -230,7 +230,7 @@ class AccountService:
                 retry = sent_at[0] + timedelta(hours=1) - now
                 raise CodeRefused(
                     f"这个手机号一小时内已经发送了 {CODE_SENDS_PER_HOUR} 次验证码，"
-                    f"请 {max(1, retry.seconds // 60)} 分钟后再试。")
+                    f"请 {max(1, -(-retry.seconds // 60))} 分钟后再试。")  # rounded up: the wait must suffice
             recent = [moment for moment in sent_at if moment > now - timedelta(minutes=1)]
             if len(recent) >= CODE_SENDS_PER_MINUTE:
                 wait = 60 - (now - recent[-1]).seconds

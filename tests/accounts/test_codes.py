@@ -166,6 +166,18 @@ def test_sixth_code_within_an_hour_is_refused_until_the_hour_is_over(service, cl
     assert len(service.outbox(PHONE)) == 6
 
 
+def test_the_announced_wait_is_long_enough(service, clock):
+    for _ in range(5):
+        service.send_code(PHONE, "reset")
+        clock.advance(seconds=90)
+    # 7.5 minutes after the first: the hour is over in 52.5 minutes.
+    with pytest.raises(CodeRefused) as error:
+        service.send_code(PHONE, "reset")
+    minutes = int(re.search(r"(\d+) 分钟", str(error.value)).group(1))
+    clock.advance(minutes=minutes)
+    service.send_code(PHONE, "reset")
+
+
 def test_the_hourly_limit_counts_all_purposes(service, clock):
     for purpose in ("reset", "appeal", "reset", "appeal", "reset"):
         service.send_code(PHONE, purpose)
