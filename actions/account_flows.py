@@ -38,6 +38,22 @@ def turn_of(tracker: Tracker) -> Turn:
                 metadata=latest_metadata(tracker), sender_id=tracker.sender_id)
 
 
+# Actions between a user message and this validation that do not mean the
+# conversation moved on (Rasa logs the running form itself before validating).
+_TRANSPARENT_ACTIONS = {"action_listen", "action_extract_slots", "account_form"}
+
+
+def answers_the_question(tracker: Tracker) -> bool:
+    """True when the latest user message came after the form's question; False when
+    the form runs again after another action (activation, back from a FAQ answer)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "action" and event.get("name") not in _TRANSPARENT_ACTIONS:
+            return False
+    return False
+
+
 def slots_of(tracker: Tracker) -> Dict[Text, Any]:
     return {name: tracker.get_slot(name) for name in STATE_SLOTS}
 
@@ -72,7 +88,7 @@ class ValidateAccountForm(Action):
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         requested = tracker.get_slot(REQUESTED_SLOT)
         slots, turn = slots_of(tracker), turn_of(tracker)
-        if tracker.latest_action_name != "action_listen" or requested is None:
+        if requested is None or not answers_the_question(tracker):
             # Activation, or back after an interruption: ask, do not read the message.
             outcome = (engine().start(slots, turn) if requested is None
                        else engine().resume(slots, requested, tracker.sender_id))

@@ -6,7 +6,7 @@ import shlex
 import sys
 from typing import List, Optional
 
-from bot import config
+from bot import admin, config
 
 
 def _print_env(_: argparse.Namespace) -> int:
@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat_parser.add_argument("--url", help="Rasa server address, default from RASA_PORT")
     chat_parser.set_defaults(handler=_chat)
+    admin.register(commands)
     return parser
 
 

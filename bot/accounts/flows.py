@@ -156,7 +156,11 @@ class FlowEngine:
     def _advance(self, ctx: Context, outcome: Outcome, first: bool = False) -> Outcome:
         if ctx.data.get("finished"):
             return self._finish(ctx, outcome)
-        next_slot = getattr(self, f"_next_{ctx.flow}")(ctx, outcome)
+        try:
+            next_slot = getattr(self, f"_next_{ctx.flow}")(ctx, outcome)
+        except InvalidInput as problem:  # the service refused the final step (e.g. no admin phone)
+            outcome.say(str(problem))
+            return self._finish(ctx, outcome)
         if next_slot is None:
             return self._finish(ctx, outcome)
         return self._ask(ctx, outcome, next_slot, first)
@@ -230,12 +234,14 @@ class FlowEngine:
         self._send_code(ctx, outcome, account.phone, purpose,
                         sent_text=f"为确认是您本人，已向该账号的预留手机 {mask_phone(account.phone)} 发送了 6 位验证码（5 分钟内有效）。")
 
-    def _send_code(self, ctx: Context, outcome: Outcome, phone: str, purpose: str, sent_text: str) -> None:
+    def _send_code(self, ctx: Context, outcome: Outcome, phone: str, purpose: str, sent_text: str) -> bool:
         try:
             self.service.send_code(phone, purpose)
             outcome.say(sent_text)
+            return True
         except CodeRefused as refusal:
             outcome.say(str(refusal))
+            return False
 
     def _take_verification_code(self, ctx: Context, turn: Turn, outcome: Outcome) -> None:
         phone, purpose = ctx.data["code_phone"], ctx.data.get("purpose", "verify")
@@ -247,8 +253,9 @@ class FlowEngine:
             self.service.check_code(phone, purpose, code)
         except CodeRejected as rejection:
             if rejection.final:
-                self._send_code(ctx, outcome, phone, purpose, f"{rejection} 我已重新发送到 {mask_phone(phone)}。")
-                raise InvalidInput("请输入新收到的 6 位验证码。") from None
+                if self._send_code(ctx, outcome, phone, purpose, f"{rejection} 我已重新发送到 {mask_phone(phone)}。"):
+                    raise InvalidInput("请输入新收到的 6 位验证码。") from None
+                raise InvalidInput(str(rejection)) from None  # nothing new was sent: the old code is dead
             raise
         ctx.set("verification_code", "accepted")
         if ctx.data.get("target"):

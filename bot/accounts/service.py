@@ -160,6 +160,8 @@ class AccountService:
             _ = account.unit, account.grants, account.realname_events, account.reviews
             if account.unit:
                 _ = account.unit.systems, account.unit.former_names
+            for grant in account.grants:  # diagnose_grant reads the granting unit and its systems
+                _ = grant.unit.systems
             return account
 
     def account_by_login(self, login_name: str) -> Optional[Account]:
