@@ -47,6 +47,8 @@ def verify(token: str, secret: str, now: Optional[float] = None) -> str:
     if not isinstance(token, str) or token.count(".") != 1:
         raise InvalidToken("malformed token")
     payload, signature = token.split(".")
+    if not (payload.isascii() and signature.isascii()):
+        raise InvalidToken("malformed token")
     if not hmac.compare_digest(signature, _signature(payload, secret)):
         raise InvalidToken("bad signature")
     try:

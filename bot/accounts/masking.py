@@ -13,8 +13,10 @@ def mask_phone(phone: Optional[str]) -> str:
 def mask_document(number: Optional[str]) -> str:
     if not number:
         return "（无）"
-    if len(number) <= 8:
-        return number[:1] + "*" * (len(number) - 2) + number[-1:]
+    if len(number) <= 2:
+        return "*" * len(number)
+    if len(number) <= 10:
+        return number[:1] + "*" * (len(number) - 3) + number[-2:]
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
 
 
@@ -23,6 +25,8 @@ def mask_login_name(login_name: Optional[str]) -> str:
         return "（无）"
     if len(login_name) <= 3:
         return login_name[:1] + "*" * (len(login_name) - 1)
+    if len(login_name) <= 5:
+        return login_name[:1] + "*" * (len(login_name) - 2) + login_name[-1:]
     keep_start = 2 if len(login_name) < 8 else 3
     return login_name[:keep_start] + "*" * (len(login_name) - keep_start - 2) + login_name[-2:]
 

@@ -127,6 +127,7 @@ class _Checker:
         if stored is not None and entry.kind and AccountKind(stored.kind) != entry.kind:
             self.fail(entry.label, "kind", f"the stored account is {AccountKind(stored.kind).value}; "
                                            "the kind of an account cannot change")
+            return
         if stored is None and not entry.password_given:
             self.fail(entry.label, "password", "missing (a new account needs password or password_hash)")
         if entry.kind == AccountKind.LEGAL:
@@ -157,7 +158,7 @@ class _Checker:
     def _check_natural_realname(self, entry: AccountEntry) -> None:
         state = self.final_state(entry.key)
         where = "realname.state" if entry.realname is not None else "document"
-        if state is None or not state.is_verified:
+        if state is None or not state.is_verified or entry.bad("document") or entry.bad("realname"):
             return
         doc_type, number = self.final(entry, "doc_type"), self.final(entry, "doc_number")
         if not number:
@@ -174,7 +175,7 @@ class _Checker:
 
     def _check_torch(self, entry: AccountEntry) -> None:
         case, key = self.final(entry, "torch_case"), self.final(entry, "torch_key")
-        if case is None or key is None:
+        if case is None or key is None or entry.bad("torch"):
             return
         by_code = len(key) == 18
         expected = {1: key, 2: key, 3: "HJ_" + key, 4: key if by_code else None}.get(case)
@@ -199,11 +200,12 @@ class _Checker:
                 owner = self.by_key[self.plan.unit_owner[code]]
                 self.fail(entry.label, "unit.credit_code", f"the same credit code as {owner.label}")
                 continue
-            self.plan.unit_owner[code] = entry.key
             stored_unit = self.plan.stored_units.get(code)
             if stored_unit is not None and stored_unit.account.login_name.lower() != entry.key:
                 self.fail(entry.label, "unit.credit_code",
                           f"already belongs to the unit of account {stored_unit.account.login_name}")
+                continue
+            self.plan.unit_owner[code] = entry.key
 
     def _check_documents(self) -> None:
         """One document can be real-name verified on one account only."""

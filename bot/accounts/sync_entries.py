@@ -12,7 +12,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set
 
 from bot.accounts import checks
 from bot.accounts.checks import InvalidInput
@@ -86,10 +86,15 @@ class AccountEntry:
     password_given: bool = False  # password or password_hash present, valid or not
     realname: Optional[RealnameEntry] = None
     unit: Optional[UnitEntry] = None
+    failed: Set[str] = field(default_factory=set)  # paths that had a problem
 
     @property
     def key(self) -> str:
         return self.login_name.lower()
+
+    def bad(self, prefix: str) -> bool:
+        """Whether a value under ``prefix`` had a problem (cross-checks then skip it)."""
+        return any(path == prefix or path.startswith(prefix + ".") for path in self.failed)
 
 
 @dataclass
@@ -155,8 +160,9 @@ class Reader:
     """One mapping of the file; each read records its problems under the key's position."""
 
     def __init__(self, raw: Any, label: str, problems: Problems, allowed: Sequence[str],
-                 path: str = "") -> None:
+                 path: str = "", failed: Optional[Set[str]] = None) -> None:
         self.label, self.path, self.problems = label, path, problems
+        self.failed: Set[str] = set() if failed is None else failed  # paths with a problem
         self.raw: Dict[Any, Any] = raw if isinstance(raw, dict) else {}
         if not isinstance(raw, dict):
             self.fail(None, f"expected a mapping with the keys {', '.join(allowed)}, got {_shown(raw)}")
@@ -170,6 +176,7 @@ class Reader:
 
     def fail(self, key: Optional[str], message: str) -> None:
         self.problems.add(self.position(key), message)
+        self.failed.add(".".join(part for part in (self.path, key) if part))
 
     def given(self, key: str) -> bool:
         return key in self.raw
@@ -268,7 +275,7 @@ class Reader:
         name = key if index is None else f"{key}[{index}]"
         path = ".".join(part for part in (self.path, name) if part)
         return Reader(self.raw.get(key) if index is None else raw, self.label, self.problems,
-                      allowed, path)
+                      allowed, path, self.failed)
 
 
 # -- value checks that the checks module does not have ------------------------------
@@ -321,7 +328,8 @@ def read_account(raw: Any, index: int, problems: Problems) -> Optional[AccountEn
     reader.require("login_name", "kind")
     login_name = reader.text("login_name", checks.parse_login_name, exact=True)
     kind = reader.choice("kind", [kind.value for kind in AccountKind])
-    entry = AccountEntry(reader.label, login_name or "", AccountKind(kind) if kind else None)
+    entry = AccountEntry(reader.label, login_name or "", AccountKind(kind) if kind else None,
+                         failed=reader.failed)
     _read_password(reader, entry)
     _read_kind_specific(reader, entry)
     if reader.given("phone"):
@@ -445,14 +453,14 @@ def _read_legal_rep(unit: Reader) -> Dict[str, Any]:
 def _read_former_names(unit: Reader, current: Optional[str]) -> List[str]:
     names: List[str] = []
     for index, raw in enumerate(unit.items("former_names")):
-        position = f"{unit.position('former_names')}[{index}]"
+        key = f"former_names[{index}]"
         try:
             name = checked_text(raw, checks.parse_unit_name, keep_all=True)
         except InvalidInput as error:
-            unit.problems.add(position, str(error))
+            unit.fail(key, str(error))
             continue
         if name in names or name == current:
-            unit.problems.add(position, f"{name} is listed twice or is the current name")
+            unit.fail(key, f"{name} is listed twice or is the current name")
         else:
             names.append(name)
     return names
