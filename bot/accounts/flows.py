@@ -24,7 +24,7 @@ from bot.accounts.checks import InvalidInput
 from bot.accounts.masking import mask_login_name, mask_phone
 from bot.accounts.models import Account, AccountKind
 from bot.accounts.service import AccountService, AppealDraft, CodeRefused, CodeRejected
-from bot.accounts.systems import SYSTEMS, parse_system
+from bot.accounts.systems import SYSTEMS, find_system, parse_system
 
 FLOW_OF_INTENT = {
     "forgot_password": "reset",
@@ -146,6 +146,8 @@ class FlowEngine:
         if turn.intent in ALWAYS_INTERRUPT and turn.confidence >= 0.6:
             return True
         if turn.intent not in INTERRUPTING:
+            return False
+        if _recognised(slot, turn.text):
             return False
         if slot in FREE_TEXT_SLOTS:
             return turn.confidence >= INTERRUPT_CONFIDENCE
@@ -607,6 +609,30 @@ PROMPTS: Dict[str, Dict[str, Any]] = {
     "confirm_request": {"text": "要我给单位管理员发短信，请他为您授权吗？",
                         "buttons": [{"title": "发短信提醒", "payload": "发"}, {"title": "不用", "payload": "不用"}]},
 }
+
+
+def _is_document_type(text: str) -> bool:
+    try:
+        checks.parse_document_type(text)
+    except InvalidInput:
+        return False
+    return True
+
+
+_KIND_WORDS = re.compile(r"单位|法人|公司|企业|机构|个人|自然人|自己|本人")
+# Answers the model may read as another request ("个人账号" as 忘记登录名, "人遗" as
+# a question) but which are plainly the answer to the question asked.
+_RECOGNISERS: Dict[str, Callable[[str], bool]] = {
+    "account_kind": lambda text: len(text) <= 8 and bool(_KIND_WORDS.search(text)),
+    "doc_type": lambda text: len(text) <= 16 and _is_document_type(text),
+    "system_name": lambda text: len(text) <= 20 and find_system(text) is not None,
+    "confirm_request": lambda text: len(text) <= 6,
+}
+
+
+def _recognised(slot: str, text: str) -> bool:
+    recogniser = _RECOGNISERS.get(slot)
+    return bool(recogniser and recogniser(checks.normalise(text)))
 
 
 def _looks_like_value(text: str) -> bool:

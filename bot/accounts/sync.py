@@ -89,6 +89,7 @@ from bot.accounts.models import (
     Upload,
 )
 from bot.accounts.passwords import check_password, hash_password
+from bot.accounts.service import utcnow
 from bot.accounts.sync_checks import Plan, check_entries
 from bot.accounts.sync_entries import (
     AccountEntry,
@@ -162,9 +163,13 @@ class _StrictLoader(yaml.SafeLoader):
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
 
 
-def load_yaml(path: Union[str, Path]) -> Dict[str, Any]:
-    """The file's data; ``InvalidAccountsFile`` if it is not valid YAML (OSError if unreadable)."""
-    text = Path(path).read_text(encoding="utf-8")
+def load_yaml(path: Union[str, Path]) -> Optional[Dict[str, Any]]:
+    """The file's data (None for an empty file); ``InvalidAccountsFile`` if it is not
+    UTF-8 YAML with a mapping at the top, ``OSError`` if it cannot be read."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidAccountsFile([f"not UTF-8 text (byte {error.start})"], str(path)) from None
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
@@ -186,9 +191,8 @@ def _yaml_error(error: yaml.YAMLError) -> str:
 # -- importing ---------------------------------------------------------------------
 
 
-def import_accounts(database: Database, data: Dict[str, Any], actor: str,
-                    clock: Callable[[], datetime] = lambda: datetime.utcnow().replace(microsecond=0),
-                    ) -> ImportReport:
+def import_accounts(database: Database, data: Optional[Dict[str, Any]], actor: str,
+                    clock: Callable[[], datetime] = utcnow) -> ImportReport:
     """Checks the whole file, then writes it in one transaction; see the module docstring."""
     problems = Problems()
     entries = read_entries(data, problems)
