@@ -103,6 +103,13 @@ def diagnose_realname(account: Account, other_holders: Sequence[Account], today:
         return RealnameDiagnosis(RealnameNext.FIX_FIELDS, [
             label + "原因：账号里缺少实名认证必填的信息：" + "、".join(missing) + "。",
             f"请到 {_edit_path(account)}，补全后点保存，系统会重新核验；状态显示在页面右上角。"])
+    doc_type = DOCUMENT_TYPE_BY_NAME.get(account.doc_type or "")
+    online = account.kind == AccountKind.NATURAL and doc_type is not None and doc_type.online
+    if state == RealnameState.UNVERIFIED and online:
+        return RealnameDiagnosis(RealnameNext.FIX_FIELDS, [
+            label + "必填信息都已填写，但还没有提交过在线核验。",
+            f"请到 {_edit_path(account)}，核对后点保存，系统会自动核验；"
+            "核验失败再告诉我“实名认证失败”，我帮您申请人工审核。"])
     findings = [label]
     rejected = [review for review in account.reviews if review.state == Decision.REJECTED]
     if len(rejected) >= 2:
@@ -111,7 +118,6 @@ def diagnose_realname(account: Account, other_holders: Sequence[Account], today:
         return RealnameDiagnosis(RealnameNext.HUMAN, findings)
     if rejected:
         findings.append(f"上次人工审核未通过，原因：{rejected[-1].reason}。请按这个原因重新拍照上传。")
-    doc_type = DOCUMENT_TYPE_BY_NAME.get(account.doc_type or "")
     if doc_type is not None and not doc_type.online:
         findings.append(f"{doc_type.name}不做在线核验，直接进入人工审核，这是正常的。")
     elif not rejected:

@@ -50,6 +50,7 @@ INTERRUPT_CONFIDENCE = 0.8
 VERIFIED_FOR = timedelta(minutes=30)
 MAX_LOOKUP_MISSES = 3
 RESEND_WORDS = re.compile(r"重发|重新发|再发|没收到|没有收到")
+LOST_PHONE_WORDS = re.compile(r"不用了|停机|换号|换了号|丢了|注销|不是我的|收不到")
 
 APPEAL_BUTTON = {"title": "申诉找回账号", "payload": "/forgot_login_name"}
 RESET_BUTTON = {"title": "重置这个账号的密码", "payload": "/forgot_password"}
@@ -247,6 +248,10 @@ class FlowEngine:
 
     def _take_verification_code(self, ctx: Context, turn: Turn, outcome: Outcome) -> None:
         phone, purpose = ctx.data["code_phone"], ctx.data.get("purpose", "verify")
+        if ctx.data.get("target") and LOST_PHONE_WORDS.search(turn.text or ""):
+            ctx.remember(finished=True)
+            raise InvalidInput("预留手机号用不了，就没法用短信确认身份，也不能用“登录名重置密码”。"
+                               "请走申诉找回：用现在的手机号和证件照片提交，人工审核约 1–2 个工作日。")
         if RESEND_WORDS.search(turn.text or ""):
             self._send_code(ctx, outcome, phone, purpose, f"已重新发送验证码到 {mask_phone(phone)}。")
             raise InvalidInput("请输入新收到的 6 位验证码。")
@@ -578,6 +583,8 @@ class FlowEngine:
             return {"text": ACCOUNT_REF_PROMPTS.get(ctx.flow, ACCOUNT_REF_PROMPTS["default"])}
         if slot == "verification_code":
             return {"text": "请输入短信里的 6 位验证码（没收到可以说“重发”；手机号已经不用了请说“手机号不用了”）。"}
+        if slot in ("photo_front", "photo_back") and ctx.data.get("renamed"):
+            return RENAMED_UNIT_PROMPTS[slot]
         if slot == "person_name" and ctx.slots.get("account_kind") == AccountKind.LEGAL.value:
             return {"text": "请告诉我主代办人的姓名（单位任意一人都可以，审核结果发给他）。"}
         return PROMPTS[slot]
@@ -591,6 +598,10 @@ ACCOUNT_REF_PROMPTS = {
     "torch": "请告诉我在火炬中心注册用的统一社会信用代码（企业）或手机号（个人）。",
     "appeal_status": "请告诉我申诉时填写的手机号或证件号码。",
     "default": "请告诉我您的登录名、证件号码或单位的统一社会信用代码，我先给账号的预留手机发验证码确认是您本人。",
+}
+RENAMED_UNIT_PROMPTS = {
+    "photo_front": {"text": "请上传“证件正面”材料：证件正反面复印件，本人签字并加盖公章后拍照（jpg、jpeg 或 png，不超过 1 MB）。"},
+    "photo_back": {"text": "请上传“证件反面”材料：单位名称变更声明，加盖公章后拍照（jpg、jpeg 或 png，不超过 1 MB）。"},
 }
 PROMPTS: Dict[str, Dict[str, Any]] = {
     "account_kind": {"text": "您要找回的是个人（自然人）账号，还是单位（法人）账号？",

@@ -829,3 +829,36 @@ def test_resume_after_an_interruption_asks_the_same_question_again(engine):
     outcome = engine.resume({"flow": "appeal", "account_kind": "natural"}, "person_name", SENDER)
     assert outcome.ask == "person_name" and not outcome.done
     assert outcome.messages == [{"text": "请告诉我证件上的姓名。"}]
+
+
+def test_realname_never_checked_online_is_told_to_save_first_not_to_upload(lite):
+    natural(lite.database, state=RealnameState.UNVERIFIED)
+    conversation = verified(lite, "realname", "zhangsan")
+    assert conversation.done
+    assert "还没有提交过在线核验" in conversation.text and "保存" in conversation.text
+    assert conversation.ask is None
+
+
+def test_lost_reserved_phone_at_the_code_step_ends_with_the_appeal_advice(lite):
+    account(lite.database, "zhangsan")
+    conversation = Conversation(lite.engine(), "reset")
+    conversation.start()
+    conversation.say("zhangsan")
+    assert conversation.ask == "verification_code"
+    conversation.say("这个手机号已经停机了")
+    assert conversation.done
+    assert "申诉找回" in conversation.text
+
+
+def test_renamed_unit_appeal_asks_for_sealed_copies_and_the_rename_statement(lite):
+    admin = account(lite.database, "unit_admin", kind=AccountKind.LEGAL, phone=None)
+    unit(lite.database, admin, "北京新名科技有限公司", former_names=("北京旧名科技有限公司",))
+    conversation = Conversation(lite.engine(), "appeal")
+    conversation.start()
+    conversation.say("单位账号")
+    conversation.say("北京旧名科技有限公司")
+    conversation.say("李四")
+    conversation.say(NEW_PHONE)
+    assert conversation.ask == "photo_front" and "加盖公章" in conversation.text
+    conversation.upload(lite.upload())
+    assert conversation.ask == "photo_back" and "变更声明" in conversation.text
