@@ -2,7 +2,8 @@
 
 ``models`` holds the tables, ``database`` the engine and migrations,
 ``service`` the operations the actions call (one place for every rule),
-``documents``/``masking``/``text_rules`` the checks on what users type,
-``sms`` the gateway and codes, ``identity`` the platform's signed tokens and
-``uploads`` the stored photos.
+``flows`` the conversation steps behind the form, ``diagnosis`` what is
+wrong with an account, ``checks``/``masking`` what users type and what is
+shown, ``sms`` the gateway, ``identity`` the platform's signed tokens,
+``uploads`` the stored photos, ``sync`` the YAML import (and the demo data).
 """

@@ -43,7 +43,9 @@ DOCUMENT_TYPE_BY_NAME: Dict[str, DocumentType] = {doc.name: doc for doc in DOCUM
 MAINLAND_ID = "居民身份证"
 
 # What the platform's forms refuse (seed 000): SQL words, quotes and = ; < > %.
-_FORBIDDEN_WORDS = re.compile(r"select|update|delete|exec|count|insert|drop|union", re.I)
+# Whole words only: "account_01" or "Scott Counts" are not SQL.
+_FORBIDDEN_WORDS = re.compile(
+    r"(?<![A-Za-z])(?:select|update|delete|exec|count|insert|drop|union)(?![A-Za-z])", re.I)
 _FORBIDDEN_CHARS = set("'\"‘’“”=;；<>%")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS = "10X98765432"

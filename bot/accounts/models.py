@@ -67,7 +67,7 @@ class Account(Base):
     password_hash = Column(String(200), nullable=False)
     phone = Column(String(20), index=True)  # reserved phone; None when never set
     name = Column(String(100))  # 姓名 of a natural person; the unit's name for a legal account
-    doc_type = Column(String(32))  # one of documents.DOCUMENT_TYPES (natural persons)
+    doc_type = Column(String(32))  # one of checks.DOCUMENT_TYPES (natural persons)
     doc_number = Column(String(64), index=True)
     doc_valid_from = Column(Date)
     doc_valid_to = Column(Date)

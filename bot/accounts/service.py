@@ -350,7 +350,7 @@ class AccountService:
             elif draft.unit_id:
                 account_id = session.get(Unit, draft.unit_id).account_id  # type: ignore[union-attr]
             appeal = Appeal(
-                number=f"SS{now:%Y%m%d}{secrets.randbelow(10**6):06d}", kind=draft.kind,
+                number=f"SS{now:%Y%m%d}{secrets.randbelow(10**8):08d}", kind=draft.kind,
                 person_name=draft.person_name, doc_type=draft.doc_type, doc_number=draft.doc_number,
                 unit_id=draft.unit_id, unit_name=draft.unit_name, renamed=draft.renamed,
                 phone=draft.phone, account_id=account_id, front_upload_id=draft.front_upload_id,

@@ -43,7 +43,7 @@ GRANT_KEYS = ("unit", "person", "system", "role", "expires_on")
 REVIEW_KEYS = ("account", "state", "reason", "created_at", "decided_at")
 
 
-class Problems(List[str]):
+class Problems(list):  # of str
     """Every problem found, each as ``position: message``."""
 
     def add(self, position: str, message: str) -> None:

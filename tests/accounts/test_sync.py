@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-import sqlalchemy as sa
 import yaml
 from sqlalchemy import func, select
 
@@ -28,7 +27,6 @@ from bot.accounts.models import (
     ManualReview,
     RealnameState,
     Unit,
-    Upload,
 )
 from bot.accounts.sync import EMPTY_SHA256, InvalidAccountsFile, import_accounts, load_yaml
 from bot.admin import DEMO_FILE, DEMO_PASSWORD
@@ -416,7 +414,7 @@ def test_problems_against_the_store_and_the_rest_of_the_file(seeded, database):
              "torch": {"case": 3, "key": "13911111111"}},
             {"login_name": "Lina_2020", "kind": "natural"},
         ],
-        "grants": [{"unit": "91440300MA5FKJ8N3W", "person": "heping_ot", "system": "high_tech",
+        "grants": [{"unit": "91440300MA5FKJ8N3R", "person": "heping_ot", "system": "high_tech",
                     "role": "事项办理员"},
                    {"unit": BJMM, "person": "szkj_legal", "system": "human_genetic", "role": "事项办理员"}],
         "reviews": [{"account": "wangfang88", "state": "pending", "created_at": "2026-11-22T08:00:00"},

@@ -160,7 +160,7 @@ def account_row(database, account_id) -> Account:
 def test_appeal_is_recorded_pending_with_a_number_and_the_matched_account(service, database):
     account_id = add_account(database, "zhangsan", phone=PHONE, doc_type="居民身份证", doc_number=DOC)
     appeal = service.create_appeal(natural_draft(service), SENDER)
-    assert re.fullmatch(r"SS20261123\d{6}", appeal.number)
+    assert re.fullmatch(r"SS20261123\d{8}", appeal.number)
     assert appeal.state == "pending"
     assert appeal.account_id == account_id
     assert (appeal.phone, appeal.sender_id) == (NEW_PHONE, SENDER)

@@ -131,7 +131,7 @@ def test_appeal_with_photos_and_a_code_to_the_new_phone(assistant, accounts):
     assert "反面" in chat.send_photo(png("white"))
     assert "验证码" in chat.send_photo(png("gray"))
     answer = chat.say(latest_code(accounts, "13012345699"))
-    number = re.search(r"SS\d{14}", answer).group(0)
+    number = re.search(r"SS\d{16}", answer).group(0)
     appeals = accounts.appeals_for(phone="13012345699")
     assert [appeal.number for appeal in appeals] == [number]
     assert number in chat.say("我的申诉进度")
