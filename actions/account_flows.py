@@ -103,7 +103,11 @@ class ValidateAccountForm(Action):
         for message in outcome.messages:
             dispatcher.utter_message(**message)
         events = [SlotSet(name, value) for name, value in outcome.slots.items()]
-        return events + [SlotSet(REQUESTED_SLOT, None if outcome.done else outcome.ask)]
+        if outcome.done:
+            # Cleared here rather than by a follow-up action: one call to the
+            # action server fewer on the turn that ends a flow.
+            return events + cleared_flow()
+        return events + [SlotSet(REQUESTED_SLOT, outcome.ask)]
 
 
 class ActionResetFlow(Action):
