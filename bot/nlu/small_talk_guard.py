@@ -25,7 +25,10 @@ from bot.config import PROJECT_ROOT
 from bot.nlu.component import PredictionComponent, predict_fallback, predicted_intent
 from bot.topics import FAQ_INTENT
 
-SMALL_TALK_INTENTS = frozenset({"affirm", "deny", "greet", "goodbye", "thank"})
+# `inform` (a bare value such as a system name) counts too: outside a flow "人遗"
+# alone is a question about that system, and inside a flow the form reads the
+# answer itself whatever the intent.
+SMALL_TALK_INTENTS = frozenset({"affirm", "deny", "greet", "goodbye", "thank", "inform"})
 DEFAULT_TERMS_DIRECTORY = "bot/nlu/jieba_dict"
 
 

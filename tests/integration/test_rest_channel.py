@@ -52,7 +52,8 @@ def test_greeting_offers_the_common_problems_as_buttons(assistant):
     ],
 )
 def test_questions_in_the_users_words_get_their_answers(assistant, question, answer):
-    assert texts(say(assistant, conversation(), question)) == [ANSWERS[answer]]
+    # Account problems go on with the flow's first question after the answer.
+    assert texts(say(assistant, conversation(), question))[0] == ANSWERS[answer]
 
 
 @pytest.mark.parametrize(
@@ -68,7 +69,7 @@ def test_questions_in_the_users_words_get_their_answers(assistant, question, ans
 def test_unreadable_messages_get_a_clear_answer_and_the_conversation_goes_on(assistant, message, answer):
     sender = conversation()
     assert texts(say(assistant, sender, message)) == [ANSWERS[answer]]
-    assert texts(say(assistant, sender, "忘记密码了")) == [ANSWERS["utter_forgot_password"]]
+    assert texts(say(assistant, sender, "忘记密码了"))[0] == ANSWERS["utter_forgot_password"]
 
 
 @pytest.mark.parametrize(

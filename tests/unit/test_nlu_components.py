@@ -79,3 +79,11 @@ def test_real_small_talk_and_platform_questions_are_left_alone():
 def test_the_platform_terms_come_from_the_jieba_dictionary():
     terms = load_platform_terms(PROJECT_ROOT / "bot" / "nlu" / "jieba_dict")
     assert {"人遗", "高企", "实名认证", "统一社会信用代码"} <= terms
+
+
+def test_a_bare_value_naming_a_platform_term_becomes_an_unclear_platform_question():
+    guard = SmallTalkGuard(frozenset({"人遗"}))
+    (system,) = guard.process([predicted("人遗", "inform", 0.9, faq_confidence=0.1)])
+    (login,) = guard.process([predicted("zhangwei_01", "inform", 0.95)])
+    assert system.get("intent")["name"] == "nlu_fallback"
+    assert login.get("intent")["name"] == "inform"
