@@ -311,7 +311,7 @@ class FlowEngine:
         login_name = checks.parse_login_name(turn.text)
         account = self.service.account_by_login(login_name)
         if account is None:
-            self._miss(ctx, f"没有找到登录名为“{login_name}”的账号，注意区分大小写、数字 0 和字母 O。",
+            self._miss(ctx, f"没有找到登录名为“{login_name}”的账号，注意区分数字 0 和字母 O、数字 1 和字母 l。",
                        "登录名记不清，请走申诉找回。")
         self._start_verification(ctx, account, outcome, purpose="reset")  # type: ignore[arg-type]
 

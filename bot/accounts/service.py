@@ -396,10 +396,10 @@ class AccountService:
                 raise NotFound(f"no appeal {number}")
             if appeal.state != Decision.PENDING:
                 raise InvalidInput(f"appeal {number} is already {Decision(appeal.state).value}")
-            appeal.state = Decision.APPROVED if approve else Decision.REJECTED
-            appeal.reason, appeal.decided_at = reason, self.now()
             if approve and appeal.account_id is None:
                 raise InvalidInput(f"appeal {number} matches no account; reject it with a reason")
+            appeal.state = Decision.APPROVED if approve else Decision.REJECTED
+            appeal.reason, appeal.decided_at = reason, self.now()
             if approve:
                 account = session.get(Account, appeal.account_id)
                 account.phone = appeal.phone  # type: ignore[union-attr]
