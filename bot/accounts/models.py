@@ -18,10 +18,13 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import declarative_base, relationship
 
@@ -60,6 +63,8 @@ def _enum(kind: type) -> Enum:
 
 class Account(Base):
     __tablename__ = "accounts"
+    # Lookups ignore case, so two login names differing only in case must not exist.
+    __table_args__ = (Index("uq_accounts_login_name_lower", func.lower(text("login_name")), unique=True),)
 
     id = Column(Integer, primary_key=True)
     kind = Column(_enum(AccountKind), nullable=False)

@@ -128,3 +128,19 @@ def test_holders_without_a_verified_one_keep_their_order(service, database):
 ])
 def test_working_days_skip_the_weekend(start, days, expected):
     assert add_working_days(start, days) == expected
+
+
+def test_login_names_differing_only_in_case_cannot_both_exist(database):
+    import sqlalchemy as sa
+    from datetime import datetime
+
+    from bot.accounts.models import Account, AccountKind
+
+    def add(login_name):
+        with database.session() as session:
+            session.add(Account(kind=AccountKind.NATURAL, login_name=login_name, password_hash="x",
+                                created_at=datetime(2026, 11, 23)))
+
+    add("Zhang_San")
+    with pytest.raises(sa.exc.IntegrityError):
+        add("zhang_san")
