@@ -89,16 +89,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: Optional[str] = None, revision: str = "head") -> None:
     url = database_url(url)
-    _make_sqlite_parent(url) if url.startswith("sqlite") else None
+    if url.startswith("sqlite"):
+        _make_sqlite_parent(url)
     command.upgrade(alembic_config(url), revision)
 
-
-def current_revision(url: Optional[str] = None) -> Optional[str]:
-    from alembic.runtime.migration import MigrationContext
-
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
-    finally:
-        engine.dispose()

@@ -46,7 +46,8 @@ ALWAYS_INTERRUPT = {"cancel", "request_human"}
 INTERRUPTING = ALWAYS_INTERRUPT | {"faq"} | set(FLOW_OF_INTENT)
 # Free-text answers (names) look like anything; only a confident intent interrupts them.
 FREE_TEXT_SLOTS = {"person_name", "unit_name"}
-INTERRUPT_CONFIDENCE = 0.8
+INTERRUPT_CONFIDENCE = 0.8  # for free-text answers
+INTENT_CONFIDENCE = 0.6  # for the others
 VERIFIED_FOR = timedelta(minutes=30)
 MAX_LOOKUP_MISSES = 3
 RESEND_WORDS = re.compile(r"重发|重新发|再发|没收到|没有收到")
@@ -101,11 +102,6 @@ class Context:
         self.data.update(values)
         self.changes["flow_data"] = dict(self.data)
 
-    def forget(self, *keys: str) -> None:
-        for key in keys:
-            self.data.pop(key, None)
-        self.changes["flow_data"] = dict(self.data)
-
 
 class FlowEngine:
     def __init__(self, service: AccountService, token_secret: str = "",
@@ -144,7 +140,7 @@ class FlowEngine:
     def _interrupts(self, slot: str, turn: Turn) -> bool:
         if turn.metadata.get("upload_id") and slot in ("photo_front", "photo_back"):
             return False
-        if turn.intent in ALWAYS_INTERRUPT and turn.confidence >= 0.6:
+        if turn.intent in ALWAYS_INTERRUPT and turn.confidence >= INTENT_CONFIDENCE:
             return True
         if turn.intent not in INTERRUPTING:
             return False
@@ -152,7 +148,7 @@ class FlowEngine:
             return False
         if slot in FREE_TEXT_SLOTS:
             return turn.confidence >= INTERRUPT_CONFIDENCE
-        return turn.confidence >= 0.6 and not _looks_like_value(turn.text)
+        return turn.confidence >= INTENT_CONFIDENCE and not _looks_like_value(turn.text)
 
     # -- sequencing ------------------------------------------------------------
 
@@ -167,6 +163,13 @@ class FlowEngine:
         if next_slot is None:
             return self._finish(ctx, outcome)
         return self._ask(ctx, outcome, next_slot, first)
+
+    @staticmethod
+    def _stop(ctx: Context, outcome: Outcome, text: str,
+              buttons: Optional[List[Dict[str, str]]] = None) -> None:
+        """Ends the flow after this step with a last word (nothing to look up, nothing to send)."""
+        ctx.remember(finished=True)
+        outcome.say(text, buttons)
 
     def _finish(self, ctx: Context, outcome: Outcome) -> Outcome:
         outcome.slots = ctx.changes
@@ -229,9 +232,8 @@ class FlowEngine:
     def _start_verification(self, ctx: Context, account: Account, outcome: Outcome,
                             purpose: str = "verify") -> None:
         if not account.phone:
-            ctx.remember(finished=True)
-            outcome.say("这个账号没有预留手机号，没法发验证码确认身份，也不能用“登录名重置密码”。"
-                        "请走申诉找回：提交证件照片，人工审核约 1–2 个工作日。", [APPEAL_BUTTON])
+            self._stop(ctx, outcome, "这个账号没有预留手机号，没法发验证码确认身份，也不能用“登录名重置密码”。"
+                                   "请走申诉找回：提交证件照片，人工审核约 1–2 个工作日。", [APPEAL_BUTTON])
             return
         ctx.remember(target=account.id, code_phone=account.phone, purpose=purpose)
         self._send_code(ctx, outcome, account.phone, purpose,
@@ -421,9 +423,8 @@ class FlowEngine:
             checks.parse_document_number(text, None)
         holders = self.service.document_holders(number)
         if not holders:
-            ctx.remember(finished=True)
-            outcome.say("平台上没有账号登记这个证件号码，可以正常注册。若注册时仍提示已存在，请核对号码，"
-                        "或联系平台技术支持 010-88659000。")
+            self._stop(ctx, outcome, "平台上没有账号登记这个证件号码，可以正常注册。若注册时仍提示已存在，请核对号码，"
+                                   "或联系平台技术支持 010-88659000。")
             return
         self._start_verification(ctx, holders[0], outcome)
 
@@ -435,9 +436,8 @@ class FlowEngine:
             reference = checks.parse_unit_name(turn.text)
         matches = self.service.find_units(reference)
         if not matches:
-            ctx.remember(finished=True)
-            outcome.say("平台上没有以这个名称或信用代码注册的单位账号。单位改过名的，请用注册时的旧名称再问我；"
-                        "仍提示已存在，请联系平台技术支持 010-88659000。")
+            self._stop(ctx, outcome, "平台上没有以这个名称或信用代码注册的单位账号。单位改过名的，请用注册时的旧名称再问我；"
+                                   "仍提示已存在，请联系平台技术支持 010-88659000。")
             return
         match = matches[0]
         if match.matched_former_name:
@@ -540,9 +540,8 @@ class FlowEngine:
         key = checks.parse_phone(text) if re.fullmatch(r"\+?\d[\d\-]{8,}", text) else checks.parse_credit_code(text)
         accounts = self.service.torch_accounts(key)
         if not accounts:
-            ctx.remember(finished=True)
-            outcome.say("没有查到以这个号码从火炬中心迁移过来的账号。企业账号请用统一社会信用代码查，个人账号用注册手机号查；"
-                        "都查不到，请联系平台技术支持 010-88659000。")
+            self._stop(ctx, outcome, "没有查到以这个号码从火炬中心迁移过来的账号。企业账号请用统一社会信用代码查，个人账号用注册手机号查；"
+                                   "都查不到，请联系平台技术支持 010-88659000。")
             return
         self._start_verification(ctx, accounts[0], outcome)
 
@@ -567,9 +566,8 @@ class FlowEngine:
         appeals = (self.service.appeals_for(phone=checks.parse_phone(text)) if re.fullmatch(r"\+?\d{11,13}", text)
                    else self.service.appeals_for(doc_number=text.upper()))
         if not appeals:
-            ctx.remember(finished=True)
-            outcome.say("没有查到用这个手机号或证件号码提交的申诉。在平台页面上提交的申诉，结果会短信通知；"
-                        "超过 2 个工作日没有消息，请联系平台技术支持 010-88659000。")
+            self._stop(ctx, outcome, "没有查到用这个手机号或证件号码提交的申诉。在平台页面上提交的申诉，结果会短信通知；"
+                                   "超过 2 个工作日没有消息，请联系平台技术支持 010-88659000。")
             return
         phone = appeals[0].phone
         ctx.remember(appeal_phone=phone, code_phone=phone, purpose="appeal_status")

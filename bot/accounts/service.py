@@ -12,7 +12,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -85,29 +85,6 @@ def add_working_days(start: date, days: int) -> date:
         if current.weekday() < 5:
             days -= 1
     return current
-
-
-@dataclass(frozen=True)
-class AccountSummary:
-    """What the assistant may show about an account once the user is verified."""
-
-    id: int
-    kind: AccountKind
-    masked_login: str
-    masked_phone: str
-    has_phone: bool
-    verified: bool
-
-    @property
-    def kind_label(self) -> str:
-        return "自然人账号" if self.kind == AccountKind.NATURAL else "法人（单位）账号"
-
-
-def summarise(account: Account) -> AccountSummary:
-    return AccountSummary(
-        id=account.id, kind=AccountKind(account.kind), masked_login=mask_login_name(account.login_name),
-        masked_phone=mask_phone(account.phone), has_phone=bool(account.phone),
-        verified=account.state.is_verified)
 
 
 @dataclass(frozen=True)
@@ -513,6 +490,3 @@ class AccountService:
 def default_service() -> AccountService:
     return AccountService(Database())
 
-
-def dict_of(summary: AccountSummary) -> Dict[str, object]:
-    return {"kind": summary.kind.value, "login": summary.masked_login, "phone": summary.masked_phone}

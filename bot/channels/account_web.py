@@ -57,6 +57,10 @@ button{{margin-top:1.2rem;padding:.6rem 1.2rem;font-size:1rem}}.error{{color:#b0
     return response.html(document, status=status, headers=PAGE_HEADERS)
 
 
+def link_unusable(refusal: InvalidInput) -> HTTPResponse:
+    return page("链接不可用", f'<p class="error">{html.escape(str(refusal))}</p>', 410)
+
+
 def reset_form(token: str, masked_login: str, error: str = "") -> HTTPResponse:
     problem = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
     return page("设置新密码", f"""{problem}
@@ -93,7 +97,7 @@ class AccountWebInput(InputChannel):
             try:
                 masked = await in_thread(service().reset_link_login, token)
             except InvalidInput as refusal:
-                return page("链接不可用", f'<p class="error">{html.escape(str(refusal))}</p>', 410)
+                return link_unusable(refusal)
             return reset_form(token, masked)
 
         @routes.route("/reset", methods=["POST"])
@@ -107,7 +111,7 @@ class AccountWebInput(InputChannel):
                 try:
                     login = await in_thread(service().reset_link_login, token)
                 except InvalidInput as refusal:
-                    return page("链接不可用", f'<p class="error">{html.escape(str(refusal))}</p>', 410)
+                    return link_unusable(refusal)
                 return reset_form(token, login, str(problem))
             return page("密码已重置", f"<p>账号 {html.escape(masked)} 的新密码已生效，请回到平台用新密码登录。"
                                   "这个链接已失效。</p>")
