@@ -13,9 +13,10 @@ PYTHON310 := $(shell python3.10 -c 'import sys' >/dev/null 2>&1 && echo python3.
 # Settings (bot/config.py) exported for Rasa's ${VAR} placeholders; the project
 # root on PYTHONPATH lets Rasa import the custom NLU component and actions.
 WITH_ENV = eval "$$($(PY) -m bot env)" && export PYTHONPATH=$(CURDIR) &&
+WIDGET_ASSETS := bot/widget/node_modules/.package-lock.json
 TRAINING_INPUTS := config.yml $(shell find domain data bot/nlu bot/importer.py -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: help setup system-packages train run shell test validate test-stories test-python bench clean
+.PHONY: help setup system-packages widget-assets train run shell test validate test-stories test-python bench clean
 
 help:
 	@echo "make run    set up, train if the data changed, start the assistant"
@@ -23,7 +24,7 @@ help:
 	@echo "make test   set up and run every test"
 	@echo "make bench  measure latency, load and training time (docs/benchmark.md)"
 
-setup: $(VENV_STAMP)
+setup: $(VENV_STAMP) $(WIDGET_ASSETS)
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (Rasa 3.6 needs 3.8-3.10)"; exit 1; }
@@ -33,12 +34,25 @@ $(VENV_STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip check
 	touch $@
 
+# The widget's front-end packages (socket.io client) from the npm registry,
+# exactly as package-lock.json pins them; served by the assistant, no CDN.
+widget-assets: $(WIDGET_ASSETS)
+
+$(WIDGET_ASSETS): bot/widget/package.json bot/widget/package-lock.json
+	@command -v npm >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm; }
+	npm ci --prefix bot/widget --no-audit --no-fund --loglevel=error
+	touch $@
+
 # PostgreSQL and Redis for the integration tests of the shared-store setup
-# (Debian packages; the tests start their own throw-away servers).
+# (the tests start their own throw-away servers), Chromium for the widget's
+# browser tests (driven by Playwright; never `playwright install`).
 system-packages:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
@@ -52,7 +66,7 @@ $(MODEL): $(VENV_STAMP) $(TRAINING_INPUTS)
 	touch $@
 
 # The demo accounts (bot/accounts/demo_accounts.yml) are (re)loaded on every run.
-run: $(MODEL)
+run: $(MODEL) $(WIDGET_ASSETS)
 	$(WITH_ENV) $(PY) -m bot db seed-demo
 	$(PY) -m bot run
 
@@ -70,12 +84,12 @@ test-stories: $(MODEL)
 	$(WITH_ENV) $(RASA) test core --model $(MODEL) --stories tests/stories \
 		--fail-on-prediction-errors --out results/stories
 
-test-python: $(MODEL) system-packages
+test-python: $(MODEL) $(WIDGET_ASSETS) system-packages
 	$(WITH_ENV) $(PY) -m pytest tests
 
 test: validate test-stories test-python
 
-bench: $(MODEL)
+bench: $(MODEL) $(WIDGET_ASSETS)
 	$(WITH_ENV) $(PY) tests/bench/run_bench.py
 
 clean:

@@ -26,8 +26,9 @@ def _run(_: argparse.Namespace) -> int:
         return 1
     print(
         "\n助手已就绪：\n"
+        f"  演示页面      {config.public_base_url()}/webhooks/widget/demo  （在浏览器中打开，点右下角的“在线咨询”）\n"
+        f"  Telegram      {_telegram_mode()}\n"
         f"  REST 接口     POST {assistant.rest_webhook}\n"
-        f"  socket.io     {assistant.rasa_url}/socket.io/\n"
         f"  动作服务器    {assistant.actions_url}/health\n"
         "  终端对话      在另一个终端运行 make shell\n"
         "按 Ctrl-C 停止。",
@@ -39,6 +40,14 @@ def _run(_: argparse.Namespace) -> int:
         return 0
     finally:
         assistant.stop()
+
+
+def _telegram_mode() -> str:
+    if not config.get("TELEGRAM_BOT_TOKEN"):
+        return "未启用（设置 TELEGRAM_BOT_TOKEN 后启用）"
+    if config.get("TELEGRAM_WEBHOOK_URL"):
+        return f"webhook：{config.get('TELEGRAM_WEBHOOK_URL')}"
+    return "长轮询（long polling）"
 
 
 def _chat(args: argparse.Namespace) -> int:

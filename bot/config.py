@@ -82,6 +82,35 @@ SETTINGS = (
     ),
     Setting("SMS_HTTP_TOKEN", "", "With SMS_BACKEND=http: sent as 'Authorization: Bearer <token>'."),
     Setting(
+        "WIDGET_ALLOWED_ORIGINS",
+        "",
+        "Space-separated origins of the pages that embed the web chat widget "
+        "(e.g. https://fuwu.most.gov.cn); empty: only pages served by the "
+        "assistant itself (the demo page).",
+    ),
+    Setting(
+        "TELEGRAM_BOT_TOKEN",
+        "",
+        "Token of the Telegram bot from @BotFather; empty disables the Telegram channel.",
+    ),
+    Setting(
+        "TELEGRAM_WEBHOOK_URL",
+        "",
+        "Public HTTPS address Telegram posts updates to, ending in "
+        "/webhooks/telegram/webhook; empty: the assistant long-polls Telegram instead.",
+    ),
+    Setting(
+        "TELEGRAM_SECRET_TOKEN",
+        "",
+        "Secret Telegram sends in the X-Telegram-Bot-Api-Secret-Token header of "
+        "webhook calls (1-256 of A-Z a-z 0-9 _ -); required with TELEGRAM_WEBHOOK_URL.",
+    ),
+    Setting(
+        "TELEGRAM_API_URL",
+        "https://api.telegram.org",
+        "Bot API server (a local Bot API server, or the tests' fake one).",
+    ),
+    Setting(
         "MODEL_PATH",
         "models/assistant.tar.gz",
         "Trained model the server loads (make train writes it).",

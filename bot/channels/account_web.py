@@ -5,15 +5,15 @@
   document photo for the conversation and answers ``{"upload_id": ...}``;
   the client then sends ``/send_file`` with metadata ``{"upload_id": ...}``.
   A refused file gets HTTP 400 and ``{"error": "<reason in Chinese>"}``.
+  Browsers may post from the assistant's own pages and from the sites in
+  WIDGET_ALLOWED_ORIGINS (the web widget); other sites get HTTP 403.
 * ``GET|POST /webhooks/account/reset?token=...``: the one-time password-reset
   page the assistant links to. Passwords are typed only here, never in the chat.
 """
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
-from functools import lru_cache
 from typing import Any, Awaitable, Callable, Text
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -22,7 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.accounts.checks import InvalidInput
-from bot.accounts.service import AccountService, default_service
+from bot.channels.common import account_service, in_thread, origin_allowed, store_upload
 from bot.channels.rest import BadRequest, parse_sender
 
 logger = logging.getLogger(__name__)
@@ -33,16 +33,6 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
-
-
-@lru_cache(maxsize=1)
-def service() -> AccountService:
-    return default_service()
-
-
-async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
-    """Hashing and database work off the event loop, so chats keep flowing."""
-    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
 def page(title: str, body: str, status: int = 200) -> HTTPResponse:
@@ -95,7 +85,7 @@ class AccountWebInput(InputChannel):
         async def reset_page(request: Request) -> HTTPResponse:
             token = request.args.get("token", "")
             try:
-                masked = await in_thread(service().reset_link_login, token)
+                masked = await in_thread(account_service().reset_link_login, token)
             except InvalidInput as refusal:
                 return link_unusable(refusal)
             return reset_form(token, masked)
@@ -105,11 +95,11 @@ class AccountWebInput(InputChannel):
             form = request.form or {}
             token = form.get("token", "")
             try:
-                masked = await in_thread(service().reset_password, token,
+                masked = await in_thread(account_service().reset_password, token,
                                          form.get("password", ""), form.get("repeated", ""))
             except InvalidInput as problem:
                 try:
-                    login = await in_thread(service().reset_link_login, token)
+                    login = await in_thread(account_service().reset_link_login, token)
                 except InvalidInput as refusal:
                     return link_unusable(refusal)
                 return reset_form(token, login, str(problem))
@@ -119,6 +109,16 @@ class AccountWebInput(InputChannel):
         return routes
 
     async def _upload(self, request: Request) -> HTTPResponse:
+        origin = request.headers.get("origin")
+        if not origin_allowed(origin, f"{request.scheme}://{request.host}"):
+            return response.json({"error": "此网站未获准使用账号助手。"}, status=403)
+        reply = await self._store_upload(request)
+        if origin:  # the widget on a page of an allowed site reads the answer
+            reply.headers.update({"Access-Control-Allow-Origin": origin, "Vary": "Origin"})
+        return reply
+
+    @staticmethod
+    async def _store_upload(request: Request) -> HTTPResponse:
         try:
             sender_id = parse_sender({"sender": (request.form or {}).get("sender")})
         except BadRequest as problem:
@@ -127,7 +127,7 @@ class AccountWebInput(InputChannel):
         if file is None:
             return response.json({"error": "请选择要上传的照片（表单字段 file）。"}, status=400)
         try:
-            upload = await in_thread(service().save_upload, sender_id, file.body, file.name)
+            upload = await store_upload(sender_id, file.body, file.name)
         except InvalidInput as problem:
             return response.json({"error": str(problem)}, status=400)
         return response.json({"upload_id": upload.id, "size": upload.size,

@@ -39,7 +39,11 @@ class AssistantProcess:
 def assistant(tmp_path_factory):
     RESULTS.mkdir(exist_ok=True)
     database = tmp_path_factory.mktemp("stores") / "tracker.db"
-    process = AssistantProcess(RESULTS / "integration-servers.log", DATABASE_URL=f"sqlite:///{database}")
+    process = AssistantProcess(
+        RESULTS / "integration-servers.log",
+        DATABASE_URL=f"sqlite:///{database}",
+        WIDGET_ALLOWED_ORIGINS="https://fuwu.example.gov.cn",
+    )
     process.start()
     yield process
     process.stop()

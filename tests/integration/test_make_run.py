@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_run_prints_the_addresses_serves_and_stops_on_ctrl_c(tmp_path):
     environ = dict(
         os.environ,
+        TELEGRAM_BOT_TOKEN="",
         RASA_PORT=str(free_port()),
         ACTIONS_PORT=str(free_port()),
         DATABASE_URL=f"sqlite:///{tmp_path / 'tracker.db'}",
@@ -40,7 +42,10 @@ def test_run_prints_the_addresses_serves_and_stops_on_ctrl_c(tmp_path):
         output = "".join(printed)
         webhook = re.search(r"POST (http://\S+/webhooks/rest/webhook)", output).group(1)
         assert f":{environ['RASA_PORT']}/" in webhook
-        assert f"http://127.0.0.1:{environ['RASA_PORT']}/socket.io/" in output
+        demo = re.search(r"(http://\S+/webhooks/widget/demo)", output).group(1)
+        with urllib.request.urlopen(demo, timeout=10) as page:
+            assert '/webhooks/widget/widget.js' in page.read().decode("utf-8")
+        assert "Telegram" in output and "TELEGRAM_BOT_TOKEN" in output  # not configured: says how
         assert send(webhook, "make-run", "你好")[0]["buttons"]
     finally:
         process.send_signal(signal.SIGINT)

@@ -1,0 +1,52 @@
+"""What every channel shares: the account service, and the one way a file
+reaches the account flows.
+
+A channel stores the user's file with :func:`store_upload` (same checks for
+the web widget, Telegram and REST) and then hands the conversation the message
+:data:`SEND_FILE_TEXT` with :func:`upload_metadata`; the flow engine picks the
+upload up from there.  Identity travels the same way on every channel: the
+platform's signed token under ``identity_token`` in the message metadata.
+"""
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+from typing import Any, Callable, Dict, Optional
+
+from bot import config
+from bot.accounts.models import Upload
+from bot.accounts.service import AccountService, default_service
+
+SEND_FILE_TEXT = "/send_file"
+
+
+@lru_cache(maxsize=1)
+def account_service() -> AccountService:
+    return default_service()
+
+
+async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """Hashing and database work off the event loop, so chats keep flowing."""
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+async def store_upload(sender_id: str, data: bytes, original_name: Optional[str]) -> Upload:
+    """Checks and stores a file; raises ``InvalidInput`` with a reason for the user."""
+    return await in_thread(account_service().save_upload, sender_id, data, original_name)
+
+
+def upload_metadata(upload_id: str, shown_as: str) -> Dict[str, Any]:
+    """Metadata of the /send_file message; ``shown_as`` is what transcripts show."""
+    return {"upload_id": upload_id, "display_text": shown_as}
+
+
+def embedding_origins() -> frozenset:
+    return frozenset(config.get("WIDGET_ALLOWED_ORIGINS").split())
+
+
+def origin_allowed(origin: Optional[str], own_origin: str) -> bool:
+    """May a page of ``origin`` talk to the assistant?  The assistant's own
+    pages may; other sites only when listed in WIDGET_ALLOWED_ORIGINS."""
+    if not origin:  # not a browser's cross-site request
+        return True
+    return origin == own_origin or origin in embedding_origins()

@@ -1,0 +1,245 @@
+"""The web chat widget's channel: socket.io plus the widget's own files.
+
+Built on Rasa's socket.io channel, with what the widget needs and Rasa's
+version lacks:
+
+* session ids are issued by the server (128 random bits); a client may resume
+  only a well-formed id, and may send only into the session its socket holds,
+  so nobody picks another conversation's id, e.g. a REST sender's;
+* after ``session_confirm`` the server sends ``session_history`` (the
+  conversation so far, from the tracker store), so a reloaded or reconnected
+  page shows everything, including replies that came while it was away;
+* rooms are joined with ``await`` (python-socketio 5.10+ made ``enter_room`` a
+  coroutine; Rasa 3.6 calls it without one, so its replies never arrive);
+* bot messages go out whole (newlines kept) rather than split at blank lines,
+  so the live view and the history look the same;
+* only the origins in ``WIDGET_ALLOWED_ORIGINS`` (and the assistant's own)
+  may connect; with ``REDIS_HOST`` set, socket.io rooms are shared through
+  Redis, so any Rasa process can reach any widget.
+
+Files under ``/webhooks/widget/``: ``widget.js``, ``widget.css``,
+``socket.io.min.js`` (npm, installed by the Makefile) and ``demo`` (a page
+imitating the platform's home page with the widget on it).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint
+from rasa.shared.core.events import BotUttered, Restarted, UserUttered
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncRedisManager, AsyncServer
+
+from bot import config
+from bot.channels.common import origin_allowed
+
+logger = logging.getLogger(__name__)
+
+WIDGET_DIR = config.PROJECT_ROOT / "bot" / "widget"
+SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+HISTORY_LIMIT = 200
+# Metadata a browser may attach to a message; anything else is dropped.
+CLIENT_METADATA_KEYS = ("identity_token", "upload_id", "display_text")
+
+STATIC_FILES: Dict[str, tuple] = {
+    "widget.js": (WIDGET_DIR / "widget.js", "application/javascript; charset=utf-8"),
+    "widget.css": (WIDGET_DIR / "widget.css", "text/css; charset=utf-8"),
+    "socket.io.min.js": (
+        WIDGET_DIR / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js",
+        "application/javascript; charset=utf-8",
+    ),
+    "demo": (WIDGET_DIR / "demo.html", "text/html; charset=utf-8"),
+}
+DEMO_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' blob: data:; connect-src 'self' ws: wss:; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+}
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex
+
+
+def resumable_session_id(requested: Any) -> Optional[str]:
+    return requested if isinstance(requested, str) and SESSION_ID.match(requested) else None
+
+
+def client_metadata(raw: Any) -> Dict[str, Any]:
+    if not isinstance(raw, dict):
+        return {}
+    return {key: raw[key] for key in CLIENT_METADATA_KEYS if isinstance(raw.get(key), str)}
+
+
+def transcript(events: Iterable[Any], limit: int = HISTORY_LIMIT) -> List[Dict[str, Any]]:
+    """What the user saw: their own words (or a button's title) and the bot's messages."""
+    messages: List[Dict[str, Any]] = []
+    for event in events:
+        if isinstance(event, Restarted):
+            messages = []
+        elif isinstance(event, UserUttered):
+            shown = (event.metadata or {}).get("display_text") or event.text or ""
+            if shown and not shown.startswith("/"):
+                messages.append({"sender": "user", "text": shown})
+        elif isinstance(event, BotUttered) and (event.text or (event.data or {}).get("buttons")):
+            messages.append(bot_message(event.text or "", (event.data or {}).get("buttons")))
+    return messages[-limit:]
+
+
+def bot_message(text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
+    message: Dict[str, Any] = {"sender": "bot", "text": text}
+    if buttons:
+        message["quick_replies"] = [
+            {"title": button.get("title", ""), "payload": button.get("payload", "")} for button in buttons
+        ]
+    return message
+
+
+class WidgetOutput(OutputChannel):
+    """Sends to every socket of the conversation (its room)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "widget"
+
+    def __init__(self, sio: AsyncServer) -> None:
+        self.sio = sio
+
+    async def _emit(self, recipient_id: Text, message: Dict[str, Any]) -> None:
+        await self.sio.emit("bot_uttered", message, room=recipient_id)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._emit(recipient_id, {"text": text})
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
+        message = bot_message(text, buttons)
+        message.pop("sender")
+        await self._emit(recipient_id, message)
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self._emit(recipient_id, {"text": image})
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[str, Any], **kwargs: Any) -> None:
+        logger.debug("custom JSON not shown in the widget: %s", json_message)
+
+
+class WidgetBlueprint(SocketBlueprint):
+    """Remembers the app it is registered on: the history needs its tracker store."""
+
+    def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
+        self.ctx.app = app
+        super().register(app, options)
+
+
+class WidgetInput(InputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return "widget"
+
+    def __init__(self) -> None:
+        self.sio: Optional[AsyncServer] = None
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return WidgetOutput(self.sio) if self.sio else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = self.sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=lambda origin, environ: origin_allowed(origin, _own_origin(environ)),
+            client_manager=_room_manager(),
+        )
+        routes = WidgetBlueprint(sio, "/socket.io", "widget", __name__)
+        self._add_file_routes(routes)
+        self._add_socket_handlers(sio, routes, on_new_message)
+        return routes
+
+    @staticmethod
+    def _add_file_routes(routes: Blueprint) -> None:
+        @routes.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @routes.route("/<name>", methods=["GET"])
+        async def widget_file(_: Request, name: str) -> HTTPResponse:
+            if name not in STATIC_FILES:
+                return response.text("not found", status=404)
+            path, content_type = STATIC_FILES[name]
+            headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+            if name == "demo":
+                headers.update(DEMO_PAGE_HEADERS)
+            return await response.file(Path(path), mime_type=content_type, headers=headers)
+
+    def _add_socket_handlers(
+        self,
+        sio: AsyncServer,
+        routes: WidgetBlueprint,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> None:
+        @sio.on("session_request")
+        async def session_request(sid: Text, data: Any) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            session_id = resumable_session_id(requested) or new_session_id()
+            async with sio.session(sid) as socket_session:
+                previous = socket_session.get("session_id")
+                socket_session["session_id"] = session_id
+            if previous and previous != session_id:
+                await sio.leave_room(sid, previous)
+            await sio.enter_room(sid, session_id)
+            await sio.emit("session_confirm", session_id, room=sid)
+            await sio.emit("session_history", await self._history(getattr(routes.ctx, "app", None), session_id), room=sid)
+
+        @sio.on("user_uttered")
+        async def user_uttered(sid: Text, data: Any) -> None:
+            session_id = (await sio.get_session(sid)).get("session_id")
+            if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+                await _refuse(sio, sid, "消息格式不对，请刷新页面后重试。")
+                return
+            if not session_id or data.get("session_id") != session_id:
+                await _refuse(sio, sid, "会话已失效，请刷新页面后重试。")
+                return
+            message = UserMessage(
+                data["message"], WidgetOutput(sio), session_id,
+                input_channel=self.name(), metadata=client_metadata(data.get("metadata")),
+            )
+            try:
+                await on_new_message(message)
+            except Exception:  # noqa: BLE001 - the user must hear about any failure
+                logger.exception("handling a widget message failed")
+                await _refuse(sio, sid, "助手暂时无法处理这条消息，请稍后重试。")
+
+    async def _history(self, app: Optional[Sanic], session_id: str) -> Dict[str, Any]:
+        tracker = None
+        agent = getattr(app.ctx, "agent", None) if app else None
+        if agent is not None:
+            tracker = await agent.tracker_store.retrieve(session_id)
+        return {
+            "messages": transcript(tracker.events) if tracker else [],
+            "max_upload_bytes": config.get_int("MAX_UPLOAD_BYTES"),
+            "accepted_types": ["image/jpeg", "image/png"],
+        }
+
+
+async def _refuse(sio: AsyncServer, sid: str, reason: str) -> None:
+    await sio.emit("widget_error", {"message": reason}, room=sid)
+
+
+def _own_origin(environ: Dict[str, Any]) -> str:
+    scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http")).split(",")[0].strip()
+    host = environ.get("HTTP_X_FORWARDED_HOST", environ.get("HTTP_HOST", "")).split(",")[0].strip()
+    return f"{scheme}://{host}"
+
+
+def _room_manager() -> Optional[AsyncRedisManager]:
+    host = config.get("REDIS_HOST")
+    if not host:
+        return None
+    return AsyncRedisManager(f"redis://{host}:{config.get('REDIS_PORT')}/{config.get('REDIS_DB')}")

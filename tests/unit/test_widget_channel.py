@@ -1,0 +1,62 @@
+"""The widget channel's pure parts: session ids, metadata, transcripts, origins."""
+from rasa.shared.core.events import ActionExecuted, BotUttered, Restarted, SlotSet, UserUttered
+
+from bot.channels.common import origin_allowed
+from bot.channels.widget import client_metadata, new_session_id, resumable_session_id, transcript
+
+
+def test_session_ids_are_128_random_bits_and_only_those_resume():
+    issued = {new_session_id() for _ in range(100)}
+    assert len(issued) == 100
+    assert all(resumable_session_id(session_id) == session_id for session_id in issued)
+    for chosen in ("alice", "default", "A" * 32, "0" * 31, None, 12, {"id": "x"}, "g" * 32):
+        assert resumable_session_id(chosen) is None
+
+
+def test_a_browser_may_attach_only_the_known_metadata_keys():
+    raw = {"identity_token": "t", "upload_id": "u", "display_text": "d", "is_agent": "yes", "upload_id2": 1}
+    assert client_metadata(raw) == {"identity_token": "t", "upload_id": "u", "display_text": "d"}
+    assert client_metadata({"upload_id": ["not", "a", "string"]}) == {}
+    assert client_metadata("identity_token=t") == {}
+
+
+def test_transcript_shows_what_the_user_saw():
+    buttons = [{"title": "忘记密码", "payload": "/forgot_password"}]
+    events = [
+        UserUttered("旧对话"),
+        Restarted(),
+        UserUttered("你好"),
+        ActionExecuted("utter_greet"),
+        BotUttered("您好！\n请选择：", data={"buttons": buttons}),
+        UserUttered("/forgot_password", metadata={"display_text": "忘记密码"}),
+        UserUttered("/send_file", metadata={"upload_id": "u1", "display_text": "[照片] front.jpg"}),
+        UserUttered("/greet"),  # a payload nobody typed and no title: not shown
+        SlotSet("flow", None),
+        BotUttered("请输入登录名。"),
+    ]
+    assert transcript(events) == [
+        {"sender": "user", "text": "你好"},
+        {"sender": "bot", "text": "您好！\n请选择：",
+         "quick_replies": [{"title": "忘记密码", "payload": "/forgot_password"}]},
+        {"sender": "user", "text": "忘记密码"},
+        {"sender": "user", "text": "[照片] front.jpg"},
+        {"sender": "bot", "text": "请输入登录名。"},
+    ]
+
+
+def test_transcript_keeps_the_latest_messages():
+    events = [BotUttered(f"第{number}条") for number in range(300)]
+    shown = transcript(events, limit=50)
+    assert len(shown) == 50 and shown[-1]["text"] == "第299条" and shown[0]["text"] == "第250条"
+
+
+def test_only_own_and_listed_origins_may_embed_the_widget(monkeypatch):
+    monkeypatch.setenv("WIDGET_ALLOWED_ORIGINS", "https://fuwu.example.gov.cn https://www.example.gov.cn")
+    own = "http://127.0.0.1:5005"
+    assert origin_allowed(own, own)
+    assert origin_allowed("https://fuwu.example.gov.cn", own)
+    assert origin_allowed(None, own)  # not a browser's cross-site request
+    assert not origin_allowed("https://evil.example.com", own)
+    assert not origin_allowed("https://fuwu.example.gov.cn.evil.com", own)
+    monkeypatch.setenv("WIDGET_ALLOWED_ORIGINS", "")
+    assert not origin_allowed("https://fuwu.example.gov.cn", own)
