@@ -1,14 +1,17 @@
 """Benchmark: training time, model load time, REST latency of FAQ turns
-(sequential and 20 concurrent conversations), server memory, and held-out
-accuracy, for our config and for Rasa's default config on the same data.
+(sequential and 20 concurrent conversations), socket.io round trips of 50
+concurrent widget sessions, server memory, and held-out accuracy, for our
+config and for Rasa's default config on the same data.
 
 Run with `make bench`; figures go to results/bench.json and docs/benchmark.md.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -28,11 +31,14 @@ from bot.topics import CORE_TOPICS, FAQ_TOPICS  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 from tests.model import LoadedModel, predicted_label  # noqa: E402
 from tests.project_data import HELDOUT  # noqa: E402  (both held-out sets)
+from tests.widget_client import WidgetClient  # noqa: E402
 
 SEQUENTIAL_TURNS = 200
 ACCOUNT_CONVERSATIONS = 50
 CONCURRENT_CONVERSATIONS = 20
 TURNS_PER_CONVERSATION = 10
+WIDGET_SESSIONS = 50
+WIDGET_TURNS = 5
 # Rasa's default pipeline and policies (none listed, so Rasa fills them in).
 # Its WhitespaceTokenizer refuses language "zh"; Rasa's own default config
 # declares "en", and so does the baseline.
@@ -108,6 +114,8 @@ def measure_server(model_path: Path, workdir: Path) -> Dict[str, float]:
         with ThreadPoolExecutor(CONCURRENT_CONVERSATIONS) as pool:
             concurrent = [ms for result in pool.map(one_conversation, range(CONCURRENT_CONVERSATIONS)) for ms in result]
         account_turns = measure_account_turns(webhook, overrides["DATABASE_URL"])
+        widget_turns = asyncio.run(measure_widget_sessions(assistant.rasa_url, questions, burst=False))
+        widget_burst = asyncio.run(measure_widget_sessions(assistant.rasa_url, questions, burst=True))
         rasa_pid = assistant.processes[1].pid
         return {
             "account_p50_ms": percentile(account_turns, 0.50),
@@ -118,6 +126,10 @@ def measure_server(model_path: Path, workdir: Path) -> Dict[str, float]:
             "concurrent_p50_ms": percentile(concurrent, 0.50),
             "concurrent_p95_ms": percentile(concurrent, 0.95),
             "concurrent_mean_ms": statistics.mean(concurrent),
+            "widget_p50_ms": percentile(widget_turns, 0.50),
+            "widget_p95_ms": percentile(widget_turns, 0.95),
+            "widget_burst_p50_ms": percentile(widget_burst, 0.50),
+            "widget_burst_p95_ms": percentile(widget_burst, 0.95),
             "rasa_rss_mb": rss_megabytes(rasa_pid),
         }
     finally:
@@ -137,6 +149,38 @@ def measure_account_turns(webhook: str, database_url: str) -> List[float]:
         timings.append(timed_turn(webhook, sender, "帮我查一下注册成功了没有"))
         timings.append(timed_turn(webhook, sender, logins[index % len(logins)]))
     return timings
+
+
+async def measure_widget_sessions(server_url: str, questions: List[str], burst: bool) -> List[float]:
+    """socket.io round trips (``user_uttered`` out → first ``bot_uttered`` in) of
+    50 widget sessions connected at once, each asking FAQ questions in turn:
+    like users who read and type (1–3 s between a reply and the next question),
+    or, with ``burst``, all asking at the same instant."""
+    clients = [WidgetClient(server_url) for _ in range(WIDGET_SESSIONS)]
+    await asyncio.gather(*(client.connect() for client in clients))
+    await asyncio.gather(*(client.start_session() for client in clients))
+    pacing = random.Random(7)
+
+    async def conversation(index: int, client: WidgetClient) -> List[float]:
+        timings = []
+        for turn in range(WIDGET_TURNS):
+            await asyncio.sleep(0 if burst else pacing.uniform(1.0, 3.0))
+            started = time.perf_counter()
+            await client.say(questions[(index * 3 + turn) % len(questions)])
+            await client.next("bot_uttered", timeout=120)
+            timings.append((time.perf_counter() - started) * 1000)
+            if burst:  # the turn's other messages arrive before all ask again
+                await asyncio.sleep(0.5)
+            for queue in client.received.values():
+                while not queue.empty():
+                    queue.get_nowait()
+        return timings
+
+    try:
+        per_session = await asyncio.gather(*(conversation(i, c) for i, c in enumerate(clients)))
+    finally:
+        await asyncio.gather(*(client.close() for client in clients))
+    return [ms for timings in per_session for ms in timings]
 
 
 def heldout_accuracy(model_path: Path) -> Dict[str, float]:
@@ -190,6 +234,10 @@ ROWS = [
     ("FAQ turn p95, sequential", "sequential_p95_ms", "{:.0f} ms", "≤ 60 ms"),
     (f"FAQ turn p50, {CONCURRENT_CONVERSATIONS} concurrent conversations", "concurrent_p50_ms", "{:.0f} ms", ""),
     (f"FAQ turn p95, {CONCURRENT_CONVERSATIONS} concurrent conversations", "concurrent_p95_ms", "{:.0f} ms", ""),
+    (f"Widget round trip p50, {WIDGET_SESSIONS} socket.io sessions, 1–3 s between turns", "widget_p50_ms", "{:.0f} ms", ""),
+    (f"Widget round trip p95, {WIDGET_SESSIONS} socket.io sessions, 1–3 s between turns", "widget_p95_ms", "{:.0f} ms", ""),
+    (f"Widget round trip p50, {WIDGET_SESSIONS} sessions asking at the same instant", "widget_burst_p50_ms", "{:.0f} ms", ""),
+    (f"Widget round trip p95, {WIDGET_SESSIONS} sessions asking at the same instant", "widget_burst_p95_ms", "{:.0f} ms", ""),
     ("Account-action turn p50 (flow start, account lookup)", "account_p50_ms", "{:.0f} ms", ""),
     ("Account-action turn p95", "account_p95_ms", "{:.0f} ms", "≤ 80 ms"),
     ("Rasa server RSS after the run", "rasa_rss_mb", "{:.0f} MB", ""),
@@ -227,6 +275,11 @@ def write_doc(meta: Dict[str, str], results: Dict[str, Dict[str, float]]) -> Non
         "concurrent conversations queue: their turn time is roughly the sequential turn times the "
         "number of conversations waiting. More throughput comes from more Rasa processes on the "
         "shared stores (PostgreSQL `DATABASE_URL`, Redis `REDIS_HOST`; see the README).",
+        f"- The widget figures are socket.io round trips (`user_uttered` sent → first `bot_uttered` "
+        f"received) of {WIDGET_SESSIONS} sessions connected at once over WebSocket, each asking "
+        f"{WIDGET_TURNS} FAQ questions: first like people who read the answer and type (1–3 s "
+        "between turns), then all asking at the same instant, where the turns queue in the one "
+        "Rasa process as in the concurrent REST figures.",
         "- Model load is measured from starting the servers to the first answer being possible "
         "(Rasa loads the model before it opens its port).",
         "- Held-out accuracy is over both held-out sets (tests/nlu); the README gives each set. "
