@@ -1,0 +1,840 @@
+/*
+ * 科技部政务服务平台 账号助手 — embeddable web chat widget.
+ *
+ * Plain JavaScript, no build step. Embed with:
+ *
+ *   <script src="https://HOST/webhooks/widget/widget.js"
+ *           data-title="科技部政务服务平台 账号助手"
+ *           data-identity-token="(optional, signed token of the logged-in user)"
+ *           data-server="(optional, default: the origin of this script)" defer></script>
+ *
+ * The widget lives in a Shadow DOM (styles from widget.css, linked inside the
+ * shadow root), talks to the assistant over socket.io (the client library is
+ * loaded from the same server) and uploads document photos over HTTP.
+ * Message content is only ever inserted as text (textContent / text nodes),
+ * never as HTML.
+ */
+(function () {
+  "use strict";
+
+  var SCRIPT = document.currentScript || findOwnScript();
+  if (!SCRIPT || window.__mostAssistantWidget) {
+    return; // no script tag to read the settings from, or embedded twice
+  }
+
+  var STORAGE_KEY = "most-assistant:session";
+  var OPEN_KEY = "most-assistant:open";
+  var DEFAULT_TITLE = "科技部政务服务平台 账号助手";
+  var TYPING_HIDE_MS = 700;
+  var TYPING_TIMEOUT_MS = 20000;
+  var MB = 1024 * 1024;
+
+  var server = trimSlash(SCRIPT.getAttribute("data-server") || new URL(SCRIPT.src, location.href).origin);
+  var title = SCRIPT.getAttribute("data-title") || DEFAULT_TITLE;
+  var identityToken = SCRIPT.getAttribute("data-identity-token") || "";
+
+  var state = {
+    socket: null,
+    connected: false,
+    sessionId: readStorage(localStorage, STORAGE_KEY),
+    ready: false, // connected and the server confirmed a session
+    busyUploads: 0,
+    maxUploadBytes: MB,
+    acceptedTypes: ["image/jpeg", "image/png"],
+    typingHideTimer: null,
+    typingTimeoutTimer: null,
+    objectUrls: [],
+  };
+
+  function findOwnScript() {
+    var scripts = document.getElementsByTagName("script");
+    for (var i = scripts.length - 1; i >= 0; i--) {
+      if (/\/webhooks\/widget\/widget\.js(\?|#|$)/.test(scripts[i].src || "")) {
+        return scripts[i];
+      }
+    }
+    return null;
+  }
+
+  function trimSlash(url) {
+    return String(url).replace(/\/+$/, "");
+  }
+
+  function readStorage(storage, key) {
+    try {
+      return storage.getItem(key);
+    } catch (e) {
+      return null; // storage disabled (privacy settings): the session lasts as long as the page
+    }
+  }
+
+  function writeStorage(storage, key, value) {
+    try {
+      if (value === null || value === undefined) {
+        storage.removeItem(key);
+      } else {
+        storage.setItem(key, value);
+      }
+    } catch (e) {
+      /* storage disabled */
+    }
+  }
+
+  /* ------------------------------------------------------------------ DOM */
+
+  function el(tag, attributes, children) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) {
+      var value = attributes[name];
+      if (value === false || value === null || value === undefined) {
+        return;
+      }
+      if (name === "text") {
+        node.textContent = value;
+      } else if (name === "class") {
+        node.className = value;
+      } else {
+        node.setAttribute(name, value === true ? "" : value);
+      }
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  var host = document.createElement("most-assistant-widget");
+  host.setAttribute("data-testid", "widget-host");
+  var shadow = host.attachShadow({ mode: "open" });
+
+  var root = el("div", { class: "root" });
+  root.style.visibility = "hidden"; // until widget.css has loaded: no flash of unstyled controls
+  var stylesheet = el("link", { rel: "stylesheet", href: server + "/webhooks/widget/widget.css" });
+  stylesheet.addEventListener("load", showRoot);
+  stylesheet.addEventListener("error", showRoot);
+
+  function showRoot() {
+    root.style.visibility = "";
+  }
+
+  var launcher = el("button", {
+    type: "button",
+    class: "launcher",
+    "data-testid": "widget-launcher",
+    "aria-label": "打开" + title,
+    "aria-expanded": "false",
+    "aria-controls": "mw-panel",
+  }, [
+    el("span", { class: "launcher-icon", "aria-hidden": "true", text: "💬" }),
+    el("span", { class: "launcher-text", text: "在线咨询" }),
+  ]);
+
+  var heading = el("h2", { id: "mw-title", class: "title", text: title });
+  var newButton = el("button", {
+    type: "button",
+    class: "header-button",
+    "data-testid": "widget-new-conversation",
+    title: "结束当前对话，开始新的对话",
+    text: "新对话",
+  });
+  var closeButton = el("button", {
+    type: "button",
+    class: "header-button close",
+    "data-testid": "widget-close",
+    "aria-label": "关闭对话窗口",
+    title: "关闭（Esc）",
+  }, [el("span", { "aria-hidden": "true", text: "✕" })]);
+
+  var status = el("div", { class: "status", role: "status", "data-testid": "widget-status" });
+  var log = el("div", {
+    class: "log",
+    role: "log",
+    "aria-live": "polite",
+    "aria-label": "对话记录",
+    "data-testid": "widget-log",
+    tabindex: "0",
+  });
+  var typing = el("div", {
+    class: "typing",
+    "aria-live": "polite",
+    "data-testid": "widget-typing",
+    hidden: true,
+  }, [
+    el("span", { class: "dots", "aria-hidden": "true" }, [el("i"), el("i"), el("i")]),
+    el("span", { text: "助手正在输入…" }),
+  ]);
+  var errorLine = el("div", { class: "error", role: "alert", "data-testid": "widget-error" });
+
+  var fileInput = el("input", {
+    type: "file",
+    class: "file-input",
+    accept: "image/jpeg,image/png",
+    tabindex: "-1",
+    "aria-hidden": "true",
+    "data-testid": "widget-upload-input",
+  });
+  var uploadButton = el("button", {
+    type: "button",
+    class: "icon-button",
+    "aria-label": "上传照片",
+    title: "上传照片（JPG/PNG，不超过 1 MB）",
+    "data-testid": "widget-upload",
+  }, [el("span", { "aria-hidden": "true", text: "📎" })]);
+  var inputLabel = el("label", { for: "mw-input", class: "visually-hidden", text: "输入您的问题" });
+  var input = el("textarea", {
+    id: "mw-input",
+    class: "input",
+    rows: "1",
+    placeholder: "请输入您的问题，Enter 发送",
+    "aria-describedby": "mw-hint",
+    "data-testid": "widget-input",
+  });
+  var hint = el("span", { id: "mw-hint", class: "visually-hidden", text: "按 Enter 发送，Shift+Enter 换行" });
+  var sendButton = el("button", { type: "submit", class: "send", "data-testid": "widget-send", text: "发送" });
+  var composer = el("form", { class: "composer", "aria-label": "发送消息" },
+    [fileInput, uploadButton, inputLabel, input, hint, sendButton]);
+
+  var panel = el("section", {
+    id: "mw-panel",
+    class: "panel",
+    role: "dialog",
+    "aria-labelledby": "mw-title",
+    "data-testid": "widget-panel",
+    hidden: true,
+  }, [
+    el("header", { class: "header" }, [heading, newButton, closeButton]),
+    status,
+    log,
+    typing,
+    errorLine,
+    composer,
+  ]);
+
+  root.appendChild(launcher);
+  root.appendChild(panel);
+  shadow.appendChild(stylesheet);
+  shadow.appendChild(root);
+
+  /* -------------------------------------------------------- panel control */
+
+  function isOpen() {
+    return !panel.hidden;
+  }
+
+  function markUnread(unread) {
+    launcher.classList.toggle("unread", unread);
+    if (!isOpen()) {
+      launcher.setAttribute("aria-label", "打开" + title + (unread ? "（有新消息）" : ""));
+    }
+  }
+
+  function openPanel(focusInput) {
+    panel.hidden = false;
+    markUnread(false);
+    root.classList.add("open");
+    launcher.setAttribute("aria-expanded", "true");
+    launcher.setAttribute("aria-label", "收起" + title);
+    writeStorage(sessionStorage, OPEN_KEY, "1");
+    scrollToEnd();
+    if (focusInput !== false) {
+      input.focus();
+    }
+  }
+
+  function closePanel() {
+    panel.hidden = true;
+    root.classList.remove("open");
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.setAttribute("aria-label", "打开" + title);
+    writeStorage(sessionStorage, OPEN_KEY, null);
+    launcher.focus();
+  }
+
+  launcher.addEventListener("click", function () {
+    if (isOpen()) {
+      closePanel();
+    } else {
+      openPanel();
+    }
+  });
+  closeButton.addEventListener("click", closePanel);
+  root.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && isOpen()) {
+      event.preventDefault();
+      closePanel();
+    }
+  });
+
+  /* ------------------------------------------------------------- messages */
+
+  // http(s) links inside message text; trailing punctuation is not part of the link
+  var URL_PATTERN = /https?:\/\/[^\s<>"'“”‘’，。；：！？、（）《》【】]+/g;
+  var TRAILING = /[.,;:!?)\]}'"]+$/;
+
+  function appendLinkedText(parent, text) {
+    var last = 0;
+    String(text).replace(URL_PATTERN, function (match, offset) {
+      var url = match.replace(TRAILING, "");
+      if (!isWebUrl(url)) {
+        return match;
+      }
+      if (offset > last) {
+        parent.appendChild(document.createTextNode(text.slice(last, offset)));
+      }
+      var link = el("a", { href: url, target: "_blank", rel: "noopener noreferrer" });
+      link.textContent = url;
+      parent.appendChild(link);
+      last = offset + url.length;
+      return match;
+    });
+    if (last < text.length) {
+      parent.appendChild(document.createTextNode(text.slice(last)));
+    }
+  }
+
+  function isWebUrl(url) {
+    try {
+      var parsed = new URL(url);
+      return parsed.protocol === "http:" || parsed.protocol === "https:";
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function scrollToEnd() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function removeWelcome() {
+    var welcome = log.querySelector(".welcome");
+    if (welcome) {
+      welcome.remove();
+    }
+  }
+
+  function addMessage(sender, text) {
+    removeWelcome();
+    var row = el("div", { class: "row " + sender });
+    var bubble = el("div", {
+      class: "bubble",
+      "data-testid": "widget-message",
+      "data-sender": sender,
+    });
+    var label = el("span", { class: "visually-hidden", text: sender === "bot" ? "助手：" : "我：" });
+    bubble.appendChild(label);
+    var body = el("span", { class: "text" });
+    if (sender === "bot") {
+      appendLinkedText(body, text || "");
+    } else {
+      body.textContent = text || "";
+    }
+    bubble.appendChild(body);
+    row.appendChild(bubble);
+    log.appendChild(row);
+    scrollToEnd();
+    return row;
+  }
+
+  function disableQuickReplies() {
+    var groups = log.querySelectorAll(".quick-replies");
+    for (var i = 0; i < groups.length; i++) {
+      groups[i].classList.add("spent");
+      var buttons = groups[i].querySelectorAll("button");
+      for (var j = 0; j < buttons.length; j++) {
+        buttons[j].disabled = true;
+      }
+    }
+  }
+
+  function addQuickReplies(row, replies, active) {
+    var usable = (replies || []).filter(function (reply) {
+      return reply && (reply.payload || reply.title);
+    });
+    if (!usable.length) {
+      return;
+    }
+    var group = el("div", { class: "quick-replies", role: "group", "aria-label": "可选回复" });
+    usable.forEach(function (reply) {
+      var label = String(reply.title || reply.payload);
+      var button = el("button", { type: "button", class: "quick-reply", "data-testid": "widget-quick-reply" });
+      button.textContent = label;
+      button.disabled = !active || !state.ready;
+      button.addEventListener("click", function () {
+        if (button.disabled) {
+          return;
+        }
+        sendText(String(reply.payload || label), label);
+      });
+      group.appendChild(button);
+    });
+    if (!active) {
+      group.classList.add("spent");
+    }
+    row.appendChild(group);
+    scrollToEnd();
+  }
+
+  function addBotMessage(message) {
+    var replies = quickRepliesOf(message);
+    if (replies.length) {
+      disableQuickReplies(); // only the latest buttons are live
+    }
+    var text = message.text || "";
+    if (!text && message.attachment && message.attachment.payload && message.attachment.payload.src) {
+      text = message.attachment.payload.src;
+    } else if (!text && typeof message.image === "string") {
+      text = message.image;
+    }
+    var row = addMessage("bot", text);
+    addQuickReplies(row, replies, true);
+  }
+
+  function quickRepliesOf(message) {
+    return (message && (message.quick_replies || message.buttons)) || [];
+  }
+
+  function showWelcome() {
+    if (log.querySelector(".message, .row, .welcome")) {
+      return;
+    }
+    log.appendChild(el("p", {
+      class: "welcome",
+      "data-testid": "widget-welcome",
+      text: "您好！我是账号助手。请直接描述您遇到的问题，例如“忘记密码”“实名认证失败”“没有权限”。",
+    }));
+  }
+
+  function clearLog() {
+    while (log.firstChild) {
+      log.removeChild(log.firstChild);
+    }
+    state.objectUrls.forEach(function (url) {
+      URL.revokeObjectURL(url);
+    });
+    state.objectUrls = [];
+  }
+
+  function replaceHistory(messages) {
+    clearLog();
+    hideTyping();
+    var lastButtons = -1;
+    messages.forEach(function (message, index) {
+      if (message.sender === "bot" && quickRepliesOf(message).length) {
+        lastButtons = index;
+      } else if (message.sender !== "bot") {
+        lastButtons = -1; // the user answered: earlier buttons are spent
+      }
+    });
+    messages.forEach(function (message, index) {
+      var sender = message.sender === "user" ? "user" : "bot";
+      var row = addMessage(sender, message.text || "");
+      if (sender === "bot") {
+        addQuickReplies(row, quickRepliesOf(message), index === lastButtons);
+      }
+    });
+    if (!messages.length) {
+      showWelcome();
+    }
+    scrollToEnd();
+  }
+
+  /* --------------------------------------------------- errors and status */
+
+  function showError(text) {
+    errorLine.textContent = text || "";
+    errorLine.classList.toggle("visible", Boolean(text));
+  }
+
+  function setStatus(text) {
+    status.textContent = text || "";
+    status.classList.toggle("visible", Boolean(text));
+  }
+
+  function refreshControls() {
+    var enabled = state.ready;
+    sendButton.disabled = !enabled;
+    uploadButton.disabled = !enabled;
+    var groups = log.querySelectorAll(".quick-replies:not(.spent) button");
+    for (var i = 0; i < groups.length; i++) {
+      groups[i].disabled = !enabled;
+    }
+    root.classList.toggle("offline", !enabled);
+  }
+
+  /* --------------------------------------------------------------- typing */
+
+  function showTyping() {
+    typing.hidden = false;
+    clearTimeout(state.typingHideTimer);
+    clearTimeout(state.typingTimeoutTimer);
+    state.typingTimeoutTimer = setTimeout(hideTyping, TYPING_TIMEOUT_MS);
+    scrollToEnd();
+  }
+
+  function hideTypingSoon() {
+    clearTimeout(state.typingHideTimer);
+    state.typingHideTimer = setTimeout(hideTyping, TYPING_HIDE_MS);
+  }
+
+  function hideTyping() {
+    clearTimeout(state.typingHideTimer);
+    clearTimeout(state.typingTimeoutTimer);
+    typing.hidden = true;
+  }
+
+  /* -------------------------------------------------------------- sending */
+
+  function metadata(extra) {
+    var data = {};
+    if (identityToken) {
+      data.identity_token = identityToken;
+    }
+    Object.keys(extra || {}).forEach(function (key) {
+      data[key] = extra[key];
+    });
+    return data;
+  }
+
+  function emitMessage(message, extra) {
+    state.socket.emit("user_uttered", {
+      session_id: state.sessionId,
+      message: message,
+      metadata: metadata(extra),
+    });
+    showTyping();
+  }
+
+  function sendText(message, displayText) {
+    if (!state.ready || !message.trim()) {
+      return false;
+    }
+    showError("");
+    disableQuickReplies();
+    addMessage("user", displayText || message);
+    emitMessage(message, displayText ? { display_text: displayText } : null);
+    return true;
+  }
+
+  function submitInput() {
+    var text = input.value;
+    if (!text.trim()) {
+      input.value = "";
+      resizeInput();
+      input.focus();
+      return;
+    }
+    if (sendText(text)) {
+      input.value = "";
+      resizeInput();
+    }
+    input.focus();
+  }
+
+  composer.addEventListener("submit", function (event) {
+    event.preventDefault();
+    submitInput();
+  });
+
+  input.addEventListener("keydown", function (event) {
+    // Enter while an IME (pinyin input) is composing picks a candidate: never send then
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      if (!sendButton.disabled) {
+        submitInput();
+      }
+    }
+  });
+
+  function resizeInput() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+  }
+
+  input.addEventListener("input", resizeInput);
+
+  /* -------------------------------------------------------------- uploads */
+
+  function formatMB(bytes) {
+    var value = bytes / MB;
+    return value === Math.round(value) ? String(value) : value.toFixed(1);
+  }
+
+  function fileType(file) {
+    if (file.type) {
+      return file.type === "image/jpg" || file.type === "image/pjpeg" ? "image/jpeg" : file.type;
+    }
+    var name = (file.name || "").toLowerCase();
+    if (/\.(jpe?g|jfif)$/.test(name)) {
+      return "image/jpeg";
+    }
+    return /\.png$/.test(name) ? "image/png" : "";
+  }
+
+  function checkFile(file) {
+    if (state.acceptedTypes.indexOf(fileType(file)) < 0) {
+      return "只能上传 JPG 或 PNG 格式的照片，请重新选择。";
+    }
+    if (file.size > state.maxUploadBytes) {
+      return "照片太大：" + (file.size / MB).toFixed(1) + " MB，最大 " + formatMB(state.maxUploadBytes) +
+        " MB。请压缩后重新选择。";
+    }
+    if (!file.size) {
+      return "这个文件是空的，请重新选择照片。";
+    }
+    return "";
+  }
+
+  uploadButton.addEventListener("click", function () {
+    if (!uploadButton.disabled) {
+      fileInput.click();
+    }
+  });
+
+  fileInput.addEventListener("change", function () {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = ""; // the same file can be chosen again
+    if (!file) {
+      return;
+    }
+    var problem = checkFile(file);
+    if (problem) {
+      showError(problem);
+      uploadButton.focus();
+      return;
+    }
+    showError("");
+    upload(file, null);
+  });
+
+  function uploadBubble(file) {
+    removeWelcome();
+    var url = URL.createObjectURL(file);
+    state.objectUrls.push(url);
+    var row = el("div", { class: "row user upload" });
+    var bubble = el("div", { class: "bubble", "data-testid": "widget-message", "data-sender": "user" });
+    bubble.appendChild(el("span", { class: "visually-hidden", text: "我：" }));
+    var image = el("img", { class: "preview", src: url, "data-testid": "widget-upload-preview" });
+    image.alt = "照片预览：" + file.name;
+    bubble.appendChild(image);
+    bubble.appendChild(el("span", { class: "text", text: "[照片] " + file.name }));
+    var progress = el("progress", {
+      class: "progress",
+      max: "100",
+      value: "0",
+      "aria-label": "上传进度",
+      "data-testid": "widget-upload-progress",
+    });
+    bubble.appendChild(progress);
+    var note = el("span", { class: "upload-note", "data-testid": "widget-upload-note", text: "正在上传…" });
+    bubble.appendChild(note);
+    row.appendChild(bubble);
+    log.appendChild(row);
+    scrollToEnd();
+    return { row: row, progress: progress, note: note, bubble: bubble };
+  }
+
+  function upload(file, existing) {
+    var view = existing || uploadBubble(file);
+    view.bubble.classList.remove("failed");
+    view.progress.hidden = false;
+    view.progress.value = 0;
+    view.note.textContent = "正在上传…";
+    var retry = view.bubble.querySelector(".retry");
+    if (retry) {
+      retry.remove();
+    }
+
+    var form = new FormData();
+    form.append("sender", state.sessionId || "");
+    form.append("file", file, file.name);
+    var request = new XMLHttpRequest();
+    request.open("POST", server + "/webhooks/account/upload");
+    request.responseType = "text";
+    request.upload.addEventListener("progress", function (event) {
+      if (event.lengthComputable) {
+        view.progress.value = Math.round((event.loaded / event.total) * 100);
+      }
+    });
+    request.addEventListener("load", function () {
+      var answer = parseJson(request.responseText);
+      if (request.status === 200 && answer && answer.upload_id) {
+        view.progress.value = 100;
+        view.progress.hidden = true;
+        view.note.textContent = "已上传";
+        view.bubble.classList.add("done");
+        disableQuickReplies();
+        emitMessage("/send_file", { upload_id: answer.upload_id, display_text: "[照片] " + file.name });
+      } else {
+        view.row.remove();
+        showError((answer && answer.error) || "照片上传失败（服务器返回 " + request.status + "），请稍后重新选择照片上传。");
+      }
+    });
+    request.addEventListener("error", function () {
+      failed(view, file);
+    });
+    request.addEventListener("timeout", function () {
+      failed(view, file);
+    });
+    request.timeout = 60000;
+    request.send(form);
+  }
+
+  function failed(view, file) {
+    view.progress.hidden = true;
+    view.bubble.classList.add("failed");
+    view.note.textContent = "上传失败";
+    var retry = el("button", { type: "button", class: "retry", "data-testid": "widget-upload-retry", text: "重试" });
+    retry.addEventListener("click", function () {
+      if (!state.ready) {
+        showError("连接还没有恢复，请稍后再点“重试”。");
+        return;
+      }
+      showError("");
+      upload(file, view);
+    });
+    view.bubble.appendChild(retry);
+    showError("网络异常，照片没有上传成功。请检查网络后点“重试”，或重新选择照片。");
+  }
+
+  function parseJson(text) {
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /* ------------------------------------------------------- conversation */
+
+  newButton.addEventListener("click", function () {
+    writeStorage(localStorage, STORAGE_KEY, null);
+    state.sessionId = null;
+    state.ready = false;
+    clearLog();
+    hideTyping();
+    showError("");
+    refreshControls();
+    if (state.socket && state.connected) {
+      state.socket.emit("session_request", { session_id: null });
+    }
+    input.focus();
+  });
+
+  function connect(io) {
+    setStatus("正在连接…");
+    refreshControls();
+    var socket = io(server, {
+      path: "/socket.io",
+      transports: ["websocket", "polling"],
+      reconnection: true,
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 5000,
+      tryAllTransports: true, // a proxy that blocks WebSocket: fall back to long polling
+    });
+    state.socket = socket;
+
+    socket.on("connect", function () {
+      state.connected = true;
+      state.ready = false;
+      setStatus("");
+      socket.emit("session_request", { session_id: state.sessionId || null });
+    });
+
+    socket.on("session_confirm", function (data) {
+      var id = typeof data === "string" ? data : data && data.session_id;
+      if (!id) {
+        return;
+      }
+      state.sessionId = String(id);
+      host.setAttribute("data-session-id", state.sessionId);
+      writeStorage(localStorage, STORAGE_KEY, state.sessionId);
+      state.ready = state.connected;
+      refreshControls();
+    });
+
+    socket.on("session_history", function (data) {
+      data = data || {};
+      if (typeof data.max_upload_bytes === "number" && data.max_upload_bytes > 0) {
+        state.maxUploadBytes = data.max_upload_bytes;
+      }
+      if (Array.isArray(data.accepted_types) && data.accepted_types.length) {
+        state.acceptedTypes = data.accepted_types.slice();
+      }
+      replaceHistory(Array.isArray(data.messages) ? data.messages : []);
+      refreshControls();
+    });
+
+    socket.on("bot_uttered", function (message) {
+      if (!message) {
+        return;
+      }
+      addBotMessage(typeof message === "string" ? { text: message } : message);
+      if (!isOpen()) {
+        markUnread(true); // a reply that came after the user closed the panel
+      }
+      hideTypingSoon();
+      refreshControls();
+    });
+
+    socket.on("widget_error", function (data) {
+      hideTyping();
+      showError((data && data.message) || "出了点问题，请稍后再试。");
+    });
+
+    socket.on("disconnect", function () {
+      state.connected = false;
+      state.ready = false;
+      hideTyping();
+      setStatus("连接已断开，正在重新连接…");
+      refreshControls();
+    });
+
+    socket.on("connect_error", function () {
+      if (!state.connected) {
+        setStatus("连接已断开，正在重新连接…");
+      }
+    });
+  }
+
+  function loadSocketIo(callback) {
+    var previous = window.io;
+    var tag = document.createElement("script");
+    tag.src = server + "/webhooks/widget/socket.io.min.js";
+    tag.async = true;
+    tag.addEventListener("load", function () {
+      var io = window.io;
+      if (previous !== undefined) {
+        window.io = previous; // leave the host page's own `io` alone
+      }
+      if (typeof io !== "function") {
+        setStatus("无法加载聊天组件，请刷新页面后重试。");
+        return;
+      }
+      callback(io);
+    });
+    tag.addEventListener("error", function () {
+      setStatus("无法连接到助手服务，请检查网络后刷新页面。");
+    });
+    document.head.appendChild(tag);
+  }
+
+  function start() {
+    document.body.appendChild(host);
+    refreshControls();
+    if (readStorage(sessionStorage, OPEN_KEY)) {
+      openPanel(false);
+    }
+    loadSocketIo(connect);
+  }
+
+  window.__mostAssistantWidget = {
+    open: function () { openPanel(); },
+    close: closePanel,
+  };
+
+  if (document.body) {
+    start();
+  } else {
+    document.addEventListener("DOMContentLoaded", start);
+  }
+})();
