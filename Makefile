@@ -46,8 +46,9 @@ $(WIDGET_ASSETS): bot/widget/package.json bot/widget/package-lock.json
 	touch $@
 
 # PostgreSQL and Redis for the integration tests of the shared-store setup
-# (the tests start their own throw-away servers), Chromium for the widget's
-# browser tests (driven by Playwright; never `playwright install`).
+# (the tests start their own throw-away servers), Chromium and Chinese/emoji
+# fonts for the widget's browser tests and screenshots (driven by Playwright;
+# never `playwright install`).
 system-packages:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
