@@ -7,6 +7,9 @@
   sms outbox [--phone] [--limit]  the SMS the assistant sent
   reviews list|approve|reject     manual real-name reviews
   appeals list|approve|reject     申诉找回 requests
+  agents create|list|disable|password   support agents of the handoff console
+  handoff report [--days N]       per-day figures of the human handoff
+                                  (the last two: bot/handoff/cli.py)
 
 Every command takes ``--database-url`` (default: ``DATABASE_URL``).  Errors
 are printed as one line on stderr (a bad accounts file: one line per
@@ -51,12 +54,15 @@ def actor() -> str:
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Adds the db, accounts, sms, reviews and appeals commands to ``python -m bot``."""
+    """Adds the db, accounts, sms, reviews, appeals, agents and handoff commands to ``python -m bot``."""
+    from bot.handoff import cli as handoff_cli  # it builds on the helpers below
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--database-url", metavar="URL",
                         help="SQLAlchemy URL of the account store (default: DATABASE_URL, "
                              "see `python -m bot env`)")
-    for add in (_add_db, _add_accounts, _add_sms, _add_reviews, _add_appeals):
+    for add in (_add_db, _add_accounts, _add_sms, _add_reviews, _add_appeals,
+                handoff_cli.add_agents, handoff_cli.add_handoff):
         add(commands, common)
 
 

@@ -111,6 +111,25 @@ SETTINGS = (
         "Bot API server (a local Bot API server, or the tests' fake one).",
     ),
     Setting(
+        "SUPPORT_HOURS",
+        "mon-fri 08:30-17:30",
+        "When human agents answer (bot/handoff/hours.py): '; '-separated parts of days "
+        "(mon..sun, ranges and commas: mon-fri, sat,sun) and times (HH:MM-HH:MM, several "
+        "comma-separated; 24:00 ends a day), e.g. 'mon-fri 08:30-12:00,13:30-17:30; sat "
+        "09:00-12:00'; 'always' for round the clock.",
+    ),
+    Setting(
+        "SUPPORT_TIMEZONE",
+        "Asia/Shanghai",
+        "Time zone (IANA name) of SUPPORT_HOURS and of the days in handoff reports.",
+    ),
+    Setting(
+        "HANDOFF_ABANDON_MINUTES",
+        "30",
+        "A waiting handoff whose user sent nothing and showed no sign of presence for "
+        "this many minutes is closed as abandoned.",
+    ),
+    Setting(
         "MODEL_PATH",
         "models/assistant.tar.gz",
         "Trained model the server loads (make train writes it).",

@@ -12,7 +12,6 @@ from bot.accounts.database import Database
 from bot.accounts.service import AccountService
 from bot.accounts.sms import SmsGateway
 from bot.accounts.uploads import UploadStore
-from tests.servers import postgres_server
 
 START = datetime(2026, 11, 23, 22, 0, 0)  # a Monday, 10 p.m.
 
@@ -26,12 +25,6 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
 
 
 def _fresh_postgres_database(server_url: str) -> str:

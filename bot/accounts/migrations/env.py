@@ -3,6 +3,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from bot.accounts.models import Base
+import bot.handoff.models  # noqa: F401  (its tables are on the same Base)
 
 url = context.config.get_main_option("sqlalchemy.url")
 engine = create_engine(url, future=True)

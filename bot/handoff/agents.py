@@ -1,0 +1,314 @@
+"""The support agents of the console: their accounts, login with a rate
+limit, console sessions and CSRF tokens.
+
+* Login names are unique ignoring case and looked up ignoring case.
+  Passwords follow the platform's rules (``checks.password_problems``) and are
+  stored as PBKDF2 hashes (``bot/accounts/passwords.py``).
+* ``authenticate`` allows at most ``MAX_FAILURES`` failed attempts per login
+  name and per client IP within ``LOGIN_WINDOW`` (a sliding window; a
+  successful login does not wipe earlier failures, or an attacker could reset
+  an IP's count with an account of their own).  Beyond that even the right
+  password is refused, unchecked, until the oldest counted failure leaves the
+  window.  Each attempt is written (as ``pending``, counted as a failure)
+  before the password is checked, so parallel guesses see each other.
+  Unknown login names cost a password check too: timing does not reveal them.
+* A console session is a random token (the cookie) of which only the SHA-256
+  is stored, with a random CSRF token for the session's forms.  Expiry is
+  sliding: ``SESSION_IDLE`` (8 h) after the last use, but at most
+  ``SESSION_MAX`` (12 h) after the login.  Disabling an agent ends their
+  sessions.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Dict, List, Optional, Tuple
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.accounts import checks
+from bot.accounts.checks import InvalidInput
+from bot.accounts.database import Database
+from bot.accounts.models import AuditEntry
+from bot.accounts.passwords import check_password, hash_password
+from bot.accounts.service import NotFound, utcnow
+from bot.handoff.models import Agent, AgentRole, AgentSession, LoginAttempt
+
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES = 5
+SESSION_IDLE = timedelta(hours=8)
+SESSION_MAX = timedelta(hours=12)
+SESSION_REFRESH_STEP = timedelta(minutes=1)  # sliding expiry is written at most this often
+_LOGIN_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{2,64}")
+
+PENDING, FAILED, OK, LOCKED, DISABLED = "pending", "failed", "ok", "locked", "disabled"
+_COUNTED_AS_FAILED = (PENDING, FAILED)
+
+
+class LoginRefused(InvalidInput):
+    """Login refused; ``str(error)`` is the message for the login page."""
+
+
+@dataclass(frozen=True)
+class AgentView:
+    id: int
+    login: str
+    display_name: str
+    role: AgentRole
+    active: bool
+    created_at: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == AgentRole.ADMIN
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names the agent."""
+        return f"agent:{self.login}"
+
+
+def agent_view(row: Agent) -> AgentView:
+    return AgentView(row.id, row.login, row.display_name, AgentRole(row.role), bool(row.active),
+                     row.created_at)
+
+
+def digest(secret_value: str) -> str:
+    return hashlib.sha256(secret_value.encode()).hexdigest()
+
+
+class AgentDirectory:
+    def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = database
+        self.now = clock
+        self._dummy_hash: Optional[str] = None
+
+    # -- accounts ---------------------------------------------------------------
+
+    def create(self, login: str, display_name: str, password: str,
+               role: AgentRole = AgentRole.AGENT, actor: str = "cli") -> AgentView:
+        login = _valid_login(login)
+        display_name = _valid_display_name(display_name)
+        _check_password_rules(password)
+        role = AgentRole(role)
+        try:
+            with self.db.session() as session:
+                if _row_by_login(session, login) is not None:
+                    raise InvalidInput(f"客服登录名 {login} 已存在（不区分大小写）。")
+                row = Agent(login=login, display_name=display_name, password_hash=hash_password(password),
+                            role=role, active=True, created_at=self.now())
+                session.add(row)
+                session.flush()
+                self._audit(session, actor, "agent_created", login=login, role=role.value)
+                return agent_view(row)
+        except IntegrityError:  # created at the same moment by someone else
+            raise InvalidInput(f"客服登录名 {login} 已存在（不区分大小写）。") from None
+
+    def list(self) -> List[AgentView]:
+        with self.db.session() as session:
+            rows = session.execute(select(Agent).order_by(func.lower(Agent.login))).scalars()
+            return [agent_view(row) for row in rows]
+
+    def get(self, agent_id: int) -> Optional[AgentView]:
+        with self.db.session() as session:
+            row = session.get(Agent, agent_id)
+            return agent_view(row) if row else None
+
+    def by_login(self, login: str) -> Optional[AgentView]:
+        with self.db.session() as session:
+            row = _row_by_login(session, login)
+            return agent_view(row) if row else None
+
+    def disable(self, login: str, actor: str = "cli") -> AgentView:
+        """The agent can no longer log in; their console sessions end at once."""
+        with self.db.session() as session:
+            row = self._existing(session, login)
+            row.active = False
+            session.execute(delete(AgentSession).where(AgentSession.agent_id == row.id))
+            self._audit(session, actor, "agent_disabled", login=row.login)
+            return agent_view(row)
+
+    def set_password(self, login: str, password: str, actor: str = "cli") -> AgentView:
+        _check_password_rules(password)
+        with self.db.session() as session:
+            row = self._existing(session, login)
+            row.password_hash = hash_password(password)
+            self._audit(session, actor, "agent_password_set", login=row.login)
+            return agent_view(row)
+
+    def last_logins(self) -> Dict[str, datetime]:
+        """Lower-case login name → time of the latest successful login."""
+        with self.db.session() as session:
+            rows = session.execute(select(LoginAttempt.login, func.max(LoginAttempt.at))
+                                   .where(LoginAttempt.outcome == OK).group_by(LoginAttempt.login))
+            return {login: at for login, at in rows}
+
+    def _existing(self, session: Session, login: str) -> Agent:
+        row = _row_by_login(session, login)
+        if row is None:
+            raise NotFound(f"no agent with the login name {login}")
+        return row
+
+    # -- login --------------------------------------------------------------------
+
+    def authenticate(self, login: str, password: str, client_ip: str) -> AgentView:
+        """The agent, or LoginRefused (wrong password, too many failures, disabled)."""
+        key = (login or "").strip().lower()[:64]
+        client_ip = (client_ip or "unknown")[:64]
+        now = self.now()
+        attempt_id = self._record_attempt(key, client_ip, now)
+        wait = self._lockout_wait(key, client_ip, now, attempt_id)
+        if wait is not None:
+            self._finish_attempt(attempt_id, LOCKED)
+            minutes = max(1, -(-int(wait.total_seconds()) // 60))  # rounded up: the wait must suffice
+            raise LoginRefused(f"登录失败次数过多，请 {minutes} 分钟后再试。")
+        with self.db.session() as session:
+            row = _row_by_login(session, key) if key else None
+        # A check against a dummy hash for unknown names: the same time either way.
+        password_ok = check_password(password or "", row.password_hash if row else self._dummy())
+        if row is None or not password_ok:
+            self._finish_attempt(attempt_id, FAILED)
+            raise LoginRefused("登录名或密码不正确。")
+        if not row.active:
+            self._finish_attempt(attempt_id, DISABLED)
+            raise LoginRefused("这个客服账号已停用，请联系管理员。")
+        with self.db.session() as session:
+            self._set_outcome(session, attempt_id, OK)
+            self._audit(session, f"agent:{row.login}", "agent_login", client_ip=client_ip)
+        return agent_view(row)
+
+    def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = hash_password(secrets.token_urlsafe(16))
+        return self._dummy_hash
+
+    def _record_attempt(self, login: str, client_ip: str, now: datetime) -> int:
+        with self.db.session() as session:
+            attempt = LoginAttempt(login=login, client_ip=client_ip, outcome=PENDING, at=now)
+            session.add(attempt)
+            session.flush()
+            return attempt.id
+
+    def _finish_attempt(self, attempt_id: int, outcome: str) -> None:
+        with self.db.session() as session:
+            self._set_outcome(session, attempt_id, outcome)
+
+    @staticmethod
+    def _set_outcome(session: Session, attempt_id: int, outcome: str) -> None:
+        session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(outcome=outcome))
+
+    def _lockout_wait(self, login: str, client_ip: str, now: datetime,
+                      attempt_id: int) -> Optional[timedelta]:
+        """How long until another attempt is allowed; None: allowed now."""
+        waits = []
+        with self.db.session() as session:
+            for column, value in ((LoginAttempt.login, login), (LoginAttempt.client_ip, client_ip)):
+                failures = session.execute(
+                    select(LoginAttempt.at).where(
+                        column == value, LoginAttempt.id != attempt_id,
+                        LoginAttempt.outcome.in_(_COUNTED_AS_FAILED), LoginAttempt.at > now - LOGIN_WINDOW)
+                    .order_by(LoginAttempt.at.desc()).limit(MAX_FAILURES)).scalars().all()
+                if len(failures) >= MAX_FAILURES:
+                    waits.append(failures[-1] + LOGIN_WINDOW - now)
+        return max(waits) if waits else None
+
+    # -- console sessions --------------------------------------------------------
+
+    def start_session(self, agent: AgentView) -> Tuple[str, str]:
+        """A new session of a logged-in agent: (session token, CSRF token)."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = self.now()
+        with self.db.session() as session:
+            row = session.get(Agent, agent.id)
+            if row is None or not row.active:
+                raise LoginRefused("这个客服账号已停用，请联系管理员。")
+            session.execute(delete(AgentSession).where(AgentSession.expires_at <= now))
+            session.add(AgentSession(token_hash=digest(token), csrf_token=csrf, agent_id=agent.id,
+                                     created_at=now, expires_at=now + SESSION_IDLE))
+        return token, csrf
+
+    def session_agent(self, token: Optional[str]) -> Optional[AgentView]:
+        """The agent of a live session (and the session's expiry slides on); None otherwise."""
+        now = self.now()
+        with self.db.session() as session:
+            found = self._live_session(session, token, now)
+            if found is None:
+                return None
+            row, agent = found
+            expires_at = min(now + SESSION_IDLE, row.created_at + SESSION_MAX)
+            if expires_at - row.expires_at >= SESSION_REFRESH_STEP:
+                row.expires_at = expires_at
+            return agent_view(agent)
+
+    def session_csrf(self, token: Optional[str]) -> Optional[str]:
+        """The CSRF token of a live session, for the forms of the console's pages."""
+        with self.db.session() as session:
+            found = self._live_session(session, token, self.now())
+            return found[0].csrf_token if found else None
+
+    def csrf_valid(self, token: Optional[str], csrf: Optional[str]) -> bool:
+        """Whether ``csrf`` is the CSRF token of the live session ``token``."""
+        with self.db.session() as session:
+            found = self._live_session(session, token, self.now())
+        return found is not None and hmac.compare_digest(found[0].csrf_token.encode(), (csrf or "").encode())
+
+    def end_session(self, token: Optional[str]) -> bool:
+        """Logs out; False when there was no such session."""
+        if not token:
+            return False
+        with self.db.session() as session:
+            result = session.execute(delete(AgentSession).where(AgentSession.token_hash == digest(token)))
+            return result.rowcount > 0
+
+    @staticmethod
+    def _live_session(session: Session, token: Optional[str],
+                      now: datetime) -> Optional[Tuple[AgentSession, Agent]]:
+        if not token:
+            return None
+        found = session.execute(
+            select(AgentSession, Agent).join(Agent, Agent.id == AgentSession.agent_id)
+            .where(AgentSession.token_hash == digest(token))).one_or_none()
+        if found is None:
+            return None
+        row, agent = found
+        if row.expires_at <= now or not agent.active:
+            return None
+        return row, agent
+
+    # -- audit ------------------------------------------------------------------
+
+    def _audit(self, session: Session, actor: str, action: str, **detail: object) -> None:
+        session.add(AuditEntry(at=self.now(), actor=actor, action=action,
+                               detail=json.dumps(detail, ensure_ascii=False) if detail else None))
+
+
+def _row_by_login(session: Session, login: str) -> Optional[Agent]:
+    return session.execute(
+        select(Agent).where(func.lower(Agent.login) == (login or "").strip().lower())).scalar_one_or_none()
+
+
+def _valid_login(login: str) -> str:
+    login = (login or "").strip()
+    if not _LOGIN_PATTERN.fullmatch(login):
+        raise InvalidInput("客服登录名由 2–64 位字母、数字、下划线、点或连字符组成。")
+    return login
+
+
+def _valid_display_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not 1 <= len(name) <= 100:
+        raise InvalidInput("请填写客服的显示名称（1–100 个字），用户会看到它。")
+    return name
+
+
+def _check_password_rules(password: str) -> None:
+    problems = checks.password_problems(password or "")
+    if problems:
+        raise InvalidInput("密码需要" + "，".join(problems) + "。")

@@ -1,0 +1,150 @@
+"""Tables of the human handoff: agents, their logins and console sessions,
+handoffs with their messages, and the event log the console polls.
+
+They live on the account store's declarative ``Base``, so the one Alembic
+chain (``bot/accounts/migrations``, revision 0003) and ``python -m bot db
+upgrade`` create them next to the account tables.
+"""
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, func, text
+
+from bot.accounts.models import Base, _enum
+
+
+class HandoffState(str, enum.Enum):
+    WAITING = "waiting"  # in the queue, no agent yet
+    ASSIGNED = "assigned"  # an agent has it
+    RESOLVED = "resolved"  # an agent closed it; ``outcome`` says how
+    ABANDONED = "abandoned"  # the user left while waiting
+    CANCELLED = "cancelled"  # the user went back to the assistant while waiting
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_STATES
+
+
+OPEN_STATES = (HandoffState.WAITING, HandoffState.ASSIGNED)
+OPEN_STATE_VALUES = tuple(state.value for state in OPEN_STATES)
+
+
+class HandoffOutcome(str, enum.Enum):
+    RESOLVED = "resolved"  # the agent solved the problem
+    HANDED_BACK = "handed_back"  # the agent gave the conversation back to the assistant
+
+
+class HandoffReason(str, enum.Enum):
+    USER_REQUEST = "user_request"  # the user asked for a person
+    MISUNDERSTOOD = "misunderstood"  # the assistant did not understand, repeatedly
+    FLOW_DEAD_END = "flow_dead_end"  # a flow had no way forward
+    NEGATIVE_FEEDBACK = "negative_feedback"  # the user said the answer did not help
+
+
+class AgentRole(str, enum.Enum):
+    AGENT = "agent"
+    ADMIN = "admin"  # also transfers and closes other agents' conversations
+
+
+class AuthorKind(str, enum.Enum):
+    USER = "user"
+    AGENT = "agent"
+    NOTE = "note"  # an agent's private note: never shown to the user
+    SYSTEM = "system"  # the assistant or the handoff itself (queued, claimed, closed ...)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    __table_args__ = (Index("uq_agents_login_lower", func.lower(text("login")), unique=True),)
+
+    id = Column(Integer, primary_key=True)
+    login = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(100), nullable=False)
+    password_hash = Column(String(200), nullable=False)
+    role = Column(_enum(AgentRole), nullable=False, default=AgentRole.AGENT)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False)
+
+
+class LoginAttempt(Base):
+    """One console login attempt; failures within the window limit further tries."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_login_at", "login", "at"),
+                      Index("ix_login_attempts_ip_at", "client_ip", "at"))
+
+    id = Column(Integer, primary_key=True)
+    login = Column(String(64), nullable=False)  # lower case, as typed (may name no agent)
+    client_ip = Column(String(64), nullable=False)
+    # pending (password being checked; counts as failed), failed, ok, locked (refused
+    # unchecked: too many failures), disabled (right password, disabled agent)
+    outcome = Column(String(16), nullable=False)
+    at = Column(DateTime, nullable=False)
+
+
+class AgentSession(Base):
+    """A console login; only the SHA-256 of the session token is stored."""
+
+    __tablename__ = "agent_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    csrf_token = Column(String(64), nullable=False)  # worthless without the session cookie
+    agent_id = Column(Integer, ForeignKey("agents.id"), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=False)
+
+
+class Handoff(Base):
+    """One request of a conversation (``sender_id``) for a person."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        # At most one open handoff per conversation, guarded by the database itself.
+        Index("uq_handoffs_open_sender", "sender_id", unique=True,
+              sqlite_where=text("state IN ('waiting', 'assigned')"),
+              postgresql_where=text("state IN ('waiting', 'assigned')")),
+        Index("ix_handoffs_state_created", "state", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(128), nullable=False, index=True)
+    channel = Column(String(64), nullable=False)
+    reason = Column(_enum(HandoffReason), nullable=False)
+    summary = Column(Text, nullable=False)  # JSON the assistant prepared, identity data masked
+    state = Column(_enum(HandoffState), nullable=False)
+    outcome = Column(_enum(HandoffOutcome))  # set when resolved
+    agent_id = Column(Integer, ForeignKey("agents.id"), index=True)
+    created_at = Column(DateTime, nullable=False, index=True)
+    user_seen_at = Column(DateTime, nullable=False)  # last user message or sign of presence
+    claimed_at = Column(DateTime)
+    first_reply_at = Column(DateTime)
+    closed_at = Column(DateTime)
+    rating = Column(Integer)  # 1..5, given after it was resolved
+    rated_at = Column(DateTime)
+
+
+class HandoffMessage(Base):
+    __tablename__ = "handoff_messages"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id"), nullable=False, index=True)
+    kind = Column(_enum(AuthorKind), nullable=False)
+    agent_id = Column(Integer, ForeignKey("agents.id"))
+    text = Column(Text, nullable=False)
+    at = Column(DateTime, nullable=False)
+
+
+class HandoffEvent(Base):
+    """Every change, in commit order: what the console polls (``events_after``)."""
+
+    __tablename__ = "handoff_events"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id"), nullable=False, index=True)
+    sender_id = Column(String(128), nullable=False)
+    kind = Column(String(32), nullable=False)
+    agent_id = Column(Integer, ForeignKey("agents.id"))
+    data = Column(Text)  # JSON
+    at = Column(DateTime, nullable=False)

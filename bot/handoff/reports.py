@@ -1,0 +1,153 @@
+"""Per-day figures of the human handoff, for the CLI table and the console's charts.
+
+Days are calendar days in ``SUPPORT_TIMEZONE``; the report covers the last
+``days`` of them, today included, oldest first, plus a total over the whole
+period (its medians are over all handoffs, not medians of the days).
+
+* conversations: distinct ``sender_id`` with a user message that day in
+  Rasa's tracker table ``events`` (``timestamp`` in unix seconds); 0 when that
+  table is not in this database.  The total counts each conversation once.
+* handoffs and everything about them belong to the day the handoff was
+  requested: by reason, time to the first agent reply (median and p90,
+  nearest rank), resolution time (request → closed by an agent, ``resolved``
+  handoffs of either outcome), ratings, abandoned ones.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Dict, List, Optional, Sequence
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.accounts.database import Database
+from bot.accounts.service import utcnow
+from bot.handoff.hours import day_start_utc, local_time, support_zone
+from bot.handoff.models import Handoff, HandoffReason, HandoffState
+
+_EPOCH = datetime(1970, 1, 1)
+_TRACKER_EVENTS = sa.table("events", sa.column("sender_id"), sa.column("timestamp"), sa.column("type_name"))
+
+
+@dataclass(frozen=True)
+class HandoffStats:
+    day: Optional[date]  # None: the whole period
+    conversations: int
+    handoffs: int
+    by_reason: Dict[HandoffReason, int]  # every reason, zeros included
+    first_reply_median_seconds: Optional[float]
+    first_reply_p90_seconds: Optional[float]
+    resolution_median_seconds: Optional[float]
+    rating_average: Optional[float]
+    rating_count: int
+    abandoned: int
+
+    @property
+    def handoff_rate(self) -> Optional[float]:
+        """Handoffs per conversation; None without conversations."""
+        return self.handoffs / self.conversations if self.conversations else None
+
+
+@dataclass(frozen=True)
+class HandoffReport:
+    timezone: str
+    days: List[HandoffStats]
+    total: HandoffStats
+
+
+@dataclass(frozen=True)
+class _HandoffFacts:
+    day: date
+    reason: HandoffReason
+    state: HandoffState
+    first_reply_seconds: Optional[float]
+    resolution_seconds: Optional[float]
+    rating: Optional[int]
+
+
+def handoff_report(database: Database, days: int = 7, now: Optional[datetime] = None,
+                   timezone_name: Optional[str] = None) -> HandoffReport:
+    """The last ``days`` days up to ``now`` (naive UTC, default the current time)."""
+    if days < 1:
+        raise ValueError(f"a report covers at least 1 day, not {days}")
+    zone = support_zone(timezone_name)
+    today = local_time(now or utcnow(), zone).date()
+    day_list = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+    starts = [day_start_utc(day, zone) for day in day_list] + [day_start_utc(today + timedelta(days=1), zone)]
+    with database.session() as session:
+        tracker = _has_tracker_events(session)
+        conversations = [_conversations(session, start, end) if tracker else 0
+                         for start, end in zip(starts, starts[1:])]
+        total_conversations = _conversations(session, starts[0], starts[-1]) if tracker else 0
+        facts = _handoff_facts(session, starts[0], starts[-1], zone)
+    per_day = [_stats(day, count, [fact for fact in facts if fact.day == day])
+               for day, count in zip(day_list, conversations)]
+    return HandoffReport(zone.key, per_day, _stats(None, total_conversations, facts))
+
+
+def _has_tracker_events(session: Session) -> bool:
+    inspector = sa.inspect(session.connection())
+    if not inspector.has_table("events"):
+        return False
+    columns = {column["name"] for column in inspector.get_columns("events")}
+    return {"sender_id", "timestamp", "type_name"} <= columns
+
+
+def _unix(moment: datetime) -> float:
+    return (moment - _EPOCH).total_seconds()
+
+
+def _conversations(session: Session, start: datetime, end: datetime) -> int:
+    return session.execute(
+        select(sa.func.count(sa.distinct(_TRACKER_EVENTS.c.sender_id))).where(
+            _TRACKER_EVENTS.c.type_name == "user",
+            _TRACKER_EVENTS.c.timestamp >= _unix(start), _TRACKER_EVENTS.c.timestamp < _unix(end))
+    ).scalar_one()
+
+
+def _handoff_facts(session: Session, start: datetime, end: datetime,
+                   zone: ZoneInfo) -> List[_HandoffFacts]:
+    rows = session.execute(select(Handoff).where(Handoff.created_at >= start, Handoff.created_at < end)
+                           .order_by(Handoff.id)).scalars()
+    facts = []
+    for row in rows:
+        state = HandoffState(row.state)
+        facts.append(_HandoffFacts(
+            day=local_time(row.created_at, zone).date(), reason=HandoffReason(row.reason), state=state,
+            first_reply_seconds=_seconds(row.created_at, row.first_reply_at),
+            resolution_seconds=(_seconds(row.created_at, row.closed_at)
+                                if state == HandoffState.RESOLVED else None),
+            rating=row.rating))
+    return facts
+
+
+def _seconds(start: datetime, end: Optional[datetime]) -> Optional[float]:
+    return (end - start).total_seconds() if end else None
+
+
+def _stats(day: Optional[date], conversations: int, facts: Sequence[_HandoffFacts]) -> HandoffStats:
+    first_replies = [fact.first_reply_seconds for fact in facts if fact.first_reply_seconds is not None]
+    resolutions = [fact.resolution_seconds for fact in facts if fact.resolution_seconds is not None]
+    ratings = [fact.rating for fact in facts if fact.rating is not None]
+    return HandoffStats(
+        day=day, conversations=conversations, handoffs=len(facts),
+        by_reason={reason: sum(fact.reason == reason for fact in facts) for reason in HandoffReason},
+        first_reply_median_seconds=statistics.median(first_replies) if first_replies else None,
+        first_reply_p90_seconds=percentile(first_replies, 90),
+        resolution_median_seconds=statistics.median(resolutions) if resolutions else None,
+        rating_average=sum(ratings) / len(ratings) if ratings else None,
+        rating_count=len(ratings),
+        abandoned=sum(fact.state == HandoffState.ABANDONED for fact in facts))
+
+
+def percentile(values: Sequence[float], percent: float) -> Optional[float]:
+    """Nearest-rank percentile: the smallest value with ``percent`` % of values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]

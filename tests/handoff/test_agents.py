@@ -1,0 +1,268 @@
+"""Agents on SQLite and PostgreSQL: accounts, login (case, wrong password,
+disabled agents, the rate limit per login name and per IP and its window),
+console sessions (hashed, sliding expiry, logout) and CSRF tokens."""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from bot.accounts.checks import InvalidInput
+from bot.accounts.passwords import check_password
+from bot.accounts.service import NotFound
+from bot.handoff.agents import LOGIN_WINDOW, LoginRefused
+from bot.handoff.models import Agent, AgentRole
+from tests.accounts.conftest import START
+from tests.accounts.factories import rows
+from tests.handoff.conftest import PASSWORD
+
+WRONG = "Wrong-Passw0rd"
+IP = "203.0.113.7"
+
+
+def fail_login(directory, login: str = "alice", ip: str = IP, times: int = 1) -> None:
+    for _ in range(times):
+        with pytest.raises(LoginRefused, match="登录名或密码不正确"):
+            directory.authenticate(login, WRONG, ip)
+
+
+# -- accounts --------------------------------------------------------------------------
+
+
+def test_an_agent_is_created_with_a_hashed_password(directory, database, clock):
+    agent = directory.create("Alice", "  张  丽 ", PASSWORD, AgentRole.ADMIN, actor="cli:root")
+    assert (agent.login, agent.display_name, agent.role, agent.active, agent.created_at) == (
+        "Alice", "张 丽", AgentRole.ADMIN, True, clock.now)
+    assert agent.is_admin and agent.actor == "agent:Alice"
+    [(stored_hash,)] = rows(database, "agents", "password_hash")
+    assert PASSWORD not in stored_hash and check_password(PASSWORD, stored_hash)
+    assert rows(database, "audit_log", "actor, action") == [("cli:root", "agent_created")]
+
+
+def test_login_names_are_unique_ignoring_case(directory, database, clock, alice):
+    with pytest.raises(InvalidInput, match="已存在"):
+        directory.create("ALICE", "另一个", PASSWORD)
+    with pytest.raises(IntegrityError):  # the database refuses it too
+        with database.session() as session:
+            session.add(Agent(login="aLiCe", display_name="x", password_hash="x", role=AgentRole.AGENT,
+                              active=True, created_at=clock.now))
+    assert directory.by_login("ALICE") == alice
+
+
+@pytest.mark.parametrize("login", ["a", "张三", "has space", "x" * 65, ""])
+def test_odd_login_names_are_refused(directory, login):
+    with pytest.raises(InvalidInput, match="登录名"):
+        directory.create(login, "名字", PASSWORD)
+
+
+@pytest.mark.parametrize("password", ["Short1!", "alllowercase1", "NoDigitsHere", "x" * 65 + "A1!"])
+def test_passwords_follow_the_platform_rules(directory, password):
+    with pytest.raises(InvalidInput, match="密码需要"):
+        directory.create("alice", "张丽", password)
+    assert directory.list() == []
+
+
+def test_a_display_name_is_needed(directory):
+    with pytest.raises(InvalidInput, match="显示名称"):
+        directory.create("alice", "   ", PASSWORD)
+
+
+def test_the_list_is_in_login_order(directory):
+    for login in ("carol", "Bob", "alice"):
+        directory.create(login, login.title(), PASSWORD)
+    assert [agent.login for agent in directory.list()] == ["alice", "Bob", "carol"]
+
+
+def test_a_new_password_replaces_the_old(directory, alice):
+    with pytest.raises(InvalidInput, match="密码需要"):
+        directory.set_password("alice", "weak")
+    directory.set_password("ALICE", "New-Passw0rd-2")
+    fail_login(directory)
+    with pytest.raises(LoginRefused):
+        directory.authenticate("alice", PASSWORD, IP)
+    assert directory.authenticate("alice", "New-Passw0rd-2", IP) == alice
+    with pytest.raises(NotFound):
+        directory.set_password("nobody", "New-Passw0rd-2")
+
+
+# -- login ---------------------------------------------------------------------------
+
+
+def test_login_ignores_the_case_of_the_login_name(directory, alice, database):
+    assert directory.authenticate(" ALICE ", PASSWORD, IP) == alice
+    assert ("agent:alice", "agent_login") in rows(database, "audit_log", "actor, action")
+    assert directory.last_logins() == {"alice": START}
+
+
+def test_a_wrong_password_or_unknown_name_is_refused_alike(directory, alice):
+    fail_login(directory, "alice")
+    fail_login(directory, "nobody")
+    with pytest.raises(LoginRefused, match="登录名或密码不正确"):
+        directory.authenticate("alice", "", IP)
+
+
+def test_a_disabled_agent_cannot_log_in(directory, alice):
+    directory.disable("alice")
+    with pytest.raises(LoginRefused, match="已停用"):
+        directory.authenticate("alice", PASSWORD, IP)
+    fail_login(directory, "alice")  # a wrong password still says only that
+    assert directory.by_login("alice").active is False
+    with pytest.raises(NotFound):
+        directory.disable("nobody")
+
+
+def test_five_failures_lock_the_login_name_even_for_the_right_password(directory, alice, clock):
+    for n in range(5):
+        fail_login(directory, "alice", ip=f"198.51.100.{n}")  # from 5 addresses: the name counts
+        clock.advance(minutes=1)
+    with pytest.raises(LoginRefused, match="登录失败次数过多，请 10 分钟后再试"):
+        directory.authenticate("ALICE", PASSWORD, "192.0.2.1")
+    clock.advance(minutes=9, seconds=59)  # 15 minutes after the first failure, minus a second
+    with pytest.raises(LoginRefused, match="请 1 分钟后再试"):
+        directory.authenticate("alice", PASSWORD, "192.0.2.1")
+    clock.advance(seconds=1)
+    assert directory.authenticate("alice", PASSWORD, "192.0.2.1") == alice
+
+
+def test_four_failures_do_not_lock(directory, alice):
+    fail_login(directory, times=4)
+    assert directory.authenticate("alice", PASSWORD, IP) == alice
+
+
+def test_refusals_during_a_lockout_do_not_prolong_it(directory, alice, clock):
+    fail_login(directory, times=5)
+    for _ in range(10):
+        clock.advance(minutes=1)
+        with pytest.raises(LoginRefused, match="次数过多"):
+            directory.authenticate("alice", PASSWORD, IP)
+    clock.advance(minutes=5, seconds=1)
+    assert directory.authenticate("alice", PASSWORD, IP) == alice
+
+
+def test_the_window_slides_and_a_success_does_not_wipe_failures(directory, alice, clock):
+    fail_login(directory, times=3)
+    clock.advance(minutes=10)
+    assert directory.authenticate("alice", PASSWORD, IP) == alice
+    fail_login(directory, times=2)
+    with pytest.raises(LoginRefused, match="次数过多，请 5 分钟后再试"):
+        directory.authenticate("alice", PASSWORD, IP)
+    clock.advance(minutes=5, seconds=1)  # the first three have left the window
+    assert directory.authenticate("alice", PASSWORD, IP) == alice
+
+
+def test_five_failures_from_one_address_lock_that_address(directory, alice, bob):
+    for login in ("x1", "x2", "x3", "x4", "bob"):
+        fail_login(directory, login, ip=IP)
+    with pytest.raises(LoginRefused, match="次数过多"):
+        directory.authenticate("alice", PASSWORD, IP)
+    assert directory.authenticate("alice", PASSWORD, "203.0.113.8") == alice  # another address
+    assert directory.authenticate("bob", PASSWORD, "203.0.113.8") == bob  # bob's name has 1 failure
+
+
+def test_the_lockout_ends_with_the_window(directory, alice, clock):
+    fail_login(directory, times=5)
+    clock.advance(seconds=LOGIN_WINDOW.total_seconds() + 1)
+    assert directory.authenticate("alice", PASSWORD, IP) == alice
+
+
+def test_every_attempt_is_recorded(directory, alice, database):
+    fail_login(directory, times=5)
+    with pytest.raises(LoginRefused):
+        directory.authenticate("alice", PASSWORD, IP)
+    outcomes = [outcome for (outcome,) in rows(database, "login_attempts", "outcome")]
+    assert outcomes == ["failed"] * 5 + ["locked"]
+
+
+# -- sessions ------------------------------------------------------------------------
+
+
+def test_a_session_is_stored_only_as_a_hash(directory, alice, database):
+    token, csrf = directory.start_session(alice)
+    assert len(token) >= 40 and len(csrf) >= 40 and token != csrf
+    stored = " ".join(str(value) for row in rows(database, "agent_sessions") for value in row)
+    assert token not in stored
+    assert hashlib.sha256(token.encode()).hexdigest() in stored
+    assert directory.session_agent(token) == alice
+    assert directory.session_csrf(token) == csrf
+
+
+def test_sessions_are_distinct(directory, alice, bob):
+    first, second = directory.start_session(alice), directory.start_session(bob)
+    assert len({first[0], first[1], second[0], second[1]}) == 4
+    assert directory.session_agent(first[0]) == alice and directory.session_agent(second[0]) == bob
+
+
+def test_an_unknown_or_missing_token_has_no_agent(directory, alice):
+    directory.start_session(alice)
+    assert directory.session_agent("forged-token") is None
+    assert directory.session_agent("") is None and directory.session_agent(None) is None
+
+
+def test_using_a_session_keeps_it_beyond_8_hours(directory, alice, clock):
+    used, _ = directory.start_session(alice)
+    unused, _ = directory.start_session(alice)
+    clock.advance(hours=3)
+    assert directory.session_agent(used) == alice
+    clock.advance(hours=5, minutes=30)
+    assert directory.session_agent(used) == alice
+    assert directory.session_agent(unused) is None
+
+
+def test_a_session_expires_8_hours_after_its_last_use(directory, alice, clock):
+    token, csrf = directory.start_session(alice)
+    clock.advance(hours=2)
+    assert directory.session_agent(token) == alice  # the use: now until 10 h after login
+    clock.advance(hours=7, minutes=59)
+    assert directory.csrf_valid(token, csrf)  # CSRF checks and lookups do not slide the expiry
+    assert directory.session_csrf(token) == csrf
+    clock.advance(minutes=1)
+    assert directory.session_agent(token) is None and directory.session_csrf(token) is None
+
+
+def test_an_unused_session_expires_after_8_hours(directory, alice, clock):
+    token, csrf = directory.start_session(alice)
+    clock.advance(hours=8)
+    assert directory.session_agent(token) is None
+    assert directory.csrf_valid(token, csrf) is False
+
+
+def test_a_session_ends_12_hours_after_login_however_busy(directory, alice, clock):
+    token, _ = directory.start_session(alice)
+    for _ in range(11):
+        clock.advance(hours=1)
+        assert directory.session_agent(token) == alice
+    clock.advance(minutes=59)
+    assert directory.session_agent(token) == alice
+    clock.advance(minutes=1)
+    assert directory.session_agent(token) is None
+
+
+def test_logout_ends_the_session(directory, alice):
+    token, csrf = directory.start_session(alice)
+    other, _ = directory.start_session(alice)
+    assert directory.end_session(token) is True
+    assert directory.session_agent(token) is None and directory.csrf_valid(token, csrf) is False
+    assert directory.end_session(token) is False and directory.end_session(None) is False
+    assert directory.session_agent(other) == alice  # other sessions stay
+
+
+def test_disabling_an_agent_ends_their_sessions(directory, alice, database):
+    token, _ = directory.start_session(alice)
+    directory.disable("alice")
+    assert directory.session_agent(token) is None
+    assert rows(database, "agent_sessions") == []
+    with pytest.raises(LoginRefused, match="已停用"):
+        directory.start_session(alice)
+
+
+def test_the_csrf_token_belongs_to_its_session(directory, alice, bob):
+    token, csrf = directory.start_session(alice)
+    other_token, other_csrf = directory.start_session(bob)
+    assert directory.csrf_valid(token, csrf) is True
+    assert directory.csrf_valid(token, other_csrf) is False
+    assert directory.csrf_valid(other_token, csrf) is False
+    assert directory.csrf_valid(token, csrf[:-1]) is False
+    assert directory.csrf_valid(token, "") is False and directory.csrf_valid(token, None) is False
+    assert directory.csrf_valid("forged", csrf) is False
+    assert directory.csrf_valid(token, "令牌") is False  # non-ASCII input is just wrong
