@@ -1,0 +1,480 @@
+/*
+ * The agent console's live updates (bot/channels/console.py).
+ *
+ * Every logged-in page polls GET events?after=<id> (the page carries the id
+ * of the last event it was rendered with); when something changed it fetches
+ * a snapshot: api/queue for the queue lists and the waiting badge,
+ * api/conversations/<id>?after=<message id> for the open conversation.  The
+ * database is the only truth: nothing here decides anything, a missed poll
+ * is caught up by the next one.
+ *
+ * Data is written with textContent only (never innerHTML); the page's
+ * Content-Security-Policy allows no inline script or style.
+ */
+(function () {
+  "use strict";
+
+  var body = document.body;
+  if (!body || !body.dataset.lastEvent) {
+    return; // the login page: nothing live
+  }
+  var BASE = body.dataset.base;
+  var PAGE = body.dataset.page;
+  var TITLE = body.dataset.title || document.title;
+  var ME = Number(body.dataset.agentId);
+  var POLL_MS = 1500;
+  var RETRY_MS = 4000;
+  var NEW_HIGHLIGHT_MS = 15000;
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var CSRF = csrfMeta ? csrfMeta.getAttribute("content") : "";
+  var lastEvent = Number(body.dataset.lastEvent) || 0;
+  var renderedAt = Date.now();
+  var newSince = {}; // handoff id -> when its "created" event arrived
+  var conversation = document.getElementById("conversation");
+  var handoffId = conversation ? Number(conversation.dataset.handoffId) : null;
+
+  // -- small helpers -------------------------------------------------------------
+
+  function el(tag, attributes, text) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) {
+      node.setAttribute(name, attributes[name]);
+    });
+    if (text !== undefined && text !== null) {
+      node.textContent = String(text);
+    }
+    return node;
+  }
+
+  function durationZh(seconds) {
+    var whole = Math.max(0, Math.round(seconds));
+    if (whole < 60) {
+      return whole + " 秒";
+    }
+    if (whole < 3600) {
+      return Math.floor(whole / 60) + " 分 " + String(whole % 60).padStart(2, "0") + " 秒";
+    }
+    return Math.floor(whole / 3600) + " 小时 " + String(Math.floor((whole % 3600) / 60)).padStart(2, "0") + " 分";
+  }
+
+  function getJson(path) {
+    return fetch(BASE + path, {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "application/json" }
+    }).then(function (response) {
+      if (response.status === 401) {
+        window.location.assign(BASE + "login");
+        throw new Error("logged out");
+      }
+      if (!response.ok) {
+        throw new Error("HTTP " + response.status);
+      }
+      return response.json();
+    });
+  }
+
+  // -- connection state, announcements --------------------------------------------
+
+  var connection = document.getElementById("connection");
+  function setOnline(online) {
+    if (connection) {
+      connection.textContent = online ? "" : "连接中断，正在重试…";
+      connection.classList.toggle("offline", !online);
+    }
+  }
+
+  var announcer = el("div", { "class": "visually-hidden", "aria-live": "assertive", id: "announcer" });
+  body.appendChild(announcer);
+  function announce(text) {
+    announcer.textContent = "";
+    window.setTimeout(function () { announcer.textContent = text; }, 50);
+  }
+
+  // -- the waiting badge in the header and the title ---------------------------
+
+  function setWaiting(count) {
+    var badge = document.getElementById("waiting-badge");
+    if (badge) {
+      badge.textContent = String(count);
+      badge.hidden = count === 0;
+    }
+    document.title = (count ? "(" + count + ") " : "") + TITLE;
+  }
+
+  // -- sound: a short two-tone beep made with WebAudio (no audio file) ------------
+
+  var SOUND_KEY = "most-console:sound";
+  var soundToggle = document.getElementById("sound-toggle");
+  var audio = null;
+
+  function soundOn() {
+    return !soundToggle || soundToggle.checked;
+  }
+
+  function unlockAudio() {
+    // Browsers start audio only after a user gesture: the first click or key press does it.
+    try {
+      if (!audio) {
+        var Context = window.AudioContext || window.webkitAudioContext;
+        if (!Context) {
+          return;
+        }
+        audio = new Context();
+      }
+      if (audio.state === "suspended") {
+        audio.resume();
+      }
+    } catch (error) {
+      audio = null;
+    }
+  }
+
+  function beep() {
+    if (!soundOn()) {
+      return;
+    }
+    unlockAudio();
+    if (!audio) {
+      return;
+    }
+    try {
+      var start = audio.currentTime + 0.01;
+      [880, 1320].forEach(function (frequency, index) {
+        var oscillator = audio.createOscillator();
+        var gain = audio.createGain();
+        var at = start + index * 0.16;
+        oscillator.type = "sine";
+        oscillator.frequency.value = frequency;
+        gain.gain.setValueAtTime(0.0001, at);
+        gain.gain.exponentialRampToValueAtTime(0.25, at + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.14);
+        oscillator.connect(gain);
+        gain.connect(audio.destination);
+        oscillator.start(at);
+        oscillator.stop(at + 0.15);
+      });
+    } catch (error) {
+      // no sound is no reason to stop the console
+    }
+  }
+
+  if (soundToggle) {
+    try {
+      soundToggle.checked = window.localStorage.getItem(SOUND_KEY) !== "off";
+    } catch (error) { /* storage blocked: keep the default */ }
+    soundToggle.addEventListener("change", function () {
+      try {
+        window.localStorage.setItem(SOUND_KEY, soundToggle.checked ? "on" : "off");
+      } catch (error) { /* ignore */ }
+      if (soundToggle.checked) {
+        unlockAudio();
+      }
+    });
+  }
+  document.addEventListener("pointerdown", unlockAudio);
+  document.addEventListener("keydown", unlockAudio);
+
+  // -- ticking times -------------------------------------------------------------
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll(".js-ticking").forEach(function (cell) {
+      var since = Number(cell.dataset.since || renderedAt);
+      cell.textContent = durationZh(Number(cell.dataset.seconds) + (now - since) / 1000);
+    });
+    document.querySelectorAll("tr.is-new").forEach(function (row) {
+      var arrived = newSince[row.dataset.handoffId];
+      if (!arrived || now - arrived > NEW_HIGHLIGHT_MS) {
+        row.classList.remove("is-new");
+      }
+    });
+  }
+  window.setInterval(tick, 1000);
+
+  // -- the queue page ------------------------------------------------------------
+
+  function claimForm(id) {
+    var form = el("form", { method: "post", action: BASE + "conversations/" + id + "/claim", "class": "inline" });
+    var token = el("input", { type: "hidden", name: "csrf" });
+    token.value = CSRF;
+    form.appendChild(token);
+    form.appendChild(el("button", { type: "submit", "aria-label": "接手会话 " + id }, "接手"));
+    return form;
+  }
+
+  function tickingCell(seconds, since) {
+    var cell = el("td", { "class": "js-ticking" }, durationZh(seconds));
+    cell.dataset.seconds = String(seconds);
+    cell.dataset.since = String(since);
+    return cell;
+  }
+
+  function queueRow(kind, row, position, since) {
+    var tr = el("tr", { "data-handoff-id": String(row.id), "data-testid": kind + "-row" });
+    if (kind === "waiting") {
+      tr.appendChild(el("td", {}, position));
+      tr.appendChild(tickingCell(row.seconds, since));
+    } else {
+      tr.appendChild(el("td", {}, "#" + row.id));
+      tr.appendChild(kind === "mine" ? tickingCell(row.seconds, since) : el("td", {}, row.agent_name));
+    }
+    tr.appendChild(el("td", {}, row.reason));
+    tr.appendChild(el("td", {}, row.channel));
+    tr.appendChild(el("td", { "class": "problem" }, row.problem));
+    var actions = el("td", { "class": "row-actions" });
+    actions.appendChild(el("a", { href: BASE + "conversations/" + row.id }, kind === "waiting" ? "查看" : "打开"));
+    if (kind === "waiting") {
+      actions.appendChild(claimForm(row.id));
+    }
+    tr.appendChild(actions);
+    if (newSince[row.id] && Date.now() - newSince[row.id] < NEW_HIGHLIGHT_MS) {
+      tr.classList.add("is-new");
+    }
+    return tr;
+  }
+
+  function renderList(kind, rows) {
+    var tbody = document.getElementById(kind + "-rows");
+    if (!tbody) {
+      return;
+    }
+    // Keep the keyboard focus on the same row's same control across the redraw.
+    var active = document.activeElement;
+    var focusedRow = active && tbody.contains(active) ? active.closest("tr") : null;
+    var focusedId = focusedRow ? focusedRow.dataset.handoffId : null;
+    var focusedTag = active ? active.tagName : null;
+    var since = Date.now();
+    var fresh = document.createDocumentFragment();
+    rows.forEach(function (row, index) {
+      fresh.appendChild(queueRow(kind, row, index + 1, since));
+    });
+    tbody.replaceChildren(fresh);
+    document.getElementById(kind + "-count").textContent = String(rows.length);
+    document.getElementById(kind + "-empty").hidden = rows.length > 0;
+    if (focusedId) {
+      var again = tbody.querySelector('tr[data-handoff-id="' + focusedId + '"] ' + focusedTag.toLowerCase());
+      if (again) {
+        again.focus();
+      }
+    }
+  }
+
+  // -- the conversation page -----------------------------------------------------
+
+  var transcript = document.getElementById("transcript");
+  var statusLine = document.getElementById("status");
+  var actionError = document.getElementById("action-error");
+
+  function showError(text) {
+    if (!actionError) {
+      return;
+    }
+    actionError.replaceChildren();
+    if (text) {
+      actionError.appendChild(el("p", { "class": "error", role: "alert", "data-testid": "error" }, text));
+    }
+  }
+
+  function nearBottom() {
+    return transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
+  }
+
+  function appendMessages(messages) {
+    if (!messages.length) {
+      return;
+    }
+    var follow = nearBottom();
+    messages.forEach(function (message) {
+      if (transcript.querySelector('[data-message-id="' + message.id + '"]')) {
+        return; // two refreshes crossed
+      }
+      var item = el("li", { "class": "msg msg-" + message.kind, "data-message-id": String(message.id),
+                            "data-testid": "message" });
+      var meta = el("div", { "class": "meta" });
+      meta.appendChild(el("span", { "class": "who" }, message.label));
+      meta.appendChild(document.createTextNode(" "));
+      meta.appendChild(el("time", {}, message.at));
+      item.appendChild(meta);
+      item.appendChild(el("div", { "class": "text" }, message.text));
+      transcript.appendChild(item);
+      conversation.dataset.lastMessage = String(Math.max(Number(conversation.dataset.lastMessage), message.id));
+    });
+    if (follow) {
+      transcript.scrollTop = transcript.scrollHeight;
+    }
+  }
+
+  function applyHandoff(handoff) {
+    statusLine.textContent = handoff.status;
+    statusLine.dataset.state = handoff.state;
+    document.querySelectorAll("[data-needs]").forEach(function (section) {
+      section.hidden = !handoff.can[section.dataset.needs];
+    });
+    var select = document.getElementById("transfer-to");
+    if (select) {
+      Array.prototype.forEach.call(select.options, function (option) {
+        option.disabled = option.value !== "" && Number(option.value) === handoff.agent_id;
+      });
+    }
+  }
+
+  var refreshingConversation = null;
+  function refreshConversation() {
+    if (!conversation) {
+      return Promise.resolve();
+    }
+    if (refreshingConversation) {
+      return refreshingConversation;
+    }
+    refreshingConversation = getJson("api/conversations/" + handoffId + "?after=" + conversation.dataset.lastMessage)
+      .then(function (data) {
+        appendMessages(data.messages);
+        applyHandoff(data.handoff);
+      })
+      .finally(function () { refreshingConversation = null; });
+    return refreshingConversation;
+  }
+
+  function submitAsync(form) {
+    var button = form.querySelector('button[type="submit"]');
+    var box = form.querySelector("textarea");
+    if (button) {
+      button.disabled = true;
+    }
+    return fetch(form.action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": CSRF },
+      body: new FormData(form)
+    }).then(function (response) {
+      if (response.status === 401) {
+        window.location.assign(BASE + "login");
+        return null;
+      }
+      return response.json().then(function (data) {
+        if (!response.ok) {
+          showError(data.error || "操作没有成功，请重试。");
+          return;
+        }
+        showError(data.warning || "");
+        if (box) {
+          box.value = "";
+          box.focus();
+        }
+        return refreshConversation();
+      });
+    }).catch(function () {
+      showError("网络连接中断，操作可能没有完成，请稍后重试。");
+    }).finally(function () {
+      if (button) {
+        button.disabled = false;
+      }
+    });
+  }
+
+  function setUpConversation() {
+    transcript.scrollTop = transcript.scrollHeight;
+    document.querySelectorAll("form.js-async").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        submitAsync(form);
+      });
+    });
+    document.querySelectorAll("form textarea").forEach(function (box) {
+      box.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+          event.preventDefault();
+          box.form.requestSubmit();
+        }
+      });
+    });
+    var picker = document.getElementById("canned");
+    var insert = document.getElementById("canned-insert");
+    var reply = document.getElementById("reply-text");
+    if (picker && insert && reply) {
+      insert.addEventListener("click", function () {
+        var option = picker.options[picker.selectedIndex];
+        if (!option || !option.value) {
+          picker.focus();
+          return;
+        }
+        var text = option.dataset.text || "";
+        reply.value = reply.value.trim() ? reply.value.replace(/\s+$/, "") + "\n\n" + text : text;
+        reply.focus();
+        reply.setSelectionRange(reply.value.length, reply.value.length);
+      });
+    }
+  }
+
+  // -- polling ---------------------------------------------------------------------
+
+  var refreshingQueue = null;
+  function refreshQueue() {
+    if (refreshingQueue) {
+      return refreshingQueue;
+    }
+    refreshingQueue = getJson("api/queue").then(function (data) {
+      setWaiting(data.waiting.length);
+      if (PAGE === "queue") {
+        renderList("waiting", data.waiting);
+        renderList("mine", data.mine);
+        renderList("others", data.others);
+      }
+    }).finally(function () { refreshingQueue = null; });
+    return refreshingQueue;
+  }
+
+  var QUEUE_KINDS = { created: true, claimed: true, transferred: true, closed: true, message: false, note: false };
+
+  function handle(events) {
+    var work = [];
+    var queueChanged = false;
+    var arrived = [];
+    var mineChanged = false;
+    events.forEach(function (event) {
+      if (QUEUE_KINDS[event.kind]) {
+        queueChanged = true;
+      }
+      if (event.kind === "created" && !newSince[event.handoff_id]) {
+        newSince[event.handoff_id] = Date.now();
+        arrived.push(event.handoff_id);
+      }
+      if (event.kind === "transferred" && event.data && event.data.to_agent_id === ME) {
+        mineChanged = true;
+      }
+    });
+    if (queueChanged || mineChanged) {
+      work.push(refreshQueue());
+    }
+    if (conversation && events.some(function (event) { return event.handoff_id === handoffId; })) {
+      work.push(refreshConversation());
+    }
+    if (arrived.length) {
+      body.dataset.alerts = String(Number(body.dataset.alerts || 0) + 1); // how many times it alerted
+      beep();
+      announce("有新的转人工会话（#" + arrived.join("、#") + "）");
+    }
+    return Promise.all(work);
+  }
+
+  function poll() {
+    getJson("events?after=" + lastEvent).then(function (data) {
+      setOnline(true);
+      var events = data.events || [];
+      return handle(events).then(function () {
+        // Only once the page shows them: a failed refresh is retried with the same events.
+        lastEvent = Math.max(lastEvent, Number(data.last_id) || 0);
+        window.setTimeout(poll, data.more ? 0 : POLL_MS);
+      });
+    }).catch(function () {
+      setOnline(false);
+      window.setTimeout(poll, RETRY_MS);
+    });
+  }
+
+  if (conversation && transcript) {
+    setUpConversation();
+  }
+  window.setTimeout(poll, POLL_MS);
+})();
