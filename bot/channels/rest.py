@@ -19,6 +19,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.handoff.bridge import handoff_aware
+
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
@@ -88,6 +90,7 @@ class ValidatingRestInput(InputChannel):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         webhook = Blueprint("validating_rest_webhook", __name__)
+        on_new_message = handoff_aware(on_new_message)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

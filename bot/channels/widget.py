@@ -39,6 +39,7 @@ from socketio import AsyncRedisManager, AsyncServer
 
 from bot import config
 from bot.channels.common import origin_allowed
+from bot.handoff.bridge import handoff_aware
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ class WidgetInput(InputChannel):
         )
         routes = WidgetBlueprint(sio, "/socket.io", "widget", __name__)
         self._add_file_routes(routes)
-        self._add_socket_handlers(sio, routes, on_new_message)
+        self._add_socket_handlers(sio, routes, handoff_aware(on_new_message))
         return routes
 
     @staticmethod

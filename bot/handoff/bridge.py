@@ -7,7 +7,8 @@
 * :func:`send_to_user` stores an agent's reply in the conversation and pushes
   it to the user's own channel (widget or Telegram).
 * :func:`give_back_to_assistant` resumes the assistant with its slots intact
-  and lets it speak first (the rating question).
+  and lets it speak first (the rating question; the rating buttons are
+  handled here too, as is a stale 取消 button).
 
 Every step reads the handoff state from the database, so any Rasa process
 behind one address can serve any conversation.
@@ -15,74 +16,92 @@ behind one address can serve any conversation.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, ConversationResumed
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
 from sanic import Sanic
 
-from bot.accounts.database import Database
+from bot.accounts.checks import InvalidInput
 from bot.channels.common import in_thread
-from bot.handoff.service import HandoffService, HandoffView
+from bot.handoff.assistant_side import BACK_TO_ASSISTANT, CANCELLED, Reply, rating_of, thanks_for
+from bot.handoff.service import HandoffView, default_handoff_service
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 CANCEL_PAYLOAD = "/cancel_handoff"
-# External intents the assistant's rules answer when a person is done.
-FINISHED_INTENT = "handoff_finished"
-CANCELLED_INTENT = "handoff_cancelled"
-
-
-@lru_cache(maxsize=1)
-def handoff_service() -> HandoffService:
-    return HandoffService(Database())
 
 
 def handoff_aware(on_new_message: OnNewMessage) -> OnNewMessage:
+    """Wraps a channel's ``on_new_message`` with the handoff's side of each message."""
+
     async def receive(message: UserMessage) -> Any:
-        handoff = await in_thread(handoff_service().open_handoff, message.sender_id)
+        text = (message.text or "").strip()
+        rating = rating_of(text)
+        if rating is not None:  # the rating buttons after a handoff; never Rasa's business
+            return await _rate(message, rating)
+        handoff = await in_thread(default_handoff_service().open_handoff, message.sender_id)
         if handoff is None:
+            if text == CANCEL_PAYLOAD:  # a stale button: nothing is waiting
+                return await _say(_app_of(), message.sender_id, message.output_channel, CANCELLED)
             return await on_new_message(message)
-        if (message.text or "").strip() == CANCEL_PAYLOAD:
-            if await in_thread(handoff_service().cancel, message.sender_id):
-                await _resume(_app_of(), handoff, CANCELLED_INTENT, message.output_channel)
-                return None
+        if text == CANCEL_PAYLOAD and await in_thread(default_handoff_service().cancel, message.sender_id):
+            return await _say(_app_of(), message.sender_id, message.output_channel, CANCELLED, resume=True)
         shown = (message.metadata or {}).get("display_text") or message.text or ""
-        await in_thread(handoff_service().record_user_message, message.sender_id, shown)
+        await in_thread(default_handoff_service().record_user_message, message.sender_id, shown)
         return await on_new_message(message)  # logged by Rasa; paused, so no answer
 
     return receive
 
 
+async def _rate(message: UserMessage, rating: int) -> None:
+    try:
+        await in_thread(default_handoff_service().rate, message.sender_id, rating)
+        reply = thanks_for(rating)
+    except InvalidInput as refusal:
+        reply = Reply(str(refusal))
+    await _say(_app_of(), message.sender_id, message.output_channel, reply)
+
+
 async def send_to_user(app: Sanic, handoff: HandoffView, text: str, agent_name: str) -> None:
-    shown = f"人工客服 {agent_name}：{text}"
-    agent = app.ctx.agent
-    async with agent.lock_store.lock(handoff.sender_id):
-        tracker = await agent.processor.get_tracker(handoff.sender_id)
-        tracker.update(BotUttered(shown, metadata={"handoff_agent": agent_name}))
-        await agent.processor.save_tracker(tracker)
-    await output_channel(app, handoff.channel).send_text_message(handoff.sender_id, shown)
+    reply = Reply(f"人工客服 {agent_name}：{text}")
+    await _say(app, handoff.sender_id, output_channel(app, handoff.channel), reply, agent_name)
 
 
 async def give_back_to_assistant(app: Sanic, handoff: HandoffView) -> None:
-    await _resume(app, handoff, FINISHED_INTENT, output_channel(app, handoff.channel))
+    """The assistant has the conversation again, slots as they were; it speaks first."""
+    await _say(app, handoff.sender_id, output_channel(app, handoff.channel), BACK_TO_ASSISTANT, resume=True)
 
 
-async def _resume(app: Optional[Sanic], handoff: HandoffView, intent: str, output: OutputChannel) -> None:
-    if app is None:
-        logger.error("no Rasa app to resume conversation %s", handoff.sender_id)
-        return
-    agent = app.ctx.agent
-    async with agent.lock_store.lock(handoff.sender_id):
-        tracker = await agent.processor.get_tracker(handoff.sender_id)
-        tracker.update(ConversationResumed())
-        await agent.processor.trigger_external_user_uttered(intent, {}, tracker, output)
+async def _say(app: Optional[Sanic], sender_id: str, output: OutputChannel, reply: Reply,
+               agent_name: Optional[str] = None, resume: bool = False) -> None:
+    """Records a message in the conversation (so the widget's history shows it) and sends it."""
+    if app is not None:
+        rasa_agent = app.ctx.agent
+        async with rasa_agent.lock_store.lock(sender_id):
+            tracker = await rasa_agent.processor.get_tracker(sender_id)
+            if resume:
+                tracker.update(ConversationResumed())
+            data = {"buttons": reply.buttons} if reply.buttons else None
+            tracker.update(BotUttered(reply.text, data=data,
+                                      metadata={"handoff_agent": agent_name} if agent_name else {}))
+            if resume:
+                # The paused turns ended without the assistant listening; rules
+                # expect every user message to follow action_listen.
+                tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+            await rasa_agent.processor.save_tracker(tracker)
+    else:
+        logger.error("no Rasa app: message to %s not recorded", sender_id)
+    if reply.buttons:
+        await output.send_text_with_buttons(sender_id, reply.text, reply.buttons)
+    else:
+        await output.send_text_message(sender_id, reply.text)
 
 
 def output_channel(app: Sanic, channel_name: str) -> OutputChannel:
-    """The user's own channel; REST clients are not pushed to (they poll the tracker)."""
+    """The user's own channel; REST clients are not pushed to (they read the tracker)."""
     for input_channel in getattr(app.ctx, "input_channels", None) or []:
         if input_channel.name() == channel_name:
             output = input_channel.get_output_channel()

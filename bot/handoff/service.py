@@ -62,6 +62,7 @@ import re
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from sqlalchemy import func, select, text, update
@@ -588,3 +589,9 @@ def _rating(rating: Union[int, str]) -> int:
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise InvalidInput("请用 1 到 5 之间的整数打分（5 分表示非常满意）。")
     return rating
+
+
+@lru_cache(maxsize=1)
+def default_handoff_service() -> HandoffService:
+    """The service on DATABASE_URL, one per process (the Rasa server, the action server)."""
+    return HandoffService(Database())

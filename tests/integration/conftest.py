@@ -43,6 +43,7 @@ def assistant(tmp_path_factory):
         RESULTS / "integration-servers.log",
         DATABASE_URL=f"sqlite:///{database}",
         WIDGET_ALLOWED_ORIGINS="https://fuwu.example.gov.cn",
+        SUPPORT_HOURS="always",
     )
     process.start()
     yield process

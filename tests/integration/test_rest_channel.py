@@ -88,7 +88,26 @@ def test_two_misunderstandings_in_a_row_offer_a_person_and_yes_connects(assistan
     assert texts(first) == [ANSWERS["utter_default"]]
     second = say(assistant, sender, "/nlu_fallback")
     assert texts(second) == [ANSWERS["utter_offer_human"]]
-    assert texts(say(assistant, sender, "/affirm")) == [ANSWERS["utter_request_human"]]
+    queued = say(assistant, sender, "/affirm")
+    assert "正在为您转接人工客服" in texts(queued)[0]  # the fixture's SUPPORT_HOURS: always
+    assert queued[0]["buttons"] == [{"title": "取消，回到助手", "payload": "/cancel_handoff"}]
+    handoff = default_handoff_service_on(assistant).open_handoff(sender)
+    assert handoff.reason.value == "misunderstood" and handoff.channel == "rest"
+
+    assert say(assistant, sender, "你好") == []  # a person owns it: the assistant is silent
+    transcript = default_handoff_service_on(assistant).transcript(handoff.id)
+    assert [m.text for m in transcript if m.kind.value == "user"] == ["你好"]
+
+    back = say(assistant, sender, "/cancel_handoff")
+    assert "已取消人工排队" in texts(back)[0]
+    assert texts(say(assistant, sender, "你好")) == [ANSWERS["utter_greet"]]
+
+
+def default_handoff_service_on(assistant):
+    from bot.accounts.database import Database
+    from bot.handoff.service import HandoffService
+
+    return HandoffService(Database(assistant.overrides["DATABASE_URL"]))
 
 
 def stored_events(assistant, sender):

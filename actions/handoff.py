@@ -1,0 +1,63 @@
+"""A person takes over: the handoff is queued with the assistant's summary,
+the user is told their place, and the conversation pauses (Rasa predicts
+nothing until the agent hands it back; see bot/handoff/bridge.py)."""
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.account_flows import STATE_SLOTS, cleared_flow
+from bot.accounts.service import default_service
+from bot.handoff.assistant_side import queued_reply, reason_of, summary_of
+from bot.handoff.hours import ServiceHours
+from bot.handoff.service import default_handoff_service
+
+DEFAULT_CHANNEL = "rest"
+
+
+def previous_bot_buttons(tracker: Tracker) -> List[Dict[Text, Any]]:
+    """Buttons of the last bot message before the user's latest message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return []
+            seen_user = True
+        elif event.get("event") == "bot" and seen_user:
+            return (event.get("data") or {}).get("buttons") or []
+    return []
+
+
+def user_texts(tracker: Tracker) -> List[Text]:
+    return [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
+
+
+def latest_core_intent(tracker: Tracker) -> Optional[Text]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if name and name != "request_human":
+                return name
+    return None
+
+
+class ActionRequestHuman(Action):
+    def name(self) -> Text:
+        return "action_request_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        slots = {name: tracker.get_slot(name) for name in STATE_SLOTS}
+        reason = reason_of(tracker.get_slot("clarification"), previous_bot_buttons(tracker),
+                           flow_was_running=bool(slots.get("flow")))
+        summary = summary_of(slots, user_texts(tracker), latest_core_intent(tracker), default_service())
+        service = default_handoff_service()
+        handoff = service.request(tracker.sender_id, tracker.get_latest_input_channel() or DEFAULT_CHANNEL,
+                                  reason, summary)
+        reply = queued_reply(service, handoff, ServiceHours.from_settings(), service.now())
+        dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
+        # A running flow ends here (the agent takes the problem over); then nothing
+        # more is predicted until the agent hands the conversation back.
+        events = cleared_flow() if slots.get("flow") else []
+        return events + [ConversationPaused()]

@@ -1,0 +1,189 @@
+"""action_request_human on tracker fixtures, and the channels' handoff intake
+(bot/handoff/bridge.py) with a recording on_new_message, over a throw-away
+SQLite store."""
+import asyncio
+from datetime import datetime
+from typing import Any, Dict, List
+
+import pytest
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import handoff as handoff_actions
+from bot.accounts.database import Database
+from bot.accounts.models import AccountKind
+from bot.accounts.service import AccountService
+from bot.handoff import assistant_side, bridge
+from bot.handoff.hours import ServiceHours
+from bot.handoff.models import HandoffReason, HandoffState
+from bot.handoff.service import HandoffService
+from tests.unit.trackers import action, user
+
+SENDER = "widget-session-1"
+TUESDAY_10AM_BEIJING = datetime(2026, 11, 24, 2, 0)  # naive UTC
+SATURDAY_NIGHT_BEIJING = datetime(2026, 11, 28, 14, 0)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def database(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(TUESDAY_10AM_BEIJING)
+
+
+@pytest.fixture
+def handoffs(database, clock, monkeypatch) -> HandoffService:
+    service = HandoffService(database, clock=clock)
+    monkeypatch.setattr(handoff_actions, "default_handoff_service", lambda: service)
+    monkeypatch.setattr(bridge, "default_handoff_service", lambda: service)
+    monkeypatch.setattr(handoff_actions, "default_service", lambda: AccountService(database, clock=clock))
+    monkeypatch.setattr(ServiceHours, "from_settings", classmethod(lambda cls: ServiceHours.parse("mon-fri 08:30-17:30")))
+    return service
+
+
+def tracker(events: List[Dict[str, Any]], slots: Dict[str, Any], channel: str = "widget") -> Tracker:
+    for event in events:
+        if event["event"] == "user":
+            event["input_channel"] = channel
+    latest = next(dict(e["parse_data"], text=e["text"]) for e in reversed(events) if e["event"] == "user")
+    return Tracker(SENDER, slots, latest, events, False, None, {}, "action_listen")
+
+
+def run(events, slots=None, channel="widget"):
+    dispatcher = CollectingDispatcher()
+    returned = asyncio.run(handoff_actions.ActionRequestHuman().run(dispatcher, tracker(events, slots or {}, channel), {}))
+    return returned, dispatcher.messages
+
+
+def test_asking_for_a_person_queues_pauses_and_tells_the_place(handoffs):
+    returned, messages = run([user("我的授权一直没有", "missing_grant"), action("utter_missing_grant"),
+                              user("转人工", "request_human")])
+    assert returned[-1]["event"] == "pause"
+    handoff = handoffs.open_handoff(SENDER)
+    assert handoff.state == HandoffState.WAITING and handoff.reason == HandoffReason.USER_REQUEST
+    assert handoff.channel == "widget"
+    assert handoff.summary["problem"] == "没有权限 / 授权过期"
+    assert handoff.summary["identity"] == "未验证身份"
+    assert "前面没有人排队" in messages[0]["text"] and "分钟" in messages[0]["text"]
+    assert messages[0]["buttons"] == [assistant_side.CANCEL_BUTTON]
+
+
+def test_the_second_in_line_hears_so(handoffs):
+    handoffs.request("someone-else", "telegram", HandoffReason.USER_REQUEST, {"problem": "x"})
+    _, messages = run([user("转人工", "request_human")])
+    assert "前面还有 1 位" in messages[0]["text"]
+
+
+def test_outside_service_hours_the_message_is_kept_and_the_next_opening_named(handoffs, clock):
+    clock.now = SATURDAY_NIGHT_BEIJING
+    _, messages = run([user("转人工", "request_human")])
+    assert "不在人工服务时间" in messages[0]["text"] and "11月30日（周一）08:30" in messages[0]["text"]
+    assert handoffs.open_handoff(SENDER).state == HandoffState.WAITING
+
+
+def test_after_two_misunderstandings_the_reason_says_so(handoffs):
+    run([user("/affirm", "affirm")], {"clarification": "offer_human"})
+    assert handoffs.open_handoff(SENDER).reason == HandoffReason.MISUNDERSTOOD
+
+
+def test_a_flow_that_offered_a_person_is_a_dead_end_and_ends(handoffs):
+    events = [user("实名认证失败", "realname_failed"),
+              {"event": "bot", "text": "第二次审核仍未通过，建议转人工。",
+               "data": {"buttons": [{"title": "转人工客服", "payload": "/request_human"}]}},
+              user("/request_human", "request_human")]
+    returned, _ = run(events, {"flow": "realname", "flow_data": {"diagnosed": "human"}})
+    handoff = handoffs.open_handoff(SENDER)
+    assert handoff.reason == HandoffReason.FLOW_DEAD_END
+    assert handoff.summary["problem"] == "实名认证失败" and "diagnosed：human" in handoff.summary["checked"]
+    cleared = {event["name"]: event["value"] for event in returned if event["event"] == "slot"}
+    assert cleared["flow"] is None and cleared["flow_data"] is None
+
+
+def test_identity_numbers_typed_by_the_user_are_masked_in_the_summary(handoffs):
+    run([user("我的证件号110101199003074514手机13800138000", "realname_failed"), user("转人工", "request_human")])
+    last = handoffs.open_handoff(SENDER).summary["last_messages"]
+    assert "110101199003074514" not in str(last) and "13800138000" not in str(last)
+
+
+def test_asking_twice_does_not_queue_twice(handoffs):
+    run([user("转人工", "request_human")])
+    run([user("转人工", "request_human")])
+    assert len(handoffs.queue()) == 1
+
+
+# -- the intake every channel wraps around on_new_message --------------------------
+
+class Recorder:
+    def __init__(self) -> None:
+        self.messages: List[UserMessage] = []
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.messages.append(message)
+
+
+def send(receive, text: str, **metadata: Any) -> CollectingOutputChannel:
+    output = CollectingOutputChannel()
+    asyncio.run(receive(UserMessage(text, output, SENDER, input_channel="widget", metadata=metadata or None)))
+    return output
+
+
+def test_without_a_handoff_messages_go_straight_to_the_assistant(handoffs):
+    assistant = Recorder()
+    send(bridge.handoff_aware(assistant), "你好")
+    assert [m.text for m in assistant.messages] == ["你好"]
+
+
+def test_during_a_handoff_messages_are_recorded_for_the_agent_and_still_logged(handoffs):
+    handoff = handoffs.request(SENDER, "widget", HandoffReason.USER_REQUEST, {"problem": "x"})
+    assistant = Recorder()
+    receive = bridge.handoff_aware(assistant)
+    send(receive, "我还在等")
+    send(receive, "/forgot_password", display_text="忘记密码")
+    user_lines = [m.text for m in handoffs.transcript(handoff.id) if m.kind.value == "user"]
+    assert user_lines == ["我还在等", "忘记密码"]
+    assert [m.text for m in assistant.messages] == ["我还在等", "/forgot_password"]  # Rasa logs; paused
+
+
+def test_cancel_while_waiting_returns_to_the_assistant(handoffs):
+    handoffs.request(SENDER, "widget", HandoffReason.USER_REQUEST, {"problem": "x"})
+    assistant = Recorder()
+    output = send(bridge.handoff_aware(assistant), "/cancel_handoff")
+    assert handoffs.open_handoff(SENDER) is None and assistant.messages == []
+    assert "已取消人工排队" in output.messages[0]["text"]
+
+
+def test_a_stale_cancel_button_is_answered_without_the_assistant(handoffs):
+    assistant = Recorder()
+    output = send(bridge.handoff_aware(assistant), "/cancel_handoff")
+    assert assistant.messages == [] and output.messages
+
+
+def test_the_rating_after_a_handoff_is_stored_and_thanked(handoffs, database, clock):
+    from bot.handoff.agents import AgentDirectory
+
+    agent = AgentDirectory(database, clock=clock).create("agent1", "客服甲", "Agent-Passw0rd", "agent", actor="test")
+    handoff = handoffs.request(SENDER, "widget", HandoffReason.USER_REQUEST, {"problem": "x"})
+    handoffs.claim(handoff.id, agent.id)
+    handoffs.hand_back(handoff.id, agent.id)
+    assistant = Recorder()
+    receive = bridge.handoff_aware(assistant)
+    thanked = send(receive, "/rate_handoff 4")
+    assert handoffs.get(handoff.id).rating == 4 and "4 分" in thanked.messages[0]["text"]
+    again = send(receive, "/rate_handoff 5")
+    assert handoffs.get(handoff.id).rating == 4 and again.messages  # refused, with a reason
+    assert assistant.messages == []
