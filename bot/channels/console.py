@@ -38,6 +38,7 @@ Security:
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -94,6 +95,7 @@ BAD_CSRF = "页面已过期或请求不完整（安全校验失败），请刷�
 LOGIN_EXPIRED = "登录页已过期，请重新输入。"
 SESSION_EXPIRED = "登录已过期，请重新登录。"
 NOT_FOUND = "没有这个会话。"
+ABANDON_SWEEP_SECONDS = 60
 DELIVERY_FAILED = "回复已记录，但发送给用户时出错：请稍后确认用户是否收到。"
 GIVE_BACK_FAILED = "会话已结束，但通知智能助手时出错：请告知管理员查看日志。"
 
@@ -212,8 +214,31 @@ class AgentConsoleInput(InputChannel):
 
     # -- routes --------------------------------------------------------------------
 
+    def _sweep_abandoned_handoffs(self, routes: Blueprint) -> None:
+        """Waiting users who left are marked abandoned; every process may sweep
+        (the transitions are conditional updates, so sweeps never clash)."""
+        sweeper: Dict[str, "asyncio.Task[None]"] = {}
+
+        async def sweep_forever() -> None:
+            while True:
+                await asyncio.sleep(ABANDON_SWEEP_SECONDS)
+                try:
+                    await in_thread(self.service.abandon_stale)
+                except Exception:  # noqa: BLE001 - try again at the next sweep
+                    logger.exception("console: sweeping abandoned handoffs failed")
+
+        @routes.listener("after_server_start")
+        async def start(_app: Any, _loop: Any) -> None:
+            sweeper["task"] = asyncio.get_running_loop().create_task(sweep_forever())
+
+        @routes.listener("before_server_stop")
+        async def stop(_app: Any, _loop: Any) -> None:
+            if "task" in sweeper:
+                sweeper["task"].cancel()
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         routes = Blueprint("agent_console", __name__)
+        self._sweep_abandoned_handoffs(routes)
         page, api, action = self._page, self._api, self._action
 
         def add(handler: Handler, uri: str, method: str, name: str) -> None:
@@ -500,8 +525,15 @@ class AgentConsoleInput(InputChannel):
         return await self._render_conversation(agent, frame, handoff_id, reason, status, **(drafts or {}))
 
     async def _claim(self, request: Request, agent: AgentView, token: str, handoff_id: int) -> HTTPResponse:
+        async def announce(handoff: HandoffView) -> Optional[str]:
+            try:
+                await bridge.announce_agent(request.app, handoff, agent.display_name)
+            except Exception:  # noqa: BLE001 - claimed already; the agent must hear about it
+                logger.exception("console: telling the user of handoff %s failed", handoff.id)
+                return DELIVERY_FAILED
+            return None
         return await self._act(request, agent, token, handoff_id,
-                               lambda: self.service.claim(handoff_id, agent.id))
+                               lambda: self.service.claim(handoff_id, agent.id), announce)
 
     async def _reply(self, request: Request, agent: AgentView, token: str, handoff_id: int) -> HTTPResponse:
         text = _form_text(request)

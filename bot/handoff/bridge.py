@@ -4,6 +4,7 @@
   owns the conversation, each user message is recorded for the agent (and
   still logged by Rasa, which predicts nothing: the conversation is paused);
   a waiting user's 取消 gives the conversation back to the assistant.
+* :func:`announce_agent` tells the user a person has taken the conversation.
 * :func:`send_to_user` stores an agent's reply in the conversation and pushes
   it to the user's own channel (widget or Telegram).
 * :func:`give_back_to_assistant` resumes the assistant with its slots intact
@@ -63,6 +64,11 @@ async def _rate(message: UserMessage, rating: int) -> None:
     except InvalidInput as refusal:
         reply = Reply(str(refusal))
     await _say(_app_of(), message.sender_id, message.output_channel, reply)
+
+
+async def announce_agent(app: Sanic, handoff: HandoffView, agent_name: str) -> None:
+    reply = Reply(f"人工客服 {agent_name} 已接入，请直接向客服说明您的情况。")
+    await _say(app, handoff.sender_id, output_channel(app, handoff.channel), reply, agent_name)
 
 
 async def send_to_user(app: Sanic, handoff: HandoffView, text: str, agent_name: str) -> None:

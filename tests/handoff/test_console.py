@@ -67,7 +67,8 @@ def bob(directory) -> AgentView:
 @pytest.fixture
 def delivered(monkeypatch) -> Dict[str, List[Tuple[Any, ...]]]:
     """The bridge replaced by recorders: what the console asked it to do."""
-    calls: Dict[str, List[Tuple[Any, ...]]] = {"send_to_user": [], "give_back_to_assistant": []}
+    calls: Dict[str, List[Tuple[Any, ...]]] = {"send_to_user": [], "give_back_to_assistant": [],
+                                               "announce_agent": []}
 
     async def send_to_user(app, handoff, text, agent_name):
         calls["send_to_user"].append((handoff.id, handoff.sender_id, text, agent_name))
@@ -75,6 +76,10 @@ def delivered(monkeypatch) -> Dict[str, List[Tuple[Any, ...]]]:
     async def give_back_to_assistant(app, handoff):
         calls["give_back_to_assistant"].append((handoff.id, handoff.sender_id, handoff.state, handoff.outcome))
 
+    async def announce_agent(app, handoff, agent_name):
+        calls["announce_agent"].append((handoff.id, agent_name))
+
+    monkeypatch.setattr(bridge, "announce_agent", announce_agent)
     monkeypatch.setattr(bridge, "send_to_user", send_to_user)
     monkeypatch.setattr(bridge, "give_back_to_assistant", give_back_to_assistant)
     return calls
@@ -340,7 +345,7 @@ def test_the_events_feed_returns_what_came_after_an_id(server, service, alice):
 # -- a conversation ----------------------------------------------------------------------
 
 
-def test_two_agents_claiming_at_once_over_http_exactly_one_wins(server, service, alice, bob):
+def test_two_agents_claiming_at_once_over_http_exactly_one_wins(server, service, alice, bob, delivered):
     agents = {"alice": agent_client(server, "alice"), "bob": agent_client(server, "bob")}
     for round_number in range(4):
         handoff = request_handoff(service, f"race-{round_number}")
@@ -359,6 +364,8 @@ def test_two_agents_claiming_at_once_over_http_exactly_one_wins(server, service,
         assert "已被其他客服接手" in loser.text
         assert results[winner].headers["Location"] == f"/webhooks/console/conversations/{handoff.id}"
         assert service.get(handoff.id).agent_name == {"alice": "张丽", "bob": "王波"}[winner]
+        assert delivered["announce_agent"][-1] == (handoff.id, {"alice": "张丽", "bob": "王波"}[winner])
+    assert len(delivered["announce_agent"]) == 4  # the user hears once per claim, never from the loser
 
 
 def test_the_conversation_page_shows_the_summary_and_the_masked_transcript(server, service, alice):

@@ -56,6 +56,7 @@ def test_a_person_takes_over_and_hands_back(assistant, agent_account, browser):
     row.get_by_role("button", name=f"接手会话 {handoff.id}").click()
     expect(console.get_by_test_id("status")).to_have_text("由您接待中。")
     expect(console.get_by_test_id("summary")).to_contain_text("实名认证失败")
+    widget.expect_bot("人工客服 张丽 已接入")
 
     bot_messages_before = widget.bot_messages().count()
     widget.say("我已经上传了两次照片")
