@@ -37,7 +37,7 @@ def latest_core_intent(tracker: Tracker) -> Optional[Text]:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if name and name != "request_human":
+            if name and name not in ("request_human", "negative_feedback"):
                 return name
     return None
 
@@ -49,7 +49,8 @@ class ActionRequestHuman(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         slots = {name: tracker.get_slot(name) for name in STATE_SLOTS}
-        reason = reason_of(tracker.get_slot("clarification"), previous_bot_buttons(tracker),
+        latest_intent = (tracker.latest_message.get("intent") or {}).get("name")
+        reason = reason_of(latest_intent, tracker.get_slot("clarification"), previous_bot_buttons(tracker),
                            flow_was_running=bool(slots.get("flow")))
         summary = summary_of(slots, user_texts(tracker), latest_core_intent(tracker), default_service())
         service = default_handoff_service()

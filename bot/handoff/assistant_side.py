@@ -30,9 +30,11 @@ class Reply:
     buttons: Optional[List[Dict[str, str]]] = None
 
 
-def reason_of(clarification_slot: Optional[str], previous_bot_buttons: List[Dict[str, Any]],
-              flow_was_running: bool) -> HandoffReason:
+def reason_of(latest_intent: Optional[str], clarification_slot: Optional[str],
+              previous_bot_buttons: List[Dict[str, Any]], flow_was_running: bool) -> HandoffReason:
     """Why the conversation goes to a person, from what came just before."""
+    if latest_intent == "negative_feedback":
+        return HandoffReason.NEGATIVE_FEEDBACK
     if clarification_slot == "offer_human":
         return HandoffReason.MISUNDERSTOOD
     offered_a_person = any(button.get("payload") == "/request_human" for button in previous_bot_buttons)

@@ -137,6 +137,13 @@
     title: "结束当前对话，开始新的对话",
     text: "新对话",
   });
+  var humanButton = el("button", {
+    type: "button",
+    class: "header-button",
+    "data-testid": "widget-human",
+    title: "请人工客服来处理",
+    text: "转人工",
+  });
   var closeButton = el("button", {
     type: "button",
     class: "header-button close",
@@ -202,7 +209,7 @@
     "data-testid": "widget-panel",
     hidden: true,
   }, [
-    el("header", { class: "header" }, [heading, newButton, closeButton]),
+    el("header", { class: "header" }, [heading, humanButton, newButton, closeButton]),
     status,
     log,
     typing,
@@ -705,6 +712,10 @@
   }
 
   /* ------------------------------------------------------- conversation */
+
+  humanButton.addEventListener("click", function () {
+    sendText("/request_human", "转人工客服");
+  });
 
   newButton.addEventListener("click", function () {
     writeStorage(localStorage, STORAGE_KEY, null);

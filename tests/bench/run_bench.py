@@ -1,7 +1,8 @@
 """Benchmark: training time, model load time, REST latency of FAQ turns
 (sequential and 20 concurrent conversations), socket.io round trips of 50
-concurrent widget sessions, server memory, and held-out accuracy, for our
-config and for Rasa's default config on the same data.
+concurrent widget sessions, human handoff (request → console alert, agent
+reply → user's screen), server memory, and held-out accuracy, for our config
+and for Rasa's default config on the same data.
 
 Run with `make bench`; figures go to results/bench.json and docs/benchmark.md.
 """
@@ -20,17 +21,21 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Optional
+from types import SimpleNamespace
+from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bot.accounts.database import Database  # noqa: E402
 from bot.chat import send  # noqa: E402
+from bot.handoff.agents import AgentDirectory  # noqa: E402
 from bot.launcher import start_assistant  # noqa: E402
 from bot.topics import CORE_TOPICS, FAQ_TOPICS  # noqa: E402
-from tests.servers import free_port  # noqa: E402
+from tests.handoff.console_client import Agent  # noqa: E402
 from tests.model import LoadedModel, predicted_label  # noqa: E402
 from tests.project_data import HELDOUT  # noqa: E402  (both held-out sets)
+from tests.servers import free_port  # noqa: E402
 from tests.widget_client import WidgetClient  # noqa: E402
 
 SEQUENTIAL_TURNS = 200
@@ -39,6 +44,8 @@ CONCURRENT_CONVERSATIONS = 20
 TURNS_PER_CONVERSATION = 10
 WIDGET_SESSIONS = 50
 WIDGET_TURNS = 5
+HANDOFFS = 50
+CONSOLE_POLL_SECONDS = 0.02
 # Rasa's default pipeline and policies (none listed, so Rasa fills them in).
 # Its WhitespaceTokenizer refuses language "zh"; Rasa's own default config
 # declares "en", and so does the baseline.
@@ -116,6 +123,7 @@ def measure_server(model_path: Path, workdir: Path) -> Dict[str, float]:
         account_turns = measure_account_turns(webhook, overrides["DATABASE_URL"])
         widget_turns = asyncio.run(measure_widget_sessions(assistant.rasa_url, questions, burst=False))
         widget_burst = asyncio.run(measure_widget_sessions(assistant.rasa_url, questions, burst=True))
+        alerts, agent_replies = asyncio.run(measure_handoffs(assistant.rasa_url, overrides["DATABASE_URL"]))
         rasa_pid = assistant.processes[1].pid
         return {
             "account_p50_ms": percentile(account_turns, 0.50),
@@ -130,6 +138,10 @@ def measure_server(model_path: Path, workdir: Path) -> Dict[str, float]:
             "widget_p95_ms": percentile(widget_turns, 0.95),
             "widget_burst_p50_ms": percentile(widget_burst, 0.50),
             "widget_burst_p95_ms": percentile(widget_burst, 0.95),
+            "handoff_alert_p50_ms": percentile(alerts, 0.50),
+            "handoff_alert_p95_ms": percentile(alerts, 0.95),
+            "agent_reply_p50_ms": percentile(agent_replies, 0.50),
+            "agent_reply_p95_ms": percentile(agent_replies, 0.95),
             "rasa_rss_mb": rss_megabytes(rasa_pid),
         }
     finally:
@@ -181,6 +193,48 @@ async def measure_widget_sessions(server_url: str, questions: List[str], burst: 
     finally:
         await asyncio.gather(*(client.close() for client in clients))
     return [ms for timings in per_session for ms in timings]
+
+
+async def measure_handoffs(server_url: str, database_url: str) -> Tuple[List[float], List[float]]:
+    """50 handoffs, one after another, from a widget session to a logged-in agent:
+    the user's request → its event readable by the console (polled every 20 ms),
+    and the agent's reply → the ``bot_uttered`` on the user's socket."""
+    password = "Bench-Agent-2026"
+    AgentDirectory(Database(database_url)).create("bench-agent", "测速客服", password, "agent", actor="bench")
+    agent = Agent(SimpleNamespace(url=f"{server_url}/webhooks/console/", origin=server_url))
+    await asyncio.to_thread(agent.login, "bench-agent", password)
+    as_json = {"Accept": "application/json"}
+    last_event = (await asyncio.to_thread(agent.get, "events", headers=as_json)).json()["last_id"]
+    alerts: List[float] = []
+    replies: List[float] = []
+    for index in range(HANDOFFS):
+        user = WidgetClient(server_url)
+        await user.connect()
+        await user.start_session()
+        started = time.perf_counter()
+        await user.say("/request_human", {"display_text": "转人工客服"})
+        handoff_id = None
+        while handoff_id is None:
+            page = (await asyncio.to_thread(agent.get, f"events?after={last_event}", headers=as_json)).json()
+            last_event = page["last_id"]
+            created = [event for event in page["events"] if event["kind"] == "created"]
+            if created:
+                handoff_id = created[0]["handoff_id"]
+                alerts.append((time.perf_counter() - started) * 1000)
+            else:
+                await asyncio.sleep(CONSOLE_POLL_SECONDS)
+        await user.replies_until_quiet(quiet=0.3)  # the queue message
+        await asyncio.to_thread(agent.post, f"conversations/{handoff_id}/claim")
+        await user.replies_until_quiet(quiet=0.3)  # "… 已接入"
+        text = f"测速回复 {index}"
+        started = time.perf_counter()
+        await asyncio.to_thread(agent.post, f"conversations/{handoff_id}/reply", {"text": text})
+        while text not in (await user.next("bot_uttered", timeout=30))["text"]:
+            pass
+        replies.append((time.perf_counter() - started) * 1000)
+        await asyncio.to_thread(agent.post, f"conversations/{handoff_id}/hand-back")
+        await user.close()
+    return alerts, replies
 
 
 def heldout_accuracy(model_path: Path) -> Dict[str, float]:
@@ -238,6 +292,10 @@ ROWS = [
     (f"Widget round trip p95, {WIDGET_SESSIONS} socket.io sessions, 1–3 s between turns", "widget_p95_ms", "{:.0f} ms", ""),
     (f"Widget round trip p50, {WIDGET_SESSIONS} sessions asking at the same instant", "widget_burst_p50_ms", "{:.0f} ms", ""),
     (f"Widget round trip p95, {WIDGET_SESSIONS} sessions asking at the same instant", "widget_burst_p95_ms", "{:.0f} ms", ""),
+    (f"Handoff request → event in the console p50 ({HANDOFFS} handoffs)", "handoff_alert_p50_ms", "{:.0f} ms", ""),
+    (f"Handoff request → event in the console p95 ({HANDOFFS} handoffs)", "handoff_alert_p95_ms", "{:.0f} ms", ""),
+    ("Agent reply → the user's widget p50", "agent_reply_p50_ms", "{:.0f} ms", ""),
+    ("Agent reply → the user's widget p95", "agent_reply_p95_ms", "{:.0f} ms", ""),
     ("Account-action turn p50 (flow start, account lookup)", "account_p50_ms", "{:.0f} ms", ""),
     ("Account-action turn p95", "account_p95_ms", "{:.0f} ms", "≤ 80 ms"),
     ("Rasa server RSS after the run", "rasa_rss_mb", "{:.0f} MB", ""),
@@ -280,6 +338,10 @@ def write_doc(meta: Dict[str, str], results: Dict[str, Dict[str, float]]) -> Non
         f"{WIDGET_TURNS} FAQ questions: first like people who read the answer and type (1–3 s "
         "between turns), then all asking at the same instant, where the turns queue in the one "
         "Rasa process as in the concurrent REST figures.",
+        "- Handoff figures: a widget user asks for a person; the alert figure is the time until the "
+        "console's events endpoint returns the new handoff, polled every 20 ms. The console page "
+        "itself polls every 1.5 s, so an agent sees the alert up to 1.5 s after that. The reply "
+        "figure runs from the agent's reply request to the message on the user's socket.",
         "- Model load is measured from starting the servers to the first answer being possible "
         "(Rasa loads the model before it opens its port).",
         "- Held-out accuracy is over both held-out sets (tests/nlu); the README gives each set. "

@@ -40,7 +40,8 @@ def test_a_person_takes_over_and_hands_back(assistant, agent_account, browser):
     widget = Widget(user_page).goto(demo_url(rasa_url)).open()
     widget.say("实名认证一直失败")
     widget.expect_bot("实名")
-    widget.say("转人工")
+    user_page.get_by_test_id("widget-human").click()  # the widget's own 转人工 button
+    expect(widget.user_messages().last).to_contain_text("转人工客服")
     widget.expect_bot("正在为您转接人工客服")
     session_id = widget.session_id()
     handoff = handoffs.open_handoff(session_id)

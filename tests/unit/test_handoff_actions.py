@@ -96,6 +96,13 @@ def test_outside_service_hours_the_message_is_kept_and_the_next_opening_named(ha
     assert handoffs.open_handoff(SENDER).state == HandoffState.WAITING
 
 
+def test_an_answer_that_did_not_help_is_negative_feedback(handoffs):
+    run([user("验证码多久有效", "faq"), action("utter_faq"), user("你的回答没用", "negative_feedback")])
+    handoff = handoffs.open_handoff(SENDER)
+    assert handoff.reason == HandoffReason.NEGATIVE_FEEDBACK
+    assert "你的回答没用" in handoff.summary["last_messages"]
+
+
 def test_after_two_misunderstandings_the_reason_says_so(handoffs):
     run([user("/affirm", "affirm")], {"clarification": "offer_human"})
     assert handoffs.open_handoff(SENDER).reason == HandoffReason.MISUNDERSTOOD
