@@ -281,7 +281,10 @@ class FakeTelegram:
     async def _api(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         method = request.match_info["method"]
-        params = await _parameters(request)
+        try:
+            params = await _parameters(request)
+        except ConnectionResetError:  # the client gave up (e.g. a cancelled long poll)
+            return web.Response(status=499)
         call = Call(method, params, time.monotonic())
         with self._lock:
             self.calls.append(call)

@@ -20,7 +20,7 @@ from bot.accounts.models import AuditEntry
 from bot.channels.console import (CONTENT_SECURITY_POLICY, LOGIN_COOKIE, SESSION_COOKIE,
                                   AgentConsoleInput)
 from bot.handoff import bridge
-from bot.handoff.agents import MAX_FAILURES, AgentDirectory, AgentView
+from bot.handoff.agents import MAX_FAILURES, AgentDirectory
 from bot.handoff.canned import canned_replies
 from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffState
 from bot.handoff.service import HandoffService
@@ -51,16 +51,6 @@ def directory(db) -> AgentDirectory:
 @pytest.fixture
 def service(db) -> HandoffService:
     return HandoffService(db)
-
-
-@pytest.fixture
-def alice(directory) -> AgentView:
-    return directory.create("alice", "张丽", PASSWORD)
-
-
-@pytest.fixture
-def bob(directory) -> AgentView:
-    return directory.create("bob", "王波", PASSWORD)
 
 
 @pytest.fixture

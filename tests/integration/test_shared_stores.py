@@ -24,15 +24,15 @@ def shared_stores():
         yield database_url, redis_port
 
 
+def process_on(shared_stores, log_name: str) -> AssistantProcess:
+    database_url, redis_port = shared_stores
+    return AssistantProcess(RESULTS / log_name, DATABASE_URL=database_url,
+                            REDIS_HOST="127.0.0.1", REDIS_PORT=str(redis_port))
+
+
 @pytest.fixture(scope="module")
 def assistant_on_shared_stores(shared_stores):
-    database_url, redis_port = shared_stores
-    process = AssistantProcess(
-        RESULTS / "integration-shared-stores.log",
-        DATABASE_URL=database_url,
-        REDIS_HOST="127.0.0.1",
-        REDIS_PORT=str(redis_port),
-    )
+    process = process_on(shared_stores, "integration-shared-stores.log")
     process.start()
     yield process
     process.stop()
@@ -64,13 +64,7 @@ def test_conversations_live_in_postgresql_and_locks_in_redis(assistant_on_shared
 
 @pytest.fixture(scope="module")
 def second_process(shared_stores, assistant_on_shared_stores):
-    database_url, redis_port = shared_stores
-    process = AssistantProcess(
-        RESULTS / "integration-shared-stores-2.log",
-        DATABASE_URL=database_url,
-        REDIS_HOST="127.0.0.1",
-        REDIS_PORT=str(redis_port),
-    )
+    process = process_on(shared_stores, "integration-shared-stores-2.log")
     process.start()
     yield process
     process.stop()
