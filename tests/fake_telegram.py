@@ -213,8 +213,7 @@ class FakeTelegram:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}; "
-                                     f"calls: {[c.method for c in self.calls]}")
+                raise AssertionError(self._timed_out(timeout, what or str(condition)))
             time.sleep(0.02)
 
     async def until(self, condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
@@ -225,9 +224,14 @@ class FakeTelegram:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}; "
-                                     f"calls: {[c.method for c in self.calls]}")
+                raise AssertionError(self._timed_out(timeout, what or str(condition)))
             await asyncio.sleep(0.02)
+
+    def _timed_out(self, timeout: float, what: str) -> str:
+        sent = [(call.params.get("chat_id"), str(call.params.get("text", ""))[:80])
+                for call in self.calls_of("sendMessage")[-5:]]
+        return (f"timed out after {timeout} s waiting for {what}; calls: "
+                f"{[call.method for call in self.calls]}; last messages sent: {sent}")
 
     # -- updates as Telegram sends them ---------------------------------------
 
