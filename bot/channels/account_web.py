@@ -22,7 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.accounts.checks import InvalidInput
-from bot.channels.common import account_service, in_thread, origin_allowed, store_upload
+from bot.channels.common import account_service, in_thread, origin_allowed, request_origins, store_upload
 from bot.channels.rest import BadRequest, parse_sender
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class AccountWebInput(InputChannel):
 
     async def _upload(self, request: Request) -> HTTPResponse:
         origin = request.headers.get("origin")
-        if not origin_allowed(origin, f"{request.scheme}://{request.host}"):
+        if not origin_allowed(origin, request_origins(request)):
             return response.json({"error": "此网站未获准使用账号助手。"}, status=403)
         reply = await self._store_upload(request)
         if origin:  # the widget on a page of an allowed site reads the answer

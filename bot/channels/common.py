@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from functools import lru_cache
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Set
+from urllib.parse import urlsplit
 
 from bot import config
 from bot.accounts.models import Upload
@@ -44,9 +45,35 @@ def embedding_origins() -> frozenset:
     return frozenset(config.get("WIDGET_ALLOWED_ORIGINS").split())
 
 
-def origin_allowed(origin: Optional[str], own_origin: str) -> bool:
+def origin_of(address: str) -> Optional[str]:
+    parts = urlsplit(address.strip())
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def own_origins(scheme: str, host: str, forwarded_proto: str = "") -> Set[str]:
+    """The origins the assistant is reached at: the request's own, the same host
+    behind a TLS-terminating proxy (X-Forwarded-Proto), and PUBLIC_BASE_URL's."""
+    host = host.lower()
+    origins = {f"{scheme}://{host}"}
+    proto = forwarded_proto.split(",")[0].strip().lower()
+    if proto in ("http", "https"):
+        origins.add(f"{proto}://{host}")
+    public = origin_of(config.get("PUBLIC_BASE_URL"))
+    if public:
+        origins.add(public)
+    return origins
+
+
+def request_origins(request: Any) -> Set[str]:
+    """:func:`own_origins` of a Sanic request."""
+    return own_origins(request.scheme, request.host, request.headers.get("x-forwarded-proto") or "")
+
+
+def origin_allowed(origin: Optional[str], own: Set[str]) -> bool:
     """May a page of ``origin`` talk to the assistant?  The assistant's own
     pages may; other sites only when listed in WIDGET_ALLOWED_ORIGINS."""
     if not origin:  # not a browser's cross-site request
         return True
-    return origin == own_origin or origin in embedding_origins()
+    return origin.strip().lower().rstrip("/") in own or origin in embedding_origins()

@@ -46,7 +46,6 @@ import secrets
 from functools import wraps
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
-from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -59,7 +58,7 @@ from bot.accounts.checks import InvalidInput
 from bot.accounts.database import Database
 from bot.accounts.models import AuditEntry
 from bot.accounts.service import NotFound, utcnow
-from bot.channels.common import in_thread
+from bot.channels.common import in_thread, origin_of, request_origins
 from bot.handoff import bridge
 from bot.handoff import console_pages as pages
 from bot.handoff.agents import AgentDirectory, AgentView, LoginRefused
@@ -143,26 +142,6 @@ def drop_cookie(reply: HTTPResponse, request: Request, name: str) -> None:
 # -- origins -----------------------------------------------------------------------------
 
 
-def _origin_of(address: str) -> Optional[str]:
-    parts = urlsplit(address.strip())
-    if not parts.scheme or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def own_origins(request: Request) -> Set[str]:
-    """The origins the console is reached at: this request's, and PUBLIC_BASE_URL's."""
-    host = request.host.lower()
-    origins = {f"{request.scheme}://{host}"}
-    forwarded_proto = (request.headers.get("x-forwarded-proto") or "").split(",")[0].strip().lower()
-    if forwarded_proto in ("http", "https"):  # a TLS-terminating proxy in front
-        origins.add(f"{forwarded_proto}://{host}")
-    public = _origin_of(config.get("PUBLIC_BASE_URL"))
-    if public:
-        origins.add(public)
-    return origins
-
-
 def same_origin(request: Request) -> bool:
     """Whether a POST comes from a page of the console's own origin (browsers send
     ``Origin`` with every POST; ``Referer`` is the fallback; neither: refused)."""
@@ -170,8 +149,8 @@ def same_origin(request: Request) -> bool:
     if origin is not None:
         claimed = origin.strip().lower().rstrip("/")
     else:
-        claimed = _origin_of(request.headers.get("referer") or "")
-    return bool(claimed) and claimed in own_origins(request)
+        claimed = origin_of(request.headers.get("referer") or "")
+    return bool(claimed) and claimed in request_origins(request)
 
 
 def client_ip(request: Request) -> str:

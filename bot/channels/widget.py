@@ -27,7 +27,7 @@ import logging
 import re
 import uuid
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint
@@ -38,7 +38,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
 from bot import config
-from bot.channels.common import origin_allowed
+from bot.channels.common import origin_allowed, own_origins
 from bot.handoff.bridge import handoff_aware
 
 logger = logging.getLogger(__name__)
@@ -90,12 +90,13 @@ def transcript(events: Iterable[Any], limit: int = HISTORY_LIMIT) -> List[Dict[s
             if shown and not shown.startswith("/"):
                 messages.append({"sender": "user", "text": shown})
         elif isinstance(event, BotUttered) and (event.text or (event.data or {}).get("buttons")):
-            messages.append(bot_message(event.text or "", (event.data or {}).get("buttons")))
+            messages.append({"sender": "bot", **bot_message(event.text or "", (event.data or {}).get("buttons"))})
     return messages[-limit:]
 
 
 def bot_message(text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
-    message: Dict[str, Any] = {"sender": "bot", "text": text}
+    """A bot message as the widget receives it (``bot_uttered``)."""
+    message: Dict[str, Any] = {"text": text}
     if buttons:
         message["quick_replies"] = [
             {"title": button.get("title", ""), "payload": button.get("payload", "")} for button in buttons
@@ -122,9 +123,7 @@ class WidgetOutput(OutputChannel):
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
-        message = bot_message(text, buttons)
-        message.pop("sender")
-        await self._emit(recipient_id, message)
+        await self._emit(recipient_id, bot_message(text, buttons))
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
         await self._emit(recipient_id, {"text": image})
@@ -155,7 +154,7 @@ class WidgetInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = self.sio = AsyncServer(
             async_mode="sanic",
-            cors_allowed_origins=lambda origin, environ: origin_allowed(origin, _own_origin(environ)),
+            cors_allowed_origins=lambda origin, environ: origin_allowed(origin, _own_origins(environ)),
             client_manager=_room_manager(),
         )
         routes = WidgetBlueprint(sio, "/socket.io", "widget", __name__)
@@ -233,10 +232,10 @@ async def _refuse(sio: AsyncServer, sid: str, reason: str) -> None:
     await sio.emit("widget_error", {"message": reason}, room=sid)
 
 
-def _own_origin(environ: Dict[str, Any]) -> str:
-    scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http")).split(",")[0].strip()
+def _own_origins(environ: Dict[str, Any]) -> Set[str]:
+    """``request_origins`` from engineio's WSGI-style environ."""
     host = environ.get("HTTP_X_FORWARDED_HOST", environ.get("HTTP_HOST", "")).split(",")[0].strip()
-    return f"{scheme}://{host}"
+    return own_origins(environ.get("wsgi.url_scheme", "http"), host, environ.get("HTTP_X_FORWARDED_PROTO", ""))
 
 
 def _room_manager() -> Optional[AsyncRedisManager]:

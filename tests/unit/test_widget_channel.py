@@ -1,7 +1,7 @@
 """The widget channel's pure parts: session ids, metadata, transcripts, origins."""
 from rasa.shared.core.events import ActionExecuted, BotUttered, Restarted, SlotSet, UserUttered
 
-from bot.channels.common import origin_allowed
+from bot.channels.common import origin_allowed, own_origins
 from bot.channels.widget import client_metadata, new_session_id, resumable_session_id, transcript
 
 
@@ -52,11 +52,21 @@ def test_transcript_keeps_the_latest_messages():
 
 def test_only_own_and_listed_origins_may_embed_the_widget(monkeypatch):
     monkeypatch.setenv("WIDGET_ALLOWED_ORIGINS", "https://fuwu.example.gov.cn https://www.example.gov.cn")
-    own = "http://127.0.0.1:5005"
-    assert origin_allowed(own, own)
+    own = own_origins("http", "127.0.0.1:5005")
+    assert origin_allowed("http://127.0.0.1:5005", own)
     assert origin_allowed("https://fuwu.example.gov.cn", own)
     assert origin_allowed(None, own)  # not a browser's cross-site request
     assert not origin_allowed("https://evil.example.com", own)
     assert not origin_allowed("https://fuwu.example.gov.cn.evil.com", own)
     monkeypatch.setenv("WIDGET_ALLOWED_ORIGINS", "")
     assert not origin_allowed("https://fuwu.example.gov.cn", own)
+
+
+def test_behind_a_tls_proxy_the_assistants_own_https_pages_are_its_own(monkeypatch):
+    monkeypatch.setenv("WIDGET_ALLOWED_ORIGINS", "")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://assistant.example.gov.cn/")
+    own = own_origins("http", "Assistant.internal:5005", forwarded_proto="https")
+    assert own == {"http://assistant.internal:5005", "https://assistant.internal:5005",
+                   "https://assistant.example.gov.cn"}
+    assert origin_allowed("https://assistant.example.gov.cn", own)
+    assert not origin_allowed("https://evil.example.com", own)
