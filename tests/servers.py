@@ -5,6 +5,7 @@ is removed afterwards; nothing touches a system-wide instance.
 """
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import shutil
@@ -12,9 +13,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
+import uuid
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Iterator, List
+from typing import Any, AsyncIterator, Iterator, List
 
 
 def free_port() -> int:
@@ -90,3 +92,37 @@ def redis_server() -> Iterator[int]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@asynccontextmanager
+async def serving_blueprint(blueprint: Any, url_prefix: str, name: str, port: int) -> AsyncIterator[Any]:
+    """A channel's blueprint on a small Sanic app on ``port``, listeners run;
+    yields the running server (stopped on exit)."""
+    from sanic import Sanic
+
+    app = Sanic(f"{name}_{uuid.uuid4().hex[:10]}", configure_logging=False)
+    app.blueprint(blueprint, url_prefix=url_prefix)
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
+    # Sanic 21.12 rewrites its own methods at the first start ("touchup"); a
+    # second app in the same process fails unless test mode keeps the originals.
+    test_mode, Sanic.test_mode = Sanic.test_mode, True
+    try:
+        await server.startup()
+    finally:
+        Sanic.test_mode = test_mode
+    await server.after_start()
+    try:
+        yield server
+    finally:
+        await server.before_stop()
+        server.close()
+        await server.wait_closed()
+        for connection in list(server.connections):  # keep-alive clients: end them too
+            connection.close_if_idle()
+        for _ in range(20):
+            if not server.connections:
+                break
+            await asyncio.sleep(0.05)
+        for connection in list(server.connections):
+            connection.abort()
+        await server.after_stop()

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import uuid
 from typing import Any, Optional
 
 from sanic import Sanic
 
 from bot.channels.console import AgentConsoleInput
-from tests.servers import free_port
+from tests.servers import free_port, serving_blueprint
 
 
 async def _no_messages(_message: Any) -> None:  # the console never hands messages to Rasa
@@ -57,31 +56,9 @@ class ConsoleServer:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        app = self.app = Sanic(f"console_test_{uuid.uuid4().hex[:10]}", configure_logging=False)
-        app.blueprint(self.channel.blueprint(_no_messages), url_prefix="/webhooks/console")
-        server = await app.create_server(host="127.0.0.1", port=self.port, return_asyncio_server=True)
-        # Sanic 21.12 rewrites its own methods at the first start ("touchup"); a
-        # second app in the same process fails unless test mode keeps the originals.
-        test_mode, Sanic.test_mode = Sanic.test_mode, True
-        try:
-            await server.startup()
-        finally:
-            Sanic.test_mode = test_mode
-        await server.after_start()
-        self._ready.set()
-        try:
+        async with serving_blueprint(self.channel.blueprint(_no_messages), "/webhooks/console",
+                                     "console_test", self.port) as server:
+            self.app = server.app
+            self._ready.set()
             await self._stop.wait()
-        finally:
-            await server.before_stop()
-            server.close()
-            await server.wait_closed()
-            for connection in list(server.connections):  # keep-alive clients: end them too
-                connection.close_if_idle()
-            for _ in range(20):
-                if not server.connections:
-                    break
-                await asyncio.sleep(0.05)
-            for connection in list(server.connections):
-                connection.abort()
-            await server.after_stop()
-            await asyncio.sleep(0)
+        await asyncio.sleep(0)

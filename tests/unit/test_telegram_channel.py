@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-import uuid
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import AsyncIterator, Dict, List, Optional
@@ -39,7 +38,7 @@ from bot.channels.telegram import (
 from bot.channels.telegram_delivery import retry_after_seconds, split_text
 from bot.handoff.service import default_handoff_service
 from tests.fake_telegram import FakeTelegram
-from tests.servers import free_port
+from tests.servers import free_port, serving_blueprint
 
 # PTB warns at every RetryAfter that retry_after will become a timedelta.
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
@@ -100,25 +99,9 @@ async def running(channel: TelegramInput, rasa: FakeRasa) -> AsyncIterator[Teleg
 @asynccontextmanager
 async def served(channel: TelegramInput, rasa: FakeRasa) -> AsyncIterator[str]:
     """The channel's blueprint on a small Sanic app, with its listeners."""
-    app = Sanic(f"telegram_test_{uuid.uuid4().hex[:10]}", configure_logging=False)
-    app.blueprint(channel.blueprint(rasa), url_prefix="/webhooks/telegram")
     port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-    # Sanic 21.12 rewrites its own methods at the first start ("touchup"); a
-    # second app in the same process fails unless test mode keeps the originals.
-    test_mode, Sanic.test_mode = Sanic.test_mode, True
-    try:
-        await server.startup()
-    finally:
-        Sanic.test_mode = test_mode
-    await server.after_start()
-    try:
+    async with serving_blueprint(channel.blueprint(rasa), "/webhooks/telegram", "telegram_test", port):
         yield f"http://127.0.0.1:{port}/webhooks/telegram"
-    finally:
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
 
 
 @pytest_asyncio.fixture
