@@ -24,7 +24,7 @@ def responses() -> Dict[str, list]:
     return merged
 
 
-TRAINING = examples_by_intent(sorted((ROOT / "data" / "nlu").glob("*.yml")))
+TRAINING = examples_by_intent(sorted((ROOT / "data" / "nlu").rglob("*.yml")))
 HELDOUT_FILES = {
     "heldout": ROOT / "tests" / "nlu" / "heldout.yml",
     "blind": ROOT / "tests" / "nlu" / "heldout_blind.yml",

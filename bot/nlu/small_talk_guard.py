@@ -1,8 +1,8 @@
 """Small talk that names a platform term is a question, not small talk.
 
-A bare "人遗" or "高企" is short, like "好的" or "嗯", and DIET reads it as a
+A bare "人遗" or "高企" is short, like "好的" or "嗯", and the model may read it as a
 yes.  When a message classified as small talk contains one of the platform's
-terms (the jieba dictionary in ``bot/nlu/jieba_dict``), the intent becomes
+terms (``bot/nlu/platform_terms``), the intent becomes
 ``nlu_fallback`` and the FAQ intent moves up to second place in the
 ranking, so the clarification offers the likeliest FAQ answers as buttons.
 """
@@ -29,11 +29,11 @@ from bot.topics import FAQ_INTENT
 # alone is a question about that system, and inside a flow the form reads the
 # answer itself whatever the intent.
 SMALL_TALK_INTENTS = frozenset({"affirm", "deny", "greet", "goodbye", "thank", "inform"})
-DEFAULT_TERMS_DIRECTORY = "bot/nlu/jieba_dict"
+DEFAULT_TERMS_DIRECTORY = "bot/nlu/platform_terms"
 
 
 def load_platform_terms(directory: Path) -> FrozenSet[str]:
-    """First column of every jieba dictionary file in ``directory``."""
+    """First column of every term list (``*.txt``) in ``directory``."""
     terms = set()
     for path in sorted(directory.glob("*.txt")):
         for line in path.read_text(encoding="utf-8").splitlines():

@@ -1,39 +1,16 @@
 """The custom NLU components on hand-made predictions (no model needed)."""
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.faq_fallback_classifier import FaqFallbackClassifier
 from bot.nlu.small_talk_guard import SmallTalkGuard, load_platform_terms
 from bot.config import PROJECT_ROOT
 from bot.nlu.input_screen_classifier import InputScreen, InputScreenClassifier
 
 
-def predicted(text, intent, confidence, faq_confidence=None):
+def predicted(text, intent, confidence):
     message = Message(data={"text": text})
     message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
     message.set("intent_ranking", [{"name": intent, "confidence": confidence}], add_to_output=True)
-    if faq_confidence is not None:
-        message.set(
-            "response_selector",
-            {"faq": {"response": {"confidence": faq_confidence, "intent_response_key": "faq/hgr_staff_left"},
-                     "ranking": [{"intent_response_key": "faq/hgr_staff_left", "confidence": faq_confidence}]}},
-            add_to_output=True,
-        )
     return message
-
-
-def test_an_unsure_faq_answer_falls_back_and_keeps_the_rankings():
-    (message,) = FaqFallbackClassifier(0.5).process([predicted("人遗", "faq", 0.99, faq_confidence=0.14)])
-    assert message.get("intent")["name"] == "nlu_fallback"
-    assert [r["name"] for r in message.get("intent_ranking")] == ["nlu_fallback", "faq"]
-    assert message.get("response_selector")["faq"]["ranking"]
-
-
-def test_a_sure_faq_answer_and_other_intents_are_left_alone():
-    classifier = FaqFallbackClassifier(0.5)
-    (sure,) = classifier.process([predicted("人遗项目没有下载按钮", "faq", 0.99, faq_confidence=0.93)])
-    (other,) = classifier.process([predicted("忘记密码", "forgot_password", 0.99)])
-    assert sure.get("intent")["name"] == "faq"
-    assert other.get("intent")["name"] == "forgot_password"
 
 
 def screened(text, limit=100):
@@ -63,7 +40,7 @@ def test_models_see_at_most_the_limit_but_the_full_text_is_kept():
 
 def test_small_talk_naming_a_platform_term_becomes_an_unclear_platform_question():
     guard = SmallTalkGuard(frozenset({"人遗", "高企"}))
-    (message,) = guard.process([predicted("人遗", "affirm", 0.72, faq_confidence=0.1)])
+    (message,) = guard.process([predicted("人遗", "affirm", 0.72)])
     assert message.get("intent") == {"name": "nlu_fallback", "confidence": 0.72}
     assert [r["name"] for r in message.get("intent_ranking")][:2] == ["nlu_fallback", "faq"]
 
@@ -76,14 +53,14 @@ def test_real_small_talk_and_platform_questions_are_left_alone():
     assert question.get("intent")["name"] == "missing_grant"
 
 
-def test_the_platform_terms_come_from_the_jieba_dictionary():
-    terms = load_platform_terms(PROJECT_ROOT / "bot" / "nlu" / "jieba_dict")
+def test_the_platform_terms_come_from_their_list():
+    terms = load_platform_terms(PROJECT_ROOT / "bot" / "nlu" / "platform_terms")
     assert {"人遗", "高企", "实名认证", "统一社会信用代码"} <= terms
 
 
 def test_a_bare_value_naming_a_platform_term_becomes_an_unclear_platform_question():
     guard = SmallTalkGuard(frozenset({"人遗"}))
-    (system,) = guard.process([predicted("人遗", "inform", 0.9, faq_confidence=0.1)])
+    (system,) = guard.process([predicted("人遗", "inform", 0.9)])
     (login,) = guard.process([predicted("zhangwei_01", "inform", 0.95)])
     assert system.get("intent")["name"] == "nlu_fallback"
     assert login.get("intent")["name"] == "inform"

@@ -1,0 +1,119 @@
+"""The model behind ``TopicClassifier``: one flat classifier over every topic (Rasa-free).
+
+Contract: ``TopicModel.fit(views, labels)`` learns from prepared views (the
+``normalised_text`` and ``pinyin_text`` of ``bot.nlu.text_channels``) and a
+label per example, where an FAQ answer is its full key (``faq/captcha_wrong``)
+beside the plain intents.  ``probabilities(views)`` returns, per text, one
+probability per label in ``labels`` (summing to 1).  ``save(directory)`` and
+``TopicModel.load(directory)`` write and read JSON and NumPy arrays only
+(no pickle).
+
+Why flat: with FAQ answers as labels of their own, no class is six times the
+size of a core problem, so the FAQ cannot swallow them (docs/understanding.md
+has the measurements).  Features: TF-IDF of character n-grams of the
+normalised text (typos, unsegmented Chinese, traditional characters already
+converted) and of pinyin syllable n-grams (homophone typos, pinyin-only
+messages); a multinomial logistic regression with balanced class weights.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+import scipy.sparse as sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from bot.nlu.text_channels import NORMALISED_TEXT, PINYIN_TEXT
+
+Views = Dict[str, str]
+_META_FILE = "topic_model.json"
+_ARRAYS_FILE = "topic_model.npz"
+
+
+@dataclass(frozen=True)
+class TopicModelSettings:
+    char_ngrams: Tuple[int, int] = (1, 3)
+    pinyin_ngrams: Tuple[int, int] = (1, 2)
+    regularisation: float = 10.0  # LogisticRegression's C: larger fits the examples more closely
+    max_iterations: int = 3000
+
+
+def _char_vectoriser(settings: TopicModelSettings) -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(settings.char_ngrams),
+                           sublinear_tf=True, lowercase=False, dtype=np.float32)
+
+
+def _pinyin_vectoriser(settings: TopicModelSettings) -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=tuple(settings.pinyin_ngrams),
+                           sublinear_tf=True, lowercase=False, dtype=np.float32)
+
+
+class TopicModel:
+    def __init__(self, settings: TopicModelSettings, chars: TfidfVectorizer, pinyin: TfidfVectorizer,
+                 labels: List[str], weights: np.ndarray, bias: np.ndarray) -> None:
+        self.settings = settings
+        self._chars = chars
+        self._pinyin = pinyin
+        self.labels = labels
+        self._weights = weights  # labels x features
+        self._bias = bias
+
+    @classmethod
+    def fit(cls, views: Sequence[Views], labels: Sequence[str],
+            settings: TopicModelSettings = TopicModelSettings()) -> "TopicModel":
+        chars, pinyin = _char_vectoriser(settings), _pinyin_vectoriser(settings)
+        features = sparse.hstack([
+            chars.fit_transform([view[NORMALISED_TEXT] for view in views]),
+            pinyin.fit_transform([view[PINYIN_TEXT] for view in views]),
+        ]).tocsr()
+        regression = LogisticRegression(C=settings.regularisation, class_weight="balanced",
+                                        max_iter=settings.max_iterations)
+        regression.fit(features, list(labels))
+        weights, bias = regression.coef_, regression.intercept_
+        if len(regression.classes_) == 2:  # one row for the second class: softmax([0, z]) is its sigmoid
+            weights, bias = np.vstack([np.zeros_like(weights), weights]), np.concatenate([[0.0], bias])
+        return cls(settings, chars, pinyin, [str(label) for label in regression.classes_],
+                   weights.astype(np.float32), bias.astype(np.float32))
+
+    def _features(self, views: Sequence[Views]) -> sparse.csr_matrix:
+        return sparse.hstack([
+            self._chars.transform([view[NORMALISED_TEXT] for view in views]),
+            self._pinyin.transform([view[PINYIN_TEXT] for view in views]),
+        ]).tocsr()
+
+    def probabilities(self, views: Sequence[Views]) -> np.ndarray:
+        scores = self._features(views) @ self._weights.T + self._bias
+        scores = np.asarray(scores) - np.max(scores, axis=1, keepdims=True)
+        exponentials = np.exp(scores)
+        return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+    def save(self, directory: Path) -> None:
+        meta = {
+            "settings": self.settings.__dict__,
+            "labels": self.labels,
+            "chars": {"vocabulary": {term: int(index) for term, index in self._chars.vocabulary_.items()}},
+            "pinyin": {"vocabulary": {term: int(index) for term, index in self._pinyin.vocabulary_.items()}},
+        }
+        (directory / _META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        np.savez(directory / _ARRAYS_FILE, weights=self._weights, bias=self._bias,
+                 char_idf=self._chars.idf_.astype(np.float64), pinyin_idf=self._pinyin.idf_.astype(np.float64))
+
+    @classmethod
+    def load(cls, directory: Path) -> "TopicModel":
+        meta = json.loads((directory / _META_FILE).read_text(encoding="utf-8"))
+        settings = TopicModelSettings(**{key: tuple(value) if isinstance(value, list) else value
+                                         for key, value in meta["settings"].items()})
+        with np.load(directory / _ARRAYS_FILE, allow_pickle=False) as arrays:
+            chars = _restored(_char_vectoriser(settings), meta["chars"]["vocabulary"], arrays["char_idf"])
+            pinyin = _restored(_pinyin_vectoriser(settings), meta["pinyin"]["vocabulary"], arrays["pinyin_idf"])
+            return cls(settings, chars, pinyin, meta["labels"], arrays["weights"], arrays["bias"])
+
+
+def _restored(vectoriser: TfidfVectorizer, vocabulary: Dict[str, int], idf: np.ndarray) -> TfidfVectorizer:
+    vectoriser.vocabulary_ = vocabulary
+    vectoriser.idf_ = idf
+    return vectoriser

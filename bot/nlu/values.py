@@ -1,0 +1,121 @@
+"""Values users put into their messages: login names, ID numbers, phones, credit codes,
+document types and business systems.
+
+Contract: ``find_values(text)`` returns every value found, in order, each with
+its kind (one of ``KINDS``), the value as the account flows use it and its
+span in the NFKC form of the text.  Nothing here checks that a value is valid
+(an ID number's check digit, say): the flows do that when they use it, and say
+what is wrong.  ``with_placeholders(text)`` replaces the values of the first
+four kinds by one word per kind, so that a model reads "忘记密码了，登录名是
+valuelogin" whatever the name, and a value never decides the intent.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+from bot.accounts.checks import DOCUMENT_TYPES
+from bot.accounts.systems import SYSTEMS
+
+ID_NUMBER = "id_number"
+PHONE = "phone"
+CREDIT_CODE = "credit_code"
+LOGIN_NAME = "login_name"
+DOC_TYPE = "doc_type"
+SYSTEM = "system"
+KINDS = (ID_NUMBER, PHONE, CREDIT_CODE, LOGIN_NAME, DOC_TYPE, SYSTEM)
+# One word each that no glossary entry, pinyin syllable or user's word can be.
+PLACEHOLDERS: Dict[str, str] = {
+    ID_NUMBER: " valueid ",
+    PHONE: " valuephone ",
+    CREDIT_CODE: " valuecredit ",
+    LOGIN_NAME: " valuelogin ",
+}
+
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?![0-9A-Za-z])")
+# GB 32100: 18 characters of digits and capitals without I, O, S, V, Z.
+_CREDIT_CODE = re.compile(
+    r"(?<![0-9A-Za-z])[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{2}\d{6}[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{10}(?![0-9A-Za-z])")
+# A login name is letters, digits and underscores; one is recognised when it
+# mixes letters with digits or underscores, or when the user says it is one.
+_LOGIN_CUE = r"(?:登录名|登陆名|登入名|用户名|账号名?|帐号名?|账户名?|帐户名?)"
+_CUED_LOGIN = re.compile(
+    _LOGIN_CUE + r"\s*(?:是|为|叫|:|：)?\s*[\"'“‘「]?([A-Za-z][A-Za-z0-9_]{2,39})(?![A-Za-z0-9_])")
+_MIXED_LOGIN = re.compile(
+    r"(?<![A-Za-z0-9_@.])([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+|\d[A-Za-z0-9]*)[A-Za-z0-9_]*)(?![A-Za-z0-9_@.])")
+
+
+@dataclass(frozen=True)
+class Value:
+    kind: str
+    value: str
+    start: int
+    end: int
+
+
+def _lookup_table(entries: List[Tuple[str, Tuple[str, ...]]]) -> List[Tuple[str, str]]:
+    """(surface form, canonical value), longest form first so 居民身份证 wins over 身份证."""
+    pairs = [(form.lower(), canonical) for canonical, forms in entries for form in (canonical, *forms)]
+    return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
+
+
+_DOC_TYPES = _lookup_table([(doc.name, doc.aliases + ("身分证",) * (doc.name == "居民身份证"))
+                            for doc in DOCUMENT_TYPES]
+                           + [("台湾居民来往大陆通行证", ("臺胞證", "台胞證")),
+                              ("港澳居民往来内地通行证", ("回鄉證",))])
+_SYSTEMS = _lookup_table([(system.key, (system.name, *system.aliases)) for system in SYSTEMS]
+                         + [("foreign_expert", ("外國專家",)), ("high_tech", ("高新企业", "高新认定"))])
+
+
+def find_values(text: str) -> List[Value]:
+    plain = unicodedata.normalize("NFKC", text or "")
+    found: List[Value] = []
+    taken: List[Tuple[int, int]] = []
+
+    def add(kind: str, value: str, start: int, end: int) -> None:
+        if any(start < other_end and other_start < end for other_start, other_end in taken):
+            return
+        taken.append((start, end))
+        found.append(Value(kind, value, start, end))
+
+    for match in _ID_NUMBER.finditer(plain):
+        add(ID_NUMBER, match.group().upper(), match.start(), match.end())
+    for match in _PHONE.finditer(plain):
+        add(PHONE, re.sub(r"^\+?86|[- ]", "", match.group()), match.start(), match.end())
+    for match in _CREDIT_CODE.finditer(plain):
+        if re.search(r"[A-Za-z]", match.group()):
+            add(CREDIT_CODE, match.group().upper(), match.start(), match.end())
+    for pattern in (_CUED_LOGIN, _MIXED_LOGIN):
+        for match in pattern.finditer(plain):
+            add(LOGIN_NAME, match.group(1), match.start(1), match.end(1))
+    lowered = plain.lower()
+    for kind, table in ((DOC_TYPE, _DOC_TYPES), (SYSTEM, _SYSTEMS)):
+        for form, canonical in table:
+            for match in re.finditer(re.escape(form), lowered):
+                if kind == SYSTEM and form.isascii() and not _whole_word(lowered, match):
+                    continue
+                add(kind, canonical, match.start(), match.end())
+    return sorted(found, key=lambda value: value.start)
+
+
+def _whole_word(text: str, match: re.Match) -> bool:
+    before = text[match.start() - 1] if match.start() else " "
+    after = text[match.end()] if match.end() < len(text) else " "
+    return not (before.isalnum() or after.isalnum())
+
+
+def first_value(values: List[Value], kind: str) -> str:
+    """The first value of ``kind``, or ""."""
+    return next((value.value for value in values if value.kind == kind), "")
+
+
+def with_placeholders(text: str) -> str:
+    """``text`` (NFKC) with login names, ID numbers, phones and credit codes replaced by placeholders."""
+    plain = unicodedata.normalize("NFKC", text or "")
+    for value in sorted(find_values(plain), key=lambda value: value.start, reverse=True):
+        if value.kind in PLACEHOLDERS:
+            plain = plain[:value.start] + PLACEHOLDERS[value.kind] + plain[value.end:]
+    return plain

@@ -1,0 +1,53 @@
+"""The evaluation sets are never trained on, never copy each other, and cover every topic.
+
+"Never trained on" includes near-copies (tests/nlu/near_copies.py: the same
+text after normalisation and without punctuation, or within a small edit
+distance), and holds for the strangers' sets in ../shared/eval as for ours.
+"""
+from itertools import combinations
+
+import pytest
+
+from bot.topics import CORE_TOPICS, FAQ_TOPICS
+from tests.nlu.evaluation import OUT_OF_SCOPE, every_evaluation_text, load_set
+from tests.nlu.near_copies import are_near_copies, comparison_key, near_copy_pairs
+from tests.project_data import TRAINING
+
+EVALUATION = every_evaluation_text()
+TRAINING_TEXTS = [text for texts in TRAINING.values() for text in texts]
+
+
+def test_the_near_copy_rule():
+    assert comparison_key("帳號記得，密碼不記得！") == "账号记得密码不记得"
+    assert are_near_copies("帐号记得密码不记得", "账号记得密码不记得")
+    assert are_near_copies("Reset 密码怎么弄?", "reset密码怎么弄")
+    assert are_near_copies("登录名我记得，就是密码想不起来了", "登录名我记得 就是密码想不起来")
+    assert not are_near_copies("密码忘了", "账号忘了")
+    assert not are_near_copies("实名认证失败", "实名认证失败了吗还是审核中")
+
+
+@pytest.mark.parametrize("set_name", sorted(EVALUATION))
+def test_no_evaluation_message_is_trained_on_or_nearly(set_name):
+    assert EVALUATION[set_name], set_name
+    assert near_copy_pairs(EVALUATION[set_name], TRAINING_TEXTS) == []
+
+
+@pytest.mark.parametrize("first, second", list(combinations(sorted(EVALUATION), 2)))
+def test_no_two_evaluation_sets_share_a_message(first, second):
+    assert near_copy_pairs(EVALUATION[first], EVALUATION[second]) == []
+
+
+@pytest.mark.parametrize("set_name", sorted(EVALUATION))
+def test_no_evaluation_set_repeats_a_message(set_name):
+    assert near_copy_pairs(EVALUATION[set_name], EVALUATION[set_name], same_collection=True) == []
+
+
+def test_the_blind_set_covers_every_topic_in_size():
+    blind = load_set("blind")
+    assert sum(len(texts) for texts in blind.values()) >= 600
+    for intent in CORE_TOPICS:
+        assert len(blind[intent]) >= 40, intent
+    for key in FAQ_TOPICS:
+        assert len(blind[f"faq/{key}"]) >= 5, key
+    assert len(blind[OUT_OF_SCOPE]) >= 60
+    assert set(blind) <= {*CORE_TOPICS, *(f"faq/{key}" for key in FAQ_TOPICS), OUT_OF_SCOPE}

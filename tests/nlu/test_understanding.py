@@ -1,0 +1,100 @@
+"""Understanding of messages written by people who never saw the training data.
+
+Floors per set (tests/nlu/evaluation.py describes the sets and the outcomes).
+"right" means the assistant acts on the expected topic; "did you mean" is not
+right, but a wrong answer is worse, so FAQ wrong answers have a ceiling too.
+The blind set and the strangers' set carry issue 10's floors; the older
+held-out sets and the validation set are regression sets with floors a little
+under their figures at the time.  The report (results/understanding.yml) has
+the confusion matrix and every miss; docs/understanding.md quotes it.
+"""
+from typing import Dict
+
+import pytest
+
+from bot.clarification import candidate_topics
+from tests.model import predicted_label
+from tests.nlu.evaluation import (
+    FALLBACK,
+    SET_FILES,
+    SetReport,
+    evaluate,
+    label_probabilities,
+    load_set,
+    save_report,
+)
+from tests.nlu.near_copies import near_copy_pairs
+from tests.project_data import ROOT, TRAINING
+from bot.topics import FAQ_TOPICS, topic_for
+
+REPORT = ROOT / "results" / "understanding.yml"
+# set -> group -> (minimum right, maximum wrong)
+FLOORS: Dict[str, Dict[str, tuple]] = {
+    "blind": {"core": (0.95, 1.0), "faq": (0.90, 0.03), "out_of_scope": (0.90, 1.0)},
+    "strangers_intents": {"core": (0.95, 1.0), "out_of_scope": (0.90, 1.0)},
+    "validation": {"core": (0.93, 1.0), "faq": (0.85, 0.04), "out_of_scope": (0.90, 1.0)},
+    "heldout": {"core": (0.90, 1.0), "faq": (0.85, 0.05)},
+    "heldout_blind": {"core": (0.90, 1.0), "faq": (0.85, 0.05)},
+}
+
+
+@pytest.fixture(scope="module")
+def reports(model) -> Dict[str, SetReport]:
+    results = {name: evaluate(model.parse, load_set(name)) for name in SET_FILES}
+    save_report(REPORT, results)
+    for name, report in results.items():
+        print(name, report.summary())
+    return results
+
+
+@pytest.mark.parametrize("set_name, group", [(s, g) for s, groups in FLOORS.items() for g in groups])
+def test_floor(reports, set_name, group):
+    minimum_right, maximum_wrong = FLOORS[set_name][group]
+    report = reports[set_name]
+    misses = [miss for miss in report.misses if miss["expected"].startswith("faq/") == (group == "faq")]
+    assert report.rate(group, "right") >= minimum_right, misses
+    assert report.rate(group, "wrong") <= maximum_wrong, misses
+
+
+def test_did_you_mean_offers_the_right_topic_whenever_it_is_among_the_top_three(model):
+    checked = 0
+    for name in SET_FILES:
+        for expected, texts in load_set(name).items():
+            if topic_for(expected) is None:
+                continue
+            for text in texts:
+                parse = model.parse(text)
+                if parse["intent"]["name"] != FALLBACK:
+                    continue
+                probabilities = label_probabilities(parse)
+                top_three = sorted(probabilities, key=probabilities.get, reverse=True)[:3]
+                if expected in top_three:
+                    checked += 1
+                    assert expected in [topic.key for topic in candidate_topics(parse)], (text, top_three)
+    assert checked, "no 'did you mean' had the right topic in its top three: the test checked nothing"
+
+
+@pytest.mark.parametrize("key, question", sorted(FAQ_TOPICS.items()))
+def test_each_faq_button_payload_reaches_its_answer(model, key, question):
+    """"Did you mean" buttons for FAQ topics send the canonical question."""
+    assert predicted_label(model.parse(question)) == f"faq/{key}"
+
+
+OFF_TOPIC = ["明天去青岛的动车几点发车", "推荐一部适合周末看的电影", "个税APP的实名认证老是失败怎么办",
+             "公积金网站的登录密码忘了", "家里路由器重置以后连不上网", "工商银行网银提示没有权限"]
+
+
+def test_the_off_topic_examples_are_not_training_examples():
+    assert near_copy_pairs(OFF_TOPIC, [t for texts in TRAINING.values() for t in texts]) == []
+
+
+@pytest.mark.parametrize("text", OFF_TOPIC)
+def test_off_topic_questions_and_other_services_are_declined(model, text):
+    assert model.parse(text)["intent"]["name"] == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "   ", "😀😀😀", "密码\x00\x01\x02", "字" * 10_000]
+)
+def test_unreadable_messages_become_invalid_input(model, text):
+    assert model.parse(text)["intent"]["name"] == "invalid_input"

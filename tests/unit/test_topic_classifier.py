@@ -1,0 +1,69 @@
+"""The topic classifier's decisions (bot/nlu/topic_classifier.py) and the other-service guard."""
+import numpy as np
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.clarification import candidate_topics
+from bot.nlu.other_service_guard import OtherServiceGuard, ServiceLexicon
+from bot.nlu.text_channels import prepared_views
+from bot.nlu.topic_classifier import decide
+from bot.nlu.topic_model import TopicModel, TopicModelSettings
+
+LABELS = ["faq/browser", "faq/sms_code", "forgot_password", "out_of_scope"]
+
+
+def test_a_sure_faq_answer_is_the_faq_intent_with_its_answer():
+    parse = decide(LABELS, np.array([0.7, 0.1, 0.15, 0.05]), 0.3, 0.1)
+    assert parse["intent"] == {"name": "faq", "confidence": 0.7}
+    selection = parse["response_selector"]["faq"]
+    assert selection["response"]["intent_response_key"] == "faq/browser"
+    assert selection["response"]["utter_action"] == "utter_faq/browser"
+    assert abs(selection["response"]["confidence"] - 0.7 / 0.8) < 1e-9
+    assert [r["name"] for r in parse["intent_ranking"]] == ["faq", "forgot_password", "out_of_scope"]
+    assert abs(parse["intent_ranking"][0]["confidence"] - 0.8) < 1e-9
+
+
+def test_the_faq_share_cannot_outvote_a_core_problem():
+    """Many FAQ answers of small probability do not make 'faq' the intent."""
+    parse = decide(LABELS, np.array([0.3, 0.3, 0.35, 0.05]), 0.3, 0.0)
+    assert parse["intent"]["name"] == "forgot_password"
+
+
+def test_unsure_or_ambiguous_becomes_did_you_mean_with_the_candidates():
+    low = decide(LABELS, np.array([0.2, 0.15, 0.25, 0.4]), 0.5, 0.0)
+    close = decide(LABELS, np.array([0.45, 0.05, 0.5, 0.0]), 0.3, 0.1)
+    for parse in (low, close):
+        assert parse["intent"]["name"] == "nlu_fallback"
+        assert parse["intent_ranking"][0]["name"] == "nlu_fallback"
+    assert [topic.key for topic in candidate_topics(close)][:2] == ["forgot_password", "faq/browser"]
+
+
+def test_the_model_learns_saves_and_loads(tmp_path):
+    texts = ["密码忘了", "忘记密码怎么办", "mima wangle", "浏览器用哪个", "推荐什么浏览器", "用谷歌还是360"]
+    labels = ["forgot_password"] * 3 + ["faq/browser"] * 3
+    model = TopicModel.fit([prepared_views(t) for t in texts], labels, TopicModelSettings())
+    model.save(tmp_path)
+    loaded = TopicModel.load(tmp_path)
+    views = [prepared_views("蜜码忘了"), prepared_views("推荐哪个浏览器")]
+    assert np.allclose(model.probabilities(views), loaded.probabilities(views), atol=1e-6)
+    assert [loaded.labels[i] for i in loaded.probabilities(views).argmax(axis=1)] == ["forgot_password", "faq/browser"]
+
+
+def guarded(text, intent="realname_failed"):
+    message = Message(data={"text": text, **prepared_views(text)})
+    message.set("intent", {"name": intent, "confidence": 0.9}, add_to_output=True)
+    message.set("intent_ranking", [{"name": intent, "confidence": 0.9}], add_to_output=True)
+    OtherServiceGuard(ServiceLexicon.load()).process([message])
+    return message.get("intent")["name"]
+
+
+def test_another_services_problem_is_declined():
+    assert guarded("支付宝实名认证不通过") == "out_of_scope"
+    assert guarded("個稅APP實名認證失敗") == "out_of_scope"
+    assert guarded("公司OA审批没有权限", "missing_grant") == "out_of_scope"
+
+
+def test_a_message_naming_this_platform_too_is_ours():
+    assert guarded("支付宝实名过了，科技部平台实名还是失败") == "realname_failed"
+    assert guarded("人遗系统没有权限，我用的是微信扫码", "missing_grant") == "missing_grant"
+    assert guarded("我的实名认证失败了") == "realname_failed"
+    assert guarded("oauth登录失败", "forgot_password") == "forgot_password"
