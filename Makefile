@@ -16,13 +16,14 @@ WITH_ENV = eval "$$($(PY) -m bot env)" && export PYTHONPATH=$(CURDIR) &&
 WIDGET_ASSETS := bot/widget/node_modules/.package-lock.json
 TRAINING_INPUTS := config.yml $(shell find domain data bot/nlu bot/importer.py -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: help setup system-packages widget-assets train run shell test validate test-stories test-python bench clean
+.PHONY: help setup system-packages widget-assets train calibrate run shell test validate test-stories test-python bench clean
 
 help:
 	@echo "make run    set up, train if the data changed, start the assistant"
 	@echo "make shell  chat with the assistant in the terminal"
 	@echo "make test   set up and run every test"
 	@echo "make bench  measure latency, load and training time (docs/benchmark.md)"
+	@echo "make calibrate  choose the fallback thresholds on the validation set (docs/understanding.md)"
 
 setup: $(VENV_STAMP) $(WIDGET_ASSETS)
 
@@ -69,6 +70,11 @@ $(MODEL): $(VENV_STAMP) $(TRAINING_INPUTS)
 	$(WITH_ENV) $(RASA) train --domain domain --fixed-model-name assistant --out models
 	touch $@
 
+# After the training data changes: the topic classifier's thresholds, chosen
+# on tests/nlu/validation.yml and written into config.yml (then `make train`).
+calibrate: $(VENV_STAMP)
+	$(WITH_ENV) $(PY) tests/nlu/calibrate.py
+
 # The demo accounts (bot/accounts/demo_accounts.yml) are (re)loaded on every run.
 run: $(MODEL) $(WIDGET_ASSETS)
 	$(WITH_ENV) $(PY) -m bot db seed-demo
@@ -85,7 +91,7 @@ validate: $(VENV_STAMP)
 	@! grep -E "rasa/.*(UserWarning|FutureWarning)" results/validate.log
 
 test-stories: $(MODEL)
-	$(WITH_ENV) $(RASA) test core --model $(MODEL) --stories tests/stories \
+	$(WITH_ENV) $(RASA) test core --model $(MODEL) --stories tests/stories --e2e \
 		--fail-on-prediction-errors --out results/stories
 
 test-python: $(MODEL) $(WIDGET_ASSETS) system-packages

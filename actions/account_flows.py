@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import config
 from bot.accounts.flows import FLOW_OF_INTENT, FLOW_SLOTS, FlowEngine, Outcome, Turn
 from bot.accounts.service import default_service
+from bot.nlu.values import EXTRACTOR_NAME
 
 REQUESTED_SLOT = "requested_slot"
 STATE_SLOTS = ("flow", "flow_data", "verified_account") + FLOW_SLOTS
@@ -30,12 +31,22 @@ def latest_metadata(tracker: Tracker) -> Dict[Text, Any]:
     return {}
 
 
+def values_of(message: Dict[Text, Any]) -> Dict[Text, str]:
+    """The first value of each kind the NLU's ValueExtractor found in the message."""
+    values: Dict[Text, str] = {}
+    for entity in message.get("entities") or []:
+        if entity.get("extractor") == EXTRACTOR_NAME and entity.get("value"):
+            values.setdefault(entity["entity"], str(entity["value"]))
+    return values
+
+
 def turn_of(tracker: Tracker) -> Turn:
     message = tracker.latest_message or {}
     intent = message.get("intent") or {}
     return Turn(text=message.get("text") or "", intent=intent.get("name"),
                 confidence=float(intent.get("confidence") or 0.0),
-                metadata=latest_metadata(tracker), sender_id=tracker.sender_id)
+                metadata=latest_metadata(tracker), sender_id=tracker.sender_id,
+                values=values_of(message))
 
 
 # Actions between a user message and this validation that do not mean the

@@ -16,6 +16,7 @@ from bot.accounts.masking import mask_login_name
 from bot.accounts.models import Account, AccountKind, Decision, Grant, RealnameState
 from bot.accounts.service import REVIEW_WORKING_DAYS, add_working_days
 from bot.accounts.systems import ITEM_HANDLER, System
+from bot.timezones import local_time, shown_time, support_zone
 
 STATE_LABELS = {
     RealnameState.UNVERIFIED: "未实名认证",
@@ -131,10 +132,11 @@ def _pending_review_text(account: Account, today: date) -> str:
     pending = [review for review in account.reviews if review.state == Decision.PENDING]
     if not pending:
         return "您的账号正在人工审核中，约 1–2 个工作日出结果，结果会短信通知，不需要重复提交。"
+    zone = support_zone()
     since = pending[-1].created_at
-    expected = add_working_days(since.date(), REVIEW_WORKING_DAYS)
+    expected = add_working_days(local_time(since, zone).date(), REVIEW_WORKING_DAYS)
     late = "，已经超过了通常的时间，我可以为您转人工客服催办" if today > expected else ""
-    return (f"您的账号正在人工审核中（{since:%Y-%m-%d %H:%M} 提交），通常 1–2 个工作日出结果，"
+    return (f"您的账号正在人工审核中（{shown_time(since, zone)} 提交），通常 1–2 个工作日出结果，"
             f"预计 {expected:%Y-%m-%d} 前短信通知{late}。审核期间不需要重复提交。")
 
 

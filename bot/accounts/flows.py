@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Optional
+from datetime import date, datetime, timedelta
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from bot.accounts import checks, diagnosis, identity
 from bot.accounts.checks import InvalidInput
@@ -25,6 +25,7 @@ from bot.accounts.masking import mask_login_name, mask_phone
 from bot.accounts.models import Account, AccountKind
 from bot.accounts.service import AccountService, AppealDraft, CodeRefused, CodeRejected
 from bot.accounts.systems import SYSTEMS, find_system, parse_system
+from bot.timezones import local_time, shown_time, support_zone
 
 FLOW_OF_INTENT = {
     "forgot_password": "reset",
@@ -41,6 +42,19 @@ FLOW_OF_INTENT = {
 FLOW_SLOTS = ("account_kind", "account_ref", "verification_code", "person_name", "doc_type",
               "doc_number", "phone", "unit_name", "photo_front", "photo_back", "system_name",
               "confirm_request")
+# Values the first message may carry (bot/nlu/values.py kinds), per flow: the
+# slot they answer, and the kinds that answer it, preferred first.
+GIVEN_VALUE_SLOTS: Dict[str, Tuple[Tuple[str, Tuple[str, ...]], ...]] = {
+    "reset": (("account_ref", ("login_name",)),),
+    "appeal": (("doc_type", ("doc_type",)), ("doc_number", ("id_number",))),
+    "registered_id": (("account_ref", ("id_number",)),),
+    "registered_unit": (("account_ref", ("credit_code",)),),
+    "realname": (("account_ref", ("login_name", "id_number")),),
+    "grant": (("account_ref", ("login_name", "id_number")), ("system_name", ("system",))),
+    "registration": (("account_ref", ("login_name", "id_number")),),
+    "torch": (("account_ref", ("credit_code", "phone")),),
+    "appeal_status": (("account_ref", ("phone", "id_number")),),
+}
 # Intents that leave or switch the flow instead of answering (rules handle them).
 ALWAYS_INTERRUPT = {"cancel", "request_human"}
 INTERRUPTING = ALWAYS_INTERRUPT | {"faq"} | set(FLOW_OF_INTENT)
@@ -68,6 +82,8 @@ class Turn:
     confidence: float = 0.0
     metadata: Dict[str, Any] = field(default_factory=dict)
     sender_id: str = "anonymous"
+    # Values found in the message (bot/nlu/values.py kinds -> first value of each).
+    values: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,6 +125,21 @@ class FlowEngine:
         self.service = service
         self.token_secret = token_secret
         self.now = clock or service.now
+        # The reader of each slot's answer.
+        self._readers: Dict[str, Callable[[Context, Turn, Outcome], None]] = {
+            "account_kind": self._take_account_kind,
+            "account_ref": self._take_account_ref,
+            "verification_code": self._take_verification_code,
+            "person_name": self._take_person_name,
+            "doc_type": self._take_doc_type,
+            "doc_number": self._take_doc_number,
+            "phone": self._take_phone,
+            "unit_name": self._take_unit_name,
+            "photo_front": self._take_photo_front,
+            "photo_back": self._take_photo_back,
+            "system_name": self._take_system_name,
+            "confirm_request": self._take_confirm_request,
+        }
 
     # -- entry points ----------------------------------------------------------
 
@@ -121,7 +152,24 @@ class FlowEngine:
             ctx.remember(started=True)
             if self._show_conversation_appeals(ctx, turn, outcome):
                 return self._finish(ctx, outcome)
+        self._take_given_values(ctx, turn, outcome)
         return self._advance(ctx, outcome, first=True)
+
+    def _take_given_values(self, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+        """Answers the flow's questions with values the user's first message already gave.
+
+        A value that does not fit (an unknown login name, say) is explained,
+        and the question is asked as usual.
+        """
+        for slot, kinds in GIVEN_VALUE_SLOTS.get(ctx.flow, ()):
+            value = next((turn.values[kind] for kind in kinds if turn.values.get(kind)), None)
+            if value is None or ctx.slots.get(slot) or ctx.data.get("finished"):
+                continue
+            try:
+                self._readers[slot](ctx, Turn(text=value, sender_id=turn.sender_id), outcome)
+            except InvalidInput as problem:
+                outcome.say(str(problem))
+                ctx.set(slot, None)
 
     def answer(self, slots: Dict[str, Any], slot: str, turn: Turn) -> Outcome:
         ctx = Context(slots, turn.sender_id)
@@ -129,7 +177,7 @@ class FlowEngine:
             return Outcome(rejected=True)
         outcome = Outcome()
         try:
-            getattr(self, f"_take_{slot}")(ctx, turn, outcome)
+            self._readers[slot](ctx, turn, outcome)
         except InvalidInput as problem:
             outcome.say(str(problem))
             if ctx.data.get("finished"):
@@ -139,6 +187,10 @@ class FlowEngine:
 
     def _interrupts(self, slot: str, turn: Turn) -> bool:
         if turn.metadata.get("upload_id") and slot in ("photo_front", "photo_back"):
+            return False
+        # An answer of the shape asked for ("sz_unit" or "stop_it" when the login
+        # name is asked) is the answer, whatever intent the model read into it.
+        if _has_value_shape(slot, turn.text):
             return False
         if turn.intent in ALWAYS_INTERRUPT and turn.confidence >= INTENT_CONFIDENCE:
             return True
@@ -196,6 +248,10 @@ class FlowEngine:
 
     # -- identity ----------------------------------------------------------------
 
+    def _today(self) -> date:
+        """Today where the users are (SUPPORT_TIMEZONE): review and grant dates are their dates."""
+        return local_time(self.now(), support_zone()).date()
+
     def _verified_account_id(self, ctx: Context) -> Optional[int]:
         if not ctx.verified:
             return None
@@ -221,9 +277,17 @@ class FlowEngine:
         if account is not None:
             self._mark_verified(ctx, account.id)
 
+    def _account_in_question(self, ctx: Context) -> Optional[int]:
+        """The verified account, unless this flow looked up another one, which needs its own code."""
+        verified = self._verified_account_id(ctx)
+        target = ctx.data.get("target")
+        if verified is None or (target is not None and target != verified):
+            return None
+        return verified
+
     def _needs_verification(self, ctx: Context) -> Optional[str]:
         """The next slot of the shared verification steps, or None once verified."""
-        if self._verified_account_id(ctx) is not None:
+        if self._account_in_question(ctx) is not None:
             return None
         if not ctx.data.get("target"):
             return "account_ref"
@@ -234,6 +298,9 @@ class FlowEngine:
         if not account.phone:
             self._stop(ctx, outcome, "这个账号没有预留手机号，没法发验证码确认身份，也不能用“登录名重置密码”。"
                                    "请走申诉找回：提交证件照片，人工审核约 1–2 个工作日。", [APPEAL_BUTTON])
+            return
+        if account.id == self._verified_account_id(ctx):  # verified in this conversation already
+            ctx.remember(target=account.id)
             return
         ctx.remember(target=account.id, code_phone=account.phone, purpose=purpose)
         self._send_code(ctx, outcome, account.phone, purpose,
@@ -297,7 +364,7 @@ class FlowEngine:
     # -- reset -----------------------------------------------------------------
 
     def _next_reset(self, ctx: Context, outcome: Outcome) -> Optional[str]:
-        account_id = self._verified_account_id(ctx)
+        account_id = self._account_in_question(ctx)
         if account_id is None:
             return self._needs_verification(ctx)
         account = self.service.account(account_id)
@@ -410,7 +477,7 @@ class FlowEngine:
         step = self._needs_verification(ctx)
         if step:
             return step
-        account = self.service.account(self._verified_account_id(ctx))  # type: ignore[arg-type]
+        account = self.service.account(self._account_in_question(ctx))  # type: ignore[arg-type]
         kind = "自然人账号" if account.kind == AccountKind.NATURAL else "法人（单位）账号"
         outcome.say(f"这个{'单位' if ctx.flow == 'registered_unit' else '证件'}已经登记在{kind} "
                     f"{mask_login_name(account.login_name)} 上，预留手机 {mask_phone(account.phone)}。"
@@ -451,11 +518,11 @@ class FlowEngine:
         step = self._needs_verification(ctx)
         if step:
             return step
-        account_id = self._verified_account_id(ctx)
+        account_id = self._account_in_question(ctx)
         if not ctx.data.get("diagnosed"):
             account = self.service.account(account_id)  # type: ignore[arg-type]
             holders = self.service.document_holders(account.doc_number) if account.doc_number else []
-            result = diagnosis.diagnose_realname(account, holders, self.now().date())
+            result = diagnosis.diagnose_realname(account, holders, self._today())
             ctx.remember(diagnosed=result.next.value)
             buttons = {diagnosis.RealnameNext.HUMAN: [HUMAN_BUTTON],
                        diagnosis.RealnameNext.OTHER_ACCOUNT: [APPEAL_BUTTON]}.get(result.next)
@@ -481,8 +548,8 @@ class FlowEngine:
         if not ctx.slots.get("system_name"):
             return "system_name"
         if "request" not in ctx.data:
-            account = self.service.account(self._verified_account_id(ctx))  # type: ignore[arg-type]
-            result = diagnosis.diagnose_grant(account, parse_system(ctx.slots["system_name"]), self.now().date())
+            account = self.service.account(self._account_in_question(ctx))  # type: ignore[arg-type]
+            result = diagnosis.diagnose_grant(account, parse_system(ctx.slots["system_name"]), self._today())
             for finding in result.findings:
                 outcome.say(finding)
             ctx.remember(request=result.request.__dict__ if result.request else None)
@@ -493,7 +560,7 @@ class FlowEngine:
         if ctx.slots["confirm_request"] == "yes":
             request = ctx.data["request"]
             masked = self.service.request_grant(
-                self._verified_account_id(ctx), request["unit_id"], parse_system(ctx.slots["system_name"]).name,  # type: ignore[arg-type]
+                self._account_in_question(ctx), request["unit_id"], parse_system(ctx.slots["system_name"]).name,  # type: ignore[arg-type]
                 request["role"], ctx.sender_id)
             outcome.say(f"已给单位管理员（法人账号预留手机 {masked}）发短信，请他授予您“{request['role']}”角色。授权后重新登录即可。")
         else:
@@ -531,7 +598,7 @@ class FlowEngine:
         step = self._needs_verification(ctx)
         if step:
             return step
-        account = self.service.account(self._verified_account_id(ctx))  # type: ignore[arg-type]
+        account = self.service.account(self._account_in_question(ctx))  # type: ignore[arg-type]
         outcome.say(diagnosis.torch_explanation(account))
         return None
 
@@ -628,9 +695,18 @@ def _is_document_type(text: str) -> bool:
     return True
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][\w\-]{2,63}", re.ASCII)
 _KIND_WORDS = re.compile(r"单位|法人|公司|企业|机构|个人|自然人|自己|本人")
 # Answers the model may read as another request ("个人账号" as 忘记登录名, "人遗" as
 # a question) but which are plainly the answer to the question asked.
+# Answers with the shape of the value asked for: never a command, even when
+# the model reads "stop_it" as 取消 (a word typed alone is not an identifier).
+_VALUE_SHAPES: Dict[str, Callable[[str], bool]] = {
+    "account_ref": lambda text: bool(_IDENTIFIER.fullmatch(text)),
+    "verification_code": lambda text: bool(re.fullmatch(r"\d{6}", text)),
+    "phone": lambda text: bool(re.fullmatch(r"(\+?86)?1\d{10}", text.replace("-", ""))),
+    "doc_number": lambda text: bool(re.fullmatch(r"[0-9A-Za-z]{6,20}", text)) and any(c.isdigit() for c in text),
+}
 _RECOGNISERS: Dict[str, Callable[[str], bool]] = {
     "account_kind": lambda text: len(text) <= 8 and bool(_KIND_WORDS.search(text)),
     "doc_type": lambda text: len(text) <= 16 and _is_document_type(text),
@@ -642,6 +718,11 @@ _RECOGNISERS: Dict[str, Callable[[str], bool]] = {
 def _recognised(slot: str, text: str) -> bool:
     recogniser = _RECOGNISERS.get(slot)
     return bool(recogniser and recogniser(checks.normalise(text)))
+
+
+def _has_value_shape(slot: str, text: str) -> bool:
+    shape = _VALUE_SHAPES.get(slot)
+    return bool(shape and shape(checks.normalise(text)))
 
 
 def _looks_like_value(text: str) -> bool:
@@ -664,5 +745,5 @@ def _appeal_lines(appeals: List[Any]) -> str:
     for appeal in appeals[:5]:
         state = labels[getattr(appeal.state, "value", appeal.state)]
         reason = f"，原因：{appeal.reason}" if appeal.reason and state == "未通过" else ""
-        lines.append(f"申诉 {appeal.number}（{appeal.created_at:%Y-%m-%d} 提交）：{state}{reason}")
+        lines.append(f"申诉 {appeal.number}（{shown_time(appeal.created_at)} 提交）：{state}{reason}")
     return "您的申诉：\n" + "\n".join(lines) + "\n审核中的申诉约 1–2 个工作日出结果，结果短信通知。"

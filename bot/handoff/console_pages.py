@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from bot.handoff.agents import AgentView
 from bot.handoff.canned import CannedReply, grouped
-from bot.handoff.hours import local_time, support_zone
+from bot.timezones import local_time, support_zone
 from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffReason, HandoffState
 from bot.handoff.reports import HandoffReport, HandoffStats
 from bot.handoff.service import REASON_LABELS, HandoffView, MessageView

@@ -23,9 +23,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Dict, FrozenSet, List, Optional, Tuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot import config
+from bot.timezones import local_time, support_zone
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_LABELS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -121,26 +122,6 @@ class ServiceHours:
     def local(self, moment: datetime) -> datetime:
         """``moment`` (naive UTC, or aware) as a wall-clock time of the service zone."""
         return local_time(moment, self.zone)
-
-
-def support_zone(name: Optional[str] = None) -> ZoneInfo:
-    """The zone ``name``, by default ``SUPPORT_TIMEZONE``."""
-    name = name or config.get("SUPPORT_TIMEZONE")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"SUPPORT_TIMEZONE {name!r} is not a known time zone (e.g. Asia/Shanghai)") from None
-
-
-def local_time(moment: datetime, zone: ZoneInfo) -> datetime:
-    """``moment`` (naive UTC, or aware) as an aware wall-clock time of ``zone``."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return aware.astimezone(zone)
-
-
-def day_start_utc(day: date, zone: ZoneInfo) -> datetime:
-    """Midnight starting ``day`` in ``zone``, as naive UTC."""
-    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _naive_utc(moment: datetime) -> datetime:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from bot.accounts.database import Database
 from bot.accounts.service import utcnow
-from bot.handoff.hours import day_start_utc, local_time, support_zone
+from bot.timezones import day_start_utc, local_time, support_zone
 from bot.handoff.models import Handoff, HandoffReason, HandoffState
 
 _EPOCH = datetime(1970, 1, 1)

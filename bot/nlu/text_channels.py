@@ -25,11 +25,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.component import PredictionComponent
 from bot.nlu.normalisation import normalise, pinyin_syllables
-from bot.nlu.values import find_values, with_placeholders
+from bot.nlu.values import EXTRACTOR_NAME, find_values, with_placeholders
 
 NORMALISED_TEXT = "normalised_text"
 PINYIN_TEXT = "pinyin_text"
-EXTRACTOR_NAME = "ValueExtractor"
 
 
 def prepared_views(text: str) -> Dict[str, str]:

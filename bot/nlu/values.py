@@ -19,6 +19,8 @@ from typing import Dict, List, Tuple
 from bot.accounts.checks import DOCUMENT_TYPES
 from bot.accounts.systems import SYSTEMS
 
+# The entities' "extractor": the component that adds them (bot/nlu/text_channels.py).
+EXTRACTOR_NAME = "ValueExtractor"
 ID_NUMBER = "id_number"
 PHONE = "phone"
 CREDIT_CODE = "credit_code"

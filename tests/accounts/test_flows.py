@@ -480,14 +480,14 @@ def test_realname_overseas_passport_goes_to_manual_review_and_the_photos_open_it
     assert pending.account_id == account_id
 
 
-def test_realname_pending_review_says_wait_and_the_expected_date(lite):
+def test_realname_pending_review_says_wait_and_the_expected_date_in_beijing_time(lite):
     account_id = natural(lite.database)
-    review(lite, account_id)  # Monday 2026-11-23, 22:00
+    review(lite, account_id)  # Monday 2026-11-23, 22:00 UTC: Tuesday 06:00 in Beijing
     conversation = verified(lite, "realname", "zhangsan")
     assert conversation.done
     assert "正在人工审核中" in conversation.text
-    assert "2026-11-23 22:00 提交" in conversation.text
-    assert "预计 2026-11-25 前" in conversation.text
+    assert "2026-11-24 06:00 北京时间 提交" in conversation.text
+    assert "预计 2026-11-26 前" in conversation.text
     assert "催办" not in conversation.text
 
 
@@ -496,7 +496,7 @@ def test_realname_late_review_offers_to_chase_it(lite):
     review(lite, account_id)
     lite.clock.advance(days=4)
     conversation = verified(lite, "realname", "zhangsan")
-    assert "预计 2026-11-25 前" in conversation.text and "催办" in conversation.text
+    assert "预计 2026-11-26 前" in conversation.text and "催办" in conversation.text
 
 
 def test_realname_rejected_review_shows_the_reason_and_asks_for_new_photos(lite):
@@ -734,7 +734,7 @@ def test_appeal_status_of_this_conversation_is_shown_at_once(store):
     conversation = Conversation(store.engine(), "appeal_status")
     conversation.start()
     assert conversation.done
-    assert f"申诉 {appeal.number}（2026-11-23 提交）：审核中" in conversation.text
+    assert f"申诉 {appeal.number}（2026-11-24 06:00 北京时间 提交）：审核中" in conversation.text
     assert store.codes_sent() == 0
 
 
@@ -862,3 +862,85 @@ def test_renamed_unit_appeal_asks_for_sealed_copies_and_the_rename_statement(lit
     assert conversation.ask == "photo_front" and "加盖公章" in conversation.text
     conversation.upload(lite.upload())
     assert conversation.ask == "photo_back" and "变更声明" in conversation.text
+
+
+# -- values the user already gave (issue 10) ------------------------------------------------------
+
+def start_with(conversation: Conversation, text: str, **values: str) -> Outcome:
+    """The flow starts on a first message that carried ``values`` (as the NLU extracts them)."""
+    return conversation._take(conversation.engine.start(
+        conversation.slots, Turn(text=text, sender_id=conversation.sender, values=values)))
+
+
+def test_a_login_name_in_the_first_message_is_not_asked_for_again(lite):
+    account(lite.database, "zhangwei_01")
+    conversation = Conversation(lite.engine(), "reset")
+    start_with(conversation, "忘记密码了，登录名是 zhangwei_01", login_name="zhangwei_01")
+    assert conversation.ask == "verification_code"
+    assert "登录名" not in conversation.text.split("验证码")[0]  # the code went out, nothing asked
+    conversation.say(lite.code(PHONE))
+    assert conversation.done and "reset?token=" in conversation.text
+
+
+def test_an_unknown_login_name_in_the_first_message_is_explained_then_asked(lite):
+    conversation = Conversation(lite.engine(), "reset")
+    start_with(conversation, "密码忘了 登录名 nobody_here", login_name="nobody_here")
+    assert conversation.ask == "account_ref"
+    assert "没有找到登录名为“nobody_here”的账号" in conversation.text
+    assert lite.codes_sent() == 0
+
+
+def test_an_id_number_in_the_first_message_starts_the_lookup(lite):
+    natural(lite.database, "zhaoliu")
+    conversation = Conversation(lite.engine(), "registered_id")
+    start_with(conversation, f"注册说身份证号 {ID_NUMBER} 已被注册", id_number=ID_NUMBER, doc_type="居民身份证")
+    assert conversation.ask == "verification_code"
+
+
+def test_the_system_named_in_the_first_message_is_not_asked_for(lite, unit_admin):
+    unit_admin(lite)
+    account(lite.database, "liming_kj", state=RealnameState.VERIFIED_ONLINE)
+    conversation = Conversation(lite.engine(), "grant")
+    start_with(conversation, "高企系统没有权限 登录名 liming_kj", login_name="liming_kj", system="high_tech")
+    assert conversation.ask == "verification_code"
+    conversation.say(lite.code(PHONE))
+    assert conversation.done
+    assert "没有任何单位授予的“高新技术企业认定管理系统”权限" in conversation.text
+
+
+@pytest.mark.parametrize("login_name", ["sz_unit", "stop_it", "cancel_01", "quxiao"])
+def test_a_bare_login_name_is_the_answer_even_if_nlu_read_it_as_cancel(lite, login_name):
+    account(lite.database, login_name)
+    conversation = Conversation(lite.engine(), "reset")
+    conversation.start()
+    outcome = conversation.say(login_name, intent="cancel", confidence=0.97)
+    assert not outcome.rejected
+    assert conversation.ask == "verification_code"
+
+
+def test_a_second_lookup_with_a_new_value_looks_the_new_account_up(lite):
+    first, second = CREDIT_CODE, "91110108MA02EFGH3Y"
+    account(lite.database, "HJ_" + first, kind=AccountKind.LEGAL, torch_case=3, torch_key=first)
+    account(lite.database, "HJ_" + second, kind=AccountKind.LEGAL, torch_case=3, torch_key=second,
+            phone=ADMIN_PHONE)
+    conversation = Conversation(lite.engine(), "torch")
+    start_with(conversation, f"查一下火炬中心的单位账号，信用代码是 {first}", credit_code=first)
+    conversation.say(lite.code(PHONE))
+    assert conversation.done and mask_login_name("HJ_" + first) in conversation.text
+
+    again = Conversation(lite.engine(), "torch", verified_account=conversation.slots["verified_account"])
+    start_with(again, f"再查一下火炬中心的单位账号，信用代码是 {second}", credit_code=second)
+    assert again.ask == "verification_code", again.text  # the new account needs its own code
+    assert mask_login_name("HJ_" + first) not in again.text
+    again.say(lite.code(ADMIN_PHONE))
+    assert again.done and mask_login_name("HJ_" + second) in again.text
+
+
+def test_the_same_account_again_needs_no_second_code(lite):
+    account(lite.database, "HJ_" + CREDIT_CODE, kind=AccountKind.LEGAL, torch_case=3, torch_key=CREDIT_CODE)
+    conversation = Conversation(lite.engine(), "torch")
+    start_with(conversation, CREDIT_CODE, credit_code=CREDIT_CODE)
+    conversation.say(lite.code(PHONE))
+    again = Conversation(lite.engine(), "torch", verified_account=conversation.slots["verified_account"])
+    start_with(again, CREDIT_CODE, credit_code=CREDIT_CODE)
+    assert again.done and lite.codes_sent(PHONE) == 1

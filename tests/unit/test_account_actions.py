@@ -258,3 +258,16 @@ def test_metadata_of_an_older_message_is_not_used(service):
     events, messages = run(ValidateAccountForm(), rasa_tracker(history, slots))
     assert SlotSet("photo_back", None) in events
     assert "需要上传照片" in messages[0]["text"]
+
+
+def test_the_flows_get_the_values_the_nlu_found_first_of_each_kind():
+    from actions.account_flows import values_of
+
+    message = {"entities": [
+        {"entity": "login_name", "value": "li_hong2019", "extractor": "ValueExtractor"},
+        {"entity": "login_name", "value": "from_elsewhere", "extractor": "SomeOtherExtractor"},
+        {"entity": "login_name", "value": "second_01", "extractor": "ValueExtractor"},
+        {"entity": "system", "value": "human_genetic", "extractor": "ValueExtractor"},
+    ]}
+    assert values_of(message) == {"login_name": "li_hong2019", "system": "human_genetic"}
+    assert values_of({}) == {}
