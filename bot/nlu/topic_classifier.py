@@ -15,8 +15,9 @@ Contract, per message (after ``TextNormaliser``):
   question being an FAQ question; ``faq`` confidence × answer confidence is
   the answer's probability (``bot.clarification`` relies on it).
 
-Both thresholds are chosen on the validation set by ``python -m bot nlu
-calibrate`` (docs/understanding.md), not by hand.
+Both thresholds (and the FAQ answers' class weight) are chosen on the
+validation set by ``make calibrate`` (tests/nlu/calibrate.py,
+docs/understanding.md), not by hand.
 """
 from __future__ import annotations
 
@@ -108,14 +109,7 @@ def _views(message: Message) -> Views:
 class TopicClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        defaults = TopicModelSettings()
-        return {
-            "char_ngrams": list(defaults.char_ngrams),
-            "pinyin_ngrams": list(defaults.pinyin_ngrams),
-            "regularisation": defaults.regularisation,
-            "fallback_threshold": 0.3,
-            "ambiguity_threshold": 0.0,
-        }
+        return {**TopicModelSettings().as_config(), "fallback_threshold": 0.3, "ambiguity_threshold": 0.0}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  model: Optional[TopicModel] = None) -> None:
@@ -129,15 +123,11 @@ class TopicClassifier(GraphComponent, IntentClassifier):
                execution_context: ExecutionContext) -> "TopicClassifier":
         return cls(config, model_storage, resource)
 
-    def _settings(self) -> TopicModelSettings:
-        return TopicModelSettings(char_ngrams=tuple(self._config["char_ngrams"]),
-                                  pinyin_ngrams=tuple(self._config["pinyin_ngrams"]),
-                                  regularisation=float(self._config["regularisation"]))
-
     def train(self, training_data: TrainingData) -> Resource:
         examples = [message for message in training_data.intent_examples if message.get(TEXT)]
         self._model = TopicModel.fit([_views(message) for message in examples],
-                                     [message.get_full_intent() for message in examples], self._settings())
+                                     [message.get_full_intent() for message in examples],
+                                     TopicModelSettings.from_config(self._config))
         self.persist()
         return self._resource
 

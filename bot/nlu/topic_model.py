@@ -18,9 +18,10 @@ messages); a multinomial logistic regression with balanced class weights.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sparse
@@ -30,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from bot.nlu.text_channels import NORMALISED_TEXT, PINYIN_TEXT
 
 Views = Dict[str, str]
+FAQ_PREFIX = "faq/"
 _META_FILE = "topic_model.json"
 _ARRAYS_FILE = "topic_model.npz"
 
@@ -39,6 +41,23 @@ class TopicModelSettings:
     char_ngrams: Tuple[int, int] = (1, 3)
     pinyin_ngrams: Tuple[int, int] = (1, 2)
     regularisation: float = 10.0  # LogisticRegression's C: larger fits the examples more closely
+    # Class weights are balanced (each label weighs as much as any other), then
+    # the FAQ answers' weights are multiplied by this: with 45 FAQ labels against
+    # 8 core problems, full weight gives "some FAQ answer" a large prior.
+    faq_weight: float = 1.0
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any]) -> "TopicModelSettings":
+        """The settings among a pipeline step's options (config.yml); others are ignored."""
+        defaults = cls()
+        return cls(char_ngrams=tuple(config.get("char_ngrams", defaults.char_ngrams)),
+                   pinyin_ngrams=tuple(config.get("pinyin_ngrams", defaults.pinyin_ngrams)),
+                   regularisation=float(config.get("regularisation", defaults.regularisation)),
+                   faq_weight=float(config.get("faq_weight", defaults.faq_weight)))
+
+    def as_config(self) -> Dict[str, Any]:
+        return {"char_ngrams": list(self.char_ngrams), "pinyin_ngrams": list(self.pinyin_ngrams),
+                "regularisation": self.regularisation, "faq_weight": self.faq_weight}
     max_iterations: int = 3000
 
 
@@ -50,6 +69,13 @@ def _char_vectoriser(settings: TopicModelSettings) -> TfidfVectorizer:
 def _pinyin_vectoriser(settings: TopicModelSettings) -> TfidfVectorizer:
     return TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=tuple(settings.pinyin_ngrams),
                            sublinear_tf=True, lowercase=False, dtype=np.float32)
+
+
+def _class_weights(labels: Sequence[str], settings: TopicModelSettings) -> Dict[str, float]:
+    counts = Counter(labels)
+    balanced = {label: len(labels) / (len(counts) * count) for label, count in counts.items()}
+    return {label: weight * (settings.faq_weight if label.startswith(FAQ_PREFIX) else 1.0)
+            for label, weight in balanced.items()}
 
 
 class TopicModel:
@@ -70,7 +96,7 @@ class TopicModel:
             chars.fit_transform([view[NORMALISED_TEXT] for view in views]),
             pinyin.fit_transform([view[PINYIN_TEXT] for view in views]),
         ]).tocsr()
-        regression = LogisticRegression(C=settings.regularisation, class_weight="balanced",
+        regression = LogisticRegression(C=settings.regularisation, class_weight=_class_weights(labels, settings),
                                         max_iter=settings.max_iterations)
         regression.fit(features, list(labels))
         weights, bias = regression.coef_, regression.intercept_

@@ -7,7 +7,8 @@ span in the NFKC form of the text.  Nothing here checks that a value is valid
 (an ID number's check digit, say): the flows do that when they use it, and say
 what is wrong.  ``with_placeholders(text)`` replaces the values of the first
 four kinds by one word per kind, so that a model reads "忘记密码了，登录名是
-valuelogin" whatever the name, and a value never decides the intent.
+valuelogin" whatever the name, and a value never decides the intent; only the
+prefixes of migrated accounts (HJ_, WGZJXM) stay, since they tell the topic.
 """
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ LOGIN_NAME = "login_name"
 DOC_TYPE = "doc_type"
 SYSTEM = "system"
 KINDS = (ID_NUMBER, PHONE, CREDIT_CODE, LOGIN_NAME, DOC_TYPE, SYSTEM)
+# Login-name prefixes the platform gives migrated accounts (seed 003): kept
+# before the placeholder, since they tell which FAQ answer applies.
+TELLING_LOGIN_PREFIXES = ("HJ_", "WGZJXM")
 # One word each that no glossary entry, pinyin syllable or user's word can be.
 PLACEHOLDERS: Dict[str, str] = {
     ID_NUMBER: " valueid ",
@@ -36,11 +40,11 @@ PLACEHOLDERS: Dict[str, str] = {
     LOGIN_NAME: " valuelogin ",
 }
 
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_PHONE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?![0-9A-Za-z])")
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z_])\d{17}[\dXx](?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<![0-9A-Za-z_])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?![0-9A-Za-z])")
 # GB 32100: 18 characters of digits and capitals without I, O, S, V, Z.
 _CREDIT_CODE = re.compile(
-    r"(?<![0-9A-Za-z])[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{2}\d{6}[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{10}(?![0-9A-Za-z])")
+    r"(?<![0-9A-Za-z_])[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{2}\d{6}[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{10}(?![0-9A-Za-z])")
 # A login name is letters, digits and underscores; one is recognised when it
 # mixes letters with digits or underscores, or when the user says it is one.
 _LOGIN_CUE = r"(?:登录名|登陆名|登入名|用户名|账号名?|帐号名?|账户名?|帐户名?)"
@@ -119,5 +123,14 @@ def with_placeholders(text: str) -> str:
     plain = unicodedata.normalize("NFKC", text or "")
     for value in sorted(find_values(plain), key=lambda value: value.start, reverse=True):
         if value.kind in PLACEHOLDERS:
-            plain = plain[:value.start] + PLACEHOLDERS[value.kind] + plain[value.end:]
+            prefix = _telling_prefix(value)
+            plain = plain[:value.start] + prefix + PLACEHOLDERS[value.kind] + plain[value.end:]
     return plain
+
+
+def _telling_prefix(value: Value) -> str:
+    """The part of a login name that says where it comes from (HJ_: the Torch centre's migration)."""
+    if value.kind != LOGIN_NAME:
+        return ""
+    return next((value.value[:len(prefix)] for prefix in TELLING_LOGIN_PREFIXES
+                 if value.value.upper().startswith(prefix)), "")

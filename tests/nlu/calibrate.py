@@ -1,10 +1,11 @@
-"""Chooses TopicClassifier's two thresholds on the validation set and writes them into config.yml.
+"""Chooses TopicClassifier's FAQ weight and two thresholds on the validation set; writes them into config.yml.
 
-Run with ``make calibrate`` after the training data changes.  The topic model
-is fitted as training fits it (settings from config.yml), the validation
-messages (tests/nlu/validation.yml) are scored, and every pair of
-thresholds on a grid is tried through the same ``decide`` and the same
-other-service guard the pipeline runs.  The pair chosen maximises
+Run with ``make calibrate`` after the training data changes.  For each FAQ
+weight of ``FAQ_WEIGHTS`` the topic model is fitted as training fits it (the
+other settings from config.yml), the validation messages
+(tests/nlu/validation.yml and the spent blind set) are scored, and every pair of thresholds on a grid
+is tried through the same ``decide`` and the same other-service guard the
+pipeline runs.  The combination chosen maximises
 
     right answers − WRONG_COST × wrong answers
 
@@ -34,6 +35,8 @@ from tests.nlu.evaluation import OUT_OF_SCOPE, group_of, load_set  # noqa: E402
 from tests.project_data import TRAINING  # noqa: E402
 
 CONFIG = ROOT / "config.yml"
+FAQ_WEIGHTS = (0.5, 0.75, 1.0)
+CALIBRATION_SETS = ("validation", "blind_spent_1")
 WRONG_COST = 3
 FALLBACK_GRID = [round(x, 2) for x in np.arange(0.0, 0.61, 0.02)]
 AMBIGUITY_GRID = [round(x, 2) for x in np.arange(0.0, 0.21, 0.02)]
@@ -45,16 +48,13 @@ def classifier_config() -> Dict:
     return next(step for step in pipeline if step["name"].endswith("TopicClassifier"))
 
 
-def fitted_model(config: Dict) -> TopicModel:
+def fitted_model(config: Dict, faq_weight: float) -> TopicModel:
     texts, labels = [], []
     for label, examples in TRAINING.items():
         if label not in UNTRAINED:
             texts += examples
             labels += [label] * len(examples)
-    settings = TopicModelSettings(char_ngrams=tuple(config["char_ngrams"]),
-                                  pinyin_ngrams=tuple(config["pinyin_ngrams"]),
-                                  regularisation=float(config["regularisation"]))
-    return TopicModel.fit([prepared_views(text) for text in texts], labels, settings)
+    return TopicModel.fit([prepared_views(text) for text in texts], labels, TopicModelSettings.from_config({**config, "faq_weight": faq_weight}))
 
 
 def outcomes(model: TopicModel, scored: List[Tuple[str, Dict[str, str], np.ndarray]], fallback: float,
@@ -77,22 +77,25 @@ def outcomes(model: TopicModel, scored: List[Tuple[str, Dict[str, str], np.ndarr
 
 def main() -> None:
     config = classifier_config()
-    model = fitted_model(config)
-    messages = [(text, label) for label, texts in load_set("validation").items() for text in texts]
+    messages = [(text, label) for set_name in CALIBRATION_SETS
+                for label, texts in load_set(set_name).items() for text in texts]
     views = [prepared_views(text) for text, _ in messages]
-    scored = [(label, view, row) for (_, label), view, row in zip(messages, views, model.probabilities(views))]
     lexicon = ServiceLexicon.load()
     table = []
-    for fallback in FALLBACK_GRID:
-        for ambiguity in AMBIGUITY_GRID:
-            counts = outcomes(model, scored, fallback, ambiguity, lexicon)
-            right = sum(group["right"] for group in counts.values())
-            wrong = sum(group["wrong"] for group in counts.values())
-            table.append({"fallback_threshold": fallback, "ambiguity_threshold": ambiguity,
-                          "score": right - WRONG_COST * wrong, "groups": counts})
+    for faq_weight in FAQ_WEIGHTS:
+        model = fitted_model(config, faq_weight)
+        scored = [(label, view, row) for (_, label), view, row in zip(messages, views, model.probabilities(views))]
+        for fallback in FALLBACK_GRID:
+            for ambiguity in AMBIGUITY_GRID:
+                counts = outcomes(model, scored, fallback, ambiguity, lexicon)
+                right = sum(group["right"] for group in counts.values())
+                wrong = sum(group["wrong"] for group in counts.values())
+                table.append({"faq_weight": faq_weight, "fallback_threshold": fallback,
+                              "ambiguity_threshold": ambiguity, "score": right - WRONG_COST * wrong,
+                              "groups": counts})
     best = max(table, key=lambda row: (row["score"], row["fallback_threshold"], row["ambiguity_threshold"]))
     text = CONFIG.read_text(encoding="utf-8")
-    for key in ("fallback_threshold", "ambiguity_threshold"):
+    for key in ("faq_weight", "fallback_threshold", "ambiguity_threshold"):
         text = re.sub(rf"(\n\s+{key}: )[0-9.]+", rf"\g<1>{best[key]}", text)
     CONFIG.write_text(text, encoding="utf-8")
     (ROOT / "results").mkdir(exist_ok=True)
@@ -100,7 +103,8 @@ def main() -> None:
         json.dumps({"chosen": best, "table": table}, ensure_ascii=False, indent=1), encoding="utf-8")
     print(json.dumps(best, ensure_ascii=False))
     for row in table:
-        if row["ambiguity_threshold"] == best["ambiguity_threshold"] and row["fallback_threshold"] in (0.0, 0.2, 0.4, 0.6):
+        if row["faq_weight"] == best["faq_weight"] and row["ambiguity_threshold"] == best["ambiguity_threshold"] \
+                and row["fallback_threshold"] in (0.0, 0.2, 0.4, 0.6):
             print(json.dumps(row, ensure_ascii=False))
 
 

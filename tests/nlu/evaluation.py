@@ -15,7 +15,8 @@ tests/nlu/test_sets.py):
 - ``strangers_intents`` (``../shared/eval``): written by strangers; floors as the blind set;
 - ``heldout``, ``heldout_blind``: the earlier held-out sets, kept as regression sets;
 - ``validation``: chooses the fallback thresholds (``make calibrate``); not blind;
-- ``blind``: issue 10's blind test set; nothing was tuned on it.
+- ``blind_spent_1``: issue 10's first blind set, measured once, then used like the validation set;
+- ``blind``: the current blind test set; nothing was tuned on it.
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ SET_FILES: Dict[str, tuple] = {
     "heldout": (ROOT / "tests" / "nlu" / "heldout.yml", "rasa"),
     "heldout_blind": (ROOT / "tests" / "nlu" / "heldout_blind.yml", "rasa"),
     "validation": (ROOT / "tests" / "nlu" / "validation.yml", "labels"),
+    "blind_spent_1": (ROOT / "tests" / "nlu" / "blind_spent_1.yml", "labels"),
     "blind": (ROOT / "tests" / "nlu" / "blind.yml", "labels"),
 }
 STRANGERS_FAQ = SHARED_EVAL / "strangers_faq.yml"

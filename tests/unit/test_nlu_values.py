@@ -44,3 +44,8 @@ def test_the_extractor_adds_entities_and_keeps_others():
     message = Message(data={"text": "登录名是 stop_it", "entities": [{"entity": "other", "value": "x"}]})
     ValueExtractor().process([message])
     assert [(e["entity"], e["value"]) for e in message.get("entities")] == [("other", "x"), ("login_name", "stop_it")]
+
+
+def test_the_prefix_of_a_migrated_login_name_stays_before_the_placeholder():
+    assert with_placeholders("登录名是HJ_91320583MA1XK7B24D") == "登录名是HJ_ valuelogin "
+    assert with_placeholders("老账号 WGZJXM_lihua 登不上") == "老账号 WGZJXM valuelogin  登不上"
