@@ -18,6 +18,10 @@ from tests.servers import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _default_interrupt() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_run_prints_the_addresses_serves_and_stops_on_ctrl_c(tmp_path):
     environ = dict(
         os.environ,
@@ -30,6 +34,9 @@ def test_run_prints_the_addresses_serves_and_stops_on_ctrl_c(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=environ,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        # As in a terminal: a suite started in the background of a shell without job
+        # control inherits an ignored SIGINT, and Python then never raises KeyboardInterrupt.
+        preexec_fn=_default_interrupt,
     )
     try:
         printed = []
