@@ -95,11 +95,20 @@ async def test_a_socket_cannot_write_into_another_conversation(assistant, client
 @pytest.mark.asyncio
 async def test_malformed_messages_get_a_reason_and_the_server_keeps_serving(client):
     await client.start_session()
-    for payload in ("just a string", {"session_id": client.session_id}, {"message": 5}):
+    bad_format = "消息格式不对"
+    for payload, reason in (
+        ("just a string", bad_format),
+        ({"session_id": client.session_id}, bad_format),  # no message
+        ({"message": 5}, bad_format),  # not text
+        ({"message": "你好"}, "会话已失效"),  # well formed, but no session id
+    ):
         await client.sio.emit("user_uttered", payload)
-        assert (await client.next("widget_error"))["message"]
+        refusal = (await client.next("widget_error"))["message"]
+        assert reason in refusal and "请刷新页面后重试" in refusal, (payload, refusal)
+    # A normal message is answered, with the greeting: nothing refused reached the assistant.
     await client.say("你好")
-    assert (await client.next("bot_uttered"))["text"]
+    assert "账号助手" in (await client.next("bot_uttered"))["text"]
+    assert client.received["widget_error"].empty()
 
 
 @pytest.mark.asyncio
