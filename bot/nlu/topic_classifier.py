@@ -4,10 +4,14 @@ Contract, per message (after ``TextNormaliser``):
 
 - ``intent``: the best label, with an FAQ answer reported as the retrieval
   intent ``faq``; its confidence is the label's own probability.  When that
-  probability is below ``fallback_threshold``, or the second label is within
-  ``ambiguity_threshold`` of it, the intent is ``nlu_fallback`` (as Rasa's
-  FallbackClassifier does) and the ranking below it still names the
-  likeliest topics for the clarification's buttons.
+  probability is below the threshold (``faq_fallback_threshold`` when the best
+  label is an FAQ answer, ``fallback_threshold`` otherwise), or the second
+  label is within ``ambiguity_threshold`` of it, the intent is
+  ``nlu_fallback`` (as Rasa's FallbackClassifier does) and the ranking below
+  it still names the likeliest topics for the clarification's buttons.  FAQ
+  answers have a threshold of their own because a wrong FAQ answer is the
+  costliest mistake (issue 10 allows 3 %), while a core problem's flow asks
+  before it acts.
 - ``intent_ranking``: intents best first; ``faq`` carries the sum of its
   answers' probabilities.
 - ``response_selector.faq``: the best FAQ answer, in the shape of Rasa's
@@ -15,7 +19,7 @@ Contract, per message (after ``TextNormaliser``):
   question being an FAQ question; ``faq`` confidence × answer confidence is
   the answer's probability (``bot.clarification`` relies on it).
 
-Both thresholds (and the FAQ answers' class weight) are chosen on the
+The thresholds (and the FAQ answers' class weight) are chosen on the
 validation set by ``make calibrate`` (tests/nlu/calibrate.py,
 docs/understanding.md), not by hand.
 """
@@ -52,7 +56,7 @@ _FAQ_PREFIX = FAQ_INTENT + "/"
 
 
 def decide(labels: List[str], probabilities: np.ndarray, fallback_threshold: float,
-           ambiguity_threshold: float) -> Dict[str, Any]:
+           ambiguity_threshold: float, faq_fallback_threshold: Optional[float] = None) -> Dict[str, Any]:
     """The parse fields (intent, intent_ranking, response_selector) for one message's probabilities."""
     order = np.argsort(-probabilities)
     best, best_probability = labels[order[0]], float(probabilities[order[0]])
@@ -64,7 +68,10 @@ def decide(labels: List[str], probabilities: np.ndarray, fallback_threshold: flo
                 for i in order if not labels[i].startswith(_FAQ_PREFIX)]
     ranking = sorted(ranking, key=lambda ranked: ranked[PREDICTED_CONFIDENCE_KEY], reverse=True)[:RANKING_LENGTH]
 
-    unsure = best_probability < fallback_threshold or best_probability - second_probability < ambiguity_threshold
+    threshold = fallback_threshold
+    if faq_fallback_threshold is not None and best.startswith(_FAQ_PREFIX):
+        threshold = faq_fallback_threshold
+    unsure = best_probability < threshold or best_probability - second_probability < ambiguity_threshold
     if unsure:
         intent = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: best_probability}
         ranking = [intent, *ranking]
@@ -109,7 +116,8 @@ def _views(message: Message) -> Views:
 class TopicClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**TopicModelSettings().as_config(), "fallback_threshold": 0.3, "ambiguity_threshold": 0.0}
+        return {**TopicModelSettings().as_config(), "fallback_threshold": 0.3, "faq_fallback_threshold": 0.3,
+                "ambiguity_threshold": 0.0}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  model: Optional[TopicModel] = None) -> None:
@@ -149,7 +157,8 @@ class TopicClassifier(GraphComponent, IntentClassifier):
         probabilities = self._model.probabilities([_views(message) for message in messages])
         for message, row in zip(messages, probabilities):
             parse = decide(self._model.labels, row, float(self._config["fallback_threshold"]),
-                           float(self._config["ambiguity_threshold"]))
+                           float(self._config["ambiguity_threshold"]),
+                           float(self._config["faq_fallback_threshold"]))
             for key, value in parse.items():
                 if value:
                     message.set(key, value, add_to_output=True)
