@@ -82,7 +82,7 @@ class ActionStartFlow(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        return cleared_flow() + [SlotSet("flow", FLOW_OF_INTENT.get(intent))]
+        return cleared_flow() + [SlotSet("flow", FLOW_OF_INTENT.get(intent or ""))]
 
 
 class ValidateAccountForm(Action):

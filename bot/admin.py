@@ -247,6 +247,8 @@ def _db_seed_demo(args: argparse.Namespace) -> int:
     from bot.accounts.sync import import_accounts, load_yaml
 
     data = load_yaml(DEMO_FILE)
+    if data is None:  # the file ships with the code; empty only in a broken checkout
+        raise CliError(f"{DEMO_FILE} is empty")
     logins = [entry["login_name"] for entry in data["accounts"]]
     with _database(args) as database:
         database.upgrade()
@@ -374,7 +376,7 @@ def _photo_lines(service: "AccountService", items: List[tuple]) -> List[str]:
         for what, *upload_ids in items:
             uploads = [session.get(Upload, upload_id) for upload_id in upload_ids]
             if all(upload is not None and upload.stored_name for upload in uploads):
-                front, back = (service.uploads.path_of(upload) for upload in uploads)  # type: ignore[arg-type]
+                front, back = (service.uploads.path_of(upload) for upload in uploads)
                 lines.append(f"{what}: front {front}, back {back}")
             else:
                 lines.append(f"{what}: no photos (imported from the platform)")

@@ -39,7 +39,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """Columns aligned for the terminal (Chinese characters count double)."""
     cells = [[_cell(value) for value in row] for row in [list(headers), *rows]]
     widths = [max(_width(row[column]) for row in cells) for column in range(len(headers))]
-    lines = ["  ".join(_pad(cell, width) for cell, width in zip(row, widths)).rstrip() for row in cells]
+    lines = ["  ".join(_pad(cell, width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
@@ -127,7 +127,8 @@ def describe_unit(unit: Unit, today: date) -> str:
         f"legal rep:        {mask_name(unit.legal_rep_name)} ({rep_type})",
         f"complete:         basic {_yes(unit.basic_info_complete)}, authorization "
         f"{_yes(unit.authorization_info_complete)}, other {_yes(unit.other_info_complete)}",
-        f"main agent:       {agent.login_name + ' (' + RealnameState(agent.realname_state).value + ')' if agent else NONE}",
+        "main agent:       "
+        f"{agent.login_name + ' (' + RealnameState(agent.realname_state).value + ')' if agent else NONE}",
         f"systems entered:  {_systems(unit)}",
     ]
     if unit.grants:
@@ -156,7 +157,8 @@ def grants_table(grants: Iterable[Grant], today: date, by_unit: bool) -> str:
 
 
 def reviews_table(reviews: Sequence[ManualReview], logins: Dict[int, str]) -> str:
-    rows = [(review.id, _value(review.state), logins.get(review.account_id, ""), review.created_at, review.decided_at, review.reason)
+    rows = [(review.id, _value(review.state), logins.get(review.account_id, ""), review.created_at,
+             review.decided_at, review.reason)
             for review in reviews]
     return table(["id", "state", "account", "created (UTC)", "decided (UTC)", "reason"], rows)
 

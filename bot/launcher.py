@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, List, Mapping, Optional
+from typing import IO, Dict, List, Mapping, Optional, Sequence
 
 from bot import config
 from bot.accounts.database import upgrade as upgrade_account_store
@@ -30,7 +30,7 @@ class StartupError(RuntimeError):
 class RunningAssistant:
     rasa_url: str
     actions_url: str
-    processes: List[subprocess.Popen] = field(default_factory=list)
+    processes: List[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def rest_webhook(self) -> str:
@@ -61,7 +61,7 @@ def _venv_executable(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def _prepare_environment(overrides: Optional[Mapping[str, str]]) -> dict:
+def _prepare_environment(overrides: Optional[Mapping[str, str]]) -> Dict[str, str]:
     environ = dict(os.environ)
     environ.update(overrides or {})
     environ.update(config.rasa_environment(environ))
@@ -91,21 +91,19 @@ def start_assistant(
         rasa_url=f"http://{reachable_host}:{environ['RASA_PORT']}",
         actions_url=f"http://{reachable_host}:{environ['ACTIONS_PORT']}",
     )
-    common = dict(cwd=config.PROJECT_ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT if log else None)
+
+    def spawn(args: Sequence[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(args, cwd=config.PROJECT_ROOT, env=environ, stdout=log,
+                                stderr=subprocess.STDOUT if log else None)
+
     assistant.processes.append(
-        subprocess.Popen(
-            [_venv_executable("rasa"), "run", "actions", "--actions", "actions",
-             "--port", environ["ACTIONS_PORT"]],
-            **common,
-        )
+        spawn([_venv_executable("rasa"), "run", "actions", "--actions", "actions",
+               "--port", environ["ACTIONS_PORT"]])
     )
     assistant.processes.append(
-        subprocess.Popen(
-            [_venv_executable("rasa"), "run", "--model", str(model_path),
-             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-             "--interface", host, "--port", environ["RASA_PORT"]],
-            **common,
-        )
+        spawn([_venv_executable("rasa"), "run", "--model", str(model_path),
+               "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+               "--interface", host, "--port", environ["RASA_PORT"]])
     )
     try:
         _wait_until_ready(assistant, timeout)
@@ -121,13 +119,21 @@ def _wait_until_ready(assistant: RunningAssistant, timeout: float) -> None:
     while pending:
         for process in assistant.processes:
             if process.poll() is not None:
-                raise StartupError(f"{' '.join(process.args[:3])} exited with code {process.returncode}")
+                raise StartupError(f"{_shown_command(process)} exited with code {process.returncode}")
         for url in list(pending):
             if answers(url):
                 pending.discard(url)
         if time.monotonic() > deadline:
             raise StartupError(f"not ready after {timeout:.0f} s: {', '.join(sorted(pending))}")
         time.sleep(0.5)
+
+
+def _shown_command(process: subprocess.Popen[bytes]) -> str:
+    """The program and its first two arguments (``start_assistant`` passes a list)."""
+    args = process.args
+    if isinstance(args, (list, tuple)):
+        return " ".join(str(arg) for arg in args[:3])
+    return str(args)
 
 
 def answers(url: str) -> bool:

@@ -58,11 +58,16 @@ def normalise(text: Optional[str]) -> str:
 
 def refuse_forbidden(text: str, what: str) -> None:
     bad_chars = sorted({char for char in text if char in _FORBIDDEN_CHARS})
-    if bad_chars or _FORBIDDEN_WORDS.search(text):
-        shown = " ".join(bad_chars) or _FORBIDDEN_WORDS.search(text).group(0)  # type: ignore[union-attr]
-        raise InvalidInput(
-            f"{what}里不能含有 {shown} 这类字符或词语（平台不接受引号、= ; < > % 以及 "
-            "select、update、delete 等词）。请重新输入。")
+    bad_word = _FORBIDDEN_WORDS.search(text)
+    if bad_chars:
+        shown = " ".join(bad_chars)
+    elif bad_word:
+        shown = bad_word.group(0)
+    else:
+        return
+    raise InvalidInput(
+        f"{what}里不能含有 {shown} 这类字符或词语（平台不接受引号、= ; < > % 以及 "
+        "select、update、delete 等词）。请重新输入。")
 
 
 def parse_document_type(text: str) -> DocumentType:
@@ -93,7 +98,7 @@ def parse_mainland_id(text: str) -> str:
         raise InvalidInput("身份证号中的出生日期（第 7–14 位）不是有效日期，请核对后重新输入。") from None
     if birth > date.today() or birth.year < 1900:
         raise InvalidInput("身份证号中的出生日期（第 7–14 位）不可能，请核对后重新输入。")
-    checksum = sum(int(digit) * weight for digit, weight in zip(number[:17], _ID_WEIGHTS))
+    checksum = sum(int(digit) * weight for digit, weight in zip(number[:17], _ID_WEIGHTS, strict=True))
     if _ID_CHECK_CHARS[checksum % 11] != number[17]:
         raise InvalidInput("这个身份证号的校验位不对，可能有一位输错了，请核对后重新输入。")
     return number

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 from alembic import command
 from alembic.config import Config
@@ -18,6 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import config
+
+if TYPE_CHECKING:
+    import sqlite3
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -44,7 +47,8 @@ def _make_sqlite_parent(url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(connection: sqlite3.Connection, _record: object) -> None:
+    # The "connect" event of an SQLite engine: pysqlite's DB-API connection.
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -247,7 +247,8 @@ def torch_explanation(account: Account) -> str:
         return (f"平台上原来就有以这个{'手机号' if by_phone else '信用代码'}命名的账号（{login}），"
                 f"请用这个账号自己的密码在“{window}”窗口登录；密码不记得就用“登录名重置密码”。")
     if case == 3:
-        return (f"迁移时这个{'手机号' if by_phone else '信用代码'}已被别的账号占用，所以登录名改成了 HJ_ 加原用户名（{login}），"
+        return (f"迁移时这个{'手机号' if by_phone else '信用代码'}已被别的账号占用，"
+                f"所以登录名改成了 HJ_ 加原用户名（{login}），"
                 f"密码不变，在“{window}”窗口登录。")
     if case == 4 and not by_phone:
         return (f"用户名（{login}）在平台上是自然人账号：请在“自然人登录”窗口登录，完成实名认证后，"

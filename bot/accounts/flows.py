@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple
 
 from bot.accounts import checks, diagnosis, identity
 from bot.accounts.checks import InvalidInput
@@ -105,7 +105,8 @@ class Context:
     def __init__(self, slots: Dict[str, Any], sender_id: str) -> None:
         self.sender_id = sender_id
         self.flow: str = slots.get("flow") or ""
-        self.slots = {name: slots.get(name) for name in FLOW_SLOTS}
+        # Slot values as Rasa keeps them (None when unset), like ``data`` below.
+        self.slots: Dict[str, Any] = {name: slots.get(name) for name in FLOW_SLOTS}
         self.data: Dict[str, Any] = dict(slots.get("flow_data") or {})
         self.verified: Optional[str] = slots.get("verified_account")
         self.changes: Dict[str, Any] = {}
@@ -304,7 +305,8 @@ class FlowEngine:
             return
         ctx.remember(target=account.id, code_phone=account.phone, purpose=purpose)
         self._send_code(ctx, outcome, account.phone, purpose,
-                        sent_text=f"为确认是您本人，已向该账号的预留手机 {mask_phone(account.phone)} 发送了 6 位验证码（5 分钟内有效）。")
+                        sent_text=f"为确认是您本人，已向该账号的预留手机 {mask_phone(account.phone)} "
+                                  "发送了 6 位验证码（5 分钟内有效）。")
 
     def _send_code(self, ctx: Context, outcome: Outcome, phone: str, purpose: str, sent_text: str) -> bool:
         try:
@@ -343,7 +345,7 @@ class FlowEngine:
         getattr(self, f"_lookup_{ctx.flow}", self._lookup_account)(ctx, turn, outcome)
         ctx.set("account_ref", "given")
 
-    def _miss(self, ctx: Context, message: str, give_up: str) -> None:
+    def _miss(self, ctx: Context, message: str, give_up: str) -> NoReturn:
         misses = ctx.data.get("misses", 0) + 1
         ctx.remember(misses=misses)
         if misses >= MAX_LOOKUP_MISSES:
@@ -370,7 +372,8 @@ class FlowEngine:
         account = self.service.account(account_id)
         link = self.service.create_reset_link(account_id, actor=f"assistant:{ctx.sender_id}")
         outcome.say(f"请在 15 分钟内打开下面的链接，为账号 {mask_login_name(account.login_name)} 设置新密码"
-                    f"（链接只能用一次）：\n{link}\n新密码至少 8 位，包含大写字母、小写字母、数字、特殊符号中的至少 3 种。"
+                    f"（链接只能用一次）：\n{link}\n"
+                    "新密码至少 8 位，包含大写字母、小写字母、数字、特殊符号中的至少 3 种。"
                     "密码只在那个页面上输入，请不要发在对话里。")
         return None
 
@@ -382,7 +385,7 @@ class FlowEngine:
         if account is None:
             self._miss(ctx, f"没有找到登录名为“{login_name}”的账号，注意区分数字 0 和字母 O、数字 1 和字母 l。",
                        "登录名记不清，请走申诉找回。")
-        self._start_verification(ctx, account, outcome, purpose="reset")  # type: ignore[arg-type]
+        self._start_verification(ctx, account, outcome, purpose="reset")
 
     # -- appeal ------------------------------------------------------------------
 
@@ -399,7 +402,8 @@ class FlowEngine:
             if not ctx.data.get("code_phone"):
                 phone = ctx.slots["phone"]
                 ctx.remember(code_phone=phone, purpose="appeal")
-                self._send_code(ctx, outcome, phone, "appeal", f"已向 {mask_phone(phone)} 发送验证码，用来确认这个手机号能收到审核结果。")
+                self._send_code(ctx, outcome, phone, "appeal",
+                                f"已向 {mask_phone(phone)} 发送验证码，用来确认这个手机号能收到审核结果。")
             return "verification_code"
         self._file_appeal(ctx, outcome)
         return None
@@ -441,7 +445,8 @@ class FlowEngine:
         name = checks.parse_unit_name(turn.text)
         matches = self.service.find_units(name)
         if not matches:
-            self._miss(ctx, f"没有找到名称为“{name}”的单位账号。请输入注册账号时用的单位全称；改过名的，请用注册时的旧名称。",
+            self._miss(ctx, f"没有找到名称为“{name}”的单位账号。"
+                            "请输入注册账号时用的单位全称；改过名的，请用注册时的旧名称。",
                        "多次没有找到，请转人工客服。")
         match = matches[0]
         ctx.set("unit_name", name)
@@ -474,10 +479,10 @@ class FlowEngine:
         return self._next_registered(ctx, outcome)
 
     def _next_registered(self, ctx: Context, outcome: Outcome) -> Optional[str]:
-        step = self._needs_verification(ctx)
-        if step:
-            return step
-        account = self.service.account(self._account_in_question(ctx))  # type: ignore[arg-type]
+        account_id = self._account_in_question(ctx)
+        if account_id is None:
+            return self._needs_verification(ctx)
+        account = self.service.account(account_id)
         kind = "自然人账号" if account.kind == AccountKind.NATURAL else "法人（单位）账号"
         outcome.say(f"这个{'单位' if ctx.flow == 'registered_unit' else '证件'}已经登记在{kind} "
                     f"{mask_login_name(account.login_name)} 上，预留手机 {mask_phone(account.phone)}。"
@@ -503,7 +508,8 @@ class FlowEngine:
             reference = checks.parse_unit_name(turn.text)
         matches = self.service.find_units(reference)
         if not matches:
-            self._stop(ctx, outcome, "平台上没有以这个名称或信用代码注册的单位账号。单位改过名的，请用注册时的旧名称再问我；"
+            self._stop(ctx, outcome, "平台上没有以这个名称或信用代码注册的单位账号。"
+                                   "单位改过名的，请用注册时的旧名称再问我；"
                                    "仍提示已存在，请联系平台技术支持 010-88659000。")
             return
         match = matches[0]
@@ -515,12 +521,11 @@ class FlowEngine:
     # -- real-name failure -------------------------------------------------------
 
     def _next_realname(self, ctx: Context, outcome: Outcome) -> Optional[str]:
-        step = self._needs_verification(ctx)
-        if step:
-            return step
         account_id = self._account_in_question(ctx)
+        if account_id is None:
+            return self._needs_verification(ctx)
         if not ctx.data.get("diagnosed"):
-            account = self.service.account(account_id)  # type: ignore[arg-type]
+            account = self.service.account(account_id)
             holders = self.service.document_holders(account.doc_number) if account.doc_number else []
             result = diagnosis.diagnose_realname(account, holders, self._today())
             ctx.remember(diagnosed=result.next.value)
@@ -534,21 +539,21 @@ class FlowEngine:
         for slot in ("photo_front", "photo_back"):
             if not ctx.slots.get(slot):
                 return slot
-        self.service.open_review(account_id, ctx.slots["photo_front"], ctx.slots["photo_back"],  # type: ignore[arg-type]
-                                 ctx.sender_id)
-        outcome.say("已为您提交人工审核，账号状态现在是“实名认证审核中”。审核约 1–2 个工作日，结果短信通知，期间不需要重复提交。")
+        self.service.open_review(account_id, ctx.slots["photo_front"], ctx.slots["photo_back"], ctx.sender_id)
+        outcome.say("已为您提交人工审核，账号状态现在是“实名认证审核中”。"
+                    "审核约 1–2 个工作日，结果短信通知，期间不需要重复提交。")
         return None
 
     # -- missing grant -------------------------------------------------------------
 
     def _next_grant(self, ctx: Context, outcome: Outcome) -> Optional[str]:
-        step = self._needs_verification(ctx)
-        if step:
-            return step
+        account_id = self._account_in_question(ctx)
+        if account_id is None:
+            return self._needs_verification(ctx)
         if not ctx.slots.get("system_name"):
             return "system_name"
         if "request" not in ctx.data:
-            account = self.service.account(self._account_in_question(ctx))  # type: ignore[arg-type]
+            account = self.service.account(account_id)
             result = diagnosis.diagnose_grant(account, parse_system(ctx.slots["system_name"]), self._today())
             for finding in result.findings:
                 outcome.say(finding)
@@ -560,9 +565,10 @@ class FlowEngine:
         if ctx.slots["confirm_request"] == "yes":
             request = ctx.data["request"]
             masked = self.service.request_grant(
-                self._account_in_question(ctx), request["unit_id"], parse_system(ctx.slots["system_name"]).name,  # type: ignore[arg-type]
+                account_id, request["unit_id"], parse_system(ctx.slots["system_name"]).name,
                 request["role"], ctx.sender_id)
-            outcome.say(f"已给单位管理员（法人账号预留手机 {masked}）发短信，请他授予您“{request['role']}”角色。授权后重新登录即可。")
+            outcome.say(f"已给单位管理员（法人账号预留手机 {masked}）发短信，"
+                        f"请他授予您“{request['role']}”角色。授权后重新登录即可。")
         else:
             outcome.say("好的，不发短信。您也可以直接联系单位管理员办理授权。")
         return None
@@ -595,10 +601,10 @@ class FlowEngine:
     # -- Torch centre ----------------------------------------------------------------
 
     def _next_torch(self, ctx: Context, outcome: Outcome) -> Optional[str]:
-        step = self._needs_verification(ctx)
-        if step:
-            return step
-        account = self.service.account(self._account_in_question(ctx))  # type: ignore[arg-type]
+        account_id = self._account_in_question(ctx)
+        if account_id is None:
+            return self._needs_verification(ctx)
+        account = self.service.account(account_id)
         outcome.say(diagnosis.torch_explanation(account))
         return None
 
@@ -607,7 +613,8 @@ class FlowEngine:
         key = checks.parse_phone(text) if re.fullmatch(r"\+?\d[\d\-]{8,}", text) else checks.parse_credit_code(text)
         accounts = self.service.torch_accounts(key)
         if not accounts:
-            self._stop(ctx, outcome, "没有查到以这个号码从火炬中心迁移过来的账号。企业账号请用统一社会信用代码查，个人账号用注册手机号查；"
+            self._stop(ctx, outcome, "没有查到以这个号码从火炬中心迁移过来的账号。"
+                                   "企业账号请用统一社会信用代码查，个人账号用注册手机号查；"
                                    "都查不到，请联系平台技术支持 010-88659000。")
             return
         self._start_verification(ctx, accounts[0], outcome)
@@ -633,7 +640,8 @@ class FlowEngine:
         appeals = (self.service.appeals_for(phone=checks.parse_phone(text)) if re.fullmatch(r"\+?\d{11,13}", text)
                    else self.service.appeals_for(doc_number=text.upper()))
         if not appeals:
-            self._stop(ctx, outcome, "没有查到用这个手机号或证件号码提交的申诉。在平台页面上提交的申诉，结果会短信通知；"
+            self._stop(ctx, outcome, "没有查到用这个手机号或证件号码提交的申诉。"
+                                   "在平台页面上提交的申诉，结果会短信通知；"
                                    "超过 2 个工作日没有消息，请联系平台技术支持 010-88659000。")
             return
         phone = appeals[0].phone
@@ -665,8 +673,10 @@ ACCOUNT_REF_PROMPTS = {
     "default": "请告诉我您的登录名、证件号码或单位的统一社会信用代码，我先给账号的预留手机发验证码确认是您本人。",
 }
 RENAMED_UNIT_PROMPTS = {
-    "photo_front": {"text": "请上传“证件正面”材料：证件正反面复印件，本人签字并加盖公章后拍照（jpg、jpeg 或 png，不超过 1 MB）。"},
-    "photo_back": {"text": "请上传“证件反面”材料：单位名称变更声明，加盖公章后拍照（jpg、jpeg 或 png，不超过 1 MB）。"},
+    "photo_front": {"text": "请上传“证件正面”材料：证件正反面复印件，本人签字并加盖公章后拍照"
+                            "（jpg、jpeg 或 png，不超过 1 MB）。"},
+    "photo_back": {"text": "请上传“证件反面”材料：单位名称变更声明，加盖公章后拍照"
+                           "（jpg、jpeg 或 png，不超过 1 MB）。"},
 }
 PROMPTS: Dict[str, Dict[str, Any]] = {
     "account_kind": {"text": "您要找回的是个人（自然人）账号，还是单位（法人）账号？",
@@ -732,7 +742,8 @@ def _looks_like_value(text: str) -> bool:
 
 def _parse_reference(text: str) -> str:
     value = checks.normalise(text)
-    value = re.sub(r"^(?:我的)?(?:登录名|用户名|账号|帐号|证件号码?|身份证号码?|手机号?|信用代码)(?:是|为)?[:：]?", "", value)
+    value = re.sub(r"^(?:我的)?(?:登录名|用户名|账号|帐号|证件号码?|身份证号码?|手机号?|信用代码)"
+                   r"(?:是|为)?[:：]?", "", value)
     checks.refuse_forbidden(value, "号码")
     if not re.fullmatch(r"[\w\-]{3,64}", value, re.ASCII):
         raise InvalidInput("请输入登录名、证件号码、手机号或统一社会信用代码（只含字母、数字、下划线）。")

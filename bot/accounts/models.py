@@ -9,7 +9,7 @@ and the audit log.  Schema changes go through Alembic
 from __future__ import annotations
 
 import enum
-from typing import List
+from typing import Any, List
 
 from sqlalchemy import (
     Boolean,
@@ -28,7 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
-Base = declarative_base()
+# SQLAlchemy 1.4 ships no type information and builds the base class at run
+# time; without the annotation mypy rejects a variable as a base class.
+Base: Any = declarative_base()
 
 
 class AccountKind(str, enum.Enum):

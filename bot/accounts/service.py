@@ -241,7 +241,8 @@ class AccountService:
                 left = CODE_MAX_WRONG_TRIES - latest.wrong_tries
                 # Raised after the block: raising here would roll the count back.
                 if left == 0:
-                    wrong_try = CodeRejected("验证码不正确，已输错 5 次，这个验证码失效了，请让我重新发送。", final=True)
+                    wrong_try = CodeRejected("验证码不正确，已输错 5 次，这个验证码失效了，请让我重新发送。",
+                                             final=True)
                 else:
                     wrong_try = CodeRejected(f"验证码不正确，还可以再试 {left} 次。请核对短信后重新输入。", final=False)
             else:
@@ -325,7 +326,7 @@ class AccountService:
                 holders = self.document_holders(draft.doc_number)
                 account_id = holders[0].id if holders else None
             elif draft.unit_id:
-                account_id = session.get(Unit, draft.unit_id).account_id  # type: ignore[union-attr]
+                account_id = session.get(Unit, draft.unit_id).account_id
             appeal = Appeal(
                 number=f"SS{now:%Y%m%d}{secrets.randbelow(10**8):08d}", kind=draft.kind,
                 person_name=draft.person_name, doc_type=draft.doc_type, doc_number=draft.doc_number,
@@ -379,8 +380,8 @@ class AccountService:
             appeal.reason, appeal.decided_at = reason, self.now()
             if approve:
                 account = session.get(Account, appeal.account_id)
-                account.phone = appeal.phone  # type: ignore[union-attr]
-                text = (f"您的申诉（{appeal.number}）已通过。登录名：{account.login_name}。"  # type: ignore[union-attr]
+                account.phone = appeal.phone
+                text = (f"您的申诉（{appeal.number}）已通过。登录名：{account.login_name}。"
                         "预留手机号已更新为本机号码，请用“登录名重置密码”设置新密码。")
             else:
                 text = f"您的申诉（{appeal.number}）未通过，原因：{reason}。请按原因补正后重新申诉。"

@@ -213,6 +213,9 @@ def _file_order(problem: str) -> Tuple[int, int]:
 
 
 class _Writer:
+    # Runs only on a plan without problems (``import_accounts``): then every
+    # Optional field of a grant or review entry (None where the file lacked or
+    # spoiled the value) is set; the ``type: ignore``s below rely on that.
     def __init__(self, session: Session, plan: Plan, actor: str, now: datetime) -> None:
         self.session, self.plan, self.actor, self.now = session, plan, actor, now
         self.accounts: Dict[str, Account] = dict(plan.stored)  # lower login name → row

@@ -282,7 +282,7 @@ class _Checker:
     # -- reviews -----------------------------------------------------------------
 
     def _check_reviews(self) -> None:
-        seen: Set[Tuple[str, datetime]] = set()
+        seen: Set[Tuple[str, Optional[datetime]]] = set()  # created_at None when missing or invalid
         pending: Counter = Counter()
         for review in self.plan.entries.reviews:
             if not review.account:
@@ -293,7 +293,7 @@ class _Checker:
                 continue
             if review.created_at and (key, review.created_at) in seen:
                 self.fail(review.label, "created_at", "another review of this account has the same created_at")
-            seen.add((key, review.created_at))  # type: ignore[arg-type]
+            seen.add((key, review.created_at))
             if review.state == Decision.PENDING:
                 pending[key] += 1
                 self._check_pending(review, key)
@@ -305,7 +305,7 @@ class _Checker:
             self.fail(review.label, "state", f"a pending review needs the account's real-name state "
                                              f"in_review, not {state.value if state else 'unknown'}")
 
-    def _check_one_pending(self, pending: Counter, seen: Set[Tuple[str, datetime]]) -> None:
+    def _check_one_pending(self, pending: Counter, seen: Set[Tuple[str, Optional[datetime]]]) -> None:
         accounts = {key: self.plan.stored[key].id for key in pending if key in self.plan.stored}
         stored = self.session.execute(select(ManualReview).where(
             ManualReview.account_id.in_(list(accounts.values())),

@@ -45,7 +45,7 @@ import re
 import secrets
 from functools import wraps
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple, Union
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -246,19 +246,22 @@ class AgentConsoleInput(InputChannel):
 
     # -- guards --------------------------------------------------------------------
 
-    async def _session(self, request: Request) -> Tuple[Optional[str], Optional[AgentView]]:
+    async def _session(self, request: Request) -> Optional[Tuple[str, AgentView]]:
+        """The session token and its agent; None without a live session."""
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
-            return None, None
-        return token, await in_thread(self.directory.session_agent, token)
+            return None
+        agent = await in_thread(self.directory.session_agent, token)
+        return None if agent is None else (token, agent)
 
     def _page(self, handler: Handler) -> Handler:
         """A page for logged-in agents; others are sent to the login page."""
         @wraps(handler)
         async def guarded(request: Request, **kwargs: Any) -> HTTPResponse:
-            token, agent = await self._session(request)
-            if agent is None:
+            session = await self._session(request)
+            if session is None:
                 return see_other(pages.url("login"))
+            token, agent = session
             return await handler(request, agent, await self._frame(token, agent), **kwargs)
         return guarded
 
@@ -266,9 +269,10 @@ class AgentConsoleInput(InputChannel):
         """JSON for logged-in agents; others get HTTP 401."""
         @wraps(handler)
         async def guarded(request: Request, **kwargs: Any) -> HTTPResponse:
-            _, agent = await self._session(request)
-            if agent is None:
+            session = await self._session(request)
+            if session is None:
                 return json_reply({"error": SESSION_EXPIRED}, 401)
+            _, agent = session
             return await handler(request, agent, **kwargs)
         return guarded
 
@@ -276,26 +280,29 @@ class AgentConsoleInput(InputChannel):
         """A POST of a logged-in agent: own origin, live session, the session's CSRF token."""
         @wraps(handler)
         async def guarded(request: Request, **kwargs: Any) -> HTTPResponse:
-            refusal, agent, token = await self._check_post(request)
-            if refusal is not None:
-                return refusal
+            checked = await self._check_post(request)
+            if isinstance(checked, HTTPResponse):  # refused
+                return checked
+            agent, token = checked
             return await handler(request, agent, token, **kwargs)
         return guarded
 
-    async def _check_post(self, request: Request) -> Tuple[Optional[HTTPResponse], Optional[AgentView], str]:
+    async def _check_post(self, request: Request) -> Union[HTTPResponse, Tuple[AgentView, str]]:
+        """The agent and session token of an acceptable POST, else the refusal to send."""
         as_json = wants_json(request)
         if not same_origin(request):
             logger.warning("console: refused a POST to %s from origin %r / referer %r", request.path,
                            request.headers.get("origin"), request.headers.get("referer"))
-            return self._forbidden(as_json, FOREIGN_ORIGIN), None, ""
-        token, agent = await self._session(request)
-        if agent is None:
+            return self._forbidden(as_json, FOREIGN_ORIGIN)
+        session = await self._session(request)
+        if session is None:
             return (json_reply({"error": SESSION_EXPIRED}, 401) if as_json
-                    else see_other(pages.url("login"))), None, ""
+                    else see_other(pages.url("login")))
+        token, agent = session
         csrf = request.headers.get("x-csrf-token") or (request.form or {}).get("csrf")
         if not await in_thread(self.directory.csrf_valid, token, csrf):
-            return self._forbidden(as_json, BAD_CSRF), None, ""
-        return None, agent, token
+            return self._forbidden(as_json, BAD_CSRF)
+        return agent, token
 
     @staticmethod
     def _forbidden(as_json: bool, reason: str) -> HTTPResponse:
@@ -314,8 +321,7 @@ class AgentConsoleInput(InputChannel):
     # -- login -----------------------------------------------------------------------
 
     async def _login_form(self, request: Request) -> HTTPResponse:
-        _, agent = await self._session(request)
-        if agent is not None:
+        if await self._session(request) is not None:
             return see_other(CONSOLE_PATH)
         message = "您已退出登录。" if request.args.get("bye") else ""
         return self._login_page(request, message=message)
@@ -349,11 +355,12 @@ class AgentConsoleInput(InputChannel):
         return reply
 
     async def _logout(self, request: Request) -> HTTPResponse:
-        refusal, agent, token = await self._check_post(request)
-        if refusal is not None:
-            if refusal.status in (401, 303):  # no session anyway: drop the stale cookie too
-                drop_cookie(refusal, request, SESSION_COOKIE)
-            return refusal
+        checked = await self._check_post(request)
+        if isinstance(checked, HTTPResponse):  # refused
+            if checked.status in (401, 303):  # no session anyway: drop the stale cookie too
+                drop_cookie(checked, request, SESSION_COOKIE)
+            return checked
+        agent, token = checked
 
         def end() -> None:
             self.directory.end_session(token)
@@ -395,7 +402,8 @@ class AgentConsoleInput(InputChannel):
         """Waiting (oldest first), mine and the others' assigned conversations."""
         now = self.clock()
         waiting = [pages.queue_row_json(entry.handoff, entry.waiting_seconds) for entry in self.service.queue()]
-        mine, others = [], []
+        mine: List[Dict[str, Any]] = []
+        others: List[Dict[str, Any]] = []
         for handoff in self._assigned():
             since = int(max(0, (now - (handoff.claimed_at or handoff.created_at)).total_seconds()))
             row = pages.queue_row_json(handoff, since)
@@ -568,7 +576,8 @@ class AgentConsoleInput(InputChannel):
         raw = (request.args.get("days") or "7").strip()
         days = int(raw) if raw.isdigit() else 0
         if not 1 <= days <= MAX_REPORT_DAYS:
-            return html_page(pages.message_page("统计报表", f"天数需要是 1 到 {MAX_REPORT_DAYS} 之间的整数。", frame), 400)
+            return html_page(pages.message_page("统计报表", f"天数需要是 1 到 {MAX_REPORT_DAYS} 之间的整数。", frame),
+                             400)
         try:
             report = await in_thread(lambda: handoff_report(self.database, days, now=self.clock()))
         except ValueError as problem:  # SUPPORT_TIMEZONE

@@ -195,7 +195,8 @@ class WidgetInput(InputChannel):
                 await sio.leave_room(sid, previous)
             await sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid)
-            await sio.emit("session_history", await self._history(getattr(routes.ctx, "app", None), session_id), room=sid)
+            await sio.emit("session_history", await self._history(getattr(routes.ctx, "app", None), session_id),
+                           room=sid)
 
         @sio.on("user_uttered")
         async def user_uttered(sid: Text, data: Any) -> None:

@@ -47,7 +47,7 @@ def summary_of(slots: Dict[str, Any], user_texts: List[str], latest_intent: Opti
                accounts: AccountService) -> Dict[str, Any]:
     """The agent's first look: the problem, what was checked and found, who it is (masked)."""
     flow = slots.get("flow")
-    problem = FLOW_PROBLEMS.get(flow) or CORE_TOPICS.get(latest_intent or "") or "用户要求人工客服"
+    problem = FLOW_PROBLEMS.get(flow or "") or CORE_TOPICS.get(latest_intent or "") or "用户要求人工客服"
     summary: Dict[str, Any] = {"problem": problem, "identity": _identity(slots.get("verified_account"), accounts)}
     flow_data = slots.get("flow_data") or {}
     if flow:

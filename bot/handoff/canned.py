@@ -71,7 +71,7 @@ def replies_from_responses(responses: Dict[str, object], group: str) -> List[Can
 @lru_cache(maxsize=4)
 def _load(paths: Tuple[str, ...], groups: Tuple[str, ...]) -> Tuple[CannedReply, ...]:
     replies: List[CannedReply] = []
-    for path, group in zip(paths, groups):
+    for path, group in zip(paths, groups, strict=True):
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         replies.extend(replies_from_responses(document.get("responses") or {}, group))
     return tuple(replies)

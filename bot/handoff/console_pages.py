@@ -17,16 +17,16 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Dict, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 from bot.handoff.agents import AgentView
 from bot.handoff.canned import CannedReply, grouped
-from bot.timezones import local_time, support_zone
 from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffReason, HandoffState
 from bot.handoff.reports import HandoffReport, HandoffStats
 from bot.handoff.service import REASON_LABELS, HandoffView, MessageView
+from bot.timezones import local_time, support_zone
 
 CONSOLE_PATH = "/webhooks/console/"
 STATIC_VERSION = "1"  # bump when console.js/css change in an incompatible way
@@ -486,7 +486,7 @@ REASON_COLOURS = {
 
 
 def reports_page(frame: Frame, report: HandoffReport, days: int) -> str:
-    labels = [stats.day.strftime("%m-%d") for stats in report.days]
+    labels = [_day(stats).strftime("%m-%d") for stats in report.days]
     choices = "".join(f'<option value="{n}"{" selected" if n == days else ""}>最近 {n} 天</option>'
                       for n in sorted(set(REPORT_DAY_CHOICES) | {days}))
     charts = [
@@ -529,6 +529,13 @@ def reports_page(frame: Frame, report: HandoffReport, days: int) -> str:
     return document("统计报表", body, page="reports", frame=frame)
 
 
+def _day(stats: HandoffStats) -> date:
+    """The day of one of ``HandoffReport.days`` (only the report's total has none)."""
+    if stats.day is None:
+        raise ValueError("the figures of the whole period have no day")
+    return stats.day
+
+
 def _minutes(seconds: Optional[float]) -> Optional[float]:
     return None if seconds is None else seconds / 60
 
@@ -550,7 +557,7 @@ def report_table(report: HandoffReport) -> str:
             f'<th scope="col">转人工率</th>{reasons}<th scope="col">首次回复 中位数</th>'
             f'<th scope="col">首次回复 P90</th><th scope="col">解决用时 中位数</th>'
             f'<th scope="col">评分（人数）</th><th scope="col">用户离开</th></tr>')
-    rows = "".join(_report_row(stats.day.isoformat(), stats) for stats in report.days)
+    rows = "".join(_report_row(_day(stats).isoformat(), stats) for stats in report.days)
     return (f'<table class="list numbers" data-testid="report-table"><thead>{head}</thead>'
             f'<tbody>{rows}</tbody><tfoot>{_report_row("合计", report.total)}</tfoot></table>')
 
@@ -627,7 +634,7 @@ def bar_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequence
     width = max(2.0, slot * 0.6)
     show_values = len(values) <= 31
     bars = []
-    for index, (label, value) in enumerate(zip(labels, values)):
+    for index, (label, value) in enumerate(zip(labels, values, strict=False)):
         x = PLOT_LEFT + slot * index + (slot - width) / 2
         shown = "-" if value is None else fmt(value)
         if value is not None:
@@ -639,7 +646,8 @@ def bar_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequence
             y = bottom - (plot_height * min(value, top) / top if value is not None else 0) - 4
             bars.append(f'<text x="{x + width / 2:.1f}" y="{y:.1f}" text-anchor="middle" font-size="11" '
                         f'fill="#111827" class="bar-value">{e(shown)}</text>')
-    description = "；".join(f"{label}：{'-' if value is None else fmt(value)}" for label, value in zip(labels, values))
+    description = "；".join(f"{label}：{'-' if value is None else fmt(value)}"
+                           for label, value in zip(labels, values, strict=False))
     return _svg(chart_id, title, _axes(top, fmt) + "".join(bars) + _x_labels(labels, slot), description)
 
 
@@ -654,10 +662,10 @@ def stacked_bar_chart(chart_id: str, title: str, labels: Sequence[str], stacks: 
     slot = plot_width / max(1, len(stacks))
     width = max(2.0, slot * 0.6)
     parts = []
-    for index, (label, stack) in enumerate(zip(labels, stacks)):
+    for index, (label, stack) in enumerate(zip(labels, stacks, strict=False)):
         x = PLOT_LEFT + slot * index + (slot - width) / 2
         y = float(bottom)
-        for (name, colour), value in zip(series, stack):
+        for (name, colour), value in zip(series, stack, strict=False):
             if not value:
                 continue
             height = plot_height * value / top
@@ -667,7 +675,7 @@ def stacked_bar_chart(chart_id: str, title: str, labels: Sequence[str], stacks: 
         if len(stacks) <= 31:
             parts.append(f'<text x="{x + width / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="11" '
                          f'fill="#111827" class="bar-value">{totals[index]}</text>')
-    description = "；".join(f"{label}：{total}" for label, total in zip(labels, totals))
+    description = "；".join(f"{label}：{total}" for label, total in zip(labels, totals, strict=False))
     return _svg(chart_id, title, _axes(top, lambda value: f"{value:g}") + "".join(parts)
                 + _x_labels(labels, slot), description)
 

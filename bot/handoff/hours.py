@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 from zoneinfo import ZoneInfo
 
 from bot import config
@@ -136,7 +136,7 @@ def _parse_part(part: str) -> Tuple[FrozenSet[int], List[Period]]:
 
 
 def _parse_days(text: str, part: str) -> FrozenSet[int]:
-    days = set()
+    days: Set[int] = set()
     for item in text.lower().split(","):
         first, _, last = item.partition("-")
         start, end = _day(first, part), _day(last or first, part)

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from bot.accounts.database import Database
 from bot.accounts.service import utcnow
-from bot.timezones import day_start_utc, local_time, support_zone
 from bot.handoff.models import Handoff, HandoffReason, HandoffState
+from bot.timezones import day_start_utc, local_time, support_zone
 
 _EPOCH = datetime(1970, 1, 1)
 _TRACKER_EVENTS = sa.table("events", sa.column("sender_id"), sa.column("timestamp"), sa.column("type_name"))
@@ -82,11 +82,11 @@ def handoff_report(database: Database, days: int = 7, now: Optional[datetime] = 
     with database.session() as session:
         tracker = _has_tracker_events(session)
         conversations = [_conversations(session, start, end) if tracker else 0
-                         for start, end in zip(starts, starts[1:])]
+                         for start, end in zip(starts, starts[1:], strict=False)]
         total_conversations = _conversations(session, starts[0], starts[-1]) if tracker else 0
         facts = _handoff_facts(session, starts[0], starts[-1], zone)
     per_day = [_stats(day, count, [fact for fact in facts if fact.day == day])
-               for day, count in zip(day_list, conversations)]
+               for day, count in zip(day_list, conversations, strict=True)]
     return HandoffReport(zone.key, per_day, _stats(None, total_conversations, facts))
 
 

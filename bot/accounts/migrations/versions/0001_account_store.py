@@ -3,9 +3,8 @@
 Revision ID: 0001
 Revises: 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -26,7 +25,8 @@ def upgrade() -> None:
     sa.Column('doc_number', sa.String(length=64), nullable=True),
     sa.Column('doc_valid_from', sa.Date(), nullable=True),
     sa.Column('doc_valid_to', sa.Date(), nullable=True),
-    sa.Column('realname_state', sa.Enum('unverified', 'verified_online', 'failed', 'in_review', 'verified_manual', name='realnamestate', native_enum=False, length=32), nullable=False),
+    sa.Column('realname_state', sa.Enum('unverified', 'verified_online', 'failed', 'in_review', 'verified_manual',
+                                        name='realnamestate', native_enum=False, length=32), nullable=False),
     sa.Column('torch_case', sa.Integer(), nullable=True),
     sa.Column('torch_key', sa.String(length=64), nullable=True),
     sa.Column('overseas_training_registered', sa.Boolean(), nullable=False),
@@ -98,7 +98,8 @@ def upgrade() -> None:
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('front_upload_id', sa.String(length=32), nullable=False),
     sa.Column('back_upload_id', sa.String(length=32), nullable=False),
-    sa.Column('state', sa.Enum('pending', 'approved', 'rejected', name='decision', native_enum=False, length=32), nullable=False),
+    sa.Column('state', sa.Enum('pending', 'approved', 'rejected', name='decision', native_enum=False, length=32),
+              nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('decided_at', sa.DateTime(), nullable=True),
@@ -113,7 +114,8 @@ def upgrade() -> None:
     op.create_table('realname_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
-    sa.Column('state', sa.Enum('unverified', 'verified_online', 'failed', 'in_review', 'verified_manual', name='realnamestate', native_enum=False, length=32), nullable=False),
+    sa.Column('state', sa.Enum('unverified', 'verified_online', 'failed', 'in_review', 'verified_manual',
+                               name='realnamestate', native_enum=False, length=32), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], ),
@@ -170,7 +172,8 @@ def upgrade() -> None:
     sa.Column('front_upload_id', sa.String(length=32), nullable=False),
     sa.Column('back_upload_id', sa.String(length=32), nullable=False),
     sa.Column('sender_id', sa.String(length=128), nullable=True),
-    sa.Column('state', sa.Enum('pending', 'approved', 'rejected', name='decision', native_enum=False, length=32), nullable=False),
+    sa.Column('state', sa.Enum('pending', 'approved', 'rejected', name='decision', native_enum=False, length=32),
+              nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('decided_at', sa.DateTime(), nullable=True),

@@ -59,10 +59,13 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('sender_id', sa.String(length=128), nullable=False),
     sa.Column('channel', sa.String(length=64), nullable=False),
-    sa.Column('reason', sa.Enum('user_request', 'misunderstood', 'flow_dead_end', 'negative_feedback', name='handoffreason', native_enum=False, length=32), nullable=False),
+    sa.Column('reason', sa.Enum('user_request', 'misunderstood', 'flow_dead_end', 'negative_feedback',
+                                name='handoffreason', native_enum=False, length=32), nullable=False),
     sa.Column('summary', sa.Text(), nullable=False),
-    sa.Column('state', sa.Enum('waiting', 'assigned', 'resolved', 'abandoned', 'cancelled', name='handoffstate', native_enum=False, length=32), nullable=False),
-    sa.Column('outcome', sa.Enum('resolved', 'handed_back', name='handoffoutcome', native_enum=False, length=32), nullable=True),
+    sa.Column('state', sa.Enum('waiting', 'assigned', 'resolved', 'abandoned', 'cancelled',
+                               name='handoffstate', native_enum=False, length=32), nullable=False),
+    sa.Column('outcome', sa.Enum('resolved', 'handed_back', name='handoffoutcome', native_enum=False, length=32),
+              nullable=True),
     sa.Column('agent_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('user_seen_at', sa.DateTime(), nullable=False),
@@ -79,7 +82,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_handoffs_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_handoffs_sender_id'), ['sender_id'], unique=False)
         batch_op.create_index('ix_handoffs_state_created', ['state', 'created_at'], unique=False)
-        batch_op.create_index('uq_handoffs_open_sender', ['sender_id'], unique=True, sqlite_where=OPEN_STATES, postgresql_where=OPEN_STATES)
+        batch_op.create_index('uq_handoffs_open_sender', ['sender_id'], unique=True,
+                              sqlite_where=OPEN_STATES, postgresql_where=OPEN_STATES)
 
     op.create_table('handoff_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -99,7 +103,8 @@ def upgrade() -> None:
     op.create_table('handoff_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('handoff_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Enum('user', 'agent', 'note', 'system', name='authorkind', native_enum=False, length=32), nullable=False),
+    sa.Column('kind', sa.Enum('user', 'agent', 'note', 'system', name='authorkind', native_enum=False, length=32),
+              nullable=False),
     sa.Column('agent_id', sa.Integer(), nullable=True),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
