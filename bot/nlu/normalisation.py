@@ -38,12 +38,12 @@ _LATIN_RUN = re.compile(r"[a-z]+")
 _LONGEST_SYLLABLE = 6  # "zhuang", "shuang", "chuang"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _converter() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def glossary() -> Tuple[Tuple[re.Pattern, str], ...]:
     """(pattern, replacement) pairs, longest source first so phrases win over their words."""
     entries: Dict[str, str] = {}
@@ -66,7 +66,7 @@ def normalise(text: str) -> str:
     return text
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pinyin_syllable_set() -> FrozenSet[str]:
     """Every toneless syllable pypinyin knows (about 400)."""
     syllables = set()
@@ -93,10 +93,17 @@ def split_pinyin(run: str) -> List[str]:
     return syllables
 
 
+def _kept_as_one_piece(characters: str) -> List[str]:
+    """Characters without pinyin (Latin letters, digits) stay one piece, for split_pinyin."""
+    return [characters]
+
+
 def pinyin_syllables(normalised_text: str) -> List[str]:
     """The pinyin channel of a normalised text: one token per syllable, other characters dropped."""
     tokens: List[str] = []
-    for piece in lazy_pinyin(normalised_text, style=Style.NORMAL, errors=lambda chars: [chars]):
+    # pypinyin documents (and accepts) an ``errors`` callback returning a list of
+    # pieces; its type stub says str.
+    for piece in lazy_pinyin(normalised_text, style=Style.NORMAL, errors=_kept_as_one_piece):  # type: ignore[arg-type]
         if _HAN.search(piece):
             continue
         for run in _LATIN_RUN.findall(piece.replace("ü", "v")):

@@ -26,7 +26,7 @@ docs/understanding.md), not by hand.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -62,11 +62,12 @@ def decide(labels: List[str], probabilities: np.ndarray, fallback_threshold: flo
     best, best_probability = labels[order[0]], float(probabilities[order[0]])
     second_probability = float(probabilities[order[1]]) if len(order) > 1 else 0.0
 
-    faq_total = float(sum(p for label, p in zip(labels, probabilities) if label.startswith(_FAQ_PREFIX)))
-    ranking = [{INTENT_NAME_KEY: FAQ_INTENT, PREDICTED_CONFIDENCE_KEY: faq_total}] if faq_total else []
-    ranking += [{INTENT_NAME_KEY: labels[i], PREDICTED_CONFIDENCE_KEY: float(probabilities[i])}
-                for i in order if not labels[i].startswith(_FAQ_PREFIX)]
-    ranking = sorted(ranking, key=lambda ranked: ranked[PREDICTED_CONFIDENCE_KEY], reverse=True)[:RANKING_LENGTH]
+    faq_total = float(sum(p for label, p in zip(labels, probabilities, strict=True) if label.startswith(_FAQ_PREFIX)))
+    ranked: List[Tuple[str, float]] = [(FAQ_INTENT, faq_total)] if faq_total else []
+    ranked += [(labels[i], float(probabilities[i])) for i in order if not labels[i].startswith(_FAQ_PREFIX)]
+    ranked = sorted(ranked, key=lambda pair: pair[1], reverse=True)[:RANKING_LENGTH]
+    ranking: List[Dict[str, Any]] = [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
+                                     for name, confidence in ranked]
 
     threshold = fallback_threshold
     if faq_fallback_threshold is not None and best.startswith(_FAQ_PREFIX):
@@ -84,7 +85,7 @@ def decide(labels: List[str], probabilities: np.ndarray, fallback_threshold: flo
 
 def _faq_selection(labels: List[str], probabilities: np.ndarray, faq_total: float) -> Dict[str, Any]:
     answers = sorted(((float(p) / faq_total if faq_total else 0.0, label)
-                      for label, p in zip(labels, probabilities) if label.startswith(_FAQ_PREFIX)),
+                      for label, p in zip(labels, probabilities, strict=True) if label.startswith(_FAQ_PREFIX)),
                      reverse=True)
     if not answers:
         return {}
@@ -155,7 +156,7 @@ class TopicClassifier(GraphComponent, IntentClassifier):
         if self._model is None:
             return messages
         probabilities = self._model.probabilities([_views(message) for message in messages])
-        for message, row in zip(messages, probabilities):
+        for message, row in zip(messages, probabilities, strict=True):
             parse = decide(self._model.labels, row, float(self._config["fallback_threshold"]),
                            float(self._config["ambiguity_threshold"]),
                            float(self._config["faq_fallback_threshold"]))

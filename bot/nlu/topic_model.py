@@ -131,8 +131,9 @@ class TopicModel:
     @classmethod
     def load(cls, directory: Path) -> "TopicModel":
         meta = json.loads((directory / _META_FILE).read_text(encoding="utf-8"))
-        settings = TopicModelSettings(**{key: tuple(value) if isinstance(value, list) else value
-                                         for key, value in meta["settings"].items()})
+        stored: Dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value
+                                  for key, value in meta["settings"].items()}
+        settings = TopicModelSettings(**stored)
         with np.load(directory / _ARRAYS_FILE, allow_pickle=False) as arrays:
             chars = _restored(_char_vectoriser(settings), meta["chars"]["vocabulary"], arrays["char_idf"])
             pinyin = _restored(_pinyin_vectoriser(settings), meta["pinyin"]["vocabulary"], arrays["pinyin_idf"])

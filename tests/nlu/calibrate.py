@@ -6,7 +6,7 @@ other settings from config.yml), the calibration messages (tests/nlu/validation.
 and the spent blind sets, ``CALIBRATION_SETS``) are scored, and every
 combination of the fallback threshold, the FAQ answers' own fallback threshold
 and the ambiguity threshold on a grid is tried with the decision of
-``bot.nlu.topic_classifier.decide`` followed by the other-service guard, as the
+``bot.nlu.topic_classifier.decide`` followed by the other-service and off-topic guards, as the
 pipeline runs them.  The combination chosen maximises
 
     right answers − WRONG_COST × wrong answers
@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bot.nlu.other_service_guard import ServiceLexicon  # noqa: E402
-from bot.nlu.text_channels import NORMALISED_TEXT, prepared_views  # noqa: E402
+from bot.nlu.off_topic_guard import SupportVocabulary  # noqa: E402
+from bot.nlu.text_channels import NORMALISED_TEXT, PINYIN_TEXT, prepared_views  # noqa: E402
 from bot.nlu.topic_model import FAQ_PREFIX, TopicModel, TopicModelSettings  # noqa: E402
 from tests.nlu.evaluation import OUT_OF_SCOPE, group_of, load_set  # noqa: E402
 from tests.project_data import TRAINING  # noqa: E402
@@ -40,7 +41,7 @@ from tests.project_data import TRAINING  # noqa: E402
 CONFIG = ROOT / "config.yml"
 FAQ_WEIGHTS = (0.75, 1.0)
 REGULARISATIONS = (10.0, 30.0)
-CALIBRATION_SETS = ("validation", "blind_spent_1", "blind_spent_2")
+CALIBRATION_SETS = ("validation", "blind_spent_1", "blind_spent_2", "blind_spent_3")
 WRONG_COST = 3
 FALLBACK_GRID = [round(x, 2) for x in np.arange(0.0, 0.61, 0.02)]
 AMBIGUITY_GRID = [round(x, 2) for x in np.arange(0.0, 0.21, 0.02)]
@@ -72,11 +73,12 @@ class Scored:
     best_probability: np.ndarray
     margin: np.ndarray  # best minus second probability
     declined_by_guard: np.ndarray  # the other-service guard answers out of scope whatever the model says
+    off_topic: np.ndarray  # no word of account support: the off-topic guard declines it when unsure
     expected_out_of_scope: np.ndarray
 
     @classmethod
     def of(cls, model: TopicModel, labels: List[str], views: List[Dict[str, str]],
-           lexicon: ServiceLexicon) -> "Scored":
+           lexicon: ServiceLexicon, vocabulary: SupportVocabulary) -> "Scored":
         probabilities = model.probabilities(views)
         order = np.argsort(-probabilities, axis=1)
         rows = np.arange(len(labels))
@@ -89,15 +91,17 @@ class Scored:
             margin=probabilities[rows, order[:, 0]] - probabilities[rows, order[:, 1]],
             declined_by_guard=np.array([b != OUT_OF_SCOPE and lexicon.names_only_another_service(v[NORMALISED_TEXT])
                                         for b, v in zip(best, views)]),
+            off_topic=np.array([not vocabulary.mentioned(v[NORMALISED_TEXT], v[PINYIN_TEXT]) for v in views]),
             expected_out_of_scope=np.array([label == OUT_OF_SCOPE for label in labels]),
         )
 
     def outcomes(self, fallback: float, faq_fallback: float, ambiguity: float) -> Dict[str, Dict[str, int]]:
-        """The same decision as ``decide`` followed by the guard, for every message at once."""
+        """The same decision as ``decide`` followed by the guards, for every message at once."""
         threshold = np.where(self.best_is_faq, faq_fallback, fallback)
         unsure = (self.best_probability < threshold) | (self.margin < ambiguity)
-        right = np.where(self.declined_by_guard, self.expected_out_of_scope, ~unsure & self.best_is_expected)
-        clarify = ~self.declined_by_guard & unsure
+        declined = self.declined_by_guard | (unsure & self.off_topic)
+        right = np.where(declined, self.expected_out_of_scope, ~unsure & self.best_is_expected)
+        clarify = ~declined & unsure
         wrong = ~right & ~clarify
         return {str(group): {"right": int(right[self.group == group].sum()),
                              "clarify": int(clarify[self.group == group].sum()),
@@ -112,9 +116,10 @@ def main() -> None:
     views = [prepared_views(text) for text, _ in messages]
     labels = [label for _, label in messages]
     lexicon = ServiceLexicon.load()
+    vocabulary = SupportVocabulary.load()
     table = []
     for faq_weight, regularisation in itertools.product(FAQ_WEIGHTS, REGULARISATIONS):
-        scored = Scored.of(fitted_model(config, faq_weight, regularisation), labels, views, lexicon)
+        scored = Scored.of(fitted_model(config, faq_weight, regularisation), labels, views, lexicon, vocabulary)
         for fallback in FALLBACK_GRID:
             for faq_fallback in FALLBACK_GRID:
                 for ambiguity in AMBIGUITY_GRID:

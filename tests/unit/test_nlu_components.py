@@ -64,3 +64,34 @@ def test_a_bare_value_naming_a_platform_term_becomes_an_unclear_platform_questio
     (login,) = guard.process([predicted("zhangwei_01", "inform", 0.95)])
     assert system.get("intent")["name"] == "nlu_fallback"
     assert login.get("intent")["name"] == "inform"
+
+
+def guarded_by_off_topic(text, intent="nlu_fallback", confidence=0.3):
+    from bot.nlu.off_topic_guard import OffTopicGuard
+    from bot.nlu.text_channels import TextNormaliser
+
+    message = predicted(text, intent, confidence)
+    TextNormaliser().process([message])
+    (message,) = OffTopicGuard.from_config({}).process([message])
+    return message
+
+
+def test_an_unsure_message_without_a_word_of_account_support_is_declined():
+    for text in ("想养猫 布偶和英短哪个好养", "hhhhhhhhhhhh", "請問台北到高雄搭高鐵要多久", "zxcvbnm,./ qwe"):
+        message = guarded_by_off_topic(text)
+        assert message.get("intent") == {"name": "out_of_scope", "confidence": 0.3}, text
+        assert message.get("intent_ranking")[0]["name"] == "out_of_scope"
+        assert "nlu_fallback" not in [ranked["name"] for ranked in message.get("intent_ranking")]
+
+
+def test_an_unsure_account_question_keeps_its_did_you_mean():
+    # Support words in characters, traditional characters, English (via the glossary), pinyin,
+    # homophone typos, values (placeholders), the conversation itself (stop, a person).
+    for text in ("认证过不去 急", "帳號登不進去", "my password doesnt work", "mima wangle zenme ban",
+                 "灯路不上去", "zhang_wei01", "11010519491231002X", "不用往下问了", "换个人来"):
+        assert guarded_by_off_topic(text).get("intent")["name"] == "nlu_fallback", text
+
+
+def test_a_confident_prediction_is_never_touched():
+    for intent in ("greet", "thank", "faq", "out_of_scope"):
+        assert guarded_by_off_topic("想养猫", intent, 0.9).get("intent") == {"name": intent, "confidence": 0.9}
