@@ -16,12 +16,13 @@ WITH_ENV = eval "$$($(PY) -m bot env)" && export PYTHONPATH=$(CURDIR) &&
 WIDGET_ASSETS := bot/widget/node_modules/.package-lock.json
 TRAINING_INPUTS := config.yml $(shell find domain data bot/nlu bot/importer.py bot/topics.py bot/accounts/checks.py bot/accounts/systems.py bot/input_screen.py -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: help setup system-packages widget-assets train calibrate run shell test validate test-stories test-python bench clean
+.PHONY: help setup system-packages widget-assets train calibrate run shell test lint validate test-stories test-python bench clean
 
 help:
 	@echo "make run    set up, train if the data changed, start the assistant"
 	@echo "make shell  chat with the assistant in the terminal"
 	@echo "make test   set up and run every test"
+	@echo "make lint   ruff (lint and format) and mypy on bot/ and actions/ (part of make test)"
 	@echo "make bench  measure latency, load and training time (docs/benchmark.md)"
 	@echo "make calibrate  choose the fallback thresholds on the validation set (docs/understanding.md)"
 
@@ -97,7 +98,13 @@ test-stories: $(MODEL)
 test-python: $(MODEL) $(WIDGET_ASSETS) system-packages
 	$(WITH_ENV) $(PY) -m pytest tests
 
-test: validate test-stories test-python
+test: lint validate test-stories test-python
+
+# Settings in pyproject.toml. `ruff format bot actions` fixes the format.
+lint: $(VENV_STAMP)
+	$(VENV)/bin/ruff check bot actions
+	$(VENV)/bin/ruff format --check bot actions
+	$(VENV)/bin/mypy
 
 bench: $(MODEL) $(WIDGET_ASSETS)
 	$(WITH_ENV) $(PY) tests/bench/run_bench.py

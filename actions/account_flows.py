@@ -3,6 +3,7 @@
 The actions only translate between Rasa and ``bot.accounts.flows.FlowEngine``,
 which holds the logic.
 """
+
 from functools import lru_cache
 from typing import Any, Dict, List, Text
 
@@ -43,10 +44,14 @@ def values_of(message: Dict[Text, Any]) -> Dict[Text, str]:
 def turn_of(tracker: Tracker) -> Turn:
     message = tracker.latest_message or {}
     intent = message.get("intent") or {}
-    return Turn(text=message.get("text") or "", intent=intent.get("name"),
-                confidence=float(intent.get("confidence") or 0.0),
-                metadata=latest_metadata(tracker), sender_id=tracker.sender_id,
-                values=values_of(message))
+    return Turn(
+        text=message.get("text") or "",
+        intent=intent.get("name"),
+        confidence=float(intent.get("confidence") or 0.0),
+        metadata=latest_metadata(tracker),
+        sender_id=tracker.sender_id,
+        values=values_of(message),
+    )
 
 
 # Actions between a user message and this validation that do not mean the
@@ -79,8 +84,9 @@ class ActionStartFlow(Action):
     def name(self) -> Text:
         return "action_start_flow"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         return cleared_flow() + [SlotSet("flow", FLOW_OF_INTENT.get(intent or ""))]
 
@@ -95,14 +101,18 @@ class ValidateAccountForm(Action):
     def name(self) -> Text:
         return "validate_account_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         requested = tracker.get_slot(REQUESTED_SLOT)
         slots, turn = slots_of(tracker), turn_of(tracker)
         if requested is None or not answers_the_question(tracker):
             # Activation, or back after an interruption: ask, do not read the message.
-            outcome = (engine().start(slots, turn) if requested is None
-                       else engine().resume(slots, requested, tracker.sender_id))
+            outcome = (
+                engine().start(slots, turn)
+                if requested is None
+                else engine().resume(slots, requested, tracker.sender_id)
+            )
         else:
             outcome = engine().answer(slots, requested, turn)
         if outcome.rejected:
@@ -127,6 +137,7 @@ class ActionResetFlow(Action):
     def name(self) -> Text:
         return "action_reset_flow"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         return cleared_flow()

@@ -1,4 +1,5 @@
 """What the assistant does when it is unsure what the user meant."""
+
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker

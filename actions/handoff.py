@@ -1,6 +1,7 @@
 """A person takes over: the handoff is queued with the assistant's summary,
 the user is told their place, and the conversation pauses (Rasa predicts
 nothing until the agent hands it back; see bot/handoff/bridge.py)."""
+
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -46,16 +47,22 @@ class ActionRequestHuman(Action):
     def name(self) -> Text:
         return "action_request_human"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         slots = {name: tracker.get_slot(name) for name in STATE_SLOTS}
         latest_intent = (tracker.latest_message.get("intent") or {}).get("name")
-        reason = reason_of(latest_intent, tracker.get_slot("clarification"), previous_bot_buttons(tracker),
-                           flow_was_running=bool(slots.get("flow")))
+        reason = reason_of(
+            latest_intent,
+            tracker.get_slot("clarification"),
+            previous_bot_buttons(tracker),
+            flow_was_running=bool(slots.get("flow")),
+        )
         summary = summary_of(slots, user_texts(tracker), latest_core_intent(tracker), default_service())
         service = default_handoff_service()
-        handoff = service.request(tracker.sender_id, tracker.get_latest_input_channel() or DEFAULT_CHANNEL,
-                                  reason, summary)
+        handoff = service.request(
+            tracker.sender_id, tracker.get_latest_input_channel() or DEFAULT_CHANNEL, reason, summary
+        )
         reply = queued_reply(service, handoff, ServiceHours.from_settings(), service.now())
         dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
         # A running flow ends here (the agent takes the problem over); then nothing

@@ -1,4 +1,5 @@
 """Says why a message could not be read: empty, emoji only, garbled or too long."""
+
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -18,8 +19,6 @@ class ActionDiagnoseInput(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        problem = screen_message(
-            tracker.latest_message.get("text"), config.get_int("MAX_MESSAGE_CHARS")
-        )
+        problem = screen_message(tracker.latest_message.get("text"), config.get_int("MAX_MESSAGE_CHARS"))
         # A "/invalid_input" payload has readable text; call it what it is, empty of content.
         return [SlotSet("input_problem", (problem or InputProblem.EMPTY).value)]

@@ -1,4 +1,5 @@
 """Command line of the assistant: ``python -m bot --help``."""
+
 from __future__ import annotations
 
 import argparse
@@ -72,15 +73,9 @@ def _chat(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
-        "env", help="print the effective settings as shell exports"
-    ).set_defaults(handler=_print_env)
-    commands.add_parser(
-        "run", help="start the action server and the Rasa server"
-    ).set_defaults(handler=_run)
-    chat_parser = commands.add_parser(
-        "chat", help="chat in the terminal (starts the assistant if it is not running)"
-    )
+    commands.add_parser("env", help="print the effective settings as shell exports").set_defaults(handler=_print_env)
+    commands.add_parser("run", help="start the action server and the Rasa server").set_defaults(handler=_run)
+    chat_parser = commands.add_parser("chat", help="chat in the terminal (starts the assistant if it is not running)")
     chat_parser.add_argument("--url", help="Rasa server address, default from RASA_PORT")
     chat_parser.set_defaults(handler=_chat)
     admin.register(commands)

@@ -15,6 +15,7 @@ Every command takes ``--database-url`` (default: ``DATABASE_URL``).  Errors
 are printed as one line on stderr (a bad accounts file: one line per
 problem) with exit status 1.  Audit entries name the actor ``cli:<OS user>``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,11 +59,20 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     from bot.handoff import cli as handoff_cli  # it builds on the helpers below
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--database-url", metavar="URL",
-                        help="SQLAlchemy URL of the account store (default: DATABASE_URL, "
-                             "see `python -m bot env`)")
-    for add in (_add_db, _add_accounts, _add_sms, _add_reviews, _add_appeals,
-                handoff_cli.add_agents, handoff_cli.add_handoff):
+    common.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="SQLAlchemy URL of the account store (default: DATABASE_URL, " "see `python -m bot env`)",
+    )
+    for add in (
+        _add_db,
+        _add_accounts,
+        _add_sms,
+        _add_reviews,
+        _add_appeals,
+        handoff_cli.add_agents,
+        handoff_cli.add_handoff,
+    ):
         add(commands, common)
 
 
@@ -71,8 +81,9 @@ def _group(commands: Any, name: str, text: str) -> Any:
     return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
 
 
-def _command(group: Any, common: argparse.ArgumentParser, name: str, text: str,
-             handler: Handler) -> argparse.ArgumentParser:
+def _command(
+    group: Any, common: argparse.ArgumentParser, name: str, text: str, handler: Handler
+) -> argparse.ArgumentParser:
     parser = group.add_parser(name, help=text, description=text, parents=[common])
     parser.set_defaults(handler=_guarded(handler))
     return parser
@@ -80,60 +91,94 @@ def _command(group: Any, common: argparse.ArgumentParser, name: str, text: str,
 
 def _add_db(commands: Any, common: argparse.ArgumentParser) -> None:
     group = _group(commands, "db", "schema and demo data of the account store")
-    _command(group, common, "upgrade", "apply the schema migrations (Alembic) up to the latest",
-             _db_upgrade)
-    seed = _command(group, common, "seed-demo",
-                    "upgrade, then import the demo accounts (bot/accounts/demo_accounts.yml); "
-                    "safe to run again", _db_seed_demo)
-    seed.add_argument("--force", action="store_true",
-                      help="seed even if the store holds accounts that are not demo accounts")
+    _command(group, common, "upgrade", "apply the schema migrations (Alembic) up to the latest", _db_upgrade)
+    seed = _command(
+        group,
+        common,
+        "seed-demo",
+        "upgrade, then import the demo accounts (bot/accounts/demo_accounts.yml); " "safe to run again",
+        _db_seed_demo,
+    )
+    seed.add_argument(
+        "--force", action="store_true", help="seed even if the store holds accounts that are not demo accounts"
+    )
 
 
 def _add_accounts(commands: Any, common: argparse.ArgumentParser) -> None:
     group = _group(commands, "accounts", "import and look at accounts")
-    importer = _command(group, common, "import",
-                        "import accounts, grants and reviews from a YAML file (docs/accounts-import.md); "
-                        "all or nothing", _accounts_import)
+    importer = _command(
+        group,
+        common,
+        "import",
+        "import accounts, grants and reviews from a YAML file (docs/accounts-import.md); " "all or nothing",
+        _accounts_import,
+    )
     importer.add_argument("file", metavar="FILE.yml", type=Path, help="the accounts file")
-    show = _command(group, common, "show", "show one account: state, unit, grants, reviews "
-                                           "(names, phones and documents masked)", _accounts_show)
+    show = _command(
+        group,
+        common,
+        "show",
+        "show one account: state, unit, grants, reviews " "(names, phones and documents masked)",
+        _accounts_show,
+    )
     show.add_argument("login", metavar="LOGIN", help="login name (any letter case)")
 
 
 def _add_sms(commands: Any, common: argparse.ArgumentParser) -> None:
     group = _group(commands, "sms", "the SMS outbox")
-    outbox = _command(group, common, "outbox", "list the SMS the assistant sent, newest first "
-                                               "(phones and texts unmasked: the operator's view)",
-                      _sms_outbox)
+    outbox = _command(
+        group,
+        common,
+        "outbox",
+        "list the SMS the assistant sent, newest first " "(phones and texts unmasked: the operator's view)",
+        _sms_outbox,
+    )
     outbox.add_argument("--phone", help="only messages to this phone number")
-    outbox.add_argument("--limit", type=_positive, default=20, metavar="N",
-                        help="at most N messages (default 20)")
+    outbox.add_argument("--limit", type=_positive, default=20, metavar="N", help="at most N messages (default 20)")
 
 
 def _add_reviews(commands: Any, common: argparse.ArgumentParser) -> None:
     group = _group(commands, "reviews", "manual reviews of real-name data (人工审核)")
     listing = _command(group, common, "list", "list manual reviews, oldest first", _reviews_list)
     listing.add_argument("--state", choices=DECISIONS, help="only reviews in this state")
-    approve = _command(group, common, "approve", "approve a pending review: the account becomes "
-                                                 "verified_manual and the user gets an SMS", _reviews_approve)
+    approve = _command(
+        group,
+        common,
+        "approve",
+        "approve a pending review: the account becomes " "verified_manual and the user gets an SMS",
+        _reviews_approve,
+    )
     approve.add_argument("id", metavar="ID", type=int, help="review id (see reviews list)")
-    reject = _command(group, common, "reject", "reject a pending review: the account's state becomes "
-                                               "failed and the user gets the reason by SMS", _reviews_reject)
+    reject = _command(
+        group,
+        common,
+        "reject",
+        "reject a pending review: the account's state becomes " "failed and the user gets the reason by SMS",
+        _reviews_reject,
+    )
     reject.add_argument("id", metavar="ID", type=int, help="review id (see reviews list)")
     reject.add_argument("--reason", required=True, help="why, in words the user understands (sent by SMS)")
 
 
 def _add_appeals(commands: Any, common: argparse.ArgumentParser) -> None:
-    group = _group(commands, "appeals", "申诉找回 requests (getting an account back without "
-                                        "login name or reserved phone)")
+    group = _group(
+        commands, "appeals", "申诉找回 requests (getting an account back without " "login name or reserved phone)"
+    )
     listing = _command(group, common, "list", "list appeals, oldest first", _appeals_list)
     listing.add_argument("--state", choices=DECISIONS, help="only appeals in this state")
-    approve = _command(group, common, "approve", "approve an appeal: the account's reserved phone "
-                                                 "becomes the appeal's phone, which gets the login "
-                                                 "name by SMS", _appeals_approve)
+    approve = _command(
+        group,
+        common,
+        "approve",
+        "approve an appeal: the account's reserved phone "
+        "becomes the appeal's phone, which gets the login "
+        "name by SMS",
+        _appeals_approve,
+    )
     approve.add_argument("number", metavar="NUMBER", help="appeal number, e.g. SS20261123012345")
-    reject = _command(group, common, "reject", "reject an appeal; the reason goes to the appeal's "
-                                               "phone by SMS", _appeals_reject)
+    reject = _command(
+        group, common, "reject", "reject an appeal; the reason goes to the appeal's " "phone by SMS", _appeals_reject
+    )
     reject.add_argument("number", metavar="NUMBER", help="appeal number, e.g. SS20261123012345")
     reject.add_argument("--reason", required=True, help="why, in words the user understands (sent by SMS)")
 
@@ -160,6 +205,7 @@ def _guarded(handler: Handler) -> Handler:
             for line in error_lines(error):
                 print(line, file=sys.stderr)
             return 1
+
     return run
 
 
@@ -271,11 +317,16 @@ def _refuse_real_store(database: "Database", demo_logins: List[str]) -> None:
     from bot.accounts.models import Account
 
     with database.session() as session:
-        others = session.execute(select(func.count()).select_from(Account).where(
-            func.lower(Account.login_name).notin_([login.lower() for login in demo_logins]))).scalar_one()
+        others = session.execute(
+            select(func.count())
+            .select_from(Account)
+            .where(func.lower(Account.login_name).notin_([login.lower() for login in demo_logins]))
+        ).scalar_one()
     if others:
-        raise CliError(f"the store holds {others} account(s) that are not demo accounts; demo accounts "
-                       "have a published password, so seeding is refused (--force on a demo or test store)")
+        raise CliError(
+            f"the store holds {others} account(s) that are not demo accounts; demo accounts "
+            "have a published password, so seeding is refused (--force on a demo or test store)"
+        )
 
 
 def _demo_rows(database: "Database", logins: List[str]) -> List[tuple]:
@@ -285,10 +336,13 @@ def _demo_rows(database: "Database", logins: List[str]) -> List[tuple]:
     from bot.admin_views import kind_label, state_label
 
     with database.session() as session:
-        accounts = {account.login_name: account for account in session.execute(
-            select(Account).where(Account.login_name.in_(logins))).scalars()}
-        return [(login, kind_label(accounts[login].kind), state_label(accounts[login].realname_state))
-                for login in logins]
+        accounts = {
+            account.login_name: account
+            for account in session.execute(select(Account).where(Account.login_name.in_(logins))).scalars()
+        }
+        return [
+            (login, kind_label(accounts[login].kind), state_label(accounts[login].realname_state)) for login in logins
+        ]
 
 
 # -- accounts -------------------------------------------------------------------------
@@ -319,8 +373,9 @@ def _accounts_show(args: argparse.Namespace) -> int:
     from bot.admin_views import describe_account
 
     with _database(args) as database, database.session() as session:
-        account = session.execute(select(Account).where(
-            func.lower(Account.login_name) == args.login.strip().lower())).scalar_one_or_none()
+        account = session.execute(
+            select(Account).where(func.lower(Account.login_name) == args.login.strip().lower())
+        ).scalar_one_or_none()
         if account is None:
             raise CliError(f"no account with the login name {args.login}")
         print(describe_account(account, date.today()))
@@ -358,8 +413,9 @@ def _reviews_list(args: argparse.Namespace) -> int:
 
     with _service(args) as service:
         reviews = service.list_reviews(_decision(args.state))
-        photos = _photo_lines(service, [(f"review {r.id}", r.front_upload_id, r.back_upload_id)
-                                        for r in reviews if r.state == "pending"])
+        photos = _photo_lines(
+            service, [(f"review {r.id}", r.front_upload_id, r.back_upload_id) for r in reviews if r.state == "pending"]
+        )
         logins = {review.account_id: review.account.login_name for review in reviews}
     print(reviews_table(reviews, logins) if reviews else "no reviews")
     for line in photos:
@@ -415,8 +471,10 @@ def _appeals_list(args: argparse.Namespace) -> int:
     with _service(args) as service:
         appeals = service.list_appeals(_decision(args.state))
         logins = _logins(service.db, (appeal.account_id for appeal in appeals))
-        photos = _photo_lines(service, [(f"appeal {a.number}", a.front_upload_id, a.back_upload_id)
-                                        for a in appeals if a.state == "pending"])
+        photos = _photo_lines(
+            service,
+            [(f"appeal {a.number}", a.front_upload_id, a.back_upload_id) for a in appeals if a.state == "pending"],
+        )
     print(appeals_table(appeals, logins) if appeals else "no appeals")
     for line in photos:
         print(line)
@@ -428,8 +486,10 @@ def _appeals_approve(args: argparse.Namespace) -> int:
 
     with _service(args) as service:
         appeal = service.decide_appeal(args.number.strip(), True, None, actor())
-    print(f"appeal {appeal.number} approved: reserved phone set to {mask_phone(appeal.phone)}, "
-          "which got the login name by SMS")
+    print(
+        f"appeal {appeal.number} approved: reserved phone set to {mask_phone(appeal.phone)}, "
+        "which got the login name by SMS"
+    )
     return 0
 
 

@@ -4,6 +4,7 @@ Identity data (names, phones, document numbers) is masked with
 ``bot/accounts/masking.py``; login names, unit names and credit codes are
 shown as they are, since the operator works with them.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -94,9 +95,15 @@ def describe_account(account: Account, today: date) -> str:
         lines += ["manual reviews:", indent(reviews_table(account.reviews, {account.id: account.login_name}))]
     if account.realname_events:
         events = account.realname_events[-5:]
-        lines += ["real-name history (latest 5):",
-                  indent(table(["at (UTC)", "state", "note"],
-                               [(event.at, RealnameState(event.state).value, event.note) for event in events]))]
+        lines += [
+            "real-name history (latest 5):",
+            indent(
+                table(
+                    ["at (UTC)", "state", "note"],
+                    [(event.at, RealnameState(event.state).value, event.note) for event in events],
+                )
+            ),
+        ]
     return "\n".join(lines)
 
 
@@ -138,9 +145,13 @@ def describe_unit(unit: Unit, today: date) -> str:
 
 def _systems(unit: Unit) -> str:
     entries = sorted(unit.systems, key=lambda row: row.entered_on)
-    return ", ".join(f"{row.system} since {row.entered_on}"
-                     + ("" if row.supervisor_approved else " (归口单位 approval pending)")
-                     for row in entries) or "none"
+    return (
+        ", ".join(
+            f"{row.system} since {row.entered_on}" + ("" if row.supervisor_approved else " (归口单位 approval pending)")
+            for row in entries
+        )
+        or "none"
+    )
 
 
 def grants_table(grants: Iterable[Grant], today: date, by_unit: bool) -> str:
@@ -148,8 +159,7 @@ def grants_table(grants: Iterable[Grant], today: date, by_unit: bool) -> str:
     for grant in sorted(grants, key=lambda row: (row.system, row.id)):
         who = f"{grant.unit.name} ({grant.unit.credit_code})" if by_unit else grant.account.login_name
         expired = grant.expires_on is not None and grant.expires_on < today
-        rows.append((who, grant.system, grant.role, grant.expires_on or "no expiry",
-                     "expired" if expired else "valid"))
+        rows.append((who, grant.system, grant.role, grant.expires_on or "no expiry", "expired" if expired else "valid"))
     return table(["unit" if by_unit else "person", "system", "role", "expires", "status"], rows)
 
 
@@ -157,9 +167,17 @@ def grants_table(grants: Iterable[Grant], today: date, by_unit: bool) -> str:
 
 
 def reviews_table(reviews: Sequence[ManualReview], logins: Dict[int, str]) -> str:
-    rows = [(review.id, _value(review.state), logins.get(review.account_id, ""), review.created_at,
-             review.decided_at, review.reason)
-            for review in reviews]
+    rows = [
+        (
+            review.id,
+            _value(review.state),
+            logins.get(review.account_id, ""),
+            review.created_at,
+            review.decided_at,
+            review.reason,
+        )
+        for review in reviews
+    ]
     return table(["id", "state", "account", "created (UTC)", "decided (UTC)", "reason"], rows)
 
 
@@ -167,18 +185,30 @@ def appeals_table(appeals: Sequence[Appeal], logins: Dict[int, str]) -> str:
     rows = []
     for appeal in appeals:
         who = mask_name(appeal.person_name) if appeal.kind == AccountKind.NATURAL else appeal.unit_name
-        rows.append((appeal.number, _value(appeal.state), _value(appeal.kind), who,
-                     mask_document(appeal.doc_number) if appeal.doc_number else "",
-                     mask_phone(appeal.phone), logins.get(appeal.account_id or 0, "no match"),
-                     appeal.created_at, appeal.reason))
-    return table(["number", "state", "kind", "person / unit", "document", "phone", "account",
-                  "created (UTC)", "reason"], rows)
+        rows.append(
+            (
+                appeal.number,
+                _value(appeal.state),
+                _value(appeal.kind),
+                who,
+                mask_document(appeal.doc_number) if appeal.doc_number else "",
+                mask_phone(appeal.phone),
+                logins.get(appeal.account_id or 0, "no match"),
+                appeal.created_at,
+                appeal.reason,
+            )
+        )
+    return table(
+        ["number", "state", "kind", "person / unit", "document", "phone", "account", "created (UTC)", "reason"], rows
+    )
 
 
 def outbox_table(messages: Sequence[SmsMessage]) -> str:
     """The operator's view of what was sent: phone and text unmasked."""
-    return table(["id", "time (UTC)", "phone", "purpose", "status", "text"],
-                 [(m.id, m.created_at, m.phone, m.purpose, m.status, m.text) for m in messages])
+    return table(
+        ["id", "time (UTC)", "phone", "purpose", "status", "text"],
+        [(m.id, m.created_at, m.phone, m.purpose, m.status, m.text) for m in messages],
+    )
 
 
 def _value(value: object) -> str:

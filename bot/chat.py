@@ -2,6 +2,7 @@
 
 Buttons are shown numbered; typing the number clicks the button.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,15 +14,14 @@ from typing import Any, Callable, Dict, List, Optional
 Reply = Dict[str, Any]
 
 
-def send(webhook: str, sender: str, text: str, timeout: float = 30.0,
-         metadata: Optional[Dict[str, Any]] = None) -> List[Reply]:
+def send(
+    webhook: str, sender: str, text: str, timeout: float = 30.0, metadata: Optional[Dict[str, Any]] = None
+) -> List[Reply]:
     payload: Dict[str, Any] = {"sender": sender, "message": text}
     if metadata:
         payload["metadata"] = metadata
     body = json.dumps(payload).encode("utf-8")
-    request = urllib.request.Request(
-        webhook, data=body, headers={"Content-Type": "application/json"}, method="POST"
-    )
+    request = urllib.request.Request(webhook, data=body, headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read().decode("utf-8"))
 

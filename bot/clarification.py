@@ -1,4 +1,5 @@
 """Chooses the topics to offer when the assistant is unsure what was meant."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple

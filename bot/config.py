@@ -6,6 +6,7 @@ step).  ``python -m bot env`` prints the effective values as shell exports,
 which is how the Makefile hands them to Rasa's ``${VAR}`` placeholders in
 ``endpoints.yml``.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,16 +38,14 @@ SETTINGS = (
     Setting(
         "REDIS_HOST",
         "",
-        "Redis host for the conversation lock store; empty keeps locks in memory "
-        "(fine for one Rasa process).",
+        "Redis host for the conversation lock store; empty keeps locks in memory " "(fine for one Rasa process).",
     ),
     Setting("REDIS_PORT", "6379", "Redis port (with REDIS_HOST)."),
     Setting("REDIS_DB", "1", "Redis database number (with REDIS_HOST)."),
     Setting(
         "MAX_MESSAGE_CHARS",
         "1000",
-        "Longest message the assistant reads; longer ones are answered with a "
-        "request to shorten them.",
+        "Longest message the assistant reads; longer ones are answered with a " "request to shorten them.",
     ),
     Setting(
         "PUBLIC_BASE_URL",
@@ -77,7 +76,7 @@ SETTINGS = (
     Setting(
         "SMS_HTTP_URL",
         "",
-        'With SMS_BACKEND=http: the provider endpoint; receives JSON '
+        "With SMS_BACKEND=http: the provider endpoint; receives JSON "
         '{"phone": ..., "text": ...} and must answer 2xx.',
     ),
     Setting("SMS_HTTP_TOKEN", "", "With SMS_BACKEND=http: sent as 'Authorization: Bearer <token>'."),
@@ -161,9 +160,7 @@ def rasa_environment(environ: Optional[Mapping[str, str]] = None) -> Dict[str, s
     # network beyond package registries.
     values["RASA_TELEMETRY_ENABLED"] = "false"
     values["SQLALCHEMY_SILENCE_UBER_WARNING"] = "1"
-    values["ACTION_SERVER_URL"] = (
-        f"http://{client_host(values['BIND_HOST'])}:{values['ACTIONS_PORT']}/webhook"
-    )
+    values["ACTION_SERVER_URL"] = f"http://{client_host(values['BIND_HOST'])}:{values['ACTIONS_PORT']}/webhook"
     return values
 
 
@@ -171,7 +168,7 @@ def _absolute_sqlite_url(url: str) -> str:
     prefix = "sqlite:///"
     if not url.startswith(prefix) or url.startswith(prefix + "/"):
         return url
-    return prefix + str(PROJECT_ROOT / url[len(prefix):])
+    return prefix + str(PROJECT_ROOT / url[len(prefix) :])
 
 
 def project_path(name: str, environ: Optional[Mapping[str, str]] = None) -> Path:

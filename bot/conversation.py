@@ -4,6 +4,7 @@ State such as "how many times in a row did we misunderstand" is derived from
 the events rather than kept in slots, so it cannot drift from what the user
 actually saw.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional

@@ -7,6 +7,7 @@ in the domain then warns "duplicated intents"; leaving it out warns "intent
 against the domain with retrieval intents merged, as training does, removes
 the contradiction without hiding any warning.
 """
+
 from typing import Optional
 
 from rasa.shared.core.domain import Domain
@@ -26,6 +27,4 @@ class RetrievalAwareImporter(RasaFileImporter):
         )
 
     def get_conversation_tests(self) -> StoryGraph:
-        return utils.story_graph_from_paths(
-            self._conversation_test_files, self._domain_with_retrieval_intents()
-        )
+        return utils.story_graph_from_paths(self._conversation_test_files, self._domain_with_retrieval_intents())

@@ -4,6 +4,7 @@ Empty, emoji-only, garbled and over-long messages are real user behaviour
 (a mis-tap, a paste of a binary file, a whole document).  Each gets a specific
 explanation instead of a guessed intent.
 """
+
 from __future__ import annotations
 
 import unicodedata

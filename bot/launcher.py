@@ -3,6 +3,7 @@
 ``make run`` and the integration tests both start the assistant through
 ``start_assistant``, so the tests exercise exactly what users run.
 """
+
 from __future__ import annotations
 
 import os
@@ -65,12 +66,10 @@ def _prepare_environment(overrides: Optional[Mapping[str, str]]) -> Dict[str, st
     environ = dict(os.environ)
     environ.update(overrides or {})
     environ.update(config.rasa_environment(environ))
-    environ["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(config.PROJECT_ROOT), environ.get("PYTHONPATH", "")])
-    )
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(config.PROJECT_ROOT), environ.get("PYTHONPATH", "")]))
     sqlite_prefix = "sqlite:///"
     if environ["DATABASE_URL"].startswith(sqlite_prefix):
-        Path(environ["DATABASE_URL"][len(sqlite_prefix):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(environ["DATABASE_URL"][len(sqlite_prefix) :]).parent.mkdir(parents=True, exist_ok=True)
     return environ
 
 
@@ -93,17 +92,30 @@ def start_assistant(
     )
 
     def spawn(args: Sequence[str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(args, cwd=config.PROJECT_ROOT, env=environ, stdout=log,
-                                stderr=subprocess.STDOUT if log else None)
+        return subprocess.Popen(
+            args, cwd=config.PROJECT_ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT if log else None
+        )
 
     assistant.processes.append(
-        spawn([_venv_executable("rasa"), "run", "actions", "--actions", "actions",
-               "--port", environ["ACTIONS_PORT"]])
+        spawn([_venv_executable("rasa"), "run", "actions", "--actions", "actions", "--port", environ["ACTIONS_PORT"]])
     )
     assistant.processes.append(
-        spawn([_venv_executable("rasa"), "run", "--model", str(model_path),
-               "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-               "--interface", host, "--port", environ["RASA_PORT"]])
+        spawn(
+            [
+                _venv_executable("rasa"),
+                "run",
+                "--model",
+                str(model_path),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+                "--interface",
+                host,
+                "--port",
+                environ["RASA_PORT"],
+            ]
+        )
     )
     try:
         _wait_until_ready(assistant, timeout)

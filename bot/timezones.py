@@ -4,6 +4,7 @@ The services keep naive UTC (``datetime.utcnow()``); whatever shows a time to
 a user or an agent converts it here, and names the zone, so "14:03" never
 means two different moments.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone

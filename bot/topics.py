@@ -6,6 +6,7 @@ payload: Rasa cannot address a retrieval sub-intent by ``/intent`` payload, so
 the button sends the canonical question, which is one of that topic's training
 examples.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -99,10 +100,7 @@ FAQ_TOPICS: Dict[str, str] = {
 
 TOPICS: Dict[str, Topic] = {
     **{key: Topic(key, question) for key, question in CORE_TOPICS.items()},
-    **{
-        f"{FAQ_INTENT}/{key}": Topic(f"{FAQ_INTENT}/{key}", question)
-        for key, question in FAQ_TOPICS.items()
-    },
+    **{f"{FAQ_INTENT}/{key}": Topic(f"{FAQ_INTENT}/{key}", question) for key, question in FAQ_TOPICS.items()},
 }
 
 

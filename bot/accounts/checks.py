@@ -4,6 +4,7 @@ Each ``parse_*`` function returns the normalised value or raises
 ``InvalidInput`` whose message tells the user, in Chinese, what is wrong;
 the flow shows it and asks again.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,25 +28,26 @@ class DocumentType:
 
 
 DOCUMENT_TYPES: Tuple[DocumentType, ...] = (
-    DocumentType("居民身份证", "中国大陆", True, ("姓名", "身份证号", "身份证有效起始日期"),
-                 ("身份证", "二代身份证", "大陆身份证", "id card")),
-    DocumentType("外国人永久居留证", "中国大陆", False, ("姓名", "证件号"),
-                 ("永久居留证", "永居证", "绿卡")),
+    DocumentType(
+        "居民身份证",
+        "中国大陆",
+        True,
+        ("姓名", "身份证号", "身份证有效起始日期"),
+        ("身份证", "二代身份证", "大陆身份证", "id card"),
+    ),
+    DocumentType("外国人永久居留证", "中国大陆", False, ("姓名", "证件号"), ("永久居留证", "永居证", "绿卡")),
     DocumentType("往来港澳通行证", "港澳台", True, ("姓名", "证件号"), ("港澳通行证",)),
-    DocumentType("往来台湾通行证", "港澳台", True, ("姓名", "证件号"),
-                 ("台湾通行证", "大陆居民往来台湾通行证")),
+    DocumentType("往来台湾通行证", "港澳台", True, ("姓名", "证件号"), ("台湾通行证", "大陆居民往来台湾通行证")),
     DocumentType("港澳居民往来内地通行证", "港澳台", True, ("姓名", "证件号"), ("回乡证",)),
     DocumentType("台湾居民来往大陆通行证", "港澳台", True, ("姓名", "证件号"), ("台胞证",)),
-    DocumentType("境外护照", "其他", False, ("姓名", "证件号"),
-                 ("护照", "外国护照", "passport")),
+    DocumentType("境外护照", "其他", False, ("姓名", "证件号"), ("护照", "外国护照", "passport")),
 )
 DOCUMENT_TYPE_BY_NAME: Dict[str, DocumentType] = {doc.name: doc for doc in DOCUMENT_TYPES}
 MAINLAND_ID = "居民身份证"
 
 # What the platform's forms refuse (seed 000): SQL words, quotes and = ; < > %.
 # Whole words only: "account_01" or "Scott Counts" are not SQL.
-_FORBIDDEN_WORDS = re.compile(
-    r"(?<![A-Za-z])(?:select|update|delete|exec|count|insert|drop|union)(?![A-Za-z])", re.I)
+_FORBIDDEN_WORDS = re.compile(r"(?<![A-Za-z])(?:select|update|delete|exec|count|insert|drop|union)(?![A-Za-z])", re.I)
 _FORBIDDEN_CHARS = set("'\"‘’“”=;；<>%")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS = "10X98765432"
@@ -67,7 +69,8 @@ def refuse_forbidden(text: str, what: str) -> None:
         return
     raise InvalidInput(
         f"{what}里不能含有 {shown} 这类字符或词语（平台不接受引号、= ; < > % 以及 "
-        "select、update、delete 等词）。请重新输入。")
+        "select、update、delete 等词）。请重新输入。"
+    )
 
 
 def parse_document_type(text: str) -> DocumentType:
@@ -82,8 +85,8 @@ def parse_document_type(text: str) -> DocumentType:
         if doc.name in wanted or any(alias in wanted for alias in aliases if len(alias) > 2):
             return doc
     raise InvalidInput(
-        "没有识别出证件类型。平台支持：" + "、".join(doc.name for doc in DOCUMENT_TYPES)
-        + "。请从中选一个。")
+        "没有识别出证件类型。平台支持：" + "、".join(doc.name for doc in DOCUMENT_TYPES) + "。请从中选一个。"
+    )
 
 
 def parse_mainland_id(text: str) -> str:
@@ -91,7 +94,8 @@ def parse_mainland_id(text: str) -> str:
     if not re.fullmatch(r"\d{17}[\dX]", number):
         raise InvalidInput(
             f"居民身份证号应为 18 位（前 17 位是数字，最后一位是数字或 X），您输入的是 {len(number)} 位。"
-            "请核对后重新输入。")
+            "请核对后重新输入。"
+        )
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
@@ -148,8 +152,11 @@ def parse_credit_code(text: str) -> str:
 
 def parse_person_name(text: str) -> str:
     # Latin names keep single blanks, but full-width letters are made half-width too.
-    name = (normalise(text) if re.search(r"[\u4e00-\u9fff]", text or "")
-            else " ".join(unicodedata.normalize("NFKC", text or "").split()))
+    name = (
+        normalise(text)
+        if re.search(r"[\u4e00-\u9fff]", text or "")
+        else " ".join(unicodedata.normalize("NFKC", text or "").split())
+    )
     name = re.sub(r"^(?:我(?:叫|的名字是|的姓名是)|姓名(?:是)?[:：]?)", "", name)
     refuse_forbidden(name, "姓名")
     if not re.fullmatch(r"[\u4e00-\u9fff·•]{2,20}|[A-Za-z][A-Za-z .'\-]{1,59}", name):
@@ -171,8 +178,7 @@ def password_problems(password: str) -> List[str]:
     problems = []
     if len(password) < 8:
         problems.append("至少 8 位")
-    classes = sum(bool(re.search(pattern, password))
-                  for pattern in (r"[A-Z]", r"[a-z]", r"\d", r"[^A-Za-z0-9]"))
+    classes = sum(bool(re.search(pattern, password)) for pattern in (r"[A-Z]", r"[a-z]", r"\d", r"[^A-Za-z0-9]"))
     if classes < 3:
         problems.append("包含大写字母、小写字母、数字、特殊符号中的至少 3 种")
     if len(password) > 64:

@@ -5,6 +5,7 @@ default, PostgreSQL in production.  Every change runs in one transaction
 (``session_scope``): a failure rolls the whole step back, so nothing
 half-written stays behind.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -96,4 +97,3 @@ def upgrade(url: Optional[str] = None, revision: str = "head") -> None:
     if url.startswith("sqlite"):
         _make_sqlite_parent(url)
     command.upgrade(alembic_config(url), revision)
-

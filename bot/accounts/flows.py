@@ -12,6 +12,7 @@ Privacy: before a code sent to the account's reserved phone has been entered
 (or the platform's identity token is presented), nothing account-specific is
 shown; afterwards identity data is masked.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,9 +40,20 @@ FLOW_OF_INTENT = {
     "appeal_status": "appeal_status",
 }
 # Slots the form can ask; each one is a slot in domain/account_flows.yml.
-FLOW_SLOTS = ("account_kind", "account_ref", "verification_code", "person_name", "doc_type",
-              "doc_number", "phone", "unit_name", "photo_front", "photo_back", "system_name",
-              "confirm_request")
+FLOW_SLOTS = (
+    "account_kind",
+    "account_ref",
+    "verification_code",
+    "person_name",
+    "doc_type",
+    "doc_number",
+    "phone",
+    "unit_name",
+    "photo_front",
+    "photo_back",
+    "system_name",
+    "confirm_request",
+)
 # Values the first message may carry (bot/nlu/values.py kinds), per flow: the
 # slot they answer, and the kinds that answer it, preferred first.
 GIVEN_VALUE_SLOTS: Dict[str, Tuple[Tuple[str, Tuple[str, ...]], ...]] = {
@@ -121,8 +133,9 @@ class Context:
 
 
 class FlowEngine:
-    def __init__(self, service: AccountService, token_secret: str = "",
-                 clock: Optional[Callable[[], datetime]] = None) -> None:
+    def __init__(
+        self, service: AccountService, token_secret: str = "", clock: Optional[Callable[[], datetime]] = None
+    ) -> None:
         self.service = service
         self.token_secret = token_secret
         self.now = clock or service.now
@@ -218,8 +231,7 @@ class FlowEngine:
         return self._ask(ctx, outcome, next_slot, first)
 
     @staticmethod
-    def _stop(ctx: Context, outcome: Outcome, text: str,
-              buttons: Optional[List[Dict[str, str]]] = None) -> None:
+    def _stop(ctx: Context, outcome: Outcome, text: str, buttons: Optional[List[Dict[str, str]]] = None) -> None:
         """Ends the flow after this step with a last word (nothing to look up, nothing to send)."""
         ctx.remember(finished=True)
         outcome.say(text, buttons)
@@ -294,19 +306,28 @@ class FlowEngine:
             return "account_ref"
         return "verification_code"
 
-    def _start_verification(self, ctx: Context, account: Account, outcome: Outcome,
-                            purpose: str = "verify") -> None:
+    def _start_verification(self, ctx: Context, account: Account, outcome: Outcome, purpose: str = "verify") -> None:
         if not account.phone:
-            self._stop(ctx, outcome, "这个账号没有预留手机号，没法发验证码确认身份，也不能用“登录名重置密码”。"
-                                   "请走申诉找回：提交证件照片，人工审核约 1–2 个工作日。", [APPEAL_BUTTON])
+            self._stop(
+                ctx,
+                outcome,
+                "这个账号没有预留手机号，没法发验证码确认身份，也不能用“登录名重置密码”。"
+                "请走申诉找回：提交证件照片，人工审核约 1–2 个工作日。",
+                [APPEAL_BUTTON],
+            )
             return
         if account.id == self._verified_account_id(ctx):  # verified in this conversation already
             ctx.remember(target=account.id)
             return
         ctx.remember(target=account.id, code_phone=account.phone, purpose=purpose)
-        self._send_code(ctx, outcome, account.phone, purpose,
-                        sent_text=f"为确认是您本人，已向该账号的预留手机 {mask_phone(account.phone)} "
-                                  "发送了 6 位验证码（5 分钟内有效）。")
+        self._send_code(
+            ctx,
+            outcome,
+            account.phone,
+            purpose,
+            sent_text=f"为确认是您本人，已向该账号的预留手机 {mask_phone(account.phone)} "
+            "发送了 6 位验证码（5 分钟内有效）。",
+        )
 
     def _send_code(self, ctx: Context, outcome: Outcome, phone: str, purpose: str, sent_text: str) -> bool:
         try:
@@ -321,8 +342,10 @@ class FlowEngine:
         phone, purpose = ctx.data["code_phone"], ctx.data.get("purpose", "verify")
         if ctx.data.get("target") and LOST_PHONE_WORDS.search(turn.text or ""):
             ctx.remember(finished=True)
-            raise InvalidInput("预留手机号用不了，就没法用短信确认身份，也不能用“登录名重置密码”。"
-                               "请走申诉找回：用现在的手机号和证件照片提交，人工审核约 1–2 个工作日。")
+            raise InvalidInput(
+                "预留手机号用不了，就没法用短信确认身份，也不能用“登录名重置密码”。"
+                "请走申诉找回：用现在的手机号和证件照片提交，人工审核约 1–2 个工作日。"
+            )
         if RESEND_WORDS.search(turn.text or ""):
             self._send_code(ctx, outcome, phone, purpose, f"已重新发送验证码到 {mask_phone(phone)}。")
             raise InvalidInput("请输入新收到的 6 位验证码。")
@@ -357,8 +380,9 @@ class FlowEngine:
         reference = _parse_reference(turn.text)
         accounts = self.service.accounts_for_reference(reference)
         if not accounts:
-            self._miss(ctx, "没有找到对应的账号。",
-                       "多次没有找到，可能是注册时信息不同。您可以走申诉找回，或转人工客服。")
+            self._miss(
+                ctx, "没有找到对应的账号。", "多次没有找到，可能是注册时信息不同。您可以走申诉找回，或转人工客服。"
+            )
         if len(accounts) > 1:
             raise InvalidInput("这个号码对应了多个账号，请告诉我您要查的那个账号的登录名。")
         self._start_verification(ctx, accounts[0], outcome)
@@ -371,10 +395,12 @@ class FlowEngine:
             return self._needs_verification(ctx)
         account = self.service.account(account_id)
         link = self.service.create_reset_link(account_id, actor=f"assistant:{ctx.sender_id}")
-        outcome.say(f"请在 15 分钟内打开下面的链接，为账号 {mask_login_name(account.login_name)} 设置新密码"
-                    f"（链接只能用一次）：\n{link}\n"
-                    "新密码至少 8 位，包含大写字母、小写字母、数字、特殊符号中的至少 3 种。"
-                    "密码只在那个页面上输入，请不要发在对话里。")
+        outcome.say(
+            f"请在 15 分钟内打开下面的链接，为账号 {mask_login_name(account.login_name)} 设置新密码"
+            f"（链接只能用一次）：\n{link}\n"
+            "新密码至少 8 位，包含大写字母、小写字母、数字、特殊符号中的至少 3 种。"
+            "密码只在那个页面上输入，请不要发在对话里。"
+        )
         return None
 
     def _lookup_reset(self, ctx: Context, turn: Turn, outcome: Outcome) -> None:
@@ -383,8 +409,11 @@ class FlowEngine:
         login_name = checks.parse_login_name(turn.text)
         account = self.service.account_by_login(login_name)
         if account is None:
-            self._miss(ctx, f"没有找到登录名为“{login_name}”的账号，注意区分数字 0 和字母 O、数字 1 和字母 l。",
-                       "登录名记不清，请走申诉找回。")
+            self._miss(
+                ctx,
+                f"没有找到登录名为“{login_name}”的账号，注意区分数字 0 和字母 O、数字 1 和字母 l。",
+                "登录名记不清，请走申诉找回。",
+            )
         self._start_verification(ctx, account, outcome, purpose="reset")
 
     # -- appeal ------------------------------------------------------------------
@@ -402,8 +431,13 @@ class FlowEngine:
             if not ctx.data.get("code_phone"):
                 phone = ctx.slots["phone"]
                 ctx.remember(code_phone=phone, purpose="appeal")
-                self._send_code(ctx, outcome, phone, "appeal",
-                                f"已向 {mask_phone(phone)} 发送验证码，用来确认这个手机号能收到审核结果。")
+                self._send_code(
+                    ctx,
+                    outcome,
+                    phone,
+                    "appeal",
+                    f"已向 {mask_phone(phone)} 发送验证码，用来确认这个手机号能收到审核结果。",
+                )
             return "verification_code"
         self._file_appeal(ctx, outcome)
         return None
@@ -411,14 +445,22 @@ class FlowEngine:
     def _file_appeal(self, ctx: Context, outcome: Outcome) -> None:
         kind = AccountKind(ctx.slots["account_kind"])
         draft = AppealDraft(
-            kind=kind, phone=ctx.slots["phone"], front_upload_id=ctx.slots["photo_front"],
-            back_upload_id=ctx.slots["photo_back"], person_name=ctx.slots["person_name"],
-            doc_type=ctx.slots["doc_type"], doc_number=ctx.slots["doc_number"],
-            unit_id=ctx.data.get("unit_id"), unit_name=ctx.slots["unit_name"],
-            renamed=bool(ctx.data.get("renamed")))
+            kind=kind,
+            phone=ctx.slots["phone"],
+            front_upload_id=ctx.slots["photo_front"],
+            back_upload_id=ctx.slots["photo_back"],
+            person_name=ctx.slots["person_name"],
+            doc_type=ctx.slots["doc_type"],
+            doc_number=ctx.slots["doc_number"],
+            unit_id=ctx.data.get("unit_id"),
+            unit_name=ctx.slots["unit_name"],
+            renamed=bool(ctx.data.get("renamed")),
+        )
         appeal = self.service.create_appeal(draft, ctx.sender_id)
-        outcome.say(f"申诉已提交，编号 {appeal.number}。人工审核约 1–2 个工作日，结果（包括登录名）会短信发到 "
-                    f"{mask_phone(appeal.phone)}。想查进度，随时对我说“我的申诉进度”。")
+        outcome.say(
+            f"申诉已提交，编号 {appeal.number}。人工审核约 1–2 个工作日，结果（包括登录名）会短信发到 "
+            f"{mask_phone(appeal.phone)}。想查进度，随时对我说“我的申诉进度”。"
+        )
 
     def _take_account_kind(self, ctx: Context, turn: Turn, outcome: Outcome) -> None:
         text = checks.normalise(turn.text)
@@ -445,15 +487,19 @@ class FlowEngine:
         name = checks.parse_unit_name(turn.text)
         matches = self.service.find_units(name)
         if not matches:
-            self._miss(ctx, f"没有找到名称为“{name}”的单位账号。"
-                            "请输入注册账号时用的单位全称；改过名的，请用注册时的旧名称。",
-                       "多次没有找到，请转人工客服。")
+            self._miss(
+                ctx,
+                f"没有找到名称为“{name}”的单位账号。" "请输入注册账号时用的单位全称；改过名的，请用注册时的旧名称。",
+                "多次没有找到，请转人工客服。",
+            )
         match = matches[0]
         ctx.set("unit_name", name)
         ctx.remember(unit_id=match.unit_id, renamed=match.matched_former_name)
         if match.matched_former_name:
-            outcome.say("这个名称是单位改名前的名称，按改名申诉办理：证件正面处上传证件正反面复印件（本人签字并加盖公章），"
-                        "证件反面处上传单位名称变更声明（加盖公章）。")
+            outcome.say(
+                "这个名称是单位改名前的名称，按改名申诉办理：证件正面处上传证件正反面复印件（本人签字并加盖公章），"
+                "证件反面处上传单位名称变更声明（加盖公章）。"
+            )
 
     def _take_photo(self, ctx: Context, turn: Turn, slot: str) -> None:
         upload_id = turn.metadata.get("upload_id")
@@ -484,19 +530,29 @@ class FlowEngine:
             return self._needs_verification(ctx)
         account = self.service.account(account_id)
         kind = "自然人账号" if account.kind == AccountKind.NATURAL else "法人（单位）账号"
-        outcome.say(f"这个{'单位' if ctx.flow == 'registered_unit' else '证件'}已经登记在{kind} "
-                    f"{mask_login_name(account.login_name)} 上，预留手机 {mask_phone(account.phone)}。"
-                    "请不要再注册新账号，直接用这个账号；密码不记得可以马上重置。", [RESET_BUTTON])
+        outcome.say(
+            f"这个{'单位' if ctx.flow == 'registered_unit' else '证件'}已经登记在{kind} "
+            f"{mask_login_name(account.login_name)} 上，预留手机 {mask_phone(account.phone)}。"
+            "请不要再注册新账号，直接用这个账号；密码不记得可以马上重置。",
+            [RESET_BUTTON],
+        )
         return None
 
     def _lookup_registered_id(self, ctx: Context, turn: Turn, outcome: Outcome) -> None:
         text = checks.normalise(turn.text)
-        number = checks.parse_mainland_id(text) if re.fullmatch(r"\d{15,}[\dXx]?", text) else \
-            checks.parse_document_number(text, None)
+        number = (
+            checks.parse_mainland_id(text)
+            if re.fullmatch(r"\d{15,}[\dXx]?", text)
+            else checks.parse_document_number(text, None)
+        )
         holders = self.service.document_holders(number)
         if not holders:
-            self._stop(ctx, outcome, "平台上没有账号登记这个证件号码，可以正常注册。若注册时仍提示已存在，请核对号码，"
-                                   "或联系平台技术支持 010-88659000。")
+            self._stop(
+                ctx,
+                outcome,
+                "平台上没有账号登记这个证件号码，可以正常注册。若注册时仍提示已存在，请核对号码，"
+                "或联系平台技术支持 010-88659000。",
+            )
             return
         self._start_verification(ctx, holders[0], outcome)
 
@@ -508,14 +564,20 @@ class FlowEngine:
             reference = checks.parse_unit_name(turn.text)
         matches = self.service.find_units(reference)
         if not matches:
-            self._stop(ctx, outcome, "平台上没有以这个名称或信用代码注册的单位账号。"
-                                   "单位改过名的，请用注册时的旧名称再问我；"
-                                   "仍提示已存在，请联系平台技术支持 010-88659000。")
+            self._stop(
+                ctx,
+                outcome,
+                "平台上没有以这个名称或信用代码注册的单位账号。"
+                "单位改过名的，请用注册时的旧名称再问我；"
+                "仍提示已存在，请联系平台技术支持 010-88659000。",
+            )
             return
         match = matches[0]
         if match.matched_former_name:
-            outcome.say("这是单位改名前的名称：单位账号仍以旧名称登记。找回账号后可在 修改法人信息 里更新名称；"
-                        "申诉时用旧名称，并上传单位名称变更声明（加盖公章）。")
+            outcome.say(
+                "这是单位改名前的名称：单位账号仍以旧名称登记。找回账号后可在 修改法人信息 里更新名称；"
+                "申诉时用旧名称，并上传单位名称变更声明（加盖公章）。"
+            )
         self._start_verification(ctx, self.service.account(match.account_id), outcome)
 
     # -- real-name failure -------------------------------------------------------
@@ -529,8 +591,10 @@ class FlowEngine:
             holders = self.service.document_holders(account.doc_number) if account.doc_number else []
             result = diagnosis.diagnose_realname(account, holders, self._today())
             ctx.remember(diagnosed=result.next.value)
-            buttons = {diagnosis.RealnameNext.HUMAN: [HUMAN_BUTTON],
-                       diagnosis.RealnameNext.OTHER_ACCOUNT: [APPEAL_BUTTON]}.get(result.next)
+            buttons = {
+                diagnosis.RealnameNext.HUMAN: [HUMAN_BUTTON],
+                diagnosis.RealnameNext.OTHER_ACCOUNT: [APPEAL_BUTTON],
+            }.get(result.next)
             for finding in result.findings[:-1]:
                 outcome.say(finding)
             outcome.say(result.findings[-1], buttons)
@@ -540,8 +604,10 @@ class FlowEngine:
             if not ctx.slots.get(slot):
                 return slot
         self.service.open_review(account_id, ctx.slots["photo_front"], ctx.slots["photo_back"], ctx.sender_id)
-        outcome.say("已为您提交人工审核，账号状态现在是“实名认证审核中”。"
-                    "审核约 1–2 个工作日，结果短信通知，期间不需要重复提交。")
+        outcome.say(
+            "已为您提交人工审核，账号状态现在是“实名认证审核中”。"
+            "审核约 1–2 个工作日，结果短信通知，期间不需要重复提交。"
+        )
         return None
 
     # -- missing grant -------------------------------------------------------------
@@ -565,10 +631,16 @@ class FlowEngine:
         if ctx.slots["confirm_request"] == "yes":
             request = ctx.data["request"]
             masked = self.service.request_grant(
-                account_id, request["unit_id"], parse_system(ctx.slots["system_name"]).name,
-                request["role"], ctx.sender_id)
-            outcome.say(f"已给单位管理员（法人账号预留手机 {masked}）发短信，"
-                        f"请他授予您“{request['role']}”角色。授权后重新登录即可。")
+                account_id,
+                request["unit_id"],
+                parse_system(ctx.slots["system_name"]).name,
+                request["role"],
+                ctx.sender_id,
+            )
+            outcome.say(
+                f"已给单位管理员（法人账号预留手机 {masked}）发短信，"
+                f"请他授予您“{request['role']}”角色。授权后重新登录即可。"
+            )
         else:
             outcome.say("好的，不发短信。您也可以直接联系单位管理员办理授权。")
         return None
@@ -593,8 +665,10 @@ class FlowEngine:
     def _lookup_registration(self, ctx: Context, turn: Turn, outcome: Outcome) -> None:
         reference = _parse_reference(turn.text)
         if self.service.registration_exists(reference):
-            outcome.say("查到了：这个账号已经注册成功，最后一步的乱码不影响注册结果，直接登录即可"
-                        "（建议用最新版谷歌浏览器）。")
+            outcome.say(
+                "查到了：这个账号已经注册成功，最后一步的乱码不影响注册结果，直接登录即可"
+                "（建议用最新版谷歌浏览器）。"
+            )
         else:
             outcome.say("没有查到这个登录名或证件号码的账号，说明注册没有完成。请换用最新版谷歌浏览器重新注册。")
 
@@ -613,9 +687,13 @@ class FlowEngine:
         key = checks.parse_phone(text) if re.fullmatch(r"\+?\d[\d\-]{8,}", text) else checks.parse_credit_code(text)
         accounts = self.service.torch_accounts(key)
         if not accounts:
-            self._stop(ctx, outcome, "没有查到以这个号码从火炬中心迁移过来的账号。"
-                                   "企业账号请用统一社会信用代码查，个人账号用注册手机号查；"
-                                   "都查不到，请联系平台技术支持 010-88659000。")
+            self._stop(
+                ctx,
+                outcome,
+                "没有查到以这个号码从火炬中心迁移过来的账号。"
+                "企业账号请用统一社会信用代码查，个人账号用注册手机号查；"
+                "都查不到，请联系平台技术支持 010-88659000。",
+            )
             return
         self._start_verification(ctx, accounts[0], outcome)
 
@@ -637,17 +715,29 @@ class FlowEngine:
 
     def _lookup_appeal_status(self, ctx: Context, turn: Turn, outcome: Outcome) -> None:
         text = checks.normalise(turn.text)
-        appeals = (self.service.appeals_for(phone=checks.parse_phone(text)) if re.fullmatch(r"\+?\d{11,13}", text)
-                   else self.service.appeals_for(doc_number=text.upper()))
+        appeals = (
+            self.service.appeals_for(phone=checks.parse_phone(text))
+            if re.fullmatch(r"\+?\d{11,13}", text)
+            else self.service.appeals_for(doc_number=text.upper())
+        )
         if not appeals:
-            self._stop(ctx, outcome, "没有查到用这个手机号或证件号码提交的申诉。"
-                                   "在平台页面上提交的申诉，结果会短信通知；"
-                                   "超过 2 个工作日没有消息，请联系平台技术支持 010-88659000。")
+            self._stop(
+                ctx,
+                outcome,
+                "没有查到用这个手机号或证件号码提交的申诉。"
+                "在平台页面上提交的申诉，结果会短信通知；"
+                "超过 2 个工作日没有消息，请联系平台技术支持 010-88659000。",
+            )
             return
         phone = appeals[0].phone
         ctx.remember(appeal_phone=phone, code_phone=phone, purpose="appeal_status")
-        self._send_code(ctx, outcome, phone, "appeal_status",
-                        f"为确认是您本人，已向申诉时填写的手机 {mask_phone(phone)} 发送验证码。")
+        self._send_code(
+            ctx,
+            outcome,
+            phone,
+            "appeal_status",
+            f"为确认是您本人，已向申诉时填写的手机 {mask_phone(phone)} 发送验证码。",
+        )
 
     # -- prompts ---------------------------------------------------------------------
 
@@ -673,27 +763,36 @@ ACCOUNT_REF_PROMPTS = {
     "default": "请告诉我您的登录名、证件号码或单位的统一社会信用代码，我先给账号的预留手机发验证码确认是您本人。",
 }
 RENAMED_UNIT_PROMPTS = {
-    "photo_front": {"text": "请上传“证件正面”材料：证件正反面复印件，本人签字并加盖公章后拍照"
-                            "（jpg、jpeg 或 png，不超过 1 MB）。"},
-    "photo_back": {"text": "请上传“证件反面”材料：单位名称变更声明，加盖公章后拍照"
-                           "（jpg、jpeg 或 png，不超过 1 MB）。"},
+    "photo_front": {
+        "text": "请上传“证件正面”材料：证件正反面复印件，本人签字并加盖公章后拍照" "（jpg、jpeg 或 png，不超过 1 MB）。"
+    },
+    "photo_back": {
+        "text": "请上传“证件反面”材料：单位名称变更声明，加盖公章后拍照" "（jpg、jpeg 或 png，不超过 1 MB）。"
+    },
 }
 PROMPTS: Dict[str, Dict[str, Any]] = {
-    "account_kind": {"text": "您要找回的是个人（自然人）账号，还是单位（法人）账号？",
-                     "buttons": [{"title": "个人账号", "payload": "个人账号"},
-                                 {"title": "单位账号", "payload": "单位账号"}]},
+    "account_kind": {
+        "text": "您要找回的是个人（自然人）账号，还是单位（法人）账号？",
+        "buttons": [{"title": "个人账号", "payload": "个人账号"}, {"title": "单位账号", "payload": "单位账号"}],
+    },
     "person_name": {"text": "请告诉我证件上的姓名。"},
-    "doc_type": {"text": "请选择证件类型：",
-                 "buttons": [{"title": doc.name, "payload": doc.name} for doc in checks.DOCUMENT_TYPES]},
+    "doc_type": {
+        "text": "请选择证件类型：",
+        "buttons": [{"title": doc.name, "payload": doc.name} for doc in checks.DOCUMENT_TYPES],
+    },
     "doc_number": {"text": "请输入证件号码。"},
     "phone": {"text": "请输入现在能收短信的手机号，审核结果和登录名会发到这个号码。"},
     "unit_name": {"text": "请输入注册单位账号时用的单位全称（改过名的请用旧名称）。"},
     "photo_front": {"text": "请上传本人签字的证件正面照片（jpg、jpeg 或 png，不超过 1 MB）。"},
     "photo_back": {"text": "请上传证件反面照片（jpg、jpeg 或 png，不超过 1 MB）。"},
-    "system_name": {"text": "您要进入哪个系统？",
-                    "buttons": [{"title": system.name, "payload": system.name} for system in SYSTEMS]},
-    "confirm_request": {"text": "要我给单位管理员发短信，请他为您授权吗？",
-                        "buttons": [{"title": "发短信提醒", "payload": "发"}, {"title": "不用", "payload": "不用"}]},
+    "system_name": {
+        "text": "您要进入哪个系统？",
+        "buttons": [{"title": system.name, "payload": system.name} for system in SYSTEMS],
+    },
+    "confirm_request": {
+        "text": "要我给单位管理员发短信，请他为您授权吗？",
+        "buttons": [{"title": "发短信提醒", "payload": "发"}, {"title": "不用", "payload": "不用"}],
+    },
 }
 
 
@@ -742,8 +841,9 @@ def _looks_like_value(text: str) -> bool:
 
 def _parse_reference(text: str) -> str:
     value = checks.normalise(text)
-    value = re.sub(r"^(?:我的)?(?:登录名|用户名|账号|帐号|证件号码?|身份证号码?|手机号?|信用代码)"
-                   r"(?:是|为)?[:：]?", "", value)
+    value = re.sub(
+        r"^(?:我的)?(?:登录名|用户名|账号|帐号|证件号码?|身份证号码?|手机号?|信用代码)" r"(?:是|为)?[:：]?", "", value
+    )
     checks.refuse_forbidden(value, "号码")
     if not re.fullmatch(r"[\w\-]{3,64}", value, re.ASCII):
         raise InvalidInput("请输入登录名、证件号码、手机号或统一社会信用代码（只含字母、数字、下划线）。")

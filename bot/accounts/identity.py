@@ -7,6 +7,7 @@ base64url of HMAC-SHA256(payload, IDENTITY_TOKEN_SECRET).  With a valid,
 unexpired token the assistant treats the user as verified for that account.
 An empty secret disables tokens.
 """
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """How identity data is shown: always partly hidden."""
+
 from __future__ import annotations
 
 from typing import Optional

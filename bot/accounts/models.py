@@ -6,6 +6,7 @@ appeals, manual reviews, uploads, one-time codes, reset links, the SMS outbox
 and the audit log.  Schema changes go through Alembic
 (``bot/accounts/migrations``); ``python -m bot db upgrade`` applies them.
 """
+
 from __future__ import annotations
 
 import enum
@@ -59,8 +60,13 @@ class Decision(str, enum.Enum):
 def _enum(kind: type) -> Enum:
     # Stored as the values ("natural", "in_review" ...), as VARCHAR + CHECK, so
     # PostgreSQL needs no named enum types and the CLI can print them as they are.
-    return Enum(kind, values_callable=lambda members: [m.value for m in members],
-                native_enum=False, length=32, validate_strings=True)
+    return Enum(
+        kind,
+        values_callable=lambda members: [m.value for m in members],
+        native_enum=False,
+        length=32,
+        validate_strings=True,
+    )
 
 
 class Account(Base):
@@ -78,22 +84,19 @@ class Account(Base):
     doc_number = Column(String(64), index=True)
     doc_valid_from = Column(Date)
     doc_valid_to = Column(Date)
-    realname_state = Column(_enum(RealnameState), nullable=False,
-                            default=RealnameState.UNVERIFIED)
+    realname_state = Column(_enum(RealnameState), nullable=False, default=RealnameState.UNVERIFIED)
     # Accounts moved from the Torch centre: which of the four cases of seed 003.
     torch_case = Column(Integer)
     torch_key = Column(String(64), index=True)  # the old Torch user name (credit code or phone)
     overseas_training_registered = Column(Boolean, nullable=False, default=False)  # 报备
     created_at = Column(DateTime, nullable=False)
 
-    unit = relationship("Unit", back_populates="account", uselist=False,
-                        foreign_keys="Unit.account_id")
+    unit = relationship("Unit", back_populates="account", uselist=False, foreign_keys="Unit.account_id")
     realname_events: List["RealnameEvent"] = relationship(
-        "RealnameEvent", back_populates="account", order_by="RealnameEvent.id")
-    grants: List["Grant"] = relationship("Grant", back_populates="account",
-                                         foreign_keys="Grant.account_id")
-    reviews: List["ManualReview"] = relationship("ManualReview", back_populates="account",
-                                                 order_by="ManualReview.id")
+        "RealnameEvent", back_populates="account", order_by="RealnameEvent.id"
+    )
+    grants: List["Grant"] = relationship("Grant", back_populates="account", foreign_keys="Grant.account_id")
+    reviews: List["ManualReview"] = relationship("ManualReview", back_populates="account", order_by="ManualReview.id")
 
     @property
     def state(self) -> RealnameState:
@@ -135,7 +138,8 @@ class Unit(Base):
     account = relationship("Account", back_populates="unit", foreign_keys=[account_id])
     main_agent = relationship("Account", foreign_keys=[main_agent_account_id])
     former_names: List["UnitFormerName"] = relationship(
-        "UnitFormerName", back_populates="unit", order_by="UnitFormerName.id")
+        "UnitFormerName", back_populates="unit", order_by="UnitFormerName.id"
+    )
     systems: List["UnitSystem"] = relationship("UnitSystem", back_populates="unit")
     grants: List["Grant"] = relationship("Grant", back_populates="unit")
 
@@ -297,4 +301,3 @@ class AuditEntry(Base):
     action = Column(String(64), nullable=False)
     account_id = Column(Integer, ForeignKey("accounts.id"))
     detail = Column(Text)
-

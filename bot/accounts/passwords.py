@@ -1,4 +1,5 @@
 """Password hashes: PBKDF2-SHA256 with a per-password salt (standard library only)."""
+
 from __future__ import annotations
 
 import base64
@@ -13,8 +14,7 @@ _ITERATIONS = 200_000
 def hash_password(password: str, iterations: int = _ITERATIONS) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    return "$".join((_ALGORITHM, str(iterations), base64.b64encode(salt).decode(),
-                     base64.b64encode(digest).decode()))
+    return "$".join((_ALGORITHM, str(iterations), base64.b64encode(salt).decode(), base64.b64encode(digest).decode()))
 
 
 def check_password(password: str, stored: str) -> bool:

@@ -4,6 +4,7 @@ reviews, in one place between the actions (or the CLI) and the tables.
 Each public method runs in its own transaction.  Errors the user can fix
 raise ``InvalidInput`` (or a subclass) with a Chinese explanation.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -110,21 +111,32 @@ class AppealDraft:
 
 
 class AccountService:
-    def __init__(self, database: Database, sms: Optional[SmsGateway] = None,
-                 uploads: Optional[UploadStore] = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        database: Database,
+        sms: Optional[SmsGateway] = None,
+        uploads: Optional[UploadStore] = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.db = database
         self.sms = sms or gateway_from_settings()
-        self.uploads = uploads or UploadStore(config.project_path("UPLOAD_DIR"),
-                                              config.get_int("MAX_UPLOAD_BYTES"))
+        self.uploads = uploads or UploadStore(config.project_path("UPLOAD_DIR"), config.get_int("MAX_UPLOAD_BYTES"))
         self.now = clock
 
     # -- audit ---------------------------------------------------------------
 
-    def _audit(self, session: Session, actor: str, action: str,
-               account_id: Optional[int] = None, **detail: object) -> None:
-        session.add(AuditEntry(at=self.now(), actor=actor, action=action, account_id=account_id,
-                               detail=json.dumps(detail, ensure_ascii=False) if detail else None))
+    def _audit(
+        self, session: Session, actor: str, action: str, account_id: Optional[int] = None, **detail: object
+    ) -> None:
+        session.add(
+            AuditEntry(
+                at=self.now(),
+                actor=actor,
+                action=action,
+                account_id=account_id,
+                detail=json.dumps(detail, ensure_ascii=False) if detail else None,
+            )
+        )
 
     # -- lookups -------------------------------------------------------------
 
@@ -154,10 +166,14 @@ class AccountService:
             query = (
                 select(Account)
                 .outerjoin(Unit, Unit.account_id == Account.id)
-                .where(or_(func.lower(Account.login_name) == value.lower(),
-                           func.upper(Account.doc_number) == value.upper(),
-                           Unit.credit_code == value.upper(),
-                           Account.phone == value))
+                .where(
+                    or_(
+                        func.lower(Account.login_name) == value.lower(),
+                        func.upper(Account.doc_number) == value.upper(),
+                        Unit.credit_code == value.upper(),
+                        Account.phone == value,
+                    )
+                )
                 .order_by(Account.id)
             )
             return list(session.execute(query).scalars())
@@ -165,22 +181,31 @@ class AccountService:
     def document_holders(self, doc_number: str) -> List[Account]:
         """Accounts registered with the document, the real-name verified one first."""
         with self.db.session() as session:
-            holders = list(session.execute(
-                select(Account).where(func.upper(Account.doc_number) == doc_number.upper())
-                .order_by(Account.id)).scalars())
+            holders = list(
+                session.execute(
+                    select(Account).where(func.upper(Account.doc_number) == doc_number.upper()).order_by(Account.id)
+                ).scalars()
+            )
         return sorted(holders, key=lambda account: not account.state.is_verified)
 
     def find_units(self, name_or_code: str) -> List[UnitMatch]:
         """Units by exact current name, former name or credit code."""
         value = checks.normalise(name_or_code)
         with self.db.session() as session:
-            current = session.execute(select(Unit).where(
-                or_(Unit.name == value, Unit.credit_code == value.upper()))).scalars().all()
+            current = (
+                session.execute(select(Unit).where(or_(Unit.name == value, Unit.credit_code == value.upper())))
+                .scalars()
+                .all()
+            )
             matches = [UnitMatch(unit.id, unit.account_id, unit.name, False) for unit in current]
-            former = session.execute(
-                select(Unit).join(UnitFormerName).where(UnitFormerName.name == value)).scalars().all()
-            matches += [UnitMatch(unit.id, unit.account_id, unit.name, True)
-                        for unit in former if unit.id not in {m.unit_id for m in matches}]
+            former = (
+                session.execute(select(Unit).join(UnitFormerName).where(UnitFormerName.name == value)).scalars().all()
+            )
+            matches += [
+                UnitMatch(unit.id, unit.account_id, unit.name, True)
+                for unit in former
+                if unit.id not in {m.unit_id for m in matches}
+            ]
             return matches
 
     def registration_exists(self, reference: str) -> Optional[AccountKind]:
@@ -191,9 +216,13 @@ class AccountService:
     def torch_accounts(self, old_user_name: str) -> List[Account]:
         """Accounts moved from the Torch centre under this old user name (credit code or phone)."""
         with self.db.session() as session:
-            return list(session.execute(
-                select(Account).where(Account.torch_key == checks.normalise(old_user_name).upper())
-                .order_by(Account.id)).scalars())
+            return list(
+                session.execute(
+                    select(Account)
+                    .where(Account.torch_key == checks.normalise(old_user_name).upper())
+                    .order_by(Account.id)
+                ).scalars()
+            )
 
     # -- one-time codes --------------------------------------------------------
 
@@ -201,25 +230,42 @@ class AccountService:
         """A new 6-digit code by SMS; at most 1 a minute and 5 an hour per phone."""
         now = self.now()
         with self.db.session() as session:
-            sent_at = session.execute(
-                select(OneTimeCode.created_at).where(
-                    OneTimeCode.phone == phone, OneTimeCode.created_at > now - timedelta(hours=1))
-                .order_by(OneTimeCode.created_at)).scalars().all()
+            sent_at = (
+                session.execute(
+                    select(OneTimeCode.created_at)
+                    .where(OneTimeCode.phone == phone, OneTimeCode.created_at > now - timedelta(hours=1))
+                    .order_by(OneTimeCode.created_at)
+                )
+                .scalars()
+                .all()
+            )
             if len(sent_at) >= CODE_SENDS_PER_HOUR:
                 retry = sent_at[0] + timedelta(hours=1) - now
                 raise CodeRefused(
                     f"这个手机号一小时内已经发送了 {CODE_SENDS_PER_HOUR} 次验证码，"
-                    f"请 {max(1, -(-retry.seconds // 60))} 分钟后再试。")  # rounded up: the wait must suffice
+                    f"请 {max(1, -(-retry.seconds // 60))} 分钟后再试。"
+                )  # rounded up: the wait must suffice
             recent = [moment for moment in sent_at if moment > now - timedelta(minutes=1)]
             if len(recent) >= CODE_SENDS_PER_MINUTE:
                 wait = 60 - (now - recent[-1]).seconds
                 raise CodeRefused(f"验证码刚刚发过，请 {max(1, wait)} 秒后再让我重新发送。")
             code = f"{secrets.randbelow(1_000_000):06d}"
-            session.add(OneTimeCode(phone=phone, purpose=purpose, code_hash=_digest(f"{phone}:{code}"),
-                                    created_at=now, expires_at=now + CODE_LIFETIME))
-            self.sms.send(session, phone,
-                          f"您的验证码是 {code}，5 分钟内有效。请勿告诉他人；工作人员不会向您索要验证码。",
-                          purpose, now)
+            session.add(
+                OneTimeCode(
+                    phone=phone,
+                    purpose=purpose,
+                    code_hash=_digest(f"{phone}:{code}"),
+                    created_at=now,
+                    expires_at=now + CODE_LIFETIME,
+                )
+            )
+            self.sms.send(
+                session,
+                phone,
+                f"您的验证码是 {code}，5 分钟内有效。请勿告诉他人；工作人员不会向您索要验证码。",
+                purpose,
+                now,
+            )
             self._audit(session, actor, "code_sent", phone=mask_phone(phone), purpose=purpose)
 
     def check_code(self, phone: str, purpose: str, code: str) -> None:
@@ -228,8 +274,12 @@ class AccountService:
         wrong_try: Optional[CodeRejected] = None
         with self.db.session() as session:
             latest = session.execute(
-                select(OneTimeCode).where(OneTimeCode.phone == phone, OneTimeCode.purpose == purpose)
-                .order_by(OneTimeCode.id.desc()).limit(1).with_for_update()).scalar_one_or_none()
+                select(OneTimeCode)
+                .where(OneTimeCode.phone == phone, OneTimeCode.purpose == purpose)
+                .order_by(OneTimeCode.id.desc())
+                .limit(1)
+                .with_for_update()
+            ).scalar_one_or_none()
             if latest is None or latest.used_at is not None:
                 raise CodeRejected("没有待使用的验证码，请让我重新发送。", final=True)
             if latest.expires_at < now:
@@ -241,8 +291,9 @@ class AccountService:
                 left = CODE_MAX_WRONG_TRIES - latest.wrong_tries
                 # Raised after the block: raising here would roll the count back.
                 if left == 0:
-                    wrong_try = CodeRejected("验证码不正确，已输错 5 次，这个验证码失效了，请让我重新发送。",
-                                             final=True)
+                    wrong_try = CodeRejected(
+                        "验证码不正确，已输错 5 次，这个验证码失效了，请让我重新发送。", final=True
+                    )
                 else:
                     wrong_try = CodeRejected(f"验证码不正确，还可以再试 {left} 次。请核对短信后重新输入。", final=False)
             else:
@@ -256,14 +307,21 @@ class AccountService:
         token = secrets.token_urlsafe(32)
         now = self.now()
         with self.db.session() as session:
-            session.add(ResetToken(token_hash=_digest(token), account_id=account_id,
-                                   created_at=now, expires_at=now + RESET_LINK_LIFETIME))
+            session.add(
+                ResetToken(
+                    token_hash=_digest(token),
+                    account_id=account_id,
+                    created_at=now,
+                    expires_at=now + RESET_LINK_LIFETIME,
+                )
+            )
             self._audit(session, actor, "reset_link_created", account_id)
         return f"{config.public_base_url()}/webhooks/account/reset?token={token}"
 
     def _usable_token(self, session: Session, token: str) -> ResetToken:
-        row = session.execute(select(ResetToken).where(ResetToken.token_hash == _digest(token or ""))
-                              .with_for_update()).scalar_one_or_none()
+        row = session.execute(
+            select(ResetToken).where(ResetToken.token_hash == _digest(token or "")).with_for_update()
+        ).scalar_one_or_none()
         if row is None:
             raise LinkRefused("这个重置链接无效。请回到对话里让助手重新发送。")
         if row.used_at is not None:
@@ -299,8 +357,9 @@ class AccountService:
             with self.db.session() as session:
                 upload = self.uploads.save(session, sender_id, data, original_name, self.now())
                 stored = self.uploads.path_of(upload)
-                self._audit(session, f"user:{sender_id}", "upload_saved", size=upload.size,
-                            content_type=upload.content_type)
+                self._audit(
+                    session, f"user:{sender_id}", "upload_saved", size=upload.size, content_type=upload.content_type
+                )
             return upload
         except BaseException:
             if stored is not None:
@@ -328,21 +387,38 @@ class AccountService:
             elif draft.unit_id:
                 account_id = session.get(Unit, draft.unit_id).account_id
             appeal = Appeal(
-                number=f"SS{now:%Y%m%d}{secrets.randbelow(10**8):08d}", kind=draft.kind,
-                person_name=draft.person_name, doc_type=draft.doc_type, doc_number=draft.doc_number,
-                unit_id=draft.unit_id, unit_name=draft.unit_name, renamed=draft.renamed,
-                phone=draft.phone, account_id=account_id, front_upload_id=draft.front_upload_id,
-                back_upload_id=draft.back_upload_id, sender_id=sender_id,
-                state=Decision.PENDING, created_at=now)
+                number=f"SS{now:%Y%m%d}{secrets.randbelow(10**8):08d}",
+                kind=draft.kind,
+                person_name=draft.person_name,
+                doc_type=draft.doc_type,
+                doc_number=draft.doc_number,
+                unit_id=draft.unit_id,
+                unit_name=draft.unit_name,
+                renamed=draft.renamed,
+                phone=draft.phone,
+                account_id=account_id,
+                front_upload_id=draft.front_upload_id,
+                back_upload_id=draft.back_upload_id,
+                sender_id=sender_id,
+                state=Decision.PENDING,
+                created_at=now,
+            )
             session.add(appeal)
             session.flush()
-            self._audit(session, f"user:{sender_id}", "appeal_created", account_id,
-                        number=appeal.number, phone=mask_phone(draft.phone),
-                        document=mask_document(draft.doc_number))
+            self._audit(
+                session,
+                f"user:{sender_id}",
+                "appeal_created",
+                account_id,
+                number=appeal.number,
+                phone=mask_phone(draft.phone),
+                document=mask_document(draft.doc_number),
+            )
             return appeal
 
-    def appeals_for(self, *, sender_id: Optional[str] = None, phone: Optional[str] = None,
-                    doc_number: Optional[str] = None) -> List[Appeal]:
+    def appeals_for(
+        self, *, sender_id: Optional[str] = None, phone: Optional[str] = None, doc_number: Optional[str] = None
+    ) -> List[Appeal]:
         conditions = []
         if sender_id:
             conditions.append(Appeal.sender_id == sender_id)
@@ -353,8 +429,7 @@ class AccountService:
         if not conditions:
             return []
         with self.db.session() as session:
-            return list(session.execute(select(Appeal).where(or_(*conditions))
-                                        .order_by(Appeal.id.desc())).scalars())
+            return list(session.execute(select(Appeal).where(or_(*conditions)).order_by(Appeal.id.desc())).scalars())
 
     def list_appeals(self, state: Optional[Decision] = None) -> List[Appeal]:
         with self.db.session() as session:
@@ -368,8 +443,9 @@ class AccountService:
         if not approve and not (reason or "").strip():
             raise InvalidInput("rejecting needs a reason (--reason); the user receives it by SMS")
         with self.db.session() as session:
-            appeal = session.execute(select(Appeal).where(Appeal.number == number)
-                                     .with_for_update()).scalar_one_or_none()
+            appeal = session.execute(
+                select(Appeal).where(Appeal.number == number).with_for_update()
+            ).scalar_one_or_none()
             if appeal is None:
                 raise NotFound(f"no appeal {number}")
             if appeal.state != Decision.PENDING:
@@ -381,19 +457,26 @@ class AccountService:
             if approve:
                 account = session.get(Account, appeal.account_id)
                 account.phone = appeal.phone
-                text = (f"您的申诉（{appeal.number}）已通过。登录名：{account.login_name}。"
-                        "预留手机号已更新为本机号码，请用“登录名重置密码”设置新密码。")
+                text = (
+                    f"您的申诉（{appeal.number}）已通过。登录名：{account.login_name}。"
+                    "预留手机号已更新为本机号码，请用“登录名重置密码”设置新密码。"
+                )
             else:
                 text = f"您的申诉（{appeal.number}）未通过，原因：{reason}。请按原因补正后重新申诉。"
             self.sms.send(session, appeal.phone, text, "appeal_result", self.now())
-            self._audit(session, actor, "appeal_" + Decision(appeal.state).value,
-                        appeal.account_id, number=number, reason=reason)
+            self._audit(
+                session,
+                actor,
+                "appeal_" + Decision(appeal.state).value,
+                appeal.account_id,
+                number=number,
+                reason=reason,
+            )
             return appeal
 
     # -- manual review of real-name data -------------------------------------
 
-    def open_review(self, account_id: int, front_upload_id: str, back_upload_id: str,
-                    sender_id: str) -> ManualReview:
+    def open_review(self, account_id: int, front_upload_id: str, back_upload_id: str, sender_id: str) -> ManualReview:
         for upload_id in (front_upload_id, back_upload_id):
             self.upload_of_sender(upload_id, sender_id)
         now = self.now()
@@ -405,8 +488,13 @@ class AccountService:
                 raise InvalidInput("这个账号已经有一份人工审核在进行中，请等待结果。")
             if account.state.is_verified:
                 raise InvalidInput("这个账号已经通过实名认证，不需要人工审核。")
-            review = ManualReview(account_id=account_id, front_upload_id=front_upload_id,
-                                  back_upload_id=back_upload_id, state=Decision.PENDING, created_at=now)
+            review = ManualReview(
+                account_id=account_id,
+                front_upload_id=front_upload_id,
+                back_upload_id=back_upload_id,
+                state=Decision.PENDING,
+                created_at=now,
+            )
             session.add(review)
             self._set_state(session, account, RealnameState.IN_REVIEW, "上传证件照片，申请人工审核")
             session.flush()
@@ -447,14 +535,14 @@ class AccountService:
                 text = f"您的实名认证人工审核未通过，原因：{reason}。"
             if account.phone:
                 self.sms.send(session, account.phone, text, "review_result", self.now())
-            self._audit(session, actor, "review_" + Decision(review.state).value, account.id,
-                        review=review_id, reason=reason)
+            self._audit(
+                session, actor, "review_" + Decision(review.state).value, account.id, review=review_id, reason=reason
+            )
             return review
 
     # -- grants --------------------------------------------------------------
 
-    def request_grant(self, account_id: int, unit_id: int, system_name: str, role: str,
-                      sender_id: str) -> str:
+    def request_grant(self, account_id: int, unit_id: int, system_name: str, role: str, sender_id: str) -> str:
         """SMS to the unit's admin (the legal account's reserved phone); returns it masked."""
         with self.db.session() as session:
             person = session.get(Account, account_id)
@@ -464,11 +552,20 @@ class AccountService:
             admin_phone = unit.account.phone
             if not admin_phone:
                 raise InvalidInput("单位的法人账号没有预留手机号，没法发短信提醒，请直接联系单位管理员。")
-            text = (f"贵单位用户 {person.name or ''}（登录名 {mask_login_name(person.login_name)}）"
-                    f"申请“{system_name}”的“{role}”权限。请用法人账号登录 → 在线办事 → 用户授权管理 办理。")
+            text = (
+                f"贵单位用户 {person.name or ''}（登录名 {mask_login_name(person.login_name)}）"
+                f"申请“{system_name}”的“{role}”权限。请用法人账号登录 → 在线办事 → 用户授权管理 办理。"
+            )
             self.sms.send(session, admin_phone, text, "grant_request", self.now())
-            self._audit(session, f"user:{sender_id}", "grant_requested", account_id,
-                        unit=unit.name, system=system_name, role=role)
+            self._audit(
+                session,
+                f"user:{sender_id}",
+                "grant_requested",
+                account_id,
+                unit=unit.name,
+                system=system_name,
+                role=role,
+            )
             return mask_phone(admin_phone)
 
     # -- back office helpers ---------------------------------------------------
@@ -490,4 +587,3 @@ class AccountService:
 
 def default_service() -> AccountService:
     return AccountService(Database())
-

@@ -10,6 +10,7 @@ Backends (``SMS_BACKEND``):
   counts as sent.  A failure raises ``SmsFailed`` so the caller's
   transaction (e.g. the code it was sending) is rolled back.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,7 @@ class SmsGateway:
     """Stores the message in the outbox; subclasses also deliver it."""
 
     def send(self, session: Session, phone: str, text: str, purpose: str, now: datetime) -> SmsMessage:
-        message = SmsMessage(phone=phone, text=SIGNATURE + text, purpose=purpose,
-                             status="stored", created_at=now)
+        message = SmsMessage(phone=phone, text=SIGNATURE + text, purpose=purpose, status="stored", created_at=now)
         self.deliver(message)
         session.add(message)
         session.flush()
@@ -48,8 +48,7 @@ class SmsGateway:
 
 
 class HttpSmsGateway(SmsGateway):
-    def __init__(self, url: str, token: str = "",
-                 post: Callable[..., requests.Response] = requests.post) -> None:
+    def __init__(self, url: str, token: str = "", post: Callable[..., requests.Response] = requests.post) -> None:
         if not url:
             raise ValueError("SMS_BACKEND=http needs SMS_HTTP_URL")
         self.url, self.token, self._post = url, token, post
@@ -57,8 +56,9 @@ class HttpSmsGateway(SmsGateway):
     def deliver(self, message: SmsMessage) -> None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            reply = self._post(self.url, json={"phone": message.phone, "text": message.text},
-                               headers=headers, timeout=10)
+            reply = self._post(
+                self.url, json={"phone": message.phone, "text": message.text}, headers=headers, timeout=10
+            )
         except requests.RequestException as error:
             raise SmsFailed(f"SMS provider unreachable: {error}") from None
         if not 200 <= reply.status_code < 300:

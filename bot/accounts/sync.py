@@ -59,6 +59,7 @@ Rules:
 * Every created or changed account gets an ``AuditEntry`` with the actor;
   grants and reviews get ``grant_imported`` / ``review_imported`` entries.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -129,10 +130,9 @@ class ImportReport:
     def summary(self) -> str:
         def counts(values: Dict[str, int]) -> str:
             return ", ".join(f"{number} {what}" for what, number in values.items())
-        accounts = dict(created=len(self.created), updated=len(self.updated),
-                        unchanged=len(self.unchanged))
-        return (f"accounts: {counts(accounts)}; grants: {counts(self.grants)}; "
-                f"reviews: {counts(self.reviews)}")
+
+        accounts = dict(created=len(self.created), updated=len(self.updated), unchanged=len(self.unchanged))
+        return f"accounts: {counts(accounts)}; grants: {counts(self.grants)}; " f"reviews: {counts(self.reviews)}"
 
 
 # -- loading -----------------------------------------------------------------------
@@ -146,8 +146,7 @@ class _StrictLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -157,7 +156,8 @@ class _StrictLoader(yaml.SafeLoader):
             return super().construct_yaml_timestamp(node)
         except ValueError as error:
             raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is not a valid date ({error})", node.start_mark) from None
+                None, None, f"{node.value!r} is not a valid date ({error})", node.start_mark
+            ) from None
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
@@ -175,8 +175,7 @@ def load_yaml(path: Union[str, Path]) -> Optional[Dict[str, Any]]:
     except yaml.YAMLError as error:
         raise InvalidAccountsFile([f"not valid YAML: {_yaml_error(error)}"], str(path)) from None
     if data is not None and not isinstance(data, dict):
-        raise InvalidAccountsFile(["the file must be a mapping with the keys accounts, grants, reviews"],
-                                  str(path))
+        raise InvalidAccountsFile(["the file must be a mapping with the keys accounts, grants, reviews"], str(path))
     return data
 
 
@@ -191,8 +190,9 @@ def _yaml_error(error: yaml.YAMLError) -> str:
 # -- importing ---------------------------------------------------------------------
 
 
-def import_accounts(database: Database, data: Optional[Dict[str, Any]], actor: str,
-                    clock: Callable[[], datetime] = utcnow) -> ImportReport:
+def import_accounts(
+    database: Database, data: Optional[Dict[str, Any]], actor: str, clock: Callable[[], datetime] = utcnow
+) -> ImportReport:
     """Checks the whole file, then writes it in one transaction; see the module docstring."""
     problems = Problems()
     entries = read_entries(data, problems)
@@ -228,8 +228,7 @@ class _Writer:
             self._write_account(entry)
         for entry in self.plan.entries.accounts:
             if entry.unit is not None:
-                self._note(entry.key, _write_unit(self.session, self.accounts[entry.key],
-                                                  entry.unit, self.accounts))
+                self._note(entry.key, _write_unit(self.session, self.accounts[entry.key], entry.unit, self.accounts))
         self.session.flush()
         for grant in self.plan.entries.grants:
             self._write_grant(grant)
@@ -246,9 +245,14 @@ class _Writer:
     def _write_account(self, entry: AccountEntry) -> None:
         account = self.accounts.get(entry.key)
         if account is None:
-            account = Account(login_name=entry.login_name, kind=entry.kind, created_at=self.now,
-                              realname_state=RealnameState.UNVERIFIED,
-                              overseas_training_registered=False, password_hash="")
+            account = Account(
+                login_name=entry.login_name,
+                kind=entry.kind,
+                created_at=self.now,
+                realname_state=RealnameState.UNVERIFIED,
+                overseas_training_registered=False,
+                password_hash="",
+            )
             self.session.add(account)
             self.accounts[entry.key] = account
             self.created.append(entry.key)
@@ -262,8 +266,8 @@ class _Writer:
     def _write_grant(self, entry: GrantEntry) -> None:
         unit = self.plan.unit_for(entry.credit_code, self.accounts)  # type: ignore[arg-type]
         person = self.accounts[entry.person.lower()]  # type: ignore[union-attr]
-        grant = self.session.execute(select(Grant).where(
-            Grant.unit_id == unit.id, Grant.account_id == person.id, Grant.system == entry.system)
+        grant = self.session.execute(
+            select(Grant).where(Grant.unit_id == unit.id, Grant.account_id == person.id, Grant.system == entry.system)
         ).scalar_one_or_none()
         values = dict(role=entry.role, expires_on=entry.expires_on)
         if grant is None:
@@ -273,19 +277,28 @@ class _Writer:
             outcome = "updated" if _assign(grant, values) else "unchanged"
         self.report.grants[outcome] += 1
         if outcome != "unchanged":
-            self._audit("grant_imported", person.id, unit=unit.credit_code, system=entry.system,
-                        role=entry.role, expires_on=entry.expires_on.isoformat() if entry.expires_on else None)
+            self._audit(
+                "grant_imported",
+                person.id,
+                unit=unit.credit_code,
+                system=entry.system,
+                role=entry.role,
+                expires_on=entry.expires_on.isoformat() if entry.expires_on else None,
+            )
 
     def _write_review(self, entry: ReviewEntry) -> None:
         account = self.accounts[entry.account.lower()]  # type: ignore[union-attr]
-        review = self.session.execute(select(ManualReview).where(
-            ManualReview.account_id == account.id, ManualReview.created_at == entry.created_at)
+        review = self.session.execute(
+            select(ManualReview).where(
+                ManualReview.account_id == account.id, ManualReview.created_at == entry.created_at
+            )
         ).scalar_one_or_none()
         values = dict(state=entry.state, reason=entry.reason, decided_at=entry.decided_at)
         if review is None:
             front, back = (self._placeholder_upload(entry.created_at) for _ in range(2))  # type: ignore[arg-type]
-            review = ManualReview(account=account, front_upload_id=front.id, back_upload_id=back.id,
-                                  created_at=entry.created_at, **values)
+            review = ManualReview(
+                account=account, front_upload_id=front.id, back_upload_id=back.id, created_at=entry.created_at, **values
+            )
             self.session.add(review)
             outcome = "created"
         else:
@@ -296,9 +309,16 @@ class _Writer:
             self._audit("review_imported", account.id, review=review.id, state=entry.state.value)  # type: ignore[union-attr]
 
     def _placeholder_upload(self, created_at: datetime) -> Upload:
-        upload = Upload(id=secrets.token_hex(16), sender_id=IMPORT_SENDER, stored_name="",
-                        original_name=None, content_type="image/jpeg", size=0,
-                        sha256=EMPTY_SHA256, created_at=created_at)
+        upload = Upload(
+            id=secrets.token_hex(16),
+            sender_id=IMPORT_SENDER,
+            stored_name="",
+            original_name=None,
+            content_type="image/jpeg",
+            size=0,
+            sha256=EMPTY_SHA256,
+            created_at=created_at,
+        )
         self.session.add(upload)
         self.session.flush()
         return upload
@@ -306,8 +326,15 @@ class _Writer:
     # -- audit -----------------------------------------------------------------
 
     def _audit(self, action: str, account_id: Optional[int], **detail: object) -> None:
-        self.session.add(AuditEntry(at=self.now, actor=self.actor, action=action, account_id=account_id,
-                                    detail=json.dumps(dict(source="import", **detail), ensure_ascii=False)))
+        self.session.add(
+            AuditEntry(
+                at=self.now,
+                actor=self.actor,
+                action=action,
+                account_id=account_id,
+                detail=json.dumps(dict(source="import", **detail), ensure_ascii=False),
+            )
+        )
 
     def _audit_accounts(self) -> None:
         for entry in self.plan.entries.accounts:
@@ -360,12 +387,12 @@ def _write_realname(account: Account, entry: AccountEntry, now: datetime) -> Lis
     return ["realname_state"]
 
 
-def _write_unit(session: Session, account: Account, entry: UnitEntry,
-                accounts: Dict[str, Account]) -> List[str]:
+def _write_unit(session: Session, account: Account, entry: UnitEntry, accounts: Dict[str, Account]) -> List[str]:
     unit = account.unit
     if unit is None:
-        unit = Unit(account=account, basic_info_complete=True, authorization_info_complete=True,
-                    other_info_complete=False)
+        unit = Unit(
+            account=account, basic_info_complete=True, authorization_info_complete=True, other_info_complete=False
+        )
         session.add(unit)
     changed = _assign(unit, entry.values)
     if account.name != unit.name:

@@ -5,6 +5,7 @@ finds to ``problems`` (positions as in ``sync_entries``) and returns the
 ``Plan`` the writer follows.  Values are judged as they will be after the
 import: a key the file leaves out keeps the stored value.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -40,8 +41,9 @@ def check_entries(session: Session, entries: Entries, problems: Problems) -> Pla
 
 def _referenced_logins(entries: Entries) -> Set[str]:
     names = {entry.key for entry in entries.accounts}
-    names |= {entry.unit.main_agent.lower() for entry in entries.accounts
-              if entry.unit is not None and entry.unit.main_agent}
+    names |= {
+        entry.unit.main_agent.lower() for entry in entries.accounts if entry.unit is not None and entry.unit.main_agent
+    }
     names |= {grant.person.lower() for grant in entries.grants if grant.person}
     names |= {review.account.lower() for review in entries.reviews if review.account}
     return names
@@ -79,18 +81,27 @@ class _Checker:
 
     def _load_store(self) -> None:
         names = _referenced_logins(self.plan.entries)
-        rows = self.session.execute(select(Account).where(
-            func.lower(Account.login_name).in_(sorted(names)))).scalars().all() if names else []
+        rows = (
+            self.session.execute(select(Account).where(func.lower(Account.login_name).in_(sorted(names))))
+            .scalars()
+            .all()
+            if names
+            else []
+        )
         for account in rows:
             key = account.login_name.lower()
             if key in self.plan.stored:
-                self.problems.add("store", f"holds several accounts named {key} in different letter case; "
-                                           "fix them by hand first")
+                self.problems.add(
+                    "store", f"holds several accounts named {key} in different letter case; " "fix them by hand first"
+                )
             self.plan.stored[key] = account
         codes = {code for code in (self.final_code(entry) for entry in self.by_key.values()) if code}
         codes |= {grant.credit_code for grant in self.plan.entries.grants if grant.credit_code}
-        units = self.session.execute(select(Unit).where(Unit.credit_code.in_(sorted(codes)))).scalars().all() \
-            if codes else []
+        units = (
+            self.session.execute(select(Unit).where(Unit.credit_code.in_(sorted(codes)))).scalars().all()
+            if codes
+            else []
+        )
         self.plan.stored_units = {unit.credit_code: unit for unit in units}
 
     def final(self, entry: AccountEntry, column: str, default: Any = None) -> Any:
@@ -125,8 +136,11 @@ class _Checker:
     def _check_account(self, entry: AccountEntry) -> None:
         stored = self.plan.stored.get(entry.key)
         if stored is not None and entry.kind and AccountKind(stored.kind) != entry.kind:
-            self.fail(entry.label, "kind", f"the stored account is {AccountKind(stored.kind).value}; "
-                                           "the kind of an account cannot change")
+            self.fail(
+                entry.label,
+                "kind",
+                f"the stored account is {AccountKind(stored.kind).value}; " "the kind of an account cannot change",
+            )
             return
         if stored is None and not entry.password_given:
             self.fail(entry.label, "password", "missing (a new account needs password or password_hash)")
@@ -152,8 +166,11 @@ class _Checker:
             if kind is None:
                 self.fail(entry.label, "unit.main_agent", f"no account {agent} in the file or the store")
             elif kind != AccountKind.NATURAL:
-                self.fail(entry.label, "unit.main_agent",
-                          f"{agent} is a legal account; the main agent must be a natural person")
+                self.fail(
+                    entry.label,
+                    "unit.main_agent",
+                    f"{agent} is a legal account; the main agent must be a natural person",
+                )
 
     def _check_natural_realname(self, entry: AccountEntry) -> None:
         state = self.final_state(entry.key)
@@ -166,12 +183,19 @@ class _Checker:
             return
         document = DOCUMENT_TYPE_BY_NAME.get(doc_type or "")
         if state == RealnameState.VERIFIED_ONLINE and document is not None and not document.online:
-            self.fail(entry.label, where, f"a {doc_type} is never verified online; "
-                                          "its accounts are verified_manual (manual review)")
-        if state == RealnameState.VERIFIED_ONLINE and doc_type == MAINLAND_ID \
-                and not self.final(entry, "doc_valid_from"):
-            self.fail(entry.label, "document.valid_from",
-                      "online verification of a 居民身份证 needs the valid_from date")
+            self.fail(
+                entry.label,
+                where,
+                f"a {doc_type} is never verified online; " "its accounts are verified_manual (manual review)",
+            )
+        if (
+            state == RealnameState.VERIFIED_ONLINE
+            and doc_type == MAINLAND_ID
+            and not self.final(entry, "doc_valid_from")
+        ):
+            self.fail(
+                entry.label, "document.valid_from", "online verification of a 居民身份证 needs the valid_from date"
+            )
 
     def _check_torch(self, entry: AccountEntry) -> None:
         case, key = self.final(entry, "torch_case"), self.final(entry, "torch_key")
@@ -182,8 +206,11 @@ class _Checker:
         if expected and entry.login_name.upper() != expected.upper():
             self.fail(entry.label, "torch", f"case {case} means the login name is {expected}")
         if not by_code and entry.kind == AccountKind.LEGAL:
-            self.fail(entry.label, "torch.key", "a phone number is a personal Torch account; "
-                                                "a legal account's key is its credit code")
+            self.fail(
+                entry.label,
+                "torch.key",
+                "a phone number is a personal Torch account; " "a legal account's key is its credit code",
+            )
         if by_code and entry.kind == AccountKind.LEGAL and self.final_code(entry) not in (None, key):
             self.fail(entry.label, "torch.key", "must be the unit's credit code")
         if case == 4 and by_code and entry.kind == AccountKind.LEGAL:
@@ -202,8 +229,11 @@ class _Checker:
                 continue
             stored_unit = self.plan.stored_units.get(code)
             if stored_unit is not None and stored_unit.account.login_name.lower() != entry.key:
-                self.fail(entry.label, "unit.credit_code",
-                          f"already belongs to the unit of account {stored_unit.account.login_name}")
+                self.fail(
+                    entry.label,
+                    "unit.credit_code",
+                    f"already belongs to the unit of account {stored_unit.account.login_name}",
+                )
                 continue
             self.plan.unit_owner[code] = entry.key
 
@@ -221,17 +251,21 @@ class _Checker:
             for key in keys:
                 if key in self.by_key and len(keys) > 1:
                     others = ", ".join(other for other in keys if other != key)
-                    self.fail(self.by_key[key].label, "document.number",
-                              f"is also real-name verified on {others}; one document can be "
-                              "verified on one account only")
+                    self.fail(
+                        self.by_key[key].label,
+                        "document.number",
+                        f"is also real-name verified on {others}; one document can be " "verified on one account only",
+                    )
 
     def _stored_verified_holders(self, numbers: Iterable[str]) -> List[Tuple[str, str]]:
         numbers = sorted(numbers)
         if not numbers:
             return []
         rows = self.session.execute(
-            select(func.upper(Account.doc_number), Account.login_name)
-            .where(func.upper(Account.doc_number).in_(numbers), Account.realname_state.in_(VERIFIED)))
+            select(func.upper(Account.doc_number), Account.login_name).where(
+                func.upper(Account.doc_number).in_(numbers), Account.realname_state.in_(VERIFIED)
+            )
+        )
         return [(number, login) for number, login in rows]
 
     # -- grants ------------------------------------------------------------------
@@ -264,11 +298,14 @@ class _Checker:
             return
         systems = self._systems_of(grant.credit_code)
         if systems is None:
-            self.fail(grant.label, "unit", f"no unit with credit code {grant.credit_code} "
-                                           "in the file or the store")
+            self.fail(grant.label, "unit", f"no unit with credit code {grant.credit_code} " "in the file or the store")
         elif grant.system and grant.system not in systems:
-            self.fail(grant.label, "system", f"the unit {grant.credit_code} has not entered {grant.system} "
-                                             "(unit.systems); a unit can only grant what it holds")
+            self.fail(
+                grant.label,
+                "system",
+                f"the unit {grant.credit_code} has not entered {grant.system} "
+                "(unit.systems); a unit can only grant what it holds",
+            )
 
     def _check_grant_person(self, grant: GrantEntry) -> None:
         if not grant.person:
@@ -302,14 +339,26 @@ class _Checker:
     def _check_pending(self, review: ReviewEntry, key: str) -> None:
         state = self.final_state(key)
         if state != RealnameState.IN_REVIEW:
-            self.fail(review.label, "state", f"a pending review needs the account's real-name state "
-                                             f"in_review, not {state.value if state else 'unknown'}")
+            self.fail(
+                review.label,
+                "state",
+                f"a pending review needs the account's real-name state "
+                f"in_review, not {state.value if state else 'unknown'}",
+            )
 
     def _check_one_pending(self, pending: Counter, seen: Set[Tuple[str, Optional[datetime]]]) -> None:
         accounts = {key: self.plan.stored[key].id for key in pending if key in self.plan.stored}
-        stored = self.session.execute(select(ManualReview).where(
-            ManualReview.account_id.in_(list(accounts.values())),
-            ManualReview.state == Decision.PENDING)).scalars().all() if accounts else []
+        stored = (
+            self.session.execute(
+                select(ManualReview).where(
+                    ManualReview.account_id.in_(list(accounts.values())), ManualReview.state == Decision.PENDING
+                )
+            )
+            .scalars()
+            .all()
+            if accounts
+            else []
+        )
         for row in stored:
             key = row.account.login_name.lower()
             if (key, row.created_at) not in seen:

@@ -6,6 +6,7 @@ collected with its position (``accounts[3] (li_ming): phone: …``) so that the
 importer can report all of them at once.  A key that is present replaces the
 stored value (``null`` clears it); a key that is left out keeps it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -27,15 +28,36 @@ TORCH_CASES = (1, 2, 3, 4)
 MAX_NOTE_CHARS = 500
 
 TOP_KEYS = ("accounts", "grants", "reviews")
-ACCOUNT_KEYS = ("login_name", "kind", "password", "password_hash", "phone", "name", "document",
-                "realname", "overseas_training_registered", "torch", "unit")
+ACCOUNT_KEYS = (
+    "login_name",
+    "kind",
+    "password",
+    "password_hash",
+    "phone",
+    "name",
+    "document",
+    "realname",
+    "overseas_training_registered",
+    "torch",
+    "unit",
+)
 NATURAL_ONLY_KEYS = ("name", "document", "overseas_training_registered")
 DOCUMENT_KEYS = ("type", "number", "valid_from", "valid_to")
 REALNAME_KEYS = ("state", "note")
 TORCH_KEYS = ("case", "key")
-UNIT_KEYS = ("name", "credit_code", "legal_type", "region", "legal_representative",
-             "basic_info_complete", "authorization_info_complete", "other_info_complete",
-             "main_agent", "former_names", "systems")
+UNIT_KEYS = (
+    "name",
+    "credit_code",
+    "legal_type",
+    "region",
+    "legal_representative",
+    "basic_info_complete",
+    "authorization_info_complete",
+    "other_info_complete",
+    "main_agent",
+    "former_names",
+    "systems",
+)
 UNIT_REQUIRED = ("name", "credit_code", "legal_type", "region")
 LEGAL_REP_KEYS = ("name", "type")
 SYSTEM_KEYS = ("system", "entered_on", "supervisor_approved")
@@ -133,15 +155,16 @@ def _shown(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else repr(value)
 
 
-def checked_text(value: Any, parse: Optional[Callable[[str], str]] = None,
-                 keep_all: bool = False, exact: bool = False) -> str:
+def checked_text(
+    value: Any, parse: Optional[Callable[[str], str]] = None, keep_all: bool = False, exact: bool = False
+) -> str:
     """The stripped text, checked by ``parse`` (which raises ``InvalidInput``).
 
     ``keep_all``: the parsed value may differ only in blanks, case and
     full-width forms (nothing dropped); ``exact``: it must equal the text.
     """
     if not isinstance(value, str):
-        example = f", e.g. \"{value}\"" if isinstance(value, (int, float)) else f", not {_shown(value)}"
+        example = f', e.g. "{value}"' if isinstance(value, (int, float)) else f", not {_shown(value)}"
         raise InvalidInput("must be text in quotes" + example)
     value = value.strip()
     if not value:
@@ -149,8 +172,9 @@ def checked_text(value: Any, parse: Optional[Callable[[str], str]] = None,
     if parse is None:
         return value
     parsed = parse(value)
-    changed = parsed != value if exact else (
-        keep_all and checks.normalise(parsed).upper() != checks.normalise(value).upper())
+    changed = (
+        parsed != value if exact else (keep_all and checks.normalise(parsed).upper() != checks.normalise(value).upper())
+    )
     if changed:
         raise InvalidInput(f"would be read as {parsed!r}; write it exactly like that")
     return parsed
@@ -159,8 +183,15 @@ def checked_text(value: Any, parse: Optional[Callable[[str], str]] = None,
 class Reader:
     """One mapping of the file; each read records its problems under the key's position."""
 
-    def __init__(self, raw: Any, label: str, problems: Problems, allowed: Sequence[str],
-                 path: str = "", failed: Optional[Set[str]] = None) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        label: str,
+        problems: Problems,
+        allowed: Sequence[str],
+        path: str = "",
+        failed: Optional[Set[str]] = None,
+    ) -> None:
         self.label, self.path, self.problems = label, path, problems
         self.failed: Set[str] = set() if failed is None else failed  # paths with a problem
         self.raw: Dict[Any, Any] = raw if isinstance(raw, dict) else {}
@@ -186,8 +217,9 @@ class Reader:
             if self.raw.get(key) is None:
                 self.fail(key, "missing (required)")
 
-    def text(self, key: str, parse: Optional[Callable[[str], str]] = None,
-             keep_all: bool = False, exact: bool = False) -> Optional[str]:
+    def text(
+        self, key: str, parse: Optional[Callable[[str], str]] = None, keep_all: bool = False, exact: bool = False
+    ) -> Optional[str]:
         """The checked text, or None (null, left out or a problem); see ``checked_text``."""
         value = self.raw.get(key)
         if value is None:
@@ -270,12 +302,12 @@ class Reader:
             return []
         return value
 
-    def child(self, key: str, allowed: Sequence[str], index: Optional[int] = None,
-              raw: Any = None) -> "Reader":
+    def child(self, key: str, allowed: Sequence[str], index: Optional[int] = None, raw: Any = None) -> "Reader":
         name = key if index is None else f"{key}[{index}]"
         path = ".".join(part for part in (self.path, name) if part)
-        return Reader(self.raw.get(key) if index is None else raw, self.label, self.problems,
-                      allowed, path, self.failed)
+        return Reader(
+            self.raw.get(key) if index is None else raw, self.label, self.problems, allowed, path, self.failed
+        )
 
 
 # -- value checks that the checks module does not have ------------------------------
@@ -288,16 +320,19 @@ def parse_torch_key(text: str) -> str:
     try:
         return checks.parse_phone(text)
     except InvalidInput:
-        raise InvalidInput("must be a unified social credit code (18 characters) or a mobile "
-                           "phone number (11 digits)") from None
+        raise InvalidInput(
+            "must be a unified social credit code (18 characters) or a mobile " "phone number (11 digits)"
+        ) from None
 
 
 def parse_password_hash(text: str) -> str:
     """A hash made by ``passwords.hash_password``: pbkdf2_sha256$iterations$salt$digest."""
     parts = text.split("$")
     if len(parts) != 4 or parts[0] != "pbkdf2_sha256" or not parts[1].isdigit():
-        raise InvalidInput("must be a hash made by bot.accounts.passwords.hash_password "
-                           "(pbkdf2_sha256$<iterations>$<salt>$<digest>)")
+        raise InvalidInput(
+            "must be a hash made by bot.accounts.passwords.hash_password "
+            "(pbkdf2_sha256$<iterations>$<salt>$<digest>)"
+        )
     try:
         base64.b64decode(parts[2], validate=True)
         base64.b64decode(parts[3], validate=True)
@@ -328,8 +363,7 @@ def read_account(raw: Any, index: int, problems: Problems) -> Optional[AccountEn
     reader.require("login_name", "kind")
     login_name = reader.text("login_name", checks.parse_login_name, exact=True)
     kind = reader.choice("kind", [kind.value for kind in AccountKind])
-    entry = AccountEntry(reader.label, login_name or "", AccountKind(kind) if kind else None,
-                         failed=reader.failed)
+    entry = AccountEntry(reader.label, login_name or "", AccountKind(kind) if kind else None, failed=reader.failed)
     _read_password(reader, entry)
     _read_kind_specific(reader, entry)
     if reader.given("phone"):
@@ -402,8 +436,7 @@ def _read_torch(reader: Reader) -> Dict[str, Any]:
         return dict(torch_case=None, torch_key=None)
     torch = reader.child("torch", TORCH_KEYS)
     torch.require("case", "key")
-    return dict(torch_case=torch.integer("case", TORCH_CASES),
-                torch_key=torch.text("key", parse_torch_key))
+    return dict(torch_case=torch.integer("case", TORCH_CASES), torch_key=torch.text("key", parse_torch_key))
 
 
 # -- units -------------------------------------------------------------------------
@@ -446,8 +479,10 @@ def _read_legal_rep(unit: Reader) -> Dict[str, Any]:
         return dict(legal_rep_name=None, legal_rep_type=None)
     rep = unit.child("legal_representative", LEGAL_REP_KEYS)
     rep.require("name")
-    return dict(legal_rep_name=rep.text("name", checks.parse_person_name, keep_all=True),
-                legal_rep_type=rep.choice("type", LEGAL_REP_TYPES))
+    return dict(
+        legal_rep_name=rep.text("name", checks.parse_person_name, keep_all=True),
+        legal_rep_type=rep.choice("type", LEGAL_REP_TYPES),
+    )
 
 
 def _read_former_names(unit: Reader, current: Optional[str]) -> List[str]:
@@ -494,9 +529,14 @@ def read_grant(raw: Any, index: int, problems: Problems) -> GrantEntry:
     if system and SYSTEM_BY_KEY[system].natural_only:
         reader.fail("system", f"{system} is for natural-person accounts only; no unit grants it")
         system = None
-    return GrantEntry(reader.label, reader.text("unit", checks.parse_credit_code),
-                      reader.text("person", checks.parse_login_name, exact=True), system,
-                      reader.choice("role", ROLES), reader.day("expires_on"))
+    return GrantEntry(
+        reader.label,
+        reader.text("unit", checks.parse_credit_code),
+        reader.text("person", checks.parse_login_name, exact=True),
+        system,
+        reader.choice("role", ROLES),
+        reader.day("expires_on"),
+    )
 
 
 def read_review(raw: Any, index: int, problems: Problems) -> ReviewEntry:
@@ -504,9 +544,14 @@ def read_review(raw: Any, index: int, problems: Problems) -> ReviewEntry:
     reader.require("account", "state", "created_at")
     state_text = reader.choice("state", [state.value for state in Decision])
     state = Decision(state_text) if state_text else None
-    entry = ReviewEntry(reader.label, reader.text("account", checks.parse_login_name, exact=True),
-                        state, reader.note("reason"), reader.moment("created_at"),
-                        reader.moment("decided_at"))
+    entry = ReviewEntry(
+        reader.label,
+        reader.text("account", checks.parse_login_name, exact=True),
+        state,
+        reader.note("reason"),
+        reader.moment("created_at"),
+        reader.moment("decided_at"),
+    )
     _check_review_decision(reader, entry)
     return entry
 

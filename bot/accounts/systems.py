@@ -1,4 +1,5 @@
 """The business systems a unit can grant, and what each of them requires."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,16 +25,21 @@ class System:
 
 
 SYSTEMS: Tuple[System, ...] = (
-    System("human_genetic", "人类遗传资源管理系统", ("人类遗传资源", "人遗", "遗传资源", "人遗系统"),
-           handler_role_required=True),
-    System("overseas_training", "因公出国（境）培训管理系统",
-           ("因公出国", "出国培训", "出国（境）培训", "出国境培训", "引智"), natural_only=True),
-    System("foreign_expert", "外国专家项目管理信息系统", ("外国专家", "外专", "外国专家项目"),
-           needs_supervisor=True),
-    System("high_tech", "高新技术企业认定管理系统", ("高企", "高新技术企业", "高企认定"),
-           needs_other_info=True),
-    System("sme", "科技型中小企业评价系统", ("科小企", "科技型中小企业", "科技型中小企业评价"),
-           needs_other_info=True),
+    System(
+        "human_genetic",
+        "人类遗传资源管理系统",
+        ("人类遗传资源", "人遗", "遗传资源", "人遗系统"),
+        handler_role_required=True,
+    ),
+    System(
+        "overseas_training",
+        "因公出国（境）培训管理系统",
+        ("因公出国", "出国培训", "出国（境）培训", "出国境培训", "引智"),
+        natural_only=True,
+    ),
+    System("foreign_expert", "外国专家项目管理信息系统", ("外国专家", "外专", "外国专家项目"), needs_supervisor=True),
+    System("high_tech", "高新技术企业认定管理系统", ("高企", "高新技术企业", "高企认定"), needs_other_info=True),
+    System("sme", "科技型中小企业评价系统", ("科小企", "科技型中小企业", "科技型中小企业评价"), needs_other_info=True),
     System("tech_contract", "技术合同管理与服务", ("技术合同", "合同登记", "技术合同登记")),
 )
 SYSTEM_BY_KEY = {system.key: system for system in SYSTEMS}

@@ -1,5 +1,6 @@
 """Photos users send in the chat: checked by content and size, stored outside
 any web root under random names, and recorded in the ``uploads`` table."""
+
 from __future__ import annotations
 
 import hashlib
@@ -44,7 +45,8 @@ def check_image(data: bytes, max_bytes: int) -> CheckedImage:
     if len(data) > max_bytes:
         raise InvalidInput(
             f"照片有 {len(data) / 1048576:.1f} MB，超过了 {max_bytes / 1048576:.0f} MB 的上限。"
-            "请压缩或用手机重新拍一张清晰但较小的照片再上传。")
+            "请压缩或用手机重新拍一张清晰但较小的照片再上传。"
+        )
     content_type = next((kind for magic, kind in _SIGNATURES.items() if data.startswith(magic)), None)
     if content_type is None:
         other = next((kind for magic, kind in _KNOWN_OTHERS.items() if data.startswith(magic)), None)
@@ -70,8 +72,9 @@ class UploadStore:
         self.directory = directory
         self.max_bytes = max_bytes
 
-    def save(self, session: Session, sender_id: str, data: bytes,
-             original_name: Optional[str], now: datetime) -> Upload:
+    def save(
+        self, session: Session, sender_id: str, data: bytes, original_name: Optional[str], now: datetime
+    ) -> Upload:
         """Checks and stores the photo; on any failure no file and no row remain."""
         image = check_image(data, self.max_bytes)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -82,10 +85,16 @@ class UploadStore:
         partial.write_bytes(image.data)
         try:
             os.chmod(partial, 0o600)
-            upload = Upload(id=upload_id, sender_id=sender_id, stored_name=stored_name,
-                            original_name=(original_name or "")[:255], content_type=image.content_type,
-                            size=len(image.data), sha256=hashlib.sha256(image.data).hexdigest(),
-                            created_at=now)
+            upload = Upload(
+                id=upload_id,
+                sender_id=sender_id,
+                stored_name=stored_name,
+                original_name=(original_name or "")[:255],
+                content_type=image.content_type,
+                size=len(image.data),
+                sha256=hashlib.sha256(image.data).hexdigest(),
+                created_at=now,
+            )
             session.add(upload)
             session.flush()
             partial.replace(target)

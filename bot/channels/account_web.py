@@ -10,6 +10,7 @@
 * ``GET|POST /webhooks/account/reset?token=...``: the one-time password-reset
   page the assistant links to. Passwords are typed only here, never in the chat.
 """
+
 from __future__ import annotations
 
 import html
@@ -53,7 +54,9 @@ def link_unusable(refusal: InvalidInput) -> HTTPResponse:
 
 def reset_form(token: str, masked_login: str, error: str = "") -> HTTPResponse:
     problem = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return page("设置新密码", f"""{problem}
+    return page(
+        "设置新密码",
+        f"""{problem}
 <p>账号：{html.escape(masked_login)}</p>
 <p>新密码至少 8 位，包含大写字母、小写字母、数字、特殊符号中的至少 3 种。</p>
 <form method="post" action="reset">
@@ -62,7 +65,9 @@ def reset_form(token: str, masked_login: str, error: str = "") -> HTTPResponse:
 <input id="password" name="password" type="password" autocomplete="new-password" required minlength="8">
 <label for="repeated">再输入一次</label>
 <input id="repeated" name="repeated" type="password" autocomplete="new-password" required minlength="8">
-<button type="submit">确定</button></form>""", 400 if error else 200)
+<button type="submit">确定</button></form>""",
+        400 if error else 200,
+    )
 
 
 class AccountWebInput(InputChannel):
@@ -95,16 +100,19 @@ class AccountWebInput(InputChannel):
             form = request.form or {}
             token = form.get("token", "")
             try:
-                masked = await in_thread(account_service().reset_password, token,
-                                         form.get("password", ""), form.get("repeated", ""))
+                masked = await in_thread(
+                    account_service().reset_password, token, form.get("password", ""), form.get("repeated", "")
+                )
             except InvalidInput as problem:
                 try:
                     login = await in_thread(account_service().reset_link_login, token)
                 except InvalidInput as refusal:
                     return link_unusable(refusal)
                 return reset_form(token, login, str(problem))
-            return page("密码已重置", f"<p>账号 {html.escape(masked)} 的新密码已生效，请回到平台用新密码登录。"
-                                  "这个链接已失效。</p>")
+            return page(
+                "密码已重置",
+                f"<p>账号 {html.escape(masked)} 的新密码已生效，请回到平台用新密码登录。" "这个链接已失效。</p>",
+            )
 
         return routes
 
@@ -130,5 +138,4 @@ class AccountWebInput(InputChannel):
             upload = await store_upload(sender_id, file.body, file.name)
         except InvalidInput as problem:
             return response.json({"error": str(problem)}, status=400)
-        return response.json({"upload_id": upload.id, "size": upload.size,
-                              "content_type": upload.content_type})
+        return response.json({"upload_id": upload.id, "size": upload.size, "content_type": upload.content_type})

@@ -7,6 +7,7 @@ the web widget, Telegram and REST) and then hands the conversation the message
 upload up from there.  Identity travels the same way on every channel: the
 platform's signed token under ``identity_token`` in the message metadata.
 """
+
 from __future__ import annotations
 
 import asyncio

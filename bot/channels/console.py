@@ -36,6 +36,7 @@ Security:
 * Agents' actions are written to the audit log by ``HandoffService`` /
   ``AgentDirectory`` (login) and here (logout).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -80,8 +81,10 @@ STATIC_FILES = {
     "console.js": (STATIC_DIR / "console.js", "application/javascript; charset=utf-8"),
     "console.css": (STATIC_DIR / "console.css", "text/css; charset=utf-8"),
 }
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "connect-src 'self'; frame-ancestors 'none'; form-action 'self'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
@@ -223,6 +226,7 @@ class AgentConsoleInput(InputChannel):
         def add(handler: Handler, uri: str, method: str, name: str) -> None:
             async def endpoint(request: Request, **kwargs: Any) -> HTTPResponse:
                 return await handler(request, **kwargs)
+
             endpoint.__name__ = endpoint.__qualname__ = name  # Sanic marks handlers; methods refuse
             routes.add_route(endpoint, uri, methods=[method], name=name)
 
@@ -235,13 +239,16 @@ class AgentConsoleInput(InputChannel):
         add(page(self._reports_page), "/reports", "GET", "console_reports")
         add(api(self._events), "/events", "GET", "console_events")
         add(api(self._queue_json), "/api/queue", "GET", "console_queue_json")
-        add(api(self._conversation_json), "/api/conversations/<handoff_id:int>", "GET",
-            "console_conversation_json")
-        for name, handler in (("claim", self._claim), ("reply", self._reply), ("note", self._note),
-                              ("transfer", self._transfer), ("hand-back", self._hand_back),
-                              ("resolve", self._resolve)):
-            add(action(handler), f"/conversations/<handoff_id:int>/{name}", "POST",
-                f"console_{name.replace('-', '_')}")
+        add(api(self._conversation_json), "/api/conversations/<handoff_id:int>", "GET", "console_conversation_json")
+        for name, handler in (
+            ("claim", self._claim),
+            ("reply", self._reply),
+            ("note", self._note),
+            ("transfer", self._transfer),
+            ("hand-back", self._hand_back),
+            ("resolve", self._resolve),
+        ):
+            add(action(handler), f"/conversations/<handoff_id:int>/{name}", "POST", f"console_{name.replace('-', '_')}")
         return routes
 
     # -- guards --------------------------------------------------------------------
@@ -256,6 +263,7 @@ class AgentConsoleInput(InputChannel):
 
     def _page(self, handler: Handler) -> Handler:
         """A page for logged-in agents; others are sent to the login page."""
+
         @wraps(handler)
         async def guarded(request: Request, **kwargs: Any) -> HTTPResponse:
             session = await self._session(request)
@@ -263,10 +271,12 @@ class AgentConsoleInput(InputChannel):
                 return see_other(pages.url("login"))
             token, agent = session
             return await handler(request, agent, await self._frame(token, agent), **kwargs)
+
         return guarded
 
     def _api(self, handler: Handler) -> Handler:
         """JSON for logged-in agents; others get HTTP 401."""
+
         @wraps(handler)
         async def guarded(request: Request, **kwargs: Any) -> HTTPResponse:
             session = await self._session(request)
@@ -274,10 +284,12 @@ class AgentConsoleInput(InputChannel):
                 return json_reply({"error": SESSION_EXPIRED}, 401)
             _, agent = session
             return await handler(request, agent, **kwargs)
+
         return guarded
 
     def _action(self, handler: Handler) -> Handler:
         """A POST of a logged-in agent: own origin, live session, the session's CSRF token."""
+
         @wraps(handler)
         async def guarded(request: Request, **kwargs: Any) -> HTTPResponse:
             checked = await self._check_post(request)
@@ -285,19 +297,23 @@ class AgentConsoleInput(InputChannel):
                 return checked
             agent, token = checked
             return await handler(request, agent, token, **kwargs)
+
         return guarded
 
     async def _check_post(self, request: Request) -> Union[HTTPResponse, Tuple[AgentView, str]]:
         """The agent and session token of an acceptable POST, else the refusal to send."""
         as_json = wants_json(request)
         if not same_origin(request):
-            logger.warning("console: refused a POST to %s from origin %r / referer %r", request.path,
-                           request.headers.get("origin"), request.headers.get("referer"))
+            logger.warning(
+                "console: refused a POST to %s from origin %r / referer %r",
+                request.path,
+                request.headers.get("origin"),
+                request.headers.get("referer"),
+            )
             return self._forbidden(as_json, FOREIGN_ORIGIN)
         session = await self._session(request)
         if session is None:
-            return (json_reply({"error": SESSION_EXPIRED}, 401) if as_json
-                    else see_other(pages.url("login")))
+            return json_reply({"error": SESSION_EXPIRED}, 401) if as_json else see_other(pages.url("login"))
         token, agent = session
         csrf = request.headers.get("x-csrf-token") or (request.form or {}).get("csrf")
         if not await in_thread(self.directory.csrf_valid, token, csrf):
@@ -316,6 +332,7 @@ class AgentConsoleInput(InputChannel):
             # The event id first: anything that happens after it reaches the page by polling.
             last_event = self.service.latest_event_id()
             return pages.Frame(agent, csrf, last_event, len(self.service.queue()))
+
         return await in_thread(read)
 
     # -- login -----------------------------------------------------------------------
@@ -326,8 +343,9 @@ class AgentConsoleInput(InputChannel):
         message = "您已退出登录。" if request.args.get("bye") else ""
         return self._login_page(request, message=message)
 
-    def _login_page(self, request: Request, login: str = "", error: str = "", message: str = "",
-                    status: int = 200) -> HTTPResponse:
+    def _login_page(
+        self, request: Request, login: str = "", error: str = "", message: str = "", status: int = 200
+    ) -> HTTPResponse:
         # One token per browser: a second login tab must not invalidate the first one's form.
         current = request.cookies.get(LOGIN_COOKIE) or ""
         token = current if LOGIN_TOKEN.fullmatch(current) else secrets.token_urlsafe(32)
@@ -344,8 +362,7 @@ class AgentConsoleInput(InputChannel):
         if not expected or not secrets.compare_digest(expected.encode(), (form.get("csrf") or "").encode()):
             return self._login_page(request, login, LOGIN_EXPIRED, status=403)
         try:
-            agent = await in_thread(self.directory.authenticate, login, form.get("password") or "",
-                                    client_ip(request))
+            agent = await in_thread(self.directory.authenticate, login, form.get("password") or "", client_ip(request))
             token, _ = await in_thread(self.directory.start_session, agent)
         except LoginRefused as refusal:
             return self._login_page(request, login, str(refusal), status=401)
@@ -365,8 +382,15 @@ class AgentConsoleInput(InputChannel):
         def end() -> None:
             self.directory.end_session(token)
             with self.database.session() as session:
-                session.add(AuditEntry(at=self.clock(), actor=agent.actor, action="agent_logout",
-                                       detail=json.dumps({"client_ip": client_ip(request)})))
+                session.add(
+                    AuditEntry(
+                        at=self.clock(),
+                        actor=agent.actor,
+                        action="agent_logout",
+                        detail=json.dumps({"client_ip": client_ip(request)}),
+                    )
+                )
+
         await in_thread(end)
         reply = see_other(pages.url("login?bye=1"))
         drop_cookie(reply, request, SESSION_COOKIE)
@@ -378,8 +402,9 @@ class AgentConsoleInput(InputChannel):
         if name not in STATIC_FILES:
             return response.text("not found", status=404, headers={"X-Content-Type-Options": "nosniff"})
         path, content_type = STATIC_FILES[name]
-        return await response.file(path, mime_type=content_type,
-                                   headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
+        return await response.file(
+            path, mime_type=content_type, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+        )
 
     # -- the queue ---------------------------------------------------------------------
 
@@ -396,6 +421,7 @@ class AgentConsoleInput(InputChannel):
         def read() -> Dict[str, Any]:
             last_event = self.service.latest_event_id()
             return {"last_event_id": last_event, **self._queue_lists(agent)}
+
         return json_reply(await in_thread(read))
 
     def _queue_lists(self, agent: AgentView) -> Dict[str, List[Dict[str, Any]]]:
@@ -412,8 +438,15 @@ class AgentConsoleInput(InputChannel):
 
     def _assigned(self) -> List[HandoffView]:
         with self.database.session() as session:
-            ids = session.execute(select(Handoff.id).where(Handoff.state == HandoffState.ASSIGNED)
-                                  .order_by(Handoff.claimed_at, Handoff.id)).scalars().all()
+            ids = (
+                session.execute(
+                    select(Handoff.id)
+                    .where(Handoff.state == HandoffState.ASSIGNED)
+                    .order_by(Handoff.claimed_at, Handoff.id)
+                )
+                .scalars()
+                .all()
+            )
         views = []
         for handoff_id in ids:
             try:
@@ -425,45 +458,70 @@ class AgentConsoleInput(InputChannel):
     async def _events(self, request: Request, agent: AgentView) -> HTTPResponse:
         raw = request.args.get("after")
         if raw is None:
-            return json_reply({"events": [], "last_id": await in_thread(self.service.latest_event_id),
-                               "more": False})
+            return json_reply({"events": [], "last_id": await in_thread(self.service.latest_event_id), "more": False})
         try:
             after = max(0, int(raw))
         except ValueError:
             return json_reply({"error": "after 必须是整数（上次收到的事件编号）。"}, 400)
         events = await in_thread(self.service.events_after, after, EVENTS_LIMIT)
-        return json_reply({
-            "events": [{"id": event.id, "handoff_id": event.handoff_id, "kind": event.kind,
-                        "agent_id": event.agent_id, "data": event.data, "at": event.at.isoformat() + "Z"}
-                       for event in events],
-            "last_id": events[-1].id if events else after,
-            "more": len(events) >= EVENTS_LIMIT,
-        })
+        return json_reply(
+            {
+                "events": [
+                    {
+                        "id": event.id,
+                        "handoff_id": event.handoff_id,
+                        "kind": event.kind,
+                        "agent_id": event.agent_id,
+                        "data": event.data,
+                        "at": event.at.isoformat() + "Z",
+                    }
+                    for event in events
+                ],
+                "last_id": events[-1].id if events else after,
+                "more": len(events) >= EVENTS_LIMIT,
+            }
+        )
 
     # -- a conversation ----------------------------------------------------------------
 
-    async def _conversation_page(self, request: Request, agent: AgentView, frame: pages.Frame,
-                                 handoff_id: int) -> HTTPResponse:
+    async def _conversation_page(
+        self, request: Request, agent: AgentView, frame: pages.Frame, handoff_id: int
+    ) -> HTTPResponse:
         return await self._render_conversation(agent, frame, handoff_id)
 
-    async def _render_conversation(self, agent: AgentView, frame: pages.Frame, handoff_id: int,
-                                   error: str = "", status: int = 200, reply_draft: str = "",
-                                   note_draft: str = "") -> HTTPResponse:
+    async def _render_conversation(
+        self,
+        agent: AgentView,
+        frame: pages.Frame,
+        handoff_id: int,
+        error: str = "",
+        status: int = 200,
+        reply_draft: str = "",
+        note_draft: str = "",
+    ) -> HTTPResponse:
         def read() -> Optional[Tuple[HandoffView, list, list]]:
             try:
                 handoff = self.service.get(handoff_id)
             except NotFound:
                 return None
             messages = self.service.transcript(handoff_id)
-            targets = [candidate for candidate in self.directory.list()
-                       if candidate.active and candidate.id != handoff.agent_id]
+            targets = [
+                candidate
+                for candidate in self.directory.list()
+                if candidate.active and candidate.id != handoff.agent_id
+            ]
             return handoff, messages, targets
+
         found = await in_thread(read)
         if found is None:
             return html_page(pages.message_page("没有找到", NOT_FOUND, frame), 404)
         handoff, messages, targets = found
-        return html_page(pages.conversation_page(frame, handoff, messages, targets, canned_replies(), error,
-                                                 reply_draft, note_draft), status)
+        return html_page(
+            pages.conversation_page(
+                frame, handoff, messages, targets, canned_replies(), error, reply_draft, note_draft
+            ),
+            status,
+        )
 
     async def _conversation_json(self, request: Request, agent: AgentView, handoff_id: int) -> HTTPResponse:
         try:
@@ -477,16 +535,26 @@ class AgentConsoleInput(InputChannel):
             except NotFound:
                 return None
             messages = self.service.transcript(handoff_id, after)
-            return {"handoff": pages.handoff_json(handoff, agent),
-                    "messages": [pages.message_json(message) for message in messages]}
+            return {
+                "handoff": pages.handoff_json(handoff, agent),
+                "messages": [pages.message_json(message) for message in messages],
+            }
+
         found = await in_thread(read)
         return json_reply(found) if found is not None else json_reply({"error": NOT_FOUND}, 404)
 
     # -- actions ---------------------------------------------------------------------
 
-    async def _act(self, request: Request, agent: AgentView, token: str, handoff_id: int,
-                   step: Callable[[], Any], after: Optional[Callable[[Any], Awaitable[Optional[str]]]] = None,
-                   drafts: Optional[Dict[str, str]] = None) -> HTTPResponse:
+    async def _act(
+        self,
+        request: Request,
+        agent: AgentView,
+        token: str,
+        handoff_id: int,
+        step: Callable[[], Any],
+        after: Optional[Callable[[Any], Awaitable[Optional[str]]]] = None,
+        drafts: Optional[Dict[str, str]] = None,
+    ) -> HTTPResponse:
         """Runs ``step`` (a service call) off the loop, then ``after`` (delivery); answers
         with a redirect to the conversation (or JSON), or the page with the refusal."""
         try:
@@ -504,8 +572,16 @@ class AgentConsoleInput(InputChannel):
             return await self._refused(request, agent, token, handoff_id, warning, 200)
         return see_other(pages.url(f"conversations/{handoff_id}"))
 
-    async def _refused(self, request: Request, agent: AgentView, token: str, handoff_id: int, reason: str,
-                       status: int, drafts: Optional[Dict[str, str]] = None) -> HTTPResponse:
+    async def _refused(
+        self,
+        request: Request,
+        agent: AgentView,
+        token: str,
+        handoff_id: int,
+        reason: str,
+        status: int,
+        drafts: Optional[Dict[str, str]] = None,
+    ) -> HTTPResponse:
         if wants_json(request):
             return json_reply({"error": reason}, status)
         frame = await self._frame(token, agent)
@@ -519,8 +595,10 @@ class AgentConsoleInput(InputChannel):
                 logger.exception("console: telling the user of handoff %s failed", handoff.id)
                 return DELIVERY_FAILED
             return None
-        return await self._act(request, agent, token, handoff_id,
-                               lambda: self.service.claim(handoff_id, agent.id), announce)
+
+        return await self._act(
+            request, agent, token, handoff_id, lambda: self.service.claim(handoff_id, agent.id), announce
+        )
 
     async def _reply(self, request: Request, agent: AgentView, token: str, handoff_id: int) -> HTTPResponse:
         text = _form_text(request)
@@ -537,27 +615,48 @@ class AgentConsoleInput(InputChannel):
                 logger.exception("console: delivering message %s of handoff %s failed", message.id, handoff.id)
                 return DELIVERY_FAILED
             return None
+
         return await self._act(request, agent, token, handoff_id, step, deliver, {"reply_draft": text})
 
     async def _note(self, request: Request, agent: AgentView, token: str, handoff_id: int) -> HTTPResponse:
         text = _form_text(request)
-        return await self._act(request, agent, token, handoff_id,
-                               lambda: self.service.note(handoff_id, agent.id, text), None, {"note_draft": text})
+        return await self._act(
+            request,
+            agent,
+            token,
+            handoff_id,
+            lambda: self.service.note(handoff_id, agent.id, text),
+            None,
+            {"note_draft": text},
+        )
 
     async def _transfer(self, request: Request, agent: AgentView, token: str, handoff_id: int) -> HTTPResponse:
         raw = ((request.form or {}).get("agent_id") or "").strip()
         if not raw.isdigit():
             return await self._refused(request, agent, token, handoff_id, "请选择要转给的客服。", 400)
-        return await self._act(request, agent, token, handoff_id,
-                               lambda: self.service.transfer(handoff_id, agent.id, int(raw)))
+        return await self._act(
+            request, agent, token, handoff_id, lambda: self.service.transfer(handoff_id, agent.id, int(raw))
+        )
 
     async def _hand_back(self, request: Request, agent: AgentView, token: str, handoff_id: int) -> HTTPResponse:
-        return await self._act(request, agent, token, handoff_id,
-                               lambda: self.service.hand_back(handoff_id, agent.id), self._give_back(request))
+        return await self._act(
+            request,
+            agent,
+            token,
+            handoff_id,
+            lambda: self.service.hand_back(handoff_id, agent.id),
+            self._give_back(request),
+        )
 
     async def _resolve(self, request: Request, agent: AgentView, token: str, handoff_id: int) -> HTTPResponse:
-        return await self._act(request, agent, token, handoff_id,
-                               lambda: self.service.resolve(handoff_id, agent.id), self._give_back(request))
+        return await self._act(
+            request,
+            agent,
+            token,
+            handoff_id,
+            lambda: self.service.resolve(handoff_id, agent.id),
+            self._give_back(request),
+        )
 
     @staticmethod
     def _give_back(request: Request) -> Callable[[HandoffView], Awaitable[Optional[str]]]:
@@ -568,6 +667,7 @@ class AgentConsoleInput(InputChannel):
                 logger.exception("console: giving handoff %s back to the assistant failed", handoff.id)
                 return GIVE_BACK_FAILED
             return None
+
         return give_back
 
     # -- reports -----------------------------------------------------------------------
@@ -576,8 +676,9 @@ class AgentConsoleInput(InputChannel):
         raw = (request.args.get("days") or "7").strip()
         days = int(raw) if raw.isdigit() else 0
         if not 1 <= days <= MAX_REPORT_DAYS:
-            return html_page(pages.message_page("统计报表", f"天数需要是 1 到 {MAX_REPORT_DAYS} 之间的整数。", frame),
-                             400)
+            return html_page(
+                pages.message_page("统计报表", f"天数需要是 1 到 {MAX_REPORT_DAYS} 之间的整数。", frame), 400
+            )
         try:
             report = await in_thread(lambda: handoff_report(self.database, days, now=self.clock()))
         except ValueError as problem:  # SUPPORT_TIMEZONE
@@ -587,4 +688,3 @@ class AgentConsoleInput(InputChannel):
 
 def _form_text(request: Request) -> str:
     return (request.form or {}).get("text") or ""
-

@@ -6,6 +6,7 @@ every request without a ``sender`` into one shared conversation called
 the same URL and reply format but refuses bad requests with HTTP 400 and a
 reason, and reports failures instead of hiding them.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,9 +60,7 @@ def parse_sender(payload: Dict[str, Any]) -> str:
     if isinstance(sender, int) and not isinstance(sender, bool):
         sender = str(sender)
     if not isinstance(sender, str) or not _SENDER_PATTERN.match(sender):
-        raise BadRequest(
-            '"sender" is required: 1-128 letters, digits or _ - . : @ identifying the conversation'
-        )
+        raise BadRequest('"sender" is required: 1-128 letters, digits or _ - . : @ identifying the conversation')
     return sender
 
 
@@ -86,9 +85,7 @@ class ValidatingRestInput(InputChannel):
     def name(cls) -> Text:
         return "rest"
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("validating_rest_webhook", __name__)
         on_new_message = handoff_aware(on_new_message)
 

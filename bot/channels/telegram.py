@@ -17,6 +17,7 @@ handled one after another, different chats at the same time.  Commands are
 mapped to intents here, because Rasa would read any ``/word`` as an intent.
 Sending, with its retry rules, is in ``telegram_delivery.py``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -126,20 +127,24 @@ class TelegramSettings:
         if not self.webhook_url.startswith("https://"):
             raise TelegramSetupError(
                 f"TELEGRAM_WEBHOOK_URL must be an https:// address (Telegram only calls "
-                f"HTTPS webhooks), got {self.webhook_url!r}")
+                f"HTTPS webhooks), got {self.webhook_url!r}"
+            )
         if not _SECRET_PATTERN.match(self.secret_token):
             raise TelegramSetupError(
                 "TELEGRAM_WEBHOOK_URL is set, so TELEGRAM_SECRET_TOKEN is required: 1-256 "
-                "characters of A-Z a-z 0-9 _ - (e.g. from `python -c \"import secrets; "
-                "print(secrets.token_urlsafe(32))\"`). Without it anyone could post fake updates.")
+                'characters of A-Z a-z 0-9 _ - (e.g. from `python -c "import secrets; '
+                'print(secrets.token_urlsafe(32))"`). Without it anyone could post fake updates.'
+            )
         if not self.webhook_url.rstrip("/").endswith("/webhooks/telegram/webhook"):
-            logger.warning("TELEGRAM_WEBHOOK_URL %s does not end in /webhooks/telegram/webhook; "
-                           "fine only if a proxy rewrites the path", self.webhook_url)
+            logger.warning(
+                "TELEGRAM_WEBHOOK_URL %s does not end in /webhooks/telegram/webhook; "
+                "fine only if a proxy rewrites the path",
+                self.webhook_url,
+            )
 
 
 def make_bot(settings: TelegramSettings) -> Bot:
-    return Bot(settings.token, base_url=f"{settings.api_url}/bot",
-               base_file_url=f"{settings.api_url}/file/bot")
+    return Bot(settings.token, base_url=f"{settings.api_url}/bot", base_file_url=f"{settings.api_url}/file/bot")
 
 
 def sender_id_of(chat_id: int) -> str:
@@ -148,7 +153,7 @@ def sender_id_of(chat_id: int) -> str:
 
 def chat_id_of(recipient_id: str) -> int:
     """``telegram:<chat_id>`` (or a bare chat id) to the chat id."""
-    value = recipient_id[len(SENDER_PREFIX):] if recipient_id.startswith(SENDER_PREFIX) else recipient_id
+    value = recipient_id[len(SENDER_PREFIX) :] if recipient_id.startswith(SENDER_PREFIX) else recipient_id
     try:
         return int(value)
     except ValueError:
@@ -243,14 +248,14 @@ class TelegramOutput(OutputChannel):
     async def send_attachment(self, recipient_id: Text, attachment: Text, **kwargs: Any) -> None:
         await self.send(recipient_id, str(attachment))
 
-    async def send_custom_json(
-        self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
-    ) -> None:
-        logger.info("Custom payload for %s not shown on Telegram: %s", recipient_id,
-                    json.dumps(json_message, ensure_ascii=False)[:200])
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        logger.info(
+            "Custom payload for %s not shown on Telegram: %s",
+            recipient_id,
+            json.dumps(json_message, ensure_ascii=False)[:200],
+        )
 
-    async def send(self, recipient_id: str, text: str,
-                   reply_markup: Optional[InlineKeyboardMarkup] = None) -> bool:
+    async def send(self, recipient_id: str, text: str, reply_markup: Optional[InlineKeyboardMarkup] = None) -> bool:
         """Sends the parts in order; True if all arrived.  Never raises: an
         exception here would stop Rasa from saving the conversation."""
         try:
@@ -261,15 +266,20 @@ class TelegramOutput(OutputChannel):
         parts = split_text(text or "") or ([BUTTONS_ONLY_TEXT] if reply_markup else [])
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
-            call = partial(self.bot.send_message, chat_id=chat_id, text=part,
-                           reply_markup=reply_markup if last else None,
-                           link_preview_options=NO_PREVIEW)
+            call = partial(
+                self.bot.send_message,
+                chat_id=chat_id,
+                text=part,
+                reply_markup=reply_markup if last else None,
+                link_preview_options=NO_PREVIEW,
+            )
             try:
                 await deliver(call, f"sendMessage to {recipient_id}")
             except Undelivered:
                 if not last:
-                    logger.warning("The %d later part(s) of this message to %s are not sent",
-                                   len(parts) - index - 1, recipient_id)
+                    logger.warning(
+                        "The %d later part(s) of this message to %s are not sent", len(parts) - index - 1, recipient_id
+                    )
                 return False
         return True
 
@@ -323,8 +333,7 @@ class TelegramInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             if not self.settings.enabled:
                 return response.json({"error": "the Telegram channel is off"}, status=404)
-            return response.json({"status": "ok",
-                                  "mode": "webhook" if self.settings.uses_webhook else "polling"})
+            return response.json({"status": "ok", "mode": "webhook" if self.settings.uses_webhook else "polling"})
 
         @routes.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -339,8 +348,7 @@ class TelegramInput(InputChannel):
         """Checks and queues one update; answers before it is handled."""
         if not self.settings.uses_webhook:
             return response.json({"error": "not found"}, status=404)
-        if not hmac.compare_digest((secret or "").encode("utf-8"),
-                                   self.settings.secret_token.encode("utf-8")):
+        if not hmac.compare_digest((secret or "").encode("utf-8"), self.settings.secret_token.encode("utf-8")):
             return response.json({"error": "wrong secret token"}, status=403)
         if self.bot is None:
             return response.json({"error": "starting up, try again"}, status=503)
@@ -390,9 +398,12 @@ class TelegramInput(InputChannel):
         try:
             await self._keep_trying(bot.initialize, bot.get_me, "connecting to the Bot API")
             if self.settings.uses_webhook:
-                set_webhook = partial(bot.set_webhook, self.settings.webhook_url,
-                                      secret_token=self.settings.secret_token,
-                                      allowed_updates=ALLOWED_UPDATES)
+                set_webhook = partial(
+                    bot.set_webhook,
+                    self.settings.webhook_url,
+                    secret_token=self.settings.secret_token,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
                 await self._keep_trying(set_webhook, set_webhook, "setWebhook")
                 logger.info("Telegram channel ready: webhook %s", self.settings.webhook_url)
                 self.ready.set()
@@ -405,8 +416,9 @@ class TelegramInput(InputChannel):
             # The exception's text contains the token: say it without it.
             logger.error("The Bot API rejected TELEGRAM_BOT_TOKEN: the Telegram channel is off")
 
-    async def _keep_trying(self, first: Callable[[], Awaitable[Any]],
-                           again: Callable[[], Awaitable[Any]], what: str) -> None:
+    async def _keep_trying(
+        self, first: Callable[[], Awaitable[Any]], again: Callable[[], Awaitable[Any]], what: str
+    ) -> None:
         """Start-up calls wait out a Telegram or network outage instead of
         taking the whole assistant down; a rejected token ends the channel."""
         call, failures = first, 0
@@ -429,16 +441,21 @@ class TelegramInput(InputChannel):
         failures = 0
         while True:
             try:
-                updates = await bot.get_updates(offset=offset, timeout=self.poll_timeout,
-                                                allowed_updates=ALLOWED_UPDATES)
+                updates = await bot.get_updates(
+                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                )
                 failures = 0
             except InvalidToken:
                 raise
             except TelegramError as error:
                 wait = _backoff(error, failures)
                 failures += 1
-                logger.warning("Telegram getUpdates failed (%s), trying again in %.0f s%s", error, wait,
-                               " - is another process polling this token?" if "onflict" in str(error) else "")
+                logger.warning(
+                    "Telegram getUpdates failed (%s), trying again in %.0f s%s",
+                    error,
+                    wait,
+                    " - is another process polling this token?" if "onflict" in str(error) else "",
+                )
                 await asyncio.sleep(wait)
                 continue
             handling = [task for task in map(self.accept, updates) if task is not None]
@@ -540,17 +557,14 @@ class TelegramInput(InputChannel):
     async def _download(self, sender_id: str, item: Union[PhotoSize, Document]) -> Optional[bytes]:
         assert self.bot is not None
         try:
-            file = await deliver(partial(self.bot.get_file, item.file_id),
-                                 f"getFile for {sender_id}", idempotent=True)
-            return bytes(await deliver(file.download_as_bytearray,
-                                       f"file download for {sender_id}", idempotent=True))
+            file = await deliver(partial(self.bot.get_file, item.file_id), f"getFile for {sender_id}", idempotent=True)
+            return bytes(await deliver(file.download_as_bytearray, f"file download for {sender_id}", idempotent=True))
         except Undelivered:
             return None
 
     async def _to_rasa(self, sender_id: str, text: str, metadata: Optional[Dict[str, Any]]) -> None:
         assert self._on_new_message is not None and self.output is not None
-        message = UserMessage(text, self.output, sender_id, input_channel=self.name(),
-                              metadata=metadata)
+        message = UserMessage(text, self.output, sender_id, input_channel=self.name(), metadata=metadata)
         try:
             await self._on_new_message(message)
         except Exception:  # noqa: BLE001 - the user hears about it instead of silence
@@ -573,8 +587,7 @@ class TelegramInput(InputChannel):
         """Stops the spinner on the pressed button, whatever happens next."""
         assert self.bot is not None
         try:
-            await deliver(partial(self.bot.answer_callback_query, query.id),
-                          "answerCallbackQuery", idempotent=True)
+            await deliver(partial(self.bot.answer_callback_query, query.id), "answerCallbackQuery", idempotent=True)
         except Undelivered:
             pass
 
@@ -603,8 +616,10 @@ def _file_of(message: Message) -> Tuple[Union[PhotoSize, Document], str]:
 
 
 def _too_large_text(size: int, limit: int) -> str:
-    return (f"这个文件有 {_megabytes(size)} MB，超过了 {_megabytes(limit)} MB 的上限，没有接收。"
-            "请压缩，或用手机重新拍一张清晰但较小的照片再发送。")
+    return (
+        f"这个文件有 {_megabytes(size)} MB，超过了 {_megabytes(limit)} MB 的上限，没有接收。"
+        "请压缩，或用手机重新拍一张清晰但较小的照片再发送。"
+    )
 
 
 def _megabytes(size: int) -> str:
@@ -614,7 +629,7 @@ def _megabytes(size: int) -> str:
 def _backoff(error: TelegramError, failures: int) -> float:
     if isinstance(error, RetryAfter):
         return max(1.0, retry_after_seconds(error))
-    return min(MAX_BACKOFF_SECONDS, 2.0 ** failures)
+    return min(MAX_BACKOFF_SECONDS, 2.0**failures)
 
 
 def _keep_token_out_of_logs() -> None:

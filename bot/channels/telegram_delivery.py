@@ -18,6 +18,7 @@ message) and decides, per error, whether trying again is safe:
 Only the failing call is repeated; the caller sends a long message part by
 part, so parts that were delivered are never sent again.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,8 +46,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 # PTB 22.2+ warns on every RetryAfter (even while building it) that
 # ``retry_after`` will become a timedelta; both forms are handled here.
-warnings.filterwarnings("ignore", message=r".*`retry_after` will be of type",
-                        category=PTBDeprecationWarning)
+warnings.filterwarnings("ignore", message=r".*`retry_after` will be of type", category=PTBDeprecationWarning)
 
 
 class Undelivered(Exception):
@@ -100,8 +100,11 @@ async def deliver(
             raise Undelivered(what) from error
         except NetworkError as error:
             if not idempotent and may_have_been_delivered(error):
-                logger.warning("%s: no answer in time (%s); it may have been delivered, so it "
-                               "is not sent again", what, type(error.__cause__).__name__)
+                logger.warning(
+                    "%s: no answer in time (%s); it may have been delivered, so it " "is not sent again",
+                    what,
+                    type(error.__cause__).__name__,
+                )
                 raise Undelivered(what) from error
             if network_failures >= len(NETWORK_BACKOFF_SECONDS):
                 logger.error("%s failed %d times, given up: %s", what, network_failures + 1, error)

@@ -21,6 +21,7 @@ Files under ``/webhooks/widget/``: ``widget.js``, ``widget.css``,
 ``socket.io.min.js`` (npm, installed by the Makefile) and ``demo`` (a page
 imitating the platform's home page with the widget on it).
 """
+
 from __future__ import annotations
 
 import logging
@@ -195,8 +196,9 @@ class WidgetInput(InputChannel):
                 await sio.leave_room(sid, previous)
             await sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid)
-            await sio.emit("session_history", await self._history(getattr(routes.ctx, "app", None), session_id),
-                           room=sid)
+            await sio.emit(
+                "session_history", await self._history(getattr(routes.ctx, "app", None), session_id), room=sid
+            )
 
         @sio.on("user_uttered")
         async def user_uttered(sid: Text, data: Any) -> None:
@@ -208,8 +210,11 @@ class WidgetInput(InputChannel):
                 await _refuse(sio, sid, "会话已失效，请刷新页面后重试。")
                 return
             message = UserMessage(
-                data["message"], WidgetOutput(sio), session_id,
-                input_channel=self.name(), metadata=client_metadata(data.get("metadata")),
+                data["message"],
+                WidgetOutput(sio),
+                session_id,
+                input_channel=self.name(),
+                metadata=client_metadata(data.get("metadata")),
             )
             try:
                 await on_new_message(message)

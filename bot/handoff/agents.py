@@ -18,6 +18,7 @@ limit, console sessions and CSRF tokens.
   ``SESSION_MAX`` (12 h) after the login.  Disabling an agent ends their
   sessions.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -76,8 +77,7 @@ class AgentView:
 
 
 def agent_view(row: Agent) -> AgentView:
-    return AgentView(row.id, row.login, row.display_name, AgentRole(row.role), bool(row.active),
-                     row.created_at)
+    return AgentView(row.id, row.login, row.display_name, AgentRole(row.role), bool(row.active), row.created_at)
 
 
 def digest(secret_value: str) -> str:
@@ -92,8 +92,9 @@ class AgentDirectory:
 
     # -- accounts ---------------------------------------------------------------
 
-    def create(self, login: str, display_name: str, password: str,
-               role: AgentRole = AgentRole.AGENT, actor: str = "cli") -> AgentView:
+    def create(
+        self, login: str, display_name: str, password: str, role: AgentRole = AgentRole.AGENT, actor: str = "cli"
+    ) -> AgentView:
         login = _valid_login(login)
         display_name = _valid_display_name(display_name)
         _check_password_rules(password)
@@ -102,8 +103,14 @@ class AgentDirectory:
             with self.db.session() as session:
                 if _row_by_login(session, login) is not None:
                     raise InvalidInput(f"客服登录名 {login} 已存在（不区分大小写）。")
-                row = Agent(login=login, display_name=display_name, password_hash=hash_password(password),
-                            role=role, active=True, created_at=self.now())
+                row = Agent(
+                    login=login,
+                    display_name=display_name,
+                    password_hash=hash_password(password),
+                    role=role,
+                    active=True,
+                    created_at=self.now(),
+                )
                 session.add(row)
                 session.flush()
                 self._audit(session, actor, "agent_created", login=login, role=role.value)
@@ -146,8 +153,11 @@ class AgentDirectory:
     def last_logins(self) -> Dict[str, datetime]:
         """Lower-case login name → time of the latest successful login."""
         with self.db.session() as session:
-            rows = session.execute(select(LoginAttempt.login, func.max(LoginAttempt.at))
-                                   .where(LoginAttempt.outcome == OK).group_by(LoginAttempt.login))
+            rows = session.execute(
+                select(LoginAttempt.login, func.max(LoginAttempt.at))
+                .where(LoginAttempt.outcome == OK)
+                .group_by(LoginAttempt.login)
+            )
             return {login: at for login, at in rows}
 
     def _existing(self, session: Session, login: str) -> Agent:
@@ -204,17 +214,26 @@ class AgentDirectory:
     def _set_outcome(session: Session, attempt_id: int, outcome: str) -> None:
         session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(outcome=outcome))
 
-    def _lockout_wait(self, login: str, client_ip: str, now: datetime,
-                      attempt_id: int) -> Optional[timedelta]:
+    def _lockout_wait(self, login: str, client_ip: str, now: datetime, attempt_id: int) -> Optional[timedelta]:
         """How long until another attempt is allowed; None: allowed now."""
         waits = []
         with self.db.session() as session:
             for column, value in ((LoginAttempt.login, login), (LoginAttempt.client_ip, client_ip)):
-                failures = session.execute(
-                    select(LoginAttempt.at).where(
-                        column == value, LoginAttempt.id != attempt_id,
-                        LoginAttempt.outcome.in_(_COUNTED_AS_FAILED), LoginAttempt.at > now - LOGIN_WINDOW)
-                    .order_by(LoginAttempt.at.desc()).limit(MAX_FAILURES)).scalars().all()
+                failures = (
+                    session.execute(
+                        select(LoginAttempt.at)
+                        .where(
+                            column == value,
+                            LoginAttempt.id != attempt_id,
+                            LoginAttempt.outcome.in_(_COUNTED_AS_FAILED),
+                            LoginAttempt.at > now - LOGIN_WINDOW,
+                        )
+                        .order_by(LoginAttempt.at.desc())
+                        .limit(MAX_FAILURES)
+                    )
+                    .scalars()
+                    .all()
+                )
                 if len(failures) >= MAX_FAILURES:
                     waits.append(failures[-1] + LOGIN_WINDOW - now)
         return max(waits) if waits else None
@@ -230,8 +249,15 @@ class AgentDirectory:
             if row is None or not row.active:
                 raise LoginRefused("这个客服账号已停用，请联系管理员。")
             session.execute(delete(AgentSession).where(AgentSession.expires_at <= now))
-            session.add(AgentSession(token_hash=digest(token), csrf_token=csrf, agent_id=agent.id,
-                                     created_at=now, expires_at=now + SESSION_IDLE))
+            session.add(
+                AgentSession(
+                    token_hash=digest(token),
+                    csrf_token=csrf,
+                    agent_id=agent.id,
+                    created_at=now,
+                    expires_at=now + SESSION_IDLE,
+                )
+            )
         return token, csrf
 
     def session_agent(self, token: Optional[str]) -> Optional[AgentView]:
@@ -268,13 +294,14 @@ class AgentDirectory:
             return result.rowcount > 0
 
     @staticmethod
-    def _live_session(session: Session, token: Optional[str],
-                      now: datetime) -> Optional[Tuple[AgentSession, Agent]]:
+    def _live_session(session: Session, token: Optional[str], now: datetime) -> Optional[Tuple[AgentSession, Agent]]:
         if not token:
             return None
         found = session.execute(
-            select(AgentSession, Agent).join(Agent, Agent.id == AgentSession.agent_id)
-            .where(AgentSession.token_hash == digest(token))).one_or_none()
+            select(AgentSession, Agent)
+            .join(Agent, Agent.id == AgentSession.agent_id)
+            .where(AgentSession.token_hash == digest(token))
+        ).one_or_none()
         if found is None:
             return None
         row, agent = found
@@ -285,13 +312,20 @@ class AgentDirectory:
     # -- audit ------------------------------------------------------------------
 
     def _audit(self, session: Session, actor: str, action: str, **detail: object) -> None:
-        session.add(AuditEntry(at=self.now(), actor=actor, action=action,
-                               detail=json.dumps(detail, ensure_ascii=False) if detail else None))
+        session.add(
+            AuditEntry(
+                at=self.now(),
+                actor=actor,
+                action=action,
+                detail=json.dumps(detail, ensure_ascii=False) if detail else None,
+            )
+        )
 
 
 def _row_by_login(session: Session, login: str) -> Optional[Agent]:
     return session.execute(
-        select(Agent).where(func.lower(Agent.login) == (login or "").strip().lower())).scalar_one_or_none()
+        select(Agent).where(func.lower(Agent.login) == (login or "").strip().lower())
+    ).scalar_one_or_none()
 
 
 def _valid_login(login: str) -> str:

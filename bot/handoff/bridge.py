@@ -14,6 +14,7 @@
 Every step reads the handoff state from the database, so any Rasa process
 behind one address can serve any conversation.
 """
+
 from __future__ import annotations
 
 import logging
@@ -81,8 +82,14 @@ async def give_back_to_assistant(app: Sanic, handoff: HandoffView) -> None:
     await _say(app, handoff.sender_id, output_channel(app, handoff.channel), BACK_TO_ASSISTANT, resume=True)
 
 
-async def _say(app: Optional[Sanic], sender_id: str, output: OutputChannel, reply: Reply,
-               agent_name: Optional[str] = None, resume: bool = False) -> None:
+async def _say(
+    app: Optional[Sanic],
+    sender_id: str,
+    output: OutputChannel,
+    reply: Reply,
+    agent_name: Optional[str] = None,
+    resume: bool = False,
+) -> None:
     """Records a message in the conversation (so the widget's history shows it) and sends it."""
     if app is not None:
         rasa_agent = app.ctx.agent
@@ -91,8 +98,9 @@ async def _say(app: Optional[Sanic], sender_id: str, output: OutputChannel, repl
             if resume:
                 tracker.update(ConversationResumed())
             data = {"buttons": reply.buttons} if reply.buttons else None
-            tracker.update(BotUttered(reply.text, data=data,
-                                      metadata={"handoff_agent": agent_name} if agent_name else {}))
+            tracker.update(
+                BotUttered(reply.text, data=data, metadata={"handoff_agent": agent_name} if agent_name else {})
+            )
             if resume:
                 # The paused turns ended without the assistant listening; rules
                 # expect every user message to follow action_listen.

@@ -7,6 +7,7 @@ question), grouped by file, in the order of ``FAQ_TOPICS``.  The agent picks
 one in the console; it fills the reply box, where it can be edited before it
 is sent.  Read once per process.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,9 @@ class CannedReply:
 
 def canned_replies() -> Tuple[CannedReply, ...]:
     """All canned replies of the project's domain files."""
-    return _load(tuple(str(config.PROJECT_ROOT / name) for name, _ in FAQ_FILES),
-                 tuple(group for _, group in FAQ_FILES))
+    return _load(
+        tuple(str(config.PROJECT_ROOT / name) for name, _ in FAQ_FILES), tuple(group for _, group in FAQ_FILES)
+    )
 
 
 def canned_reply(key: str) -> Optional[CannedReply]:
@@ -58,10 +60,15 @@ def replies_from_responses(responses: Dict[str, object], group: str) -> List[Can
     for name, variants in (responses or {}).items():
         if not str(name).startswith(RESPONSE_PREFIX) or not isinstance(variants, list):
             continue
-        key = str(name)[len(RESPONSE_PREFIX):]
-        text = next((variant["text"] for variant in variants
-                     if isinstance(variant, dict) and isinstance(variant.get("text"), str)
-                     and variant["text"].strip()), None)
+        key = str(name)[len(RESPONSE_PREFIX) :]
+        text = next(
+            (
+                variant["text"]
+                for variant in variants
+                if isinstance(variant, dict) and isinstance(variant.get("text"), str) and variant["text"].strip()
+            ),
+            None,
+        )
         if text is not None:
             replies.append(CannedReply(key, FAQ_TOPICS.get(key, key), text.strip(), group))
     order = {key: position for position, key in enumerate(FAQ_TOPICS)}

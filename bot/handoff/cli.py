@@ -11,6 +11,7 @@ Passwords never come from the command line: they are asked twice at the
 terminal (getpass), or read as one line from stdin with ``--password-stdin``.
 Like every command: ``--database-url``, errors as one line, exit status 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,17 +32,26 @@ REASON_COLUMNS = {
 
 def add_agents(commands: Any, common: argparse.ArgumentParser) -> None:
     group = _group(commands, "agents", "support agents of the handoff console")
-    create = _command(group, common, "create", "create an agent; the password is asked at the "
-                                               "terminal (or read from stdin)", _agents_create)
+    create = _command(
+        group,
+        common,
+        "create",
+        "create an agent; the password is asked at the " "terminal (or read from stdin)",
+        _agents_create,
+    )
     create.add_argument("login", metavar="LOGIN", help="login name (unique ignoring case)")
     create.add_argument("--name", required=True, help="display name, shown to users and colleagues")
-    create.add_argument("--role", choices=[role.value for role in AgentRole], default=AgentRole.AGENT.value,
-                        help="admin may also transfer and close other agents' conversations "
-                             "(default: agent)")
+    create.add_argument(
+        "--role",
+        choices=[role.value for role in AgentRole],
+        default=AgentRole.AGENT.value,
+        help="admin may also transfer and close other agents' conversations " "(default: agent)",
+    )
     _password_option(create)
     _command(group, common, "list", "list the agents", _agents_list)
-    disable = _command(group, common, "disable", "disable an agent: no more logins, open console "
-                                                 "sessions end", _agents_disable)
+    disable = _command(
+        group, common, "disable", "disable an agent: no more logins, open console " "sessions end", _agents_disable
+    )
     disable.add_argument("login", metavar="LOGIN", help="login name (any letter case)")
     password = _command(group, common, "password", "set an agent's password", _agents_password)
     password.add_argument("login", metavar="LOGIN", help="login name (any letter case)")
@@ -50,15 +60,22 @@ def add_agents(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def add_handoff(commands: Any, common: argparse.ArgumentParser) -> None:
     group = _group(commands, "handoff", "the human handoff")
-    report = _command(group, common, "report", "per-day figures: conversations, handoffs and their "
-                                                "reasons, reply and resolution times, ratings", _handoff_report)
-    report.add_argument("--days", type=_positive, default=7, metavar="N",
-                        help="the last N days, today included (default 7)")
+    report = _command(
+        group,
+        common,
+        "report",
+        "per-day figures: conversations, handoffs and their " "reasons, reply and resolution times, ratings",
+        _handoff_report,
+    )
+    report.add_argument(
+        "--days", type=_positive, default=7, metavar="N", help="the last N days, today included (default 7)"
+    )
 
 
 def _password_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--password-stdin", action="store_true",
-                        help="read the password as one line from stdin instead of asking")
+    parser.add_argument(
+        "--password-stdin", action="store_true", help="read the password as one line from stdin instead of asking"
+    )
 
 
 def read_password(from_stdin: bool) -> str:
@@ -99,9 +116,22 @@ def _agents_list(args: argparse.Namespace) -> int:
     if not agents:
         print("no agents")
         return 0
-    print(table(["login", "name", "role", "state", "created (UTC)", "last login (UTC)"],
-                [(agent.login, agent.display_name, agent.role.value, "active" if agent.active else "disabled",
-                  agent.created_at, last_logins.get(agent.login.lower())) for agent in agents]))
+    print(
+        table(
+            ["login", "name", "role", "state", "created (UTC)", "last login (UTC)"],
+            [
+                (
+                    agent.login,
+                    agent.display_name,
+                    agent.role.value,
+                    "active" if agent.active else "disabled",
+                    agent.created_at,
+                    last_logins.get(agent.login.lower()),
+                )
+                for agent in agents
+            ],
+        )
+    )
     return 0
 
 
@@ -135,8 +165,18 @@ def _handoff_report(args: argparse.Namespace) -> int:
             report = handoff_report(database, args.days)
         except ValueError as error:  # SUPPORT_TIMEZONE
             raise CliError(str(error)) from None
-    headers = ["day", "conversations", "handoffs", "rate", *REASON_COLUMNS.values(),
-               "1st reply p50", "1st reply p90", "resolution p50", "rating", "abandoned"]
+    headers = [
+        "day",
+        "conversations",
+        "handoffs",
+        "rate",
+        *REASON_COLUMNS.values(),
+        "1st reply p50",
+        "1st reply p90",
+        "resolution p50",
+        "rating",
+        "abandoned",
+    ]
     rows = [_report_row(str(stats.day), stats) for stats in report.days]
     rows.append(_report_row("total", report.total))
     print(f"human handoff, last {args.days} day(s), days in {report.timezone}")
@@ -146,10 +186,18 @@ def _handoff_report(args: argparse.Namespace) -> int:
 
 def _report_row(label: str, stats: Any) -> List[object]:
     rating = f"{stats.rating_average:.1f} ({stats.rating_count})" if stats.rating_count else None
-    return [label, stats.conversations, stats.handoffs, _percent(stats.handoff_rate),
-            *(stats.by_reason[reason] for reason in REASON_COLUMNS),
-            duration(stats.first_reply_median_seconds), duration(stats.first_reply_p90_seconds),
-            duration(stats.resolution_median_seconds), rating, stats.abandoned]
+    return [
+        label,
+        stats.conversations,
+        stats.handoffs,
+        _percent(stats.handoff_rate),
+        *(stats.by_reason[reason] for reason in REASON_COLUMNS),
+        duration(stats.first_reply_median_seconds),
+        duration(stats.first_reply_p90_seconds),
+        duration(stats.resolution_median_seconds),
+        rating,
+        stats.abandoned,
+    ]
 
 
 def _percent(rate: Optional[float]) -> Optional[str]:

@@ -12,6 +12,7 @@ The labels and the JSON shapes the script reads (``handoff_json``,
 ``message_json``, ``queue_row_json``) live here too, so the server-rendered
 page and the live updates show the same words.
 """
+
 from __future__ import annotations
 
 import html
@@ -119,7 +120,7 @@ def summary_text(value: Any) -> str:
 
 def problem_of(handoff: HandoffView) -> str:
     problem = summary_text(handoff.summary.get("problem")) or "（助手没有写明问题）"
-    return problem if len(problem) <= PROBLEM_CHARS else problem[:PROBLEM_CHARS - 1] + "…"
+    return problem if len(problem) <= PROBLEM_CHARS else problem[: PROBLEM_CHARS - 1] + "…"
 
 
 def status_line(handoff: HandoffView, me: AgentView) -> str:
@@ -128,8 +129,11 @@ def status_line(handoff: HandoffView, me: AgentView) -> str:
     if handoff.state == HandoffState.ASSIGNED:
         return "由您接待中。" if handoff.agent_id == me.id else f"由 {handoff.agent_name} 接待中。"
     if handoff.state == HandoffState.RESOLVED:
-        ended = ("已结束：问题已解决，会话已回到智能助手。" if handoff.outcome == HandoffOutcome.RESOLVED
-                 else "已结束：会话已交还智能助手。")
+        ended = (
+            "已结束：问题已解决，会话已回到智能助手。"
+            if handoff.outcome == HandoffOutcome.RESOLVED
+            else "已结束：会话已交还智能助手。"
+        )
         if handoff.rating is not None:
             ended += f"用户评分：{handoff.rating} 分。"
         return ended
@@ -164,21 +168,37 @@ def message_label(message: MessageView) -> str:
 
 
 def message_json(message: MessageView) -> Dict[str, Any]:
-    return {"id": message.id, "kind": message.kind.value, "label": message_label(message),
-            "text": message.text, "at": clock_time(message.at)}
+    return {
+        "id": message.id,
+        "kind": message.kind.value,
+        "label": message_label(message),
+        "text": message.text,
+        "at": clock_time(message.at),
+    }
 
 
 def handoff_json(handoff: HandoffView, me: AgentView) -> Dict[str, Any]:
-    return {"id": handoff.id, "state": handoff.state.value, "agent_id": handoff.agent_id,
-            "agent_name": handoff.agent_name, "status": status_line(handoff, me),
-            "can": abilities(handoff, me), "rating": handoff.rating}
+    return {
+        "id": handoff.id,
+        "state": handoff.state.value,
+        "agent_id": handoff.agent_id,
+        "agent_name": handoff.agent_name,
+        "status": status_line(handoff, me),
+        "can": abilities(handoff, me),
+        "rating": handoff.rating,
+    }
 
 
 def queue_row_json(handoff: HandoffView, seconds: int) -> Dict[str, Any]:
     """A row of the queue page; ``seconds`` is the waiting time (waiting) or since the claim."""
-    return {"id": handoff.id, "reason": reason_label(handoff.reason),
-            "channel": channel_label(handoff.channel), "problem": problem_of(handoff),
-            "agent_name": handoff.agent_name, "seconds": seconds}
+    return {
+        "id": handoff.id,
+        "reason": reason_label(handoff.reason),
+        "channel": channel_label(handoff.channel),
+        "problem": problem_of(handoff),
+        "agent_name": handoff.agent_name,
+        "seconds": seconds,
+    }
 
 
 # -- the frame ---------------------------------------------------------------------
@@ -199,8 +219,10 @@ def document(title: str, body: str, *, page: str, frame: Optional[Frame] = None)
     data = f' data-page="{e(page)}" data-base="{e(CONSOLE_PATH)}" data-title="{e(title)} - {PRODUCT}"'
     head_extra, script, header = "", "", ""
     if frame is not None:
-        data += (f' data-last-event="{frame.last_event_id}" data-agent-id="{frame.agent.id}"'
-                 f' data-admin="{"1" if frame.agent.is_admin else "0"}"')
+        data += (
+            f' data-last-event="{frame.last_event_id}" data-agent-id="{frame.agent.id}"'
+            f' data-admin="{"1" if frame.agent.is_admin else "0"}"'
+        )
         head_extra = f'<meta name="csrf-token" content="{e(frame.csrf)}">\n'
         script = f'<script src="{url("static/console.js")}?v={STATIC_VERSION}" defer></script>\n'
         header = _header(frame)
@@ -280,8 +302,13 @@ def message_page(title: str, text: str, frame: Optional[Frame] = None) -> str:
 # -- the queue -----------------------------------------------------------------------
 
 
-def queue_page(frame: Frame, waiting: Sequence[Dict[str, Any]], mine: Sequence[Dict[str, Any]],
-               others: Sequence[Dict[str, Any]], error: str = "") -> str:
+def queue_page(
+    frame: Frame,
+    waiting: Sequence[Dict[str, Any]],
+    mine: Sequence[Dict[str, Any]],
+    others: Sequence[Dict[str, Any]],
+    error: str = "",
+) -> str:
     waiting_rows = "".join(_waiting_row(row, position, frame.csrf) for position, row in enumerate(waiting, 1))
     body = f"""<h1>排队与会话</h1>
 {alert(error)}
@@ -328,8 +355,11 @@ def _waiting_row(row: Dict[str, Any], position: int, csrf: str) -> str:
 
 def _assigned_row(row: Dict[str, Any], mine: bool) -> str:
     handoff_id = row["id"]
-    second = (f'<td class="js-ticking" data-seconds="{int(row["seconds"])}">{e(duration_zh(row["seconds"]))}</td>'
-              if mine else f"<td>{e(row['agent_name'])}</td>")
+    second = (
+        f'<td class="js-ticking" data-seconds="{int(row["seconds"])}">{e(duration_zh(row["seconds"]))}</td>'
+        if mine
+        else f"<td>{e(row['agent_name'])}</td>"
+    )
     return f"""<tr data-handoff-id="{handoff_id}" data-testid="{"mine" if mine else "others"}-row">
 <td>#{handoff_id}</td>{second}
 <td>{e(row["reason"])}</td><td>{e(row["channel"])}</td><td class="problem">{e(row["problem"])}</td>
@@ -339,9 +369,16 @@ def _assigned_row(row: Dict[str, Any], mine: bool) -> str:
 # -- a conversation --------------------------------------------------------------------
 
 
-def conversation_page(frame: Frame, handoff: HandoffView, messages: Sequence[MessageView],
-                      transfer_targets: Sequence[AgentView], canned: Sequence[CannedReply],
-                      error: str = "", reply_draft: str = "", note_draft: str = "") -> str:
+def conversation_page(
+    frame: Frame,
+    handoff: HandoffView,
+    messages: Sequence[MessageView],
+    transfer_targets: Sequence[AgentView],
+    canned: Sequence[CannedReply],
+    error: str = "",
+    reply_draft: str = "",
+    note_draft: str = "",
+) -> str:
     can = abilities(handoff, frame.agent)
     last_message = messages[-1].id if messages else 0
     body = f"""<p class="back"><a href="{url()}">← 返回排队与会话</a></p>
@@ -368,9 +405,11 @@ def conversation_page(frame: Frame, handoff: HandoffView, messages: Sequence[Mes
 
 def summary_section(handoff: HandoffView) -> str:
     summary = handoff.summary or {}
-    rows = [("转人工原因", e(reason_label(handoff.reason))),
-            ("渠道", e(channel_label(handoff.channel))),
-            ("发起时间", e(clock_time(handoff.created_at, with_date=True)))]
+    rows = [
+        ("转人工原因", e(reason_label(handoff.reason))),
+        ("渠道", e(channel_label(handoff.channel))),
+        ("发起时间", e(clock_time(handoff.created_at, with_date=True))),
+    ]
     keys = [key for key in SUMMARY_ORDER if key in summary] + [key for key in summary if key not in SUMMARY_ORDER]
     rows += [(SUMMARY_LABELS.get(str(key), str(key)), _summary_value(summary[key])) for key in keys]
     items = "\n".join(f"<dt>{e(label)}</dt><dd>{value}</dd>" for label, value in rows)
@@ -391,9 +430,14 @@ def _summary_value(value: Any) -> str:
     if isinstance(value, dict):
         if not value:
             return "（无）"
-        return "<dl class=\"nested\">" + "".join(
-            f"<dt>{e(SUMMARY_LABELS.get(str(key), key))}</dt><dd>{_summary_value(item)}</dd>"
-            for key, item in value.items()) + "</dl>"
+        return (
+            '<dl class="nested">'
+            + "".join(
+                f"<dt>{e(SUMMARY_LABELS.get(str(key), key))}</dt><dd>{_summary_value(item)}</dd>"
+                for key, item in value.items()
+            )
+            + "</dl>"
+        )
     if isinstance(value, bool):
         return "是" if value else "否"
     if value is None or value == "":
@@ -402,27 +446,40 @@ def _summary_value(value: Any) -> str:
 
 
 def _message_item(message: MessageView) -> str:
-    return (f'<li class="msg msg-{e(message.kind.value)}" data-message-id="{message.id}" data-testid="message">'
-            f'<div class="meta"><span class="who">{e(message_label(message))}</span> '
-            f'<time>{e(clock_time(message.at))}</time></div>'
-            f'<div class="text">{e(message.text)}</div></li>')
+    return (
+        f'<li class="msg msg-{e(message.kind.value)}" data-message-id="{message.id}" data-testid="message">'
+        f'<div class="meta"><span class="who">{e(message_label(message))}</span> '
+        f"<time>{e(clock_time(message.at))}</time></div>"
+        f'<div class="text">{e(message.text)}</div></li>'
+    )
 
 
 def _hidden(can: Dict[str, bool], need: str) -> str:
     return "" if can.get(need) else " hidden"
 
 
-def _actions(frame: Frame, handoff: HandoffView, can: Dict[str, bool], targets: Sequence[AgentView],
-             canned: Sequence[CannedReply], reply_draft: str, note_draft: str) -> str:
+def _actions(
+    frame: Frame,
+    handoff: HandoffView,
+    can: Dict[str, bool],
+    targets: Sequence[AgentView],
+    canned: Sequence[CannedReply],
+    reply_draft: str,
+    note_draft: str,
+) -> str:
     base = url(f"conversations/{handoff.id}/")
     csrf = csrf_field(frame.csrf)
-    options = "".join(f'<option value="{target.id}">{e(target.display_name)}（{e(target.login)}）</option>'
-                      for target in targets)
+    options = "".join(
+        f'<option value="{target.id}">{e(target.display_name)}（{e(target.login)}）</option>' for target in targets
+    )
     groups = "".join(
-        f'<optgroup label="{e(group)}">' + "".join(
-            f'<option value="{e(reply.key)}" data-text="{e(reply.text)}">{e(reply.title)}</option>'
-            for reply in replies) + "</optgroup>"
-        for group, replies in grouped(canned))
+        f'<optgroup label="{e(group)}">'
+        + "".join(
+            f'<option value="{e(reply.key)}" data-text="{e(reply.text)}">{e(reply.title)}</option>' for reply in replies
+        )
+        + "</optgroup>"
+        for group, replies in grouped(canned)
+    )
     return f"""<section class="panel" data-needs="claim"{_hidden(can, "claim")}>
 <h2>接手</h2>
 <p class="muted">接手后由您回复用户；其他客服会看到这个会话已有人接待。</p>
@@ -487,28 +544,56 @@ REASON_COLOURS = {
 
 def reports_page(frame: Frame, report: HandoffReport, days: int) -> str:
     labels = [_day(stats).strftime("%m-%d") for stats in report.days]
-    choices = "".join(f'<option value="{n}"{" selected" if n == days else ""}>最近 {n} 天</option>'
-                      for n in sorted(set(REPORT_DAY_CHOICES) | {days}))
+    choices = "".join(
+        f'<option value="{n}"{" selected" if n == days else ""}>最近 {n} 天</option>'
+        for n in sorted(set(REPORT_DAY_CHOICES) | {days})
+    )
     charts = [
-        stacked_bar_chart("chart-handoffs", "每天转人工次数（按原因）", labels,
-                          [[stats.by_reason[reason] for reason in HandoffReason] for stats in report.days],
-                          [(reason_label(reason), REASON_COLOURS[reason]) for reason in HandoffReason])
+        stacked_bar_chart(
+            "chart-handoffs",
+            "每天转人工次数（按原因）",
+            labels,
+            [[stats.by_reason[reason] for reason in HandoffReason] for stats in report.days],
+            [(reason_label(reason), REASON_COLOURS[reason]) for reason in HandoffReason],
+        )
         + legend([(reason_label(reason), reason.value) for reason in HandoffReason]),
-        bar_chart("chart-rate", "每天转人工率（转人工次数 ÷ 会话数）", labels,
-                  [None if stats.handoff_rate is None else stats.handoff_rate * 100 for stats in report.days],
-                  lambda value: f"{value:.1f}%"),
-        bar_chart("chart-first-reply", "首次回复用时中位数（分钟）", labels,
-                  [_minutes(stats.first_reply_median_seconds) for stats in report.days],
-                  lambda value: f"{value:.1f}"),
-        bar_chart("chart-resolution", "解决用时中位数（分钟）", labels,
-                  [_minutes(stats.resolution_median_seconds) for stats in report.days],
-                  lambda value: f"{value:.1f}"),
-        bar_chart("chart-rating", "平均评分（1–5 分）", labels,
-                  [stats.rating_average for stats in report.days], lambda value: f"{value:.1f}", top=5),
-        bar_chart("chart-reasons", f"转人工原因（最近 {days} 天合计）",
-                  [reason_label(reason) for reason in HandoffReason],
-                  [report.total.by_reason[reason] for reason in HandoffReason], lambda value: f"{value:g}",
-                  colours=[REASON_COLOURS[reason] for reason in HandoffReason]),
+        bar_chart(
+            "chart-rate",
+            "每天转人工率（转人工次数 ÷ 会话数）",
+            labels,
+            [None if stats.handoff_rate is None else stats.handoff_rate * 100 for stats in report.days],
+            lambda value: f"{value:.1f}%",
+        ),
+        bar_chart(
+            "chart-first-reply",
+            "首次回复用时中位数（分钟）",
+            labels,
+            [_minutes(stats.first_reply_median_seconds) for stats in report.days],
+            lambda value: f"{value:.1f}",
+        ),
+        bar_chart(
+            "chart-resolution",
+            "解决用时中位数（分钟）",
+            labels,
+            [_minutes(stats.resolution_median_seconds) for stats in report.days],
+            lambda value: f"{value:.1f}",
+        ),
+        bar_chart(
+            "chart-rating",
+            "平均评分（1–5 分）",
+            labels,
+            [stats.rating_average for stats in report.days],
+            lambda value: f"{value:.1f}",
+            top=5,
+        ),
+        bar_chart(
+            "chart-reasons",
+            f"转人工原因（最近 {days} 天合计）",
+            [reason_label(reason) for reason in HandoffReason],
+            [report.total.by_reason[reason] for reason in HandoffReason],
+            lambda value: f"{value:g}",
+            colours=[REASON_COLOURS[reason] for reason in HandoffReason],
+        ),
     ]
     body = f"""<h1>统计报表</h1>
 <form method="get" action="{url("reports")}" class="row filters">
@@ -543,31 +628,51 @@ def _minutes(seconds: Optional[float]) -> Optional[float]:
 def _totals(total: HandoffStats) -> str:
     rating = f"{total.rating_average:.1f} 分（{total.rating_count} 人）" if total.rating_count else "-"
     rate = "-" if total.handoff_rate is None else f"{total.handoff_rate * 100:.1f}%"
-    figures = [("会话数", str(total.conversations)), ("转人工", str(total.handoffs)), ("转人工率", rate),
-               ("首次回复中位数", duration_zh(total.first_reply_median_seconds)),
-               ("解决用时中位数", duration_zh(total.resolution_median_seconds)),
-               ("平均评分", rating), ("用户离开", str(total.abandoned))]
-    return ('<dl class="totals" data-testid="totals">' + "".join(
-        f'<div><dt>{e(label)}</dt><dd>{e(value)}</dd></div>' for label, value in figures) + "</dl>")
+    figures = [
+        ("会话数", str(total.conversations)),
+        ("转人工", str(total.handoffs)),
+        ("转人工率", rate),
+        ("首次回复中位数", duration_zh(total.first_reply_median_seconds)),
+        ("解决用时中位数", duration_zh(total.resolution_median_seconds)),
+        ("平均评分", rating),
+        ("用户离开", str(total.abandoned)),
+    ]
+    return (
+        '<dl class="totals" data-testid="totals">'
+        + "".join(f"<div><dt>{e(label)}</dt><dd>{e(value)}</dd></div>" for label, value in figures)
+        + "</dl>"
+    )
 
 
 def report_table(report: HandoffReport) -> str:
     reasons = "".join(f'<th scope="col">{e(reason_label(reason))}</th>' for reason in HandoffReason)
-    head = (f'<tr><th scope="col">日期</th><th scope="col">会话数</th><th scope="col">转人工</th>'
-            f'<th scope="col">转人工率</th>{reasons}<th scope="col">首次回复 中位数</th>'
-            f'<th scope="col">首次回复 P90</th><th scope="col">解决用时 中位数</th>'
-            f'<th scope="col">评分（人数）</th><th scope="col">用户离开</th></tr>')
+    head = (
+        f'<tr><th scope="col">日期</th><th scope="col">会话数</th><th scope="col">转人工</th>'
+        f'<th scope="col">转人工率</th>{reasons}<th scope="col">首次回复 中位数</th>'
+        f'<th scope="col">首次回复 P90</th><th scope="col">解决用时 中位数</th>'
+        f'<th scope="col">评分（人数）</th><th scope="col">用户离开</th></tr>'
+    )
     rows = "".join(_report_row(_day(stats).isoformat(), stats) for stats in report.days)
-    return (f'<table class="list numbers" data-testid="report-table"><thead>{head}</thead>'
-            f'<tbody>{rows}</tbody><tfoot>{_report_row("合计", report.total)}</tfoot></table>')
+    return (
+        f'<table class="list numbers" data-testid="report-table"><thead>{head}</thead>'
+        f'<tbody>{rows}</tbody><tfoot>{_report_row("合计", report.total)}</tfoot></table>'
+    )
 
 
 def _report_row(label: str, stats: HandoffStats) -> str:
     rate = "-" if stats.handoff_rate is None else f"{stats.handoff_rate * 100:.1f}%"
     rating = f"{stats.rating_average:.1f}（{stats.rating_count}）" if stats.rating_count else "-"
-    cells = [stats.conversations, stats.handoffs, rate, *(stats.by_reason[reason] for reason in HandoffReason),
-             duration_zh(stats.first_reply_median_seconds), duration_zh(stats.first_reply_p90_seconds),
-             duration_zh(stats.resolution_median_seconds), rating, stats.abandoned]
+    cells = [
+        stats.conversations,
+        stats.handoffs,
+        rate,
+        *(stats.by_reason[reason] for reason in HandoffReason),
+        duration_zh(stats.first_reply_median_seconds),
+        duration_zh(stats.first_reply_p90_seconds),
+        duration_zh(stats.resolution_median_seconds),
+        rating,
+        stats.abandoned,
+    ]
     return f'<tr><th scope="row">{e(label)}</th>' + "".join(f"<td>{e(cell)}</td>" for cell in cells) + "</tr>"
 
 
@@ -594,11 +699,13 @@ def _label_every(count: int) -> int:
 
 
 def _svg(chart_id: str, title: str, inner: str, description: str) -> str:
-    return (f'<svg class="chart-svg" id="{e(chart_id)}" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" role="img" '
-            f'aria-labelledby="{e(chart_id)}-title {e(chart_id)}-desc" xmlns="http://www.w3.org/2000/svg">'
-            f'<title id="{e(chart_id)}-title">{e(title)}</title><desc id="{e(chart_id)}-desc">{e(description)}</desc>'
-            f'<text x="{PLOT_LEFT}" y="16" class="chart-title" font-size="14" fill="#111827">{e(title)}</text>'
-            f"{inner}</svg>")
+    return (
+        f'<svg class="chart-svg" id="{e(chart_id)}" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" role="img" '
+        f'aria-labelledby="{e(chart_id)}-title {e(chart_id)}-desc" xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{e(chart_id)}-title">{e(title)}</title><desc id="{e(chart_id)}-desc">{e(description)}</desc>'
+        f'<text x="{PLOT_LEFT}" y="16" class="chart-title" font-size="14" fill="#111827">{e(title)}</text>'
+        f"{inner}</svg>"
+    )
 
 
 def _axes(top: float, fmt) -> str:
@@ -607,23 +714,35 @@ def _axes(top: float, fmt) -> str:
     parts = []
     for fraction in (0, 0.5, 1):
         y = bottom - fraction * plot_height
-        parts.append(f'<line x1="{PLOT_LEFT}" x2="{CHART_WIDTH - PLOT_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
-                     f'stroke="#e5e7eb" stroke-width="1"/>'
-                     f'<text x="{PLOT_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-                     f'fill="#6b7280">{e(fmt(top * fraction))}</text>')
+        parts.append(
+            f'<line x1="{PLOT_LEFT}" x2="{CHART_WIDTH - PLOT_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="#e5e7eb" stroke-width="1"/>'
+            f'<text x="{PLOT_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
+            f'fill="#6b7280">{e(fmt(top * fraction))}</text>'
+        )
     return "".join(parts)
 
 
 def _x_labels(labels: Sequence[str], slot: float) -> str:
     every = _label_every(len(labels))
     y = CHART_HEIGHT - PLOT_BOTTOM + 16
-    return "".join(f'<text x="{PLOT_LEFT + slot * (index + 0.5):.1f}" y="{y}" text-anchor="middle" '
-                   f'font-size="11" fill="#374151">{e(label)}</text>'
-                   for index, label in enumerate(labels) if index % every == 0 or index == len(labels) - 1)
+    return "".join(
+        f'<text x="{PLOT_LEFT + slot * (index + 0.5):.1f}" y="{y}" text-anchor="middle" '
+        f'font-size="11" fill="#374151">{e(label)}</text>'
+        for index, label in enumerate(labels)
+        if index % every == 0 or index == len(labels) - 1
+    )
 
 
-def bar_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequence[Optional[float]],
-              fmt, top: Optional[float] = None, colours: Optional[Sequence[str]] = None) -> str:
+def bar_chart(
+    chart_id: str,
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[Optional[float]],
+    fmt,
+    top: Optional[float] = None,
+    colours: Optional[Sequence[str]] = None,
+) -> str:
     """Bars with their value written above; None: no bar, "-" written."""
     present = [value for value in values if value is not None]
     top = top or _nice_top(max(present, default=0))
@@ -640,19 +759,25 @@ def bar_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequence
         if value is not None:
             height = plot_height * min(value, top) / top
             colour = colours[index] if colours else DEFAULT_COLOUR
-            bars.append(f'<rect x="{x:.1f}" y="{bottom - height:.1f}" width="{width:.1f}" height="{height:.1f}" '
-                        f'fill="{e(colour)}" data-value="{e(shown)}"><title>{e(label)}：{e(shown)}</title></rect>')
+            bars.append(
+                f'<rect x="{x:.1f}" y="{bottom - height:.1f}" width="{width:.1f}" height="{height:.1f}" '
+                f'fill="{e(colour)}" data-value="{e(shown)}"><title>{e(label)}：{e(shown)}</title></rect>'
+            )
         if show_values:
             y = bottom - (plot_height * min(value, top) / top if value is not None else 0) - 4
-            bars.append(f'<text x="{x + width / 2:.1f}" y="{y:.1f}" text-anchor="middle" font-size="11" '
-                        f'fill="#111827" class="bar-value">{e(shown)}</text>')
-    description = "；".join(f"{label}：{'-' if value is None else fmt(value)}"
-                           for label, value in zip(labels, values, strict=False))
+            bars.append(
+                f'<text x="{x + width / 2:.1f}" y="{y:.1f}" text-anchor="middle" font-size="11" '
+                f'fill="#111827" class="bar-value">{e(shown)}</text>'
+            )
+    description = "；".join(
+        f"{label}：{'-' if value is None else fmt(value)}" for label, value in zip(labels, values, strict=False)
+    )
     return _svg(chart_id, title, _axes(top, fmt) + "".join(bars) + _x_labels(labels, slot), description)
 
 
-def stacked_bar_chart(chart_id: str, title: str, labels: Sequence[str], stacks: Sequence[Sequence[int]],
-                      series: Sequence[Tuple[str, str]]) -> str:
+def stacked_bar_chart(
+    chart_id: str, title: str, labels: Sequence[str], stacks: Sequence[Sequence[int]], series: Sequence[Tuple[str, str]]
+) -> str:
     """One bar per label, its parts in the colours of ``series`` (name, colour), total above."""
     totals = [sum(stack) for stack in stacks]
     top = _nice_top(max(totals, default=0))
@@ -670,18 +795,27 @@ def stacked_bar_chart(chart_id: str, title: str, labels: Sequence[str], stacks: 
                 continue
             height = plot_height * value / top
             y -= height
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" '
-                         f'fill="{e(colour)}"><title>{e(label)} {e(name)}：{value}</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" '
+                f'fill="{e(colour)}"><title>{e(label)} {e(name)}：{value}</title></rect>'
+            )
         if len(stacks) <= 31:
-            parts.append(f'<text x="{x + width / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="11" '
-                         f'fill="#111827" class="bar-value">{totals[index]}</text>')
+            parts.append(
+                f'<text x="{x + width / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="11" '
+                f'fill="#111827" class="bar-value">{totals[index]}</text>'
+            )
     description = "；".join(f"{label}：{total}" for label, total in zip(labels, totals, strict=False))
-    return _svg(chart_id, title, _axes(top, lambda value: f"{value:g}") + "".join(parts)
-                + _x_labels(labels, slot), description)
+    return _svg(
+        chart_id, title, _axes(top, lambda value: f"{value:g}") + "".join(parts) + _x_labels(labels, slot), description
+    )
 
 
 def legend(series: Sequence[Tuple[str, str]]) -> str:
     """The key of a stacked chart: (name, CSS class suffix) pairs."""
-    return '<ul class="legend">' + "".join(
-        f'<li><span class="swatch swatch-{e(key)}" aria-hidden="true"></span>{e(name)}</li>'
-        for name, key in series) + "</ul>"
+    return (
+        '<ul class="legend">'
+        + "".join(
+            f'<li><span class="swatch swatch-{e(key)}" aria-hidden="true"></span>{e(name)}</li>' for name, key in series
+        )
+        + "</ul>"
+    )

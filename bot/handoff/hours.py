@@ -17,6 +17,7 @@ Times passed in and returned are naive UTC, like the clocks of the services
 (``AccountService`` uses ``datetime.utcnow()``); aware datetimes are
 accepted too.  Wall-clock times only ever exist inside this module.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,8 +49,7 @@ class Period:
 
 
 class ServiceHours:
-    def __init__(self, periods: Dict[int, Tuple[Period, ...]], zone: ZoneInfo,
-                 always: bool = False) -> None:
+    def __init__(self, periods: Dict[int, Tuple[Period, ...]], zone: ZoneInfo, always: bool = False) -> None:
         self.periods = periods  # weekday (0 = Monday) → its periods, in order
         self.zone = zone
         self.always = always
@@ -68,8 +68,7 @@ class ServiceHours:
             days, day_periods = _parse_part(part)
             for day in days:
                 periods.setdefault(day, []).extend(day_periods)
-        return cls({day: tuple(sorted(items, key=lambda p: p.start)) for day, items in periods.items()},
-                   zone)
+        return cls({day: tuple(sorted(items, key=lambda p: p.start)) for day, items in periods.items()}, zone)
 
     @classmethod
     def from_settings(cls) -> "ServiceHours":
@@ -112,8 +111,7 @@ class ServiceHours:
                 groups[-1][0].append(day)
             else:
                 groups.append(([day], periods))
-        text = "，".join(f"{_days_label(days)} {'、'.join(p.label() for p in periods)}"
-                        for days, periods in groups)
+        text = "，".join(f"{_days_label(days)} {'、'.join(p.label() for p in periods)}" for days, periods in groups)
         return f"{text}（{self.zone_label()}）"
 
     def zone_label(self) -> str:
@@ -148,8 +146,7 @@ def _day(name: str, part: str) -> int:
     try:
         return DAY_NAMES.index(name)
     except ValueError:
-        raise ValueError(f"SUPPORT_HOURS part {part!r}: {name!r} is not a day "
-                         f"({', '.join(DAY_NAMES)})") from None
+        raise ValueError(f"SUPPORT_HOURS part {part!r}: {name!r} is not a day " f"({', '.join(DAY_NAMES)})") from None
 
 
 def _parse_period(text: str, part: str) -> Period:
@@ -163,8 +160,9 @@ def _parse_period(text: str, part: str) -> Period:
     except ValueError:
         raise ValueError(f"SUPPORT_HOURS part {part!r}: {text!r} has an impossible time") from None
     if end <= start:
-        raise ValueError(f"SUPPORT_HOURS part {part!r}: {text!r} ends before it starts "
-                         "(a period cannot cross midnight)")
+        raise ValueError(
+            f"SUPPORT_HOURS part {part!r}: {text!r} ends before it starts " "(a period cannot cross midnight)"
+        )
     return Period(start, end)
 
 

@@ -5,6 +5,7 @@ They live on the account store's declarative ``Base``, so the one Alembic
 chain (``bot/accounts/migrations``, revision 0003) and ``python -m bot db
 upgrade`` create them next to the account tables.
 """
+
 from __future__ import annotations
 
 import enum
@@ -71,8 +72,10 @@ class LoginAttempt(Base):
     """One console login attempt; failures within the window limit further tries."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_login_at", "login", "at"),
-                      Index("ix_login_attempts_ip_at", "client_ip", "at"))
+    __table_args__ = (
+        Index("ix_login_attempts_login_at", "login", "at"),
+        Index("ix_login_attempts_ip_at", "client_ip", "at"),
+    )
 
     id = Column(Integer, primary_key=True)
     login = Column(String(64), nullable=False)  # lower case, as typed (may name no agent)
@@ -102,9 +105,13 @@ class Handoff(Base):
     __tablename__ = "handoffs"
     __table_args__ = (
         # At most one open handoff per conversation, guarded by the database itself.
-        Index("uq_handoffs_open_sender", "sender_id", unique=True,
-              sqlite_where=text("state IN ('waiting', 'assigned')"),
-              postgresql_where=text("state IN ('waiting', 'assigned')")),
+        Index(
+            "uq_handoffs_open_sender",
+            "sender_id",
+            unique=True,
+            sqlite_where=text("state IN ('waiting', 'assigned')"),
+            postgresql_where=text("state IN ('waiting', 'assigned')"),
+        ),
         Index("ix_handoffs_state_created", "state", "created_at"),
     )
 

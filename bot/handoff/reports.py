@@ -12,6 +12,7 @@ period (its medians are over all handoffs, not medians of the days).
   nearest rank), resolution time (request → closed by an agent, ``resolved``
   handoffs of either outcome), ratings, abandoned ones.
 """
+
 from __future__ import annotations
 
 import math
@@ -70,8 +71,9 @@ class _HandoffFacts:
     rating: Optional[int]
 
 
-def handoff_report(database: Database, days: int = 7, now: Optional[datetime] = None,
-                   timezone_name: Optional[str] = None) -> HandoffReport:
+def handoff_report(
+    database: Database, days: int = 7, now: Optional[datetime] = None, timezone_name: Optional[str] = None
+) -> HandoffReport:
     """The last ``days`` days up to ``now`` (naive UTC, default the current time)."""
     if days < 1:
         raise ValueError(f"a report covers at least 1 day, not {days}")
@@ -81,12 +83,16 @@ def handoff_report(database: Database, days: int = 7, now: Optional[datetime] = 
     starts = [day_start_utc(day, zone) for day in day_list] + [day_start_utc(today + timedelta(days=1), zone)]
     with database.session() as session:
         tracker = _has_tracker_events(session)
-        conversations = [_conversations(session, start, end) if tracker else 0
-                         for start, end in zip(starts, starts[1:], strict=False)]
+        conversations = [
+            _conversations(session, start, end) if tracker else 0
+            for start, end in zip(starts, starts[1:], strict=False)
+        ]
         total_conversations = _conversations(session, starts[0], starts[-1]) if tracker else 0
         facts = _handoff_facts(session, starts[0], starts[-1], zone)
-    per_day = [_stats(day, count, [fact for fact in facts if fact.day == day])
-               for day, count in zip(day_list, conversations, strict=True)]
+    per_day = [
+        _stats(day, count, [fact for fact in facts if fact.day == day])
+        for day, count in zip(day_list, conversations, strict=True)
+    ]
     return HandoffReport(zone.key, per_day, _stats(None, total_conversations, facts))
 
 
@@ -106,23 +112,31 @@ def _conversations(session: Session, start: datetime, end: datetime) -> int:
     return session.execute(
         select(sa.func.count(sa.distinct(_TRACKER_EVENTS.c.sender_id))).where(
             _TRACKER_EVENTS.c.type_name == "user",
-            _TRACKER_EVENTS.c.timestamp >= _unix(start), _TRACKER_EVENTS.c.timestamp < _unix(end))
+            _TRACKER_EVENTS.c.timestamp >= _unix(start),
+            _TRACKER_EVENTS.c.timestamp < _unix(end),
+        )
     ).scalar_one()
 
 
-def _handoff_facts(session: Session, start: datetime, end: datetime,
-                   zone: ZoneInfo) -> List[_HandoffFacts]:
-    rows = session.execute(select(Handoff).where(Handoff.created_at >= start, Handoff.created_at < end)
-                           .order_by(Handoff.id)).scalars()
+def _handoff_facts(session: Session, start: datetime, end: datetime, zone: ZoneInfo) -> List[_HandoffFacts]:
+    rows = session.execute(
+        select(Handoff).where(Handoff.created_at >= start, Handoff.created_at < end).order_by(Handoff.id)
+    ).scalars()
     facts = []
     for row in rows:
         state = HandoffState(row.state)
-        facts.append(_HandoffFacts(
-            day=local_time(row.created_at, zone).date(), reason=HandoffReason(row.reason), state=state,
-            first_reply_seconds=_seconds(row.created_at, row.first_reply_at),
-            resolution_seconds=(_seconds(row.created_at, row.closed_at)
-                                if state == HandoffState.RESOLVED else None),
-            rating=row.rating))
+        facts.append(
+            _HandoffFacts(
+                day=local_time(row.created_at, zone).date(),
+                reason=HandoffReason(row.reason),
+                state=state,
+                first_reply_seconds=_seconds(row.created_at, row.first_reply_at),
+                resolution_seconds=(
+                    _seconds(row.created_at, row.closed_at) if state == HandoffState.RESOLVED else None
+                ),
+                rating=row.rating,
+            )
+        )
     return facts
 
 
@@ -135,14 +149,17 @@ def _stats(day: Optional[date], conversations: int, facts: Sequence[_HandoffFact
     resolutions = [fact.resolution_seconds for fact in facts if fact.resolution_seconds is not None]
     ratings = [fact.rating for fact in facts if fact.rating is not None]
     return HandoffStats(
-        day=day, conversations=conversations, handoffs=len(facts),
+        day=day,
+        conversations=conversations,
+        handoffs=len(facts),
         by_reason={reason: sum(fact.reason == reason for fact in facts) for reason in HandoffReason},
         first_reply_median_seconds=statistics.median(first_replies) if first_replies else None,
         first_reply_p90_seconds=percentile(first_replies, 90),
         resolution_median_seconds=statistics.median(resolutions) if resolutions else None,
         rating_average=sum(ratings) / len(ratings) if ratings else None,
         rating_count=len(ratings),
-        abandoned=sum(fact.state == HandoffState.ABANDONED for fact in facts))
+        abandoned=sum(fact.state == HandoffState.ABANDONED for fact in facts),
+    )
 
 
 def percentile(values: Sequence[float], percent: float) -> Optional[float]:

@@ -54,6 +54,7 @@ Event kinds: created, claimed, message (data: message_id, author), note
 (data: message_id), transferred (data: from_agent_id, to_agent_id), closed
 (data: state, outcome), rated (data: rating).
 """
+
 from __future__ import annotations
 
 import json
@@ -166,16 +167,18 @@ class EventView:
 
 
 class HandoffService:
-    def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow,
-                 abandon_after: Optional[timedelta] = None) -> None:
+    def __init__(
+        self, database: Database, clock: Callable[[], datetime] = utcnow, abandon_after: Optional[timedelta] = None
+    ) -> None:
         self.db = database
         self.now = clock
         self.abandon_after = abandon_after or _abandon_setting()
 
     # -- the user's side -----------------------------------------------------------
 
-    def request(self, sender_id: str, channel: str, reason: Union[HandoffReason, str],
-                summary: Dict[str, Any]) -> HandoffView:
+    def request(
+        self, sender_id: str, channel: str, reason: Union[HandoffReason, str], summary: Dict[str, Any]
+    ) -> HandoffView:
         """Queues the conversation for an agent; asking again returns the open handoff."""
         reason = HandoffReason(reason)
         stored_summary = summary_json(summary)
@@ -185,17 +188,24 @@ class HandoffService:
         now = self.now()
         try:
             with self.db.session() as session:
-                row = Handoff(sender_id=_sender(sender_id), channel=(channel or "unknown")[:64],
-                              reason=reason, summary=stored_summary, state=HandoffState.WAITING,
-                              created_at=now, user_seen_at=now)
+                row = Handoff(
+                    sender_id=_sender(sender_id),
+                    channel=(channel or "unknown")[:64],
+                    reason=reason,
+                    summary=stored_summary,
+                    state=HandoffState.WAITING,
+                    created_at=now,
+                    user_seen_at=now,
+                )
                 session.add(row)
                 session.flush()
-                self._add_message(session, row.id, AuthorKind.SYSTEM,
-                                  f"转人工（{REASON_LABELS[reason]}），排队等待客服。")
-                self._audit(session, f"user:{sender_id}", "handoff_requested", handoff=row.id,
-                            reason=reason.value)
-                self._append_events(session, self._event(row, "created", None,
-                                                         reason=reason.value, channel=row.channel))
+                self._add_message(
+                    session, row.id, AuthorKind.SYSTEM, f"转人工（{REASON_LABELS[reason]}），排队等待客服。"
+                )
+                self._audit(session, f"user:{sender_id}", "handoff_requested", handoff=row.id, reason=reason.value)
+                self._append_events(
+                    session, self._event(row, "created", None, reason=reason.value, channel=row.channel)
+                )
                 handoff_id = row.id
         except IntegrityError:
             # Another process opened one at the same moment: the index refused ours.
@@ -211,8 +221,13 @@ class HandoffService:
         if handoff is None or handoff.state != HandoffState.WAITING:
             return False
         with self.db.session() as session:
-            if not self._transition(session, handoff.id, [Handoff.state == HandoffState.WAITING],
-                                    state=HandoffState.CANCELLED, closed_at=self.now()):
+            if not self._transition(
+                session,
+                handoff.id,
+                [Handoff.state == HandoffState.WAITING],
+                state=HandoffState.CANCELLED,
+                closed_at=self.now(),
+            ):
                 return False  # claimed or closed meanwhile
             self._add_message(session, handoff.id, AuthorKind.SYSTEM, "用户取消了转人工，回到智能助手。")
             self._audit(session, f"user:{sender_id}", "handoff_cancelled", handoff=handoff.id)
@@ -231,8 +246,11 @@ class HandoffService:
         """The user is still there (e.g. connected): postpones abandonment. False: nothing open."""
         with self.db.session() as session:
             result = session.execute(
-                update(Handoff).where(Handoff.sender_id == sender_id, Handoff.state.in_(OPEN_STATES))
-                .values(user_seen_at=self.now()).execution_options(synchronize_session=False))
+                update(Handoff)
+                .where(Handoff.sender_id == sender_id, Handoff.state.in_(OPEN_STATES))
+                .values(user_seen_at=self.now())
+                .execution_options(synchronize_session=False)
+            )
             return result.rowcount > 0
 
     def rate(self, sender_id: str, rating: Union[int, str]) -> HandoffView:
@@ -240,13 +258,16 @@ class HandoffService:
         score = _rating(rating)
         with self.db.session() as session:
             latest = session.execute(
-                select(Handoff.id, Handoff.rating).where(Handoff.sender_id == sender_id,
-                                                         Handoff.state == HandoffState.RESOLVED)
-                .order_by(Handoff.closed_at.desc(), Handoff.id.desc()).limit(1)).one_or_none()
+                select(Handoff.id, Handoff.rating)
+                .where(Handoff.sender_id == sender_id, Handoff.state == HandoffState.RESOLVED)
+                .order_by(Handoff.closed_at.desc(), Handoff.id.desc())
+                .limit(1)
+            ).one_or_none()
             if latest is None:
                 raise InvalidInput("目前没有可以评价的人工服务。")
             if latest.rating is not None or not self._transition(
-                    session, latest.id, [Handoff.rating.is_(None)], rating=score, rated_at=self.now()):
+                session, latest.id, [Handoff.rating.is_(None)], rating=score, rated_at=self.now()
+            ):
                 raise InvalidInput("这次人工服务您已经评价过了，谢谢！")
             self._audit(session, f"user:{sender_id}", "handoff_rated", handoff=latest.id, rating=score)
             row = session.get(Handoff, latest.id)
@@ -259,8 +280,14 @@ class HandoffService:
         now = self.now()
         with self.db.session() as session:
             agent = self._active_agent(session, agent_id)
-            if not self._transition(session, handoff_id, [Handoff.state == HandoffState.WAITING],
-                                    state=HandoffState.ASSIGNED, agent_id=agent.id, claimed_at=now):
+            if not self._transition(
+                session,
+                handoff_id,
+                [Handoff.state == HandoffState.WAITING],
+                state=HandoffState.ASSIGNED,
+                agent_id=agent.id,
+                claimed_at=now,
+            ):
                 raise self._claim_refusal(session, handoff_id, agent)
             self._add_message(session, handoff_id, AuthorKind.SYSTEM, f"客服 {agent.display_name} 已接入。")
             self._audit(session, f"agent:{agent.login}", "handoff_claimed", handoff=handoff_id)
@@ -273,15 +300,32 @@ class HandoffService:
         now = self.now()
         with self.db.session() as session:
             agent = self._active_agent(session, agent_id)
-            if not self._transition(session, handoff_id,
-                                    [Handoff.state == HandoffState.ASSIGNED, Handoff.agent_id == agent.id],
-                                    first_reply_at=func.coalesce(Handoff.first_reply_at, now)):
+            if not self._transition(
+                session,
+                handoff_id,
+                [Handoff.state == HandoffState.ASSIGNED, Handoff.agent_id == agent.id],
+                first_reply_at=func.coalesce(Handoff.first_reply_at, now),
+            ):
                 raise self._not_yours(session, handoff_id, agent)
             message = self._add_message(session, handoff_id, AuthorKind.AGENT, text, agent.id)
-            self._audit(session, f"agent:{agent.login}", "handoff_replied", handoff=handoff_id,
-                        message=message.id, chars=len(text))
-            self._append_events(session, self._event(self._row(session, handoff_id), "message", agent.id,
-                                                     message_id=message.id, author=AuthorKind.AGENT.value))
+            self._audit(
+                session,
+                f"agent:{agent.login}",
+                "handoff_replied",
+                handoff=handoff_id,
+                message=message.id,
+                chars=len(text),
+            )
+            self._append_events(
+                session,
+                self._event(
+                    self._row(session, handoff_id),
+                    "message",
+                    agent.id,
+                    message_id=message.id,
+                    author=AuthorKind.AGENT.value,
+                ),
+            )
             return _message_view(message, agent.display_name)
 
     def note(self, handoff_id: int, agent_id: int, text: str) -> MessageView:
@@ -291,8 +335,7 @@ class HandoffService:
             agent = self._active_agent(session, agent_id)
             row = self._row(session, handoff_id)
             message = self._add_message(session, handoff_id, AuthorKind.NOTE, text, agent.id)
-            self._audit(session, f"agent:{agent.login}", "handoff_noted", handoff=handoff_id,
-                        message=message.id)
+            self._audit(session, f"agent:{agent.login}", "handoff_noted", handoff=handoff_id, message=message.id)
             self._append_events(session, self._event(row, "note", agent.id, message_id=message.id))
             return _message_view(message, agent.display_name)
 
@@ -308,28 +351,46 @@ class HandoffService:
             if target.id == current.agent_id:
                 raise HandoffConflict(f"这个会话已经由 {target.display_name} 接待。")
             previous_agent_id = current.agent_id
-            if not self._transition(session, handoff_id, [Handoff.state == HandoffState.ASSIGNED,
-                                                          Handoff.agent_id == previous_agent_id],
-                                    agent_id=target.id):
+            if not self._transition(
+                session,
+                handoff_id,
+                [Handoff.state == HandoffState.ASSIGNED, Handoff.agent_id == previous_agent_id],
+                agent_id=target.id,
+            ):
                 raise HandoffConflict("会话状态刚刚发生了变化，请刷新后再试。")
             previous = session.get(Agent, previous_agent_id)
-            self._add_message(session, handoff_id, AuthorKind.SYSTEM,
-                              f"会话由 {previous.display_name} 转给 {target.display_name}。")
-            self._audit(session, f"agent:{actor.login}", "handoff_transferred", handoff=handoff_id,
-                        from_agent=previous.login, to_agent=target.login)
-            self._append_events(session, self._event(self._row(session, handoff_id), "transferred", actor.id,
-                                                     from_agent_id=previous_agent_id, to_agent_id=target.id))
+            self._add_message(
+                session, handoff_id, AuthorKind.SYSTEM, f"会话由 {previous.display_name} 转给 {target.display_name}。"
+            )
+            self._audit(
+                session,
+                f"agent:{actor.login}",
+                "handoff_transferred",
+                handoff=handoff_id,
+                from_agent=previous.login,
+                to_agent=target.login,
+            )
+            self._append_events(
+                session,
+                self._event(
+                    self._row(session, handoff_id),
+                    "transferred",
+                    actor.id,
+                    from_agent_id=previous_agent_id,
+                    to_agent_id=target.id,
+                ),
+            )
         return self.get(handoff_id)
 
     def resolve(self, handoff_id: int, agent_id: int) -> HandoffView:
         """The agent solved the problem; the conversation goes back to the assistant."""
-        return self._close_by_agent(handoff_id, agent_id, HandoffOutcome.RESOLVED,
-                                    "客服已结束会话（问题已解决），回到智能助手。")
+        return self._close_by_agent(
+            handoff_id, agent_id, HandoffOutcome.RESOLVED, "客服已结束会话（问题已解决），回到智能助手。"
+        )
 
     def hand_back(self, handoff_id: int, agent_id: int) -> HandoffView:
         """The agent gives the conversation back to the assistant."""
-        return self._close_by_agent(handoff_id, agent_id, HandoffOutcome.HANDED_BACK,
-                                    "客服已将会话交还智能助手。")
+        return self._close_by_agent(handoff_id, agent_id, HandoffOutcome.HANDED_BACK, "客服已将会话交还智能助手。")
 
     def abandon_stale(self, now: Optional[datetime] = None) -> List[int]:
         """Closes waiting handoffs whose user has shown no sign for ``abandon_after``."""
@@ -345,8 +406,7 @@ class HandoffService:
             for handoff_id in abandoned:
                 self._add_message(session, handoff_id, AuthorKind.SYSTEM, "用户长时间没有回应，会话已关闭。")
                 self._audit(session, "assistant", "handoff_abandoned", handoff=handoff_id)
-            self._append_events(session, *(self._closed_event(session, handoff_id, None)
-                                           for handoff_id in abandoned))
+            self._append_events(session, *(self._closed_event(session, handoff_id, None) for handoff_id in abandoned))
         return abandoned
 
     # -- reading -------------------------------------------------------------------
@@ -357,26 +417,41 @@ class HandoffService:
 
     def open_handoff(self, sender_id: str) -> Optional[HandoffView]:
         with self.db.session() as session:
-            row = session.execute(select(Handoff).where(
-                Handoff.sender_id == sender_id, Handoff.state.in_(OPEN_STATES))).scalar_one_or_none()
+            row = session.execute(
+                select(Handoff).where(Handoff.sender_id == sender_id, Handoff.state.in_(OPEN_STATES))
+            ).scalar_one_or_none()
             return self._view(session, row) if row else None
 
     def assigned_to(self, agent_id: int) -> List[HandoffView]:
         with self.db.session() as session:
-            rows = session.execute(select(Handoff).where(
-                Handoff.agent_id == agent_id, Handoff.state == HandoffState.ASSIGNED)
-                .order_by(Handoff.claimed_at, Handoff.id)).scalars().all()
+            rows = (
+                session.execute(
+                    select(Handoff)
+                    .where(Handoff.agent_id == agent_id, Handoff.state == HandoffState.ASSIGNED)
+                    .order_by(Handoff.claimed_at, Handoff.id)
+                )
+                .scalars()
+                .all()
+            )
             return [self._view(session, row) for row in rows]
 
     def queue(self) -> List[QueueEntry]:
         """Waiting handoffs, the longest waiting first."""
         now = self.now()
         with self.db.session() as session:
-            rows = session.execute(select(Handoff).where(Handoff.state == HandoffState.WAITING)
-                                   .order_by(Handoff.created_at, Handoff.id)).scalars().all()
-            return [QueueEntry(position, self._view(session, row),
-                               max(0, int((now - row.created_at).total_seconds())))
-                    for position, row in enumerate(rows, start=1)]
+            rows = (
+                session.execute(
+                    select(Handoff)
+                    .where(Handoff.state == HandoffState.WAITING)
+                    .order_by(Handoff.created_at, Handoff.id)
+                )
+                .scalars()
+                .all()
+            )
+            return [
+                QueueEntry(position, self._view(session, row), max(0, int((now - row.created_at).total_seconds())))
+                for position, row in enumerate(rows, start=1)
+            ]
 
     def position(self, handoff_id: int) -> Optional[int]:
         """1-based place in the queue; None when the handoff is not waiting."""
@@ -384,10 +459,15 @@ class HandoffService:
             row = self._row(session, handoff_id)
             if row.state != HandoffState.WAITING:
                 return None
-            ahead = session.execute(select(func.count()).select_from(Handoff).where(
-                Handoff.state == HandoffState.WAITING,
-                (Handoff.created_at < row.created_at)
-                | ((Handoff.created_at == row.created_at) & (Handoff.id < row.id)))).scalar_one()
+            ahead = session.execute(
+                select(func.count())
+                .select_from(Handoff)
+                .where(
+                    Handoff.state == HandoffState.WAITING,
+                    (Handoff.created_at < row.created_at)
+                    | ((Handoff.created_at == row.created_at) & (Handoff.id < row.id)),
+                )
+            ).scalar_one()
             return ahead + 1
 
     def estimated_wait_minutes(self, position: int) -> int:
@@ -398,10 +478,13 @@ class HandoffService:
             rows = session.execute(
                 select(Handoff.created_at, Handoff.claimed_at)
                 .where(Handoff.claimed_at.is_not(None), Handoff.claimed_at >= now - ESTIMATE_HISTORY)
-                .order_by(Handoff.claimed_at.desc()).limit(ESTIMATE_SAMPLES)).all()
+                .order_by(Handoff.claimed_at.desc())
+                .limit(ESTIMATE_SAMPLES)
+            ).all()
         waits = [(claimed - created).total_seconds() for created, claimed in rows]
-        per_position = (statistics.median(waits) if len(waits) >= ESTIMATE_MIN_SAMPLES
-                        else DEFAULT_MINUTES_PER_POSITION * 60)
+        per_position = (
+            statistics.median(waits) if len(waits) >= ESTIMATE_MIN_SAMPLES else DEFAULT_MINUTES_PER_POSITION * 60
+        )
         minutes = max(1, math.ceil(max(1, position) * per_position / 60))
         return minutes if minutes <= 10 else 5 * math.ceil(minutes / 5)
 
@@ -413,7 +496,8 @@ class HandoffService:
                 select(HandoffMessage, Agent.display_name)
                 .outerjoin(Agent, Agent.id == HandoffMessage.agent_id)
                 .where(HandoffMessage.handoff_id == handoff_id, HandoffMessage.id > after_message_id)
-                .order_by(HandoffMessage.id)).all()
+                .order_by(HandoffMessage.id)
+            ).all()
         return [_message_view(message, name, masked=True) for message, name in rows]
 
     def message(self, message_id: int) -> MessageView:
@@ -422,7 +506,8 @@ class HandoffService:
             found = session.execute(
                 select(HandoffMessage, Agent.display_name)
                 .outerjoin(Agent, Agent.id == HandoffMessage.agent_id)
-                .where(HandoffMessage.id == message_id)).one_or_none()
+                .where(HandoffMessage.id == message_id)
+            ).one_or_none()
         if found is None:
             raise NotFound(f"no handoff message {message_id}")
         return _message_view(*found)
@@ -430,10 +515,28 @@ class HandoffService:
     def events_after(self, event_id: int = 0, limit: int = 100) -> List[EventView]:
         """Events with an id above ``event_id``, oldest first."""
         with self.db.session() as session:
-            rows = session.execute(select(HandoffEvent).where(HandoffEvent.id > event_id)
-                                   .order_by(HandoffEvent.id).limit(max(1, limit))).scalars().all()
-            return [EventView(row.id, row.handoff_id, row.sender_id, row.kind, row.agent_id,
-                              json.loads(row.data) if row.data else {}, row.at) for row in rows]
+            rows = (
+                session.execute(
+                    select(HandoffEvent)
+                    .where(HandoffEvent.id > event_id)
+                    .order_by(HandoffEvent.id)
+                    .limit(max(1, limit))
+                )
+                .scalars()
+                .all()
+            )
+            return [
+                EventView(
+                    row.id,
+                    row.handoff_id,
+                    row.sender_id,
+                    row.kind,
+                    row.agent_id,
+                    json.loads(row.data) if row.data else {},
+                    row.at,
+                )
+                for row in rows
+            ]
 
     def latest_event_id(self) -> int:
         with self.db.session() as session:
@@ -441,8 +544,7 @@ class HandoffService:
 
     # -- steps -------------------------------------------------------------------
 
-    def _record_from_conversation(self, sender_id: str, text: str,
-                                  kind: AuthorKind) -> Optional[MessageView]:
+    def _record_from_conversation(self, sender_id: str, text: str, kind: AuthorKind) -> Optional[MessageView]:
         handoff = self.open_handoff(sender_id)
         if handoff is None:
             return None
@@ -452,19 +554,25 @@ class HandoffService:
             if not self._transition(session, handoff.id, [Handoff.state.in_(OPEN_STATES)], **values):
                 return None  # closed meanwhile
             message = self._add_message(session, handoff.id, kind, text or "")
-            self._append_events(session, self._event(self._row(session, handoff.id), "message", None,
-                                                     message_id=message.id, author=kind.value))
+            self._append_events(
+                session,
+                self._event(self._row(session, handoff.id), "message", None, message_id=message.id, author=kind.value),
+            )
             return _message_view(message, None)
 
-    def _close_by_agent(self, handoff_id: int, agent_id: int, outcome: HandoffOutcome,
-                        notice: str) -> HandoffView:
+    def _close_by_agent(self, handoff_id: int, agent_id: int, outcome: HandoffOutcome, notice: str) -> HandoffView:
         with self.db.session() as session:
             agent = self._active_agent(session, agent_id)
             current = self._row(session, handoff_id)
             self._refuse_unless_handled_by(session, current, agent)
-            if not self._transition(session, handoff_id, [Handoff.state == HandoffState.ASSIGNED,
-                                                          Handoff.agent_id == current.agent_id],
-                                    state=HandoffState.RESOLVED, outcome=outcome, closed_at=self.now()):
+            if not self._transition(
+                session,
+                handoff_id,
+                [Handoff.state == HandoffState.ASSIGNED, Handoff.agent_id == current.agent_id],
+                state=HandoffState.RESOLVED,
+                outcome=outcome,
+                closed_at=self.now(),
+            ):
                 raise self._not_yours(session, handoff_id, agent)
             self._add_message(session, handoff_id, AuthorKind.SYSTEM, notice)
             self._audit(session, f"agent:{agent.login}", f"handoff_{outcome.value}", handoff=handoff_id)
@@ -474,14 +582,19 @@ class HandoffService:
     @staticmethod
     def _transition(session: Session, handoff_id: int, conditions: Sequence[Any], **values: Any) -> bool:
         """The conditional UPDATE every change rests on: True when the row still qualified."""
-        result = session.execute(update(Handoff).where(Handoff.id == handoff_id, *conditions)
-                                 .values(**values).execution_options(synchronize_session=False))
+        result = session.execute(
+            update(Handoff)
+            .where(Handoff.id == handoff_id, *conditions)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
         return result.rowcount == 1
 
     @staticmethod
     def _row(session: Session, handoff_id: int) -> Handoff:
-        row = session.execute(select(Handoff).where(Handoff.id == handoff_id)
-                              .execution_options(populate_existing=True)).scalar_one_or_none()
+        row = session.execute(
+            select(Handoff).where(Handoff.id == handoff_id).execution_options(populate_existing=True)
+        ).scalar_one_or_none()
         if row is None:
             raise NotFound(f"no handoff {handoff_id}")
         return row
@@ -516,25 +629,43 @@ class HandoffService:
             return HandoffConflict("这个会话由其他客服接待。")
         return HandoffConflict(CLOSED_MESSAGES[state])
 
-    def _add_message(self, session: Session, handoff_id: int, kind: AuthorKind, text: str,
-                     agent_id: Optional[int] = None) -> HandoffMessage:
+    def _add_message(
+        self, session: Session, handoff_id: int, kind: AuthorKind, text: str, agent_id: Optional[int] = None
+    ) -> HandoffMessage:
         message = HandoffMessage(handoff_id=handoff_id, kind=kind, agent_id=agent_id, text=text, at=self.now())
         session.add(message)
         session.flush()
         return message
 
     def _audit(self, session: Session, actor: str, action: str, **detail: object) -> None:
-        session.add(AuditEntry(at=self.now(), actor=actor[:160], action=action,
-                               detail=json.dumps(detail, ensure_ascii=False) if detail else None))
+        session.add(
+            AuditEntry(
+                at=self.now(),
+                actor=actor[:160],
+                action=action,
+                detail=json.dumps(detail, ensure_ascii=False) if detail else None,
+            )
+        )
 
     def _event(self, row: Handoff, kind: str, agent_id: Optional[int], **data: Any) -> HandoffEvent:
-        return HandoffEvent(handoff_id=row.id, sender_id=row.sender_id, kind=kind, agent_id=agent_id,
-                            data=json.dumps(data, ensure_ascii=False) if data else None, at=self.now())
+        return HandoffEvent(
+            handoff_id=row.id,
+            sender_id=row.sender_id,
+            kind=kind,
+            agent_id=agent_id,
+            data=json.dumps(data, ensure_ascii=False) if data else None,
+            at=self.now(),
+        )
 
     def _closed_event(self, session: Session, handoff_id: int, agent_id: Optional[int]) -> HandoffEvent:
         row = self._row(session, handoff_id)
-        return self._event(row, "closed", agent_id, state=HandoffState(row.state).value,
-                           outcome=HandoffOutcome(row.outcome).value if row.outcome else None)
+        return self._event(
+            row,
+            "closed",
+            agent_id,
+            state=HandoffState(row.state).value,
+            outcome=HandoffOutcome(row.outcome).value if row.outcome else None,
+        )
 
     @staticmethod
     def _append_events(session: Session, *events: HandoffEvent) -> None:
@@ -548,17 +679,34 @@ class HandoffService:
     def _view(session: Session, row: Handoff) -> HandoffView:
         agent = session.get(Agent, row.agent_id) if row.agent_id else None
         return HandoffView(
-            id=row.id, sender_id=row.sender_id, channel=row.channel, reason=HandoffReason(row.reason),
-            state=HandoffState(row.state), outcome=HandoffOutcome(row.outcome) if row.outcome else None,
-            agent_id=row.agent_id, agent_name=agent.display_name if agent else None,
-            summary=summary_from_json(row.summary), created_at=row.created_at,
-            user_seen_at=row.user_seen_at, claimed_at=row.claimed_at, first_reply_at=row.first_reply_at,
-            closed_at=row.closed_at, rating=row.rating)
+            id=row.id,
+            sender_id=row.sender_id,
+            channel=row.channel,
+            reason=HandoffReason(row.reason),
+            state=HandoffState(row.state),
+            outcome=HandoffOutcome(row.outcome) if row.outcome else None,
+            agent_id=row.agent_id,
+            agent_name=agent.display_name if agent else None,
+            summary=summary_from_json(row.summary),
+            created_at=row.created_at,
+            user_seen_at=row.user_seen_at,
+            claimed_at=row.claimed_at,
+            first_reply_at=row.first_reply_at,
+            closed_at=row.closed_at,
+            rating=row.rating,
+        )
 
 
 def _message_view(message: HandoffMessage, agent_name: Optional[str], masked: bool = False) -> MessageView:
-    return MessageView(message.id, message.handoff_id, AuthorKind(message.kind), message.agent_id,
-                       agent_name, mask_text(message.text) if masked else message.text, message.at)
+    return MessageView(
+        message.id,
+        message.handoff_id,
+        AuthorKind(message.kind),
+        message.agent_id,
+        agent_name,
+        mask_text(message.text) if masked else message.text,
+        message.at,
+    )
 
 
 def _abandon_setting() -> timedelta:

@@ -4,6 +4,7 @@ The assistant already masks what it puts in a handoff summary; this masks
 again whatever looks like a mainland ID number or a mobile phone number, in
 summaries (before they are stored) and in transcripts (when shown).
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Base of the project's prediction-time NLU components."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text

@@ -7,6 +7,7 @@ runs last: it restores the full text and replaces whatever the classifiers
 guessed with ``invalid_input``; the action that answers it re-screens the text
 to say exactly what was wrong.
 """
+
 from __future__ import annotations
 
 from typing import List, Optional
@@ -32,9 +33,7 @@ _FULL_TEXT = "input_screen_full_text"
 
 # Registered as a (non-trainable) classifier so it runs at prediction time
 # only, in its place in the pipeline: first.
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class InputScreen(PredictionComponent):
     def __init__(self, max_message_chars: Optional[int] = None) -> None:
         self._max_message_chars = max_message_chars or config.get_int("MAX_MESSAGE_CHARS")
@@ -52,9 +51,7 @@ class InputScreen(PredictionComponent):
         return messages
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class InputScreenClassifier(PredictionComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

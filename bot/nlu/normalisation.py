@@ -19,6 +19,7 @@ Chinese character becomes its toneless pinyin, and Latin runs that spell
 pinyin ("mima wangle") are split into syllables, so 登陆/登录, 蜜码/密码 and a
 pinyin-only message meet the same features.
 """
+
 from __future__ import annotations
 
 import functools
@@ -84,8 +85,8 @@ def split_pinyin(run: str) -> List[str]:
     syllables, known, position = [], pinyin_syllable_set(), 0
     while position < len(run):
         for size in range(min(_LONGEST_SYLLABLE, len(run) - position), 0, -1):
-            if run[position:position + size] in known:
-                syllables.append(run[position:position + size])
+            if run[position : position + size] in known:
+                syllables.append(run[position : position + size])
                 position += size
                 break
         else:

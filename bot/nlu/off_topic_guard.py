@@ -13,6 +13,7 @@ pinyin channel, so "mima wangle" and homophone typos keep their "did you mean".
 Contract: only ``nlu_fallback`` is ever changed, and only to ``out_of_scope``;
 a confident prediction is never touched.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,9 +48,9 @@ class SupportVocabulary:
     def __init__(self, words: Iterable[str]) -> None:
         self._words: FrozenSet[str] = frozenset(normalise(word) for word in words if word.strip())
         # Pinyin of the Chinese words only, as space-padded syllable runs.
-        self._pinyin: Tuple[str, ...] = tuple(sorted({
-            f" {' '.join(pinyin_syllables(word))} " for word in self._words if not word.isascii()
-        }))
+        self._pinyin: Tuple[str, ...] = tuple(
+            sorted({f" {' '.join(pinyin_syllables(word))} " for word in self._words if not word.isascii()})
+        )
 
     @classmethod
     def load(cls) -> "SupportVocabulary":
@@ -65,9 +66,7 @@ class SupportVocabulary:
         return any(run in padded for run in self._pinyin)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class OffTopicGuard(PredictionComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -90,10 +89,15 @@ class OffTopicGuard(PredictionComponent):
             pinyin = message.get(PINYIN_TEXT) or " ".join(pinyin_syllables(normalised))
             if not normalised.strip() or self._vocabulary.mentioned(normalised, pinyin):
                 continue
-            declined = {INTENT_NAME_KEY: OUT_OF_SCOPE_INTENT,
-                        PREDICTED_CONFIDENCE_KEY: message.get(INTENT).get(PREDICTED_CONFIDENCE_KEY, 0.0)}
-            rest = [ranked for ranked in message.get(INTENT_RANKING_KEY) or []
-                    if ranked.get(INTENT_NAME_KEY) not in (OUT_OF_SCOPE_INTENT, DEFAULT_NLU_FALLBACK_INTENT_NAME)]
+            declined = {
+                INTENT_NAME_KEY: OUT_OF_SCOPE_INTENT,
+                PREDICTED_CONFIDENCE_KEY: message.get(INTENT).get(PREDICTED_CONFIDENCE_KEY, 0.0),
+            }
+            rest = [
+                ranked
+                for ranked in message.get(INTENT_RANKING_KEY) or []
+                if ranked.get(INTENT_NAME_KEY) not in (OUT_OF_SCOPE_INTENT, DEFAULT_NLU_FALLBACK_INTENT_NAME)
+            ]
             message.set(INTENT, declined, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [declined, *rest], add_to_output=True)
         return messages

@@ -9,6 +9,7 @@ becomes ``out_of_scope`` whatever the model said, with the model's ranking
 kept below it.  It never turns ``out_of_scope`` into anything else, and
 leaves unreadable input to ``InputScreenClassifier``.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,9 +57,7 @@ class ServiceLexicon:
         return bool(self._other.search(normalised_text)) and not self._ours.search(normalised_text)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class OtherServiceGuard(PredictionComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -79,8 +78,11 @@ class OtherServiceGuard(PredictionComponent):
             text = message.get(NORMALISED_TEXT) or normalise(message.get(TEXT) or "")
             if self._lexicon.names_only_another_service(text):
                 declined = {INTENT_NAME_KEY: OUT_OF_SCOPE_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
-                rest = [ranked for ranked in message.get(INTENT_RANKING_KEY) or []
-                        if ranked.get(INTENT_NAME_KEY) != OUT_OF_SCOPE_INTENT]
+                rest = [
+                    ranked
+                    for ranked in message.get(INTENT_RANKING_KEY) or []
+                    if ranked.get(INTENT_NAME_KEY) != OUT_OF_SCOPE_INTENT
+                ]
                 message.set(INTENT, declined, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [declined, *rest], add_to_output=True)
         return messages

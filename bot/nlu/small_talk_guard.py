@@ -6,6 +6,7 @@ terms (``bot/nlu/platform_terms``), the intent becomes
 ``nlu_fallback`` and the FAQ intent moves up to second place in the
 ranking, so the clarification offers the likeliest FAQ answers as buttons.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,9 +43,7 @@ def load_platform_terms(directory: Path) -> FrozenSet[str]:
     return frozenset(terms)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class SmallTalkGuard(PredictionComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -59,9 +58,7 @@ class SmallTalkGuard(PredictionComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            if predicted_intent(message) in SMALL_TALK_INTENTS and self._names_a_platform_term(
-                message.get(TEXT) or ""
-            ):
+            if predicted_intent(message) in SMALL_TALK_INTENTS and self._names_a_platform_term(message.get(TEXT) or ""):
                 self._reinterpret_as_unclear_platform_question(message)
         return messages
 
@@ -70,8 +67,7 @@ class SmallTalkGuard(PredictionComponent):
         confidence = message.data[INTENT].get(PREDICTED_CONFIDENCE_KEY, 0.0)
         faq = {INTENT_NAME_KEY: FAQ_INTENT, PREDICTED_CONFIDENCE_KEY: confidence}
         others = [
-            ranked for ranked in message.data.get(INTENT_RANKING_KEY) or []
-            if ranked.get(INTENT_NAME_KEY) != FAQ_INTENT
+            ranked for ranked in message.data.get(INTENT_RANKING_KEY) or [] if ranked.get(INTENT_NAME_KEY) != FAQ_INTENT
         ]
         predict_fallback(message, confidence, [faq, *others])
 

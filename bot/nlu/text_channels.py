@@ -14,6 +14,7 @@ tracker, the agent's transcript and the flows keep what the user wrote):
 entities (entity name = value kind, ``value`` = the value the flows use), so
 the flows never ask for what the user already wrote.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -36,9 +37,7 @@ def prepared_views(text: str) -> Dict[str, str]:
     return {NORMALISED_TEXT: normalised, PINYIN_TEXT: " ".join(pinyin_syllables(normalised))}
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class TextNormaliser(PredictionComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self.process(training_data.training_examples)
@@ -51,9 +50,7 @@ class TextNormaliser(PredictionComponent):
         return messages
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class ValueExtractor(PredictionComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -62,8 +59,13 @@ class ValueExtractor(PredictionComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             found = [
-                {"entity": value.kind, "value": value.value, "start": value.start, "end": value.end,
-                 "extractor": EXTRACTOR_NAME}
+                {
+                    "entity": value.kind,
+                    "value": value.value,
+                    "start": value.start,
+                    "end": value.end,
+                    "extractor": EXTRACTOR_NAME,
+                }
                 for value in find_values(message.get(TEXT) or "")
             ]
             if found:

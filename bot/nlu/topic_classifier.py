@@ -23,6 +23,7 @@ The thresholds (and the FAQ answers' class weight) are chosen on the
 validation set by ``make calibrate`` (tests/nlu/calibrate.py,
 docs/understanding.md), not by hand.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,8 +56,13 @@ RANKING_LENGTH = 10
 _FAQ_PREFIX = FAQ_INTENT + "/"
 
 
-def decide(labels: List[str], probabilities: np.ndarray, fallback_threshold: float,
-           ambiguity_threshold: float, faq_fallback_threshold: Optional[float] = None) -> Dict[str, Any]:
+def decide(
+    labels: List[str],
+    probabilities: np.ndarray,
+    fallback_threshold: float,
+    ambiguity_threshold: float,
+    faq_fallback_threshold: Optional[float] = None,
+) -> Dict[str, Any]:
     """The parse fields (intent, intent_ranking, response_selector) for one message's probabilities."""
     order = np.argsort(-probabilities)
     best, best_probability = labels[order[0]], float(probabilities[order[0]])
@@ -66,8 +72,9 @@ def decide(labels: List[str], probabilities: np.ndarray, fallback_threshold: flo
     ranked: List[Tuple[str, float]] = [(FAQ_INTENT, faq_total)] if faq_total else []
     ranked += [(labels[i], float(probabilities[i])) for i in order if not labels[i].startswith(_FAQ_PREFIX)]
     ranked = sorted(ranked, key=lambda pair: pair[1], reverse=True)[:RANKING_LENGTH]
-    ranking: List[Dict[str, Any]] = [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
-                                     for name, confidence in ranked]
+    ranking: List[Dict[str, Any]] = [
+        {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence} for name, confidence in ranked
+    ]
 
     threshold = fallback_threshold
     if faq_fallback_threshold is not None and best.startswith(_FAQ_PREFIX):
@@ -79,14 +86,22 @@ def decide(labels: List[str], probabilities: np.ndarray, fallback_threshold: flo
     else:
         name = FAQ_INTENT if best.startswith(_FAQ_PREFIX) else best
         intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: best_probability}
-    return {INTENT: intent, INTENT_RANKING_KEY: ranking,
-            RESPONSE_SELECTOR: _faq_selection(labels, probabilities, faq_total)}
+    return {
+        INTENT: intent,
+        INTENT_RANKING_KEY: ranking,
+        RESPONSE_SELECTOR: _faq_selection(labels, probabilities, faq_total),
+    }
 
 
 def _faq_selection(labels: List[str], probabilities: np.ndarray, faq_total: float) -> Dict[str, Any]:
-    answers = sorted(((float(p) / faq_total if faq_total else 0.0, label)
-                      for label, p in zip(labels, probabilities, strict=True) if label.startswith(_FAQ_PREFIX)),
-                     reverse=True)
+    answers = sorted(
+        (
+            (float(p) / faq_total if faq_total else 0.0, label)
+            for label, p in zip(labels, probabilities, strict=True)
+            if label.startswith(_FAQ_PREFIX)
+        ),
+        reverse=True,
+    )
     if not answers:
         return {}
     confidence, key = answers[0]
@@ -99,8 +114,10 @@ def _faq_selection(labels: List[str], probabilities: np.ndarray, faq_total: floa
                 INTENT_RESPONSE_KEY: key,
                 "utter_action": f"utter_{key}",
             },
-            "ranking": [{"id": index, PREDICTED_CONFIDENCE_KEY: p, INTENT_RESPONSE_KEY: label}
-                        for index, (p, label) in enumerate(answers[:RANKING_LENGTH])],
+            "ranking": [
+                {"id": index, PREDICTED_CONFIDENCE_KEY: p, INTENT_RESPONSE_KEY: label}
+                for index, (p, label) in enumerate(answers[:RANKING_LENGTH])
+            ],
         },
     }
 
@@ -111,32 +128,46 @@ def _views(message: Message) -> Views:
     return {NORMALISED_TEXT: message.get(NORMALISED_TEXT), PINYIN_TEXT: message.get(PINYIN_TEXT) or ""}
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class TopicClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**TopicModelSettings().as_config(), "fallback_threshold": 0.3, "faq_fallback_threshold": 0.3,
-                "ambiguity_threshold": 0.0}
+        return {
+            **TopicModelSettings().as_config(),
+            "fallback_threshold": 0.3,
+            "faq_fallback_threshold": 0.3,
+            "ambiguity_threshold": 0.0,
+        }
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[TopicModel] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[TopicModel] = None,
+    ) -> None:
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
         self._model = model
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "TopicClassifier":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "TopicClassifier":
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [message for message in training_data.intent_examples if message.get(TEXT)]
-        self._model = TopicModel.fit([_views(message) for message in examples],
-                                     [message.get_full_intent() for message in examples],
-                                     TopicModelSettings.from_config(self._config))
+        self._model = TopicModel.fit(
+            [_views(message) for message in examples],
+            [message.get_full_intent() for message in examples],
+            TopicModelSettings.from_config(self._config),
+        )
         self.persist()
         return self._resource
 
@@ -147,8 +178,14 @@ class TopicClassifier(GraphComponent, IntentClassifier):
             self._model.save(Path(directory))
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "TopicClassifier":
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "TopicClassifier":
         with model_storage.read_from(resource) as directory:
             return cls(config, model_storage, resource, TopicModel.load(Path(directory)))
 
@@ -157,9 +194,13 @@ class TopicClassifier(GraphComponent, IntentClassifier):
             return messages
         probabilities = self._model.probabilities([_views(message) for message in messages])
         for message, row in zip(messages, probabilities, strict=True):
-            parse = decide(self._model.labels, row, float(self._config["fallback_threshold"]),
-                           float(self._config["ambiguity_threshold"]),
-                           float(self._config["faq_fallback_threshold"]))
+            parse = decide(
+                self._model.labels,
+                row,
+                float(self._config["fallback_threshold"]),
+                float(self._config["ambiguity_threshold"]),
+                float(self._config["faq_fallback_threshold"]),
+            )
             for key, value in parse.items():
                 if value:
                     message.set(key, value, add_to_output=True)

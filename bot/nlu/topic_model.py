@@ -15,6 +15,7 @@ normalised text (typos, unsegmented Chinese, traditional characters already
 converted) and of pinyin syllable n-grams (homophone typos, pinyin-only
 messages); a multinomial logistic regression with balanced class weights.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,37 +51,64 @@ class TopicModelSettings:
     def from_config(cls, config: Dict[str, Any]) -> "TopicModelSettings":
         """The settings among a pipeline step's options (config.yml); others are ignored."""
         defaults = cls()
-        return cls(char_ngrams=tuple(config.get("char_ngrams", defaults.char_ngrams)),
-                   pinyin_ngrams=tuple(config.get("pinyin_ngrams", defaults.pinyin_ngrams)),
-                   regularisation=float(config.get("regularisation", defaults.regularisation)),
-                   faq_weight=float(config.get("faq_weight", defaults.faq_weight)))
+        return cls(
+            char_ngrams=tuple(config.get("char_ngrams", defaults.char_ngrams)),
+            pinyin_ngrams=tuple(config.get("pinyin_ngrams", defaults.pinyin_ngrams)),
+            regularisation=float(config.get("regularisation", defaults.regularisation)),
+            faq_weight=float(config.get("faq_weight", defaults.faq_weight)),
+        )
 
     def as_config(self) -> Dict[str, Any]:
-        return {"char_ngrams": list(self.char_ngrams), "pinyin_ngrams": list(self.pinyin_ngrams),
-                "regularisation": self.regularisation, "faq_weight": self.faq_weight}
+        return {
+            "char_ngrams": list(self.char_ngrams),
+            "pinyin_ngrams": list(self.pinyin_ngrams),
+            "regularisation": self.regularisation,
+            "faq_weight": self.faq_weight,
+        }
+
     max_iterations: int = 3000
 
 
 def _char_vectoriser(settings: TopicModelSettings) -> TfidfVectorizer:
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(settings.char_ngrams),
-                           sublinear_tf=True, lowercase=False, dtype=np.float32)
+    return TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=tuple(settings.char_ngrams),
+        sublinear_tf=True,
+        lowercase=False,
+        dtype=np.float32,
+    )
 
 
 def _pinyin_vectoriser(settings: TopicModelSettings) -> TfidfVectorizer:
-    return TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=tuple(settings.pinyin_ngrams),
-                           sublinear_tf=True, lowercase=False, dtype=np.float32)
+    return TfidfVectorizer(
+        analyzer="word",
+        token_pattern=r"\S+",
+        ngram_range=tuple(settings.pinyin_ngrams),
+        sublinear_tf=True,
+        lowercase=False,
+        dtype=np.float32,
+    )
 
 
 def _class_weights(labels: Sequence[str], settings: TopicModelSettings) -> Dict[str, float]:
     counts = Counter(labels)
     balanced = {label: len(labels) / (len(counts) * count) for label, count in counts.items()}
-    return {label: weight * (settings.faq_weight if label.startswith(FAQ_PREFIX) else 1.0)
-            for label, weight in balanced.items()}
+    return {
+        label: weight * (settings.faq_weight if label.startswith(FAQ_PREFIX) else 1.0)
+        for label, weight in balanced.items()
+    }
 
 
 class TopicModel:
-    def __init__(self, settings: TopicModelSettings, chars: TfidfVectorizer, pinyin: TfidfVectorizer,
-                 labels: List[str], weights: np.ndarray, bias: np.ndarray) -> None:
+    def __init__(
+        self,
+        settings: TopicModelSettings,
+        chars: TfidfVectorizer,
+        pinyin: TfidfVectorizer,
+        labels: List[str],
+        weights: np.ndarray,
+        bias: np.ndarray,
+    ) -> None:
         self.settings = settings
         self._chars = chars
         self._pinyin = pinyin
@@ -89,27 +117,39 @@ class TopicModel:
         self._bias = bias
 
     @classmethod
-    def fit(cls, views: Sequence[Views], labels: Sequence[str],
-            settings: TopicModelSettings = TopicModelSettings()) -> "TopicModel":
+    def fit(
+        cls, views: Sequence[Views], labels: Sequence[str], settings: TopicModelSettings = TopicModelSettings()
+    ) -> "TopicModel":
         chars, pinyin = _char_vectoriser(settings), _pinyin_vectoriser(settings)
-        features = sparse.hstack([
-            chars.fit_transform([view[NORMALISED_TEXT] for view in views]),
-            pinyin.fit_transform([view[PINYIN_TEXT] for view in views]),
-        ]).tocsr()
-        regression = LogisticRegression(C=settings.regularisation, class_weight=_class_weights(labels, settings),
-                                        max_iter=settings.max_iterations)
+        features = sparse.hstack(
+            [
+                chars.fit_transform([view[NORMALISED_TEXT] for view in views]),
+                pinyin.fit_transform([view[PINYIN_TEXT] for view in views]),
+            ]
+        ).tocsr()
+        regression = LogisticRegression(
+            C=settings.regularisation, class_weight=_class_weights(labels, settings), max_iter=settings.max_iterations
+        )
         regression.fit(features, list(labels))
         weights, bias = regression.coef_, regression.intercept_
         if len(regression.classes_) == 2:  # one row for the second class: softmax([0, z]) is its sigmoid
             weights, bias = np.vstack([np.zeros_like(weights), weights]), np.concatenate([[0.0], bias])
-        return cls(settings, chars, pinyin, [str(label) for label in regression.classes_],
-                   weights.astype(np.float32), bias.astype(np.float32))
+        return cls(
+            settings,
+            chars,
+            pinyin,
+            [str(label) for label in regression.classes_],
+            weights.astype(np.float32),
+            bias.astype(np.float32),
+        )
 
     def _features(self, views: Sequence[Views]) -> sparse.csr_matrix:
-        return sparse.hstack([
-            self._chars.transform([view[NORMALISED_TEXT] for view in views]),
-            self._pinyin.transform([view[PINYIN_TEXT] for view in views]),
-        ]).tocsr()
+        return sparse.hstack(
+            [
+                self._chars.transform([view[NORMALISED_TEXT] for view in views]),
+                self._pinyin.transform([view[PINYIN_TEXT] for view in views]),
+            ]
+        ).tocsr()
 
     def probabilities(self, views: Sequence[Views]) -> np.ndarray:
         scores = self._features(views) @ self._weights.T + self._bias
@@ -125,14 +165,20 @@ class TopicModel:
             "pinyin": {"vocabulary": {term: int(index) for term, index in self._pinyin.vocabulary_.items()}},
         }
         (directory / _META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        np.savez(directory / _ARRAYS_FILE, weights=self._weights, bias=self._bias,
-                 char_idf=self._chars.idf_.astype(np.float64), pinyin_idf=self._pinyin.idf_.astype(np.float64))
+        np.savez(
+            directory / _ARRAYS_FILE,
+            weights=self._weights,
+            bias=self._bias,
+            char_idf=self._chars.idf_.astype(np.float64),
+            pinyin_idf=self._pinyin.idf_.astype(np.float64),
+        )
 
     @classmethod
     def load(cls, directory: Path) -> "TopicModel":
         meta = json.loads((directory / _META_FILE).read_text(encoding="utf-8"))
-        stored: Dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value
-                                  for key, value in meta["settings"].items()}
+        stored: Dict[str, Any] = {
+            key: tuple(value) if isinstance(value, list) else value for key, value in meta["settings"].items()
+        }
         settings = TopicModelSettings(**stored)
         with np.load(directory / _ARRAYS_FILE, allow_pickle=False) as arrays:
             chars = _restored(_char_vectoriser(settings), meta["chars"]["vocabulary"], arrays["char_idf"])

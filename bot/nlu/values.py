@@ -10,6 +10,7 @@ four kinds by one word per kind, so that a model reads "忘记密码了，登录
 valuelogin" whatever the name, and a value never decides the intent; only the
 prefixes of migrated accounts (HJ_, WGZJXM) stay, since they tell the topic.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,14 +45,15 @@ _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z_])\d{17}[\dXx](?![0-9A-Za-z])")
 _PHONE = re.compile(r"(?<![0-9A-Za-z_])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?![0-9A-Za-z])")
 # GB 32100: 18 characters of digits and capitals without I, O, S, V, Z.
 _CREDIT_CODE = re.compile(
-    r"(?<![0-9A-Za-z_])[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{2}\d{6}[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{10}(?![0-9A-Za-z])")
+    r"(?<![0-9A-Za-z_])[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{2}\d{6}[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{10}(?![0-9A-Za-z])"
+)
 # A login name is letters, digits and underscores; one is recognised when it
 # mixes letters with digits or underscores, or when the user says it is one.
 _LOGIN_CUE = r"(?:登录名|登陆名|登入名|用户名|账号名?|帐号名?|账户名?|帐户名?)"
-_CUED_LOGIN = re.compile(
-    _LOGIN_CUE + r"\s*(?:是|为|叫|:|：)?\s*[\"'“‘「]?([A-Za-z][A-Za-z0-9_]{2,39})(?![A-Za-z0-9_])")
+_CUED_LOGIN = re.compile(_LOGIN_CUE + r"\s*(?:是|为|叫|:|：)?\s*[\"'“‘「]?([A-Za-z][A-Za-z0-9_]{2,39})(?![A-Za-z0-9_])")
 _MIXED_LOGIN = re.compile(
-    r"(?<![A-Za-z0-9_@.])([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+|\d[A-Za-z0-9]*)[A-Za-z0-9_]*)(?![A-Za-z0-9_@.])")
+    r"(?<![A-Za-z0-9_@.])([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+|\d[A-Za-z0-9]*)[A-Za-z0-9_]*)(?![A-Za-z0-9_@.])"
+)
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,14 @@ def _lookup_table(entries: List[Tuple[str, Tuple[str, ...]]]) -> List[Tuple[str,
     return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
 
 
-_DOC_TYPES = _lookup_table([(doc.name, doc.aliases + ("身分证",) * (doc.name == "居民身份证"))
-                            for doc in DOCUMENT_TYPES]
-                           + [("台湾居民来往大陆通行证", ("臺胞證", "台胞證")),
-                              ("港澳居民往来内地通行证", ("回鄉證",))])
-_SYSTEMS = _lookup_table([(system.key, (system.name, *system.aliases)) for system in SYSTEMS]
-                         + [("foreign_expert", ("外國專家",)), ("high_tech", ("高新企业", "高新认定"))])
+_DOC_TYPES = _lookup_table(
+    [(doc.name, doc.aliases + ("身分证",) * (doc.name == "居民身份证")) for doc in DOCUMENT_TYPES]
+    + [("台湾居民来往大陆通行证", ("臺胞證", "台胞證")), ("港澳居民往来内地通行证", ("回鄉證",))]
+)
+_SYSTEMS = _lookup_table(
+    [(system.key, (system.name, *system.aliases)) for system in SYSTEMS]
+    + [("foreign_expert", ("外國專家",)), ("high_tech", ("高新企业", "高新认定"))]
+)
 
 
 def find_values(text: str) -> List[Value]:
@@ -124,7 +128,7 @@ def with_placeholders(text: str) -> str:
     for value in sorted(find_values(plain), key=lambda value: value.start, reverse=True):
         if value.kind in PLACEHOLDERS:
             prefix = _telling_prefix(value)
-            plain = plain[:value.start] + prefix + PLACEHOLDERS[value.kind] + plain[value.end:]
+            plain = plain[: value.start] + prefix + PLACEHOLDERS[value.kind] + plain[value.end :]
     return plain
 
 
@@ -132,5 +136,6 @@ def _telling_prefix(value: Value) -> str:
     """The part of a login name that says where it comes from (HJ_: the Torch centre's migration)."""
     if value.kind != LOGIN_NAME:
         return ""
-    return next((value.value[:len(prefix)] for prefix in TELLING_LOGIN_PREFIXES
-                 if value.value.upper().startswith(prefix)), "")
+    return next(
+        (value.value[: len(prefix)] for prefix in TELLING_LOGIN_PREFIXES if value.value.upper().startswith(prefix)), ""
+    )

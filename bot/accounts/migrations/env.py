@@ -1,4 +1,5 @@
 """Alembic environment: migrations run online against the configured URL."""
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -10,8 +11,7 @@ if url is None:  # bot.accounts.database.alembic_config always sets it
     raise RuntimeError("the Alembic configuration has no sqlalchemy.url")
 engine = create_engine(url, future=True)
 with engine.connect() as connection:
-    context.configure(connection=connection, target_metadata=Base.metadata,
-                      render_as_batch=url.startswith("sqlite"))
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=url.startswith("sqlite"))
     with context.begin_transaction():
         context.run_migrations()
 engine.dispose()
