@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence
 from bot.accounts.checks import DOCUMENT_TYPE_BY_NAME, MAINLAND_ID
 from bot.accounts.masking import mask_login_name
 from bot.accounts.models import Account, AccountKind, Decision, Grant, RealnameState
-from bot.accounts.service import REVIEW_WORKING_DAYS, add_working_days
+from bot.accounts.service import REVIEW_DURATION, REVIEW_WORKING_DAYS, add_working_days
 from bot.accounts.systems import ITEM_HANDLER, System
 from bot.timezones import local_time, shown_time, support_zone
 
@@ -142,7 +142,7 @@ def diagnose_realname(account: Account, other_holders: Sequence[Account], today:
         findings.append("必填信息都已填写，在线核验仍未通过，需要人工审核。")
     findings.append(
         f"请上传本人签字的证件正反面照片（页面上的按钮是“{_upload_button(account)}”，"
-        "我也可以在这里直接帮您提交）。人工审核约 1–2 个工作日，结果短信通知。"
+        f"我也可以在这里直接帮您提交）。人工审核约 {REVIEW_DURATION}，结果短信通知。"
     )
     return RealnameDiagnosis(RealnameNext.UPLOAD, findings)
 
@@ -150,13 +150,13 @@ def diagnose_realname(account: Account, other_holders: Sequence[Account], today:
 def _pending_review_text(account: Account, today: date) -> str:
     pending = [review for review in account.reviews if review.state == Decision.PENDING]
     if not pending:
-        return "您的账号正在人工审核中，约 1–2 个工作日出结果，结果会短信通知，不需要重复提交。"
+        return f"您的账号正在人工审核中，约 {REVIEW_DURATION}出结果，结果会短信通知，不需要重复提交。"
     zone = support_zone()
     since = pending[-1].created_at
     expected = add_working_days(local_time(since, zone).date(), REVIEW_WORKING_DAYS)
     late = "，已经超过了通常的时间，我可以为您转人工客服催办" if today > expected else ""
     return (
-        f"您的账号正在人工审核中（{shown_time(since, zone)} 提交），通常 1–2 个工作日出结果，"
+        f"您的账号正在人工审核中（{shown_time(since, zone)} 提交），通常 {REVIEW_DURATION}出结果，"
         f"预计 {expected:%Y-%m-%d} 前短信通知{late}。审核期间不需要重复提交。"
     )
 

@@ -1,4 +1,7 @@
-"""Password hashes: PBKDF2-SHA256 with a per-password salt (standard library only)."""
+"""Password hashes: PBKDF2-SHA256 with a per-password salt (standard library only),
+and the platform's password rule as users are told it (``PASSWORD_RULE``: the
+reset link's message and the reset page; ``checks.password_problems`` enforces it).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ import secrets
 
 _ALGORITHM = "pbkdf2_sha256"
 _ITERATIONS = 200_000
+
+PASSWORD_RULE = "新密码至少 8 位，包含大写字母、小写字母、数字、特殊符号中的至少 3 种。"
 
 
 def hash_password(password: str, iterations: int = _ITERATIONS) -> str:

@@ -48,7 +48,15 @@ CODE_MAX_WRONG_TRIES = 5
 CODE_SENDS_PER_MINUTE = 1
 CODE_SENDS_PER_HOUR = 5
 RESET_LINK_LIFETIME = timedelta(minutes=15)
+# A manual review (real-name photos, an appeal): users are told it takes
+# REVIEW_DURATION, and a review is late after REVIEW_WORKING_DAYS.
 REVIEW_WORKING_DAYS = 2
+REVIEW_DURATION = f"1–{REVIEW_WORKING_DAYS} 个工作日"
+
+
+def minutes_of(lifetime: timedelta) -> int:
+    """A lifetime in whole minutes, as the texts state it ("5 分钟内有效")."""
+    return lifetime // timedelta(minutes=1)
 
 
 class CodeRefused(InvalidInput):
@@ -262,7 +270,8 @@ class AccountService:
             self.sms.send(
                 session,
                 phone,
-                f"您的验证码是 {code}，5 分钟内有效。请勿告诉他人；工作人员不会向您索要验证码。",
+                f"您的验证码是 {code}，{minutes_of(CODE_LIFETIME)} 分钟内有效。"
+                "请勿告诉他人；工作人员不会向您索要验证码。",
                 purpose,
                 now,
             )
@@ -283,7 +292,9 @@ class AccountService:
             if latest is None or latest.used_at is not None:
                 raise CodeRejected("没有待使用的验证码，请让我重新发送。", final=True)
             if latest.expires_at < now:
-                raise CodeRejected("验证码已过期（5 分钟内有效），请让我重新发送。", final=True)
+                raise CodeRejected(
+                    f"验证码已过期（{minutes_of(CODE_LIFETIME)} 分钟内有效），请让我重新发送。", final=True
+                )
             if latest.wrong_tries >= CODE_MAX_WRONG_TRIES:
                 raise CodeRejected("验证码输错次数太多，已失效，请让我重新发送。", final=True)
             if not hmac.compare_digest(latest.code_hash, _digest(f"{phone}:{code}")):
@@ -327,7 +338,9 @@ class AccountService:
         if row.used_at is not None:
             raise LinkRefused("这个重置链接已经用过了，每个链接只能用一次。需要的话请回到对话里重新办理。")
         if row.expires_at < self.now():
-            raise LinkRefused("这个重置链接已过期（15 分钟内有效）。请回到对话里让助手重新发送。")
+            raise LinkRefused(
+                f"这个重置链接已过期（{minutes_of(RESET_LINK_LIFETIME)} 分钟内有效）。请回到对话里让助手重新发送。"
+            )
         return row
 
     def reset_link_login(self, token: str) -> str:

@@ -30,6 +30,12 @@ _KNOWN_OTHERS = {
     b"\xd0\xcf\x11\xe0": "Word/Excel 文档",
 }
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
+PHOTO_FORMATS = "jpg、jpeg 或 png"  # what _SIGNATURES accepts, as users are told
+
+
+def megabytes(size: int) -> str:
+    """A size in MB as users read it: 1048576 -> "1", 1572864 -> "1.5"."""
+    return f"{size / 1048576:.1f}".rstrip("0").rstrip(".")
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ def check_image(data: bytes, max_bytes: int) -> CheckedImage:
     if content_type is None:
         other = next((kind for magic, kind in _KNOWN_OTHERS.items() if data.startswith(magic)), None)
         what = f"这个文件实际上是{other}，" if other else "这个文件不是照片，"
-        raise InvalidInput(what + "只能上传 jpg、jpeg 或 png 格式的证件照片（改文件后缀名没有用）。")
+        raise InvalidInput(what + f"只能上传 {PHOTO_FORMATS} 格式的证件照片（改文件后缀名没有用）。")
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()

@@ -23,6 +23,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.accounts.checks import InvalidInput
+from bot.accounts.passwords import PASSWORD_RULE
 from bot.channels.common import account_service, in_thread, origin_allowed, request_origins, store_upload
 from bot.channels.rest import BadRequest, parse_sender
 
@@ -58,7 +59,7 @@ def reset_form(token: str, masked_login: str, error: str = "") -> HTTPResponse:
         "设置新密码",
         f"""{problem}
 <p>账号：{html.escape(masked_login)}</p>
-<p>新密码至少 8 位，包含大写字母、小写字母、数字、特殊符号中的至少 3 种。</p>
+<p>{html.escape(PASSWORD_RULE)}</p>
 <form method="post" action="reset">
 <input type="hidden" name="token" value="{html.escape(token)}">
 <label for="password">新密码</label>

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Dict, List, Optional
 
-from bot.accounts.flows import FLOW_OF_INTENT
+from bot import SUPPORT_EMAIL, SUPPORT_PHONE
+from bot.accounts.flows import FLOW_OF_INTENT, findings_of
 from bot.accounts.masking import mask_login_name, mask_phone
 from bot.accounts.service import AccountService, NotFound
 from bot.handoff.hours import ServiceHours
@@ -22,7 +23,7 @@ CANCEL_BUTTON = {"title": "取消，回到助手", "payload": "/cancel_handoff"}
 RATING_PAYLOAD = re.compile(r"^/rate_handoff\s*([0-9]+)$")
 RATING_BUTTONS = [{"title": f"{stars} 分", "payload": f"/rate_handoff {stars}"} for stars in range(5, 0, -1)]
 FLOW_PROBLEMS = {flow: CORE_TOPICS.get(intent, intent) for intent, flow in FLOW_OF_INTENT.items()}
-CONTACTS = "平台技术支持电话 010-88659000，邮箱 fuwu@most.cn"
+CONTACTS = f"平台技术支持电话 {SUPPORT_PHONE}，邮箱 {SUPPORT_EMAIL}"
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,9 @@ def summary_of(
     flow_data = slots.get("flow_data") or {}
     if flow:
         summary["flow"] = FLOW_PROBLEMS.get(flow, flow)
-    if flow_data:
-        summary["checked"] = [
-            f"{key}：{value}" for key, value in sorted(flow_data.items()) if isinstance(value, (str, int, float, bool))
-        ]
+    checked = findings_of(flow, flow_data)  # in words: flow_data's keys are the engine's own
+    if checked:
+        summary["checked"] = checked
     summary["last_messages"] = [text for text in user_texts if text and not text.startswith("/")][-5:]
     return summary
 

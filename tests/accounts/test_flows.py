@@ -1,4 +1,4 @@
-"""The account flows (bot/accounts/flows.py) driven the way the form drives
+"""The account flows (bot/accounts/flows/) driven the way the form drives
 them: ``start`` once, then ``answer`` for each requested slot, with the
 slots the engine returns merged into the conversation's slots.
 

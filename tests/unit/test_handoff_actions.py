@@ -116,7 +116,8 @@ def test_a_flow_that_offered_a_person_is_a_dead_end_and_ends(handoffs):
     returned, _ = run(events, {"flow": "realname", "flow_data": {"diagnosed": "human"}})
     handoff = handoffs.open_handoff(SENDER)
     assert handoff.reason == HandoffReason.FLOW_DEAD_END
-    assert handoff.summary["problem"] == "实名认证失败" and "diagnosed：human" in handoff.summary["checked"]
+    assert handoff.summary["problem"] == "实名认证失败"
+    assert handoff.summary["checked"] == ["诊断：人工审核已两次未通过，需要人工客服看一下材料"]
     cleared = {event["name"]: event["value"] for event in returned if event["event"] == "slot"}
     assert cleared["flow"] is None and cleared["flow_data"] is None
 

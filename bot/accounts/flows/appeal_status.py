@@ -1,0 +1,108 @@
+"""appeal_status (我的申诉进度): the states of the user's appeals.
+
+This conversation's appeals are shown at once (``begin``); otherwise a phone
+or document number -> a code to the phone the appeal gave -> each appeal's
+state, with the reason of a rejection.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, List, Mapping, Optional, Sequence
+
+from bot import SUPPORT_PHONE
+from bot.accounts import checks
+from bot.accounts.flows.base import Context, Outcome, Turn, stop
+from bot.accounts.flows.flow import Flow
+from bot.accounts.flows.verification import FINISHED, Steps
+from bot.accounts.masking import mask_phone
+from bot.accounts.models import Appeal, Decision
+from bot.accounts.service import REVIEW_DURATION, REVIEW_WORKING_DAYS
+from bot.timezones import shown_time
+
+SHOWN_APPEALS = 5
+# Decision is a str enum: a state read as its plain value finds its label too.
+STATE_LABELS = {Decision.PENDING: "审核中", Decision.APPROVED: "已通过", Decision.REJECTED: "未通过"}
+
+
+def begin(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> bool:
+    """Once per flow: this conversation's own appeals, shown at once (True: nothing more to ask)."""
+    if ctx.data.get("started"):
+        return False
+    ctx.remember(started=True)
+    appeals = steps.service.appeals_for(sender_id=turn.sender_id)
+    if appeals:
+        outcome.say(appeal_lines(appeals))
+    return bool(appeals)
+
+
+def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
+    if not ctx.data.get("appeal_phone"):
+        return "account_ref"
+    if not ctx.data.get("code_ok"):
+        return "verification_code"
+    outcome.say(appeal_lines(steps.service.appeals_for(phone=ctx.data["appeal_phone"])))
+    return None
+
+
+def lookup(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    """The appeals filed with a phone or a document number; the code goes to the appeal's phone."""
+    text = checks.normalise(turn.text)
+    appeals = (
+        steps.service.appeals_for(phone=checks.parse_phone(text))
+        if re.fullmatch(r"\+?\d{11,13}", text)
+        else steps.service.appeals_for(doc_number=text.upper())
+    )
+    if not appeals:
+        stop(
+            ctx,
+            outcome,
+            "没有查到用这个手机号或证件号码提交的申诉。"
+            "在平台页面上提交的申诉，结果会短信通知；"
+            f"超过 {REVIEW_WORKING_DAYS} 个工作日没有消息，请联系平台技术支持 {SUPPORT_PHONE}。",
+        )
+        return
+    phone = appeals[0].phone
+    ctx.remember(appeal_phone=phone, code_phone=phone, purpose="appeal_status")
+    steps.send_code(
+        ctx,
+        outcome,
+        phone,
+        "appeal_status",
+        f"为确认是您本人，已向申诉时填写的手机 {mask_phone(phone)} 发送验证码。",
+    )
+
+
+def appeal_lines(appeals: Sequence[Appeal]) -> str:
+    lines = []
+    for appeal in appeals[:SHOWN_APPEALS]:
+        state = STATE_LABELS[appeal.state]
+        reason = f"，原因：{appeal.reason}" if appeal.reason and state == "未通过" else ""
+        lines.append(f"申诉 {appeal.number}（{shown_time(appeal.created_at)} 提交）：{state}{reason}")
+    return "您的申诉：\n" + "\n".join(lines) + f"\n审核中的申诉约 {REVIEW_DURATION}出结果，结果短信通知。"
+
+
+def findings(flow_data: Mapping[str, Any]) -> List[str]:
+    words = []
+    if flow_data.get("started"):  # had this conversation filed any, they would have ended the flow
+        words.append("这次对话里没有提交过申诉")
+    phone = flow_data.get("appeal_phone")
+    if phone:
+        words.append(f"已找到用户的申诉，申诉时填写的手机 {mask_phone(phone)}")
+        if flow_data.get("code_ok"):
+            words.append("申诉手机的短信验证码已通过")
+        else:
+            words.append("验证码已发往申诉手机，还没有验证通过")
+    if flow_data.get("finished"):
+        words.append(FINISHED)
+    return words
+
+
+APPEAL_STATUS = Flow(
+    intent="appeal_status",
+    begin=begin,
+    next_step=next_step,
+    lookup=lookup,
+    given_values=(("account_ref", ("phone", "id_number")),),
+    findings=findings,
+)

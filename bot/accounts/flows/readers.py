@@ -1,0 +1,124 @@
+"""The readers of the form's answers: slot -> the function that reads its answer.
+
+Contract: ``READERS`` has one reader for every slot of ``FLOW_SLOTS``.  A
+reader ``(steps, ctx, turn, outcome)`` sets its slot (and flow_data), may say
+something, and raises ``InvalidInput`` with the reason when the answer cannot
+be used (the engine says it and asks again).  The ``account_ref`` answer is
+read by the running flow's own lookup (``Flow.lookup``), or by the shared
+``verification.lookup_account``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict
+
+from bot.accounts import checks
+from bot.accounts.checks import InvalidInput
+from bot.accounts.flows.base import Context, Outcome, Turn
+from bot.accounts.flows.flow import Reader
+from bot.accounts.flows.table import FLOWS
+from bot.accounts.flows.verification import Steps, lookup_account, miss, take_verification_code
+from bot.accounts.models import AccountKind
+from bot.accounts.systems import parse_system
+
+
+def take_account_ref(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    flow = FLOWS.get(ctx.flow)
+    lookup = flow.lookup if flow is not None and flow.lookup is not None else lookup_account
+    lookup(steps, ctx, turn, outcome)
+    ctx.set("account_ref", "given")
+
+
+def take_account_kind(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    text = checks.normalise(turn.text)
+    if re.search(r"单位|法人|公司|企业|机构", text):
+        ctx.set("account_kind", AccountKind.LEGAL.value)
+    elif re.search(r"个人|自然人|自己|本人", text):
+        ctx.set("account_kind", AccountKind.NATURAL.value)
+    else:
+        raise InvalidInput("请选择：个人（自然人）账号，还是单位（法人）账号？")
+
+
+def take_person_name(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    ctx.set("person_name", checks.parse_person_name(turn.text))
+
+
+def take_doc_type(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    ctx.set("doc_type", checks.parse_document_type(turn.text).name)
+
+
+def take_doc_number(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    ctx.set("doc_number", checks.parse_document_number(turn.text, ctx.slots["doc_type"]))
+
+
+def take_phone(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    ctx.set("phone", checks.parse_phone(turn.text))
+
+
+def take_unit_name(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    """The unit's name, current or former (a former name is the rename appeal: flow_data "renamed")."""
+    name = checks.parse_unit_name(turn.text)
+    matches = steps.service.find_units(name)
+    if not matches:
+        miss(
+            ctx,
+            f"没有找到名称为“{name}”的单位账号。" "请输入注册账号时用的单位全称；改过名的，请用注册时的旧名称。",
+            "多次没有找到，请转人工客服。",
+        )
+    match = matches[0]
+    ctx.set("unit_name", name)
+    ctx.remember(unit_id=match.unit_id, renamed=match.matched_former_name)
+    if match.matched_former_name:
+        outcome.say(
+            "这个名称是单位改名前的名称，按改名申诉办理：证件正面处上传证件正反面复印件（本人签字并加盖公章），"
+            "证件反面处上传单位名称变更声明（加盖公章）。"
+        )
+
+
+def _take_photo(steps: Steps, ctx: Context, turn: Turn, slot: str) -> None:
+    upload_id = turn.metadata.get("upload_id")
+    if not upload_id:
+        raise InvalidInput("这一步需要上传照片，而不是文字。")
+    upload = steps.service.upload_of_sender(str(upload_id), turn.sender_id)
+    if upload.id in (ctx.slots.get("photo_front"), ctx.slots.get("photo_back")):
+        raise InvalidInput("这张照片刚才已经上传过了，请上传另一面。")
+    ctx.set(slot, upload.id)
+
+
+def take_photo_front(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    _take_photo(steps, ctx, turn, "photo_front")
+
+
+def take_photo_back(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    _take_photo(steps, ctx, turn, "photo_back")
+
+
+def take_system_name(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    ctx.set("system_name", parse_system(turn.text).key)
+
+
+def take_confirm_request(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    text = checks.normalise(turn.text)
+    if turn.intent == "affirm" or re.search(r"^(好|是|要|可以|发|行|嗯|ok)", text, re.I):
+        ctx.set("confirm_request", "yes")
+    elif turn.intent == "deny" or re.search(r"^(不|别|算了|no)", text, re.I):
+        ctx.set("confirm_request", "no")
+    else:
+        raise InvalidInput("请回答“发”或“不用”。")
+
+
+READERS: Dict[str, Reader] = {
+    "account_kind": take_account_kind,
+    "account_ref": take_account_ref,
+    "verification_code": take_verification_code,
+    "person_name": take_person_name,
+    "doc_type": take_doc_type,
+    "doc_number": take_doc_number,
+    "phone": take_phone,
+    "unit_name": take_unit_name,
+    "photo_front": take_photo_front,
+    "photo_back": take_photo_back,
+    "system_name": take_system_name,
+    "confirm_request": take_confirm_request,
+}

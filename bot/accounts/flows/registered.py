@@ -1,0 +1,115 @@
+"""registered_id / registered_unit (证件已被注册 / 单位已被注册): whose account holds it.
+
+A document number, or a unit name / credit code -> a code to the holding
+account's reserved phone -> its masked login name, kind and phone, with the
+reset button (the reset then needs no second code).  Nobody holds it: the
+user can register; a former unit name: the rename advice.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, List, Mapping, Optional
+
+from bot import SUPPORT_PHONE
+from bot.accounts import checks
+from bot.accounts.flows.base import Context, Outcome, Turn, stop
+from bot.accounts.flows.flow import Flow
+from bot.accounts.flows.prompts import RESET_BUTTON
+from bot.accounts.flows.verification import Steps, verification_findings
+from bot.accounts.masking import mask_login_name, mask_phone
+from bot.accounts.models import AccountKind
+
+
+def _show_holder(steps: Steps, ctx: Context, outcome: Outcome, what: str) -> Optional[str]:
+    """Once verified: the account that holds the document (``what`` 证件) or the unit (单位)."""
+    account_id = steps.account_in_question(ctx)
+    if account_id is None:
+        return steps.needs_verification(ctx)
+    account = steps.service.account(account_id)
+    kind = "自然人账号" if account.kind == AccountKind.NATURAL else "法人（单位）账号"
+    outcome.say(
+        f"这个{what}已经登记在{kind} "
+        f"{mask_login_name(account.login_name)} 上，预留手机 {mask_phone(account.phone)}。"
+        "请不要再注册新账号，直接用这个账号；密码不记得可以马上重置。",
+        [RESET_BUTTON],
+    )
+    return None
+
+
+def next_step_id(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
+    return _show_holder(steps, ctx, outcome, "证件")
+
+
+def next_step_unit(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
+    return _show_holder(steps, ctx, outcome, "单位")
+
+
+def lookup_id(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    """A mainland ID number (checked) or another document's number."""
+    text = checks.normalise(turn.text)
+    number = (
+        checks.parse_mainland_id(text)
+        if re.fullmatch(r"\d{15,}[\dXx]?", text)
+        else checks.parse_document_number(text, None)
+    )
+    holders = steps.service.document_holders(number)
+    if not holders:
+        stop(
+            ctx,
+            outcome,
+            "平台上没有账号登记这个证件号码，可以正常注册。若注册时仍提示已存在，请核对号码，"
+            f"或联系平台技术支持 {SUPPORT_PHONE}。",
+        )
+        return
+    steps.start_verification(ctx, holders[0], outcome)
+
+
+def lookup_unit(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    """A credit code, or a unit name (current or former)."""
+    text = checks.normalise(turn.text).upper()
+    if re.fullmatch(r"[0-9A-Z]{18}", text):
+        reference = checks.parse_credit_code(text)
+    else:
+        reference = checks.parse_unit_name(turn.text)
+    matches = steps.service.find_units(reference)
+    if not matches:
+        stop(
+            ctx,
+            outcome,
+            "平台上没有以这个名称或信用代码注册的单位账号。"
+            "单位改过名的，请用注册时的旧名称再问我；"
+            f"仍提示已存在，请联系平台技术支持 {SUPPORT_PHONE}。",
+        )
+        return
+    match = matches[0]
+    if match.matched_former_name:
+        outcome.say(
+            "这是单位改名前的名称：单位账号仍以旧名称登记。找回账号后可在 修改法人信息 里更新名称；"
+            "申诉时用旧名称，并上传单位名称变更声明（加盖公章）。"
+        )
+    steps.start_verification(ctx, steps.service.account(match.account_id), outcome)
+
+
+def findings_id(flow_data: Mapping[str, Any]) -> List[str]:
+    return verification_findings(flow_data, looked_up_by="证件号码", found="已找到登记了这个证件号码的账号")
+
+
+def findings_unit(flow_data: Mapping[str, Any]) -> List[str]:
+    return verification_findings(flow_data, looked_up_by="单位名称或信用代码", found="已找到这个单位的账号")
+
+
+REGISTERED_ID = Flow(
+    intent="id_already_registered",
+    next_step=next_step_id,
+    lookup=lookup_id,
+    given_values=(("account_ref", ("id_number",)),),
+    findings=findings_id,
+)
+REGISTERED_UNIT = Flow(
+    intent="unit_already_registered",
+    next_step=next_step_unit,
+    lookup=lookup_unit,
+    given_values=(("account_ref", ("credit_code",)),),
+    findings=findings_unit,
+)

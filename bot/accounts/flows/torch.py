@@ -1,0 +1,56 @@
+"""torch (查一下火炬中心的账号): an account migrated from the Torch centre.
+
+A credit code or phone -> a code to the account's reserved phone -> which of
+the four migration cases applies (``diagnosis.torch_explanation``): the login
+window and the masked login name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, List, Mapping, Optional
+
+from bot import SUPPORT_PHONE
+from bot.accounts import checks, diagnosis
+from bot.accounts.flows.base import Context, Outcome, Turn, stop
+from bot.accounts.flows.flow import Flow
+from bot.accounts.flows.verification import Steps, verification_findings
+
+
+def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
+    account_id = steps.account_in_question(ctx)
+    if account_id is None:
+        return steps.needs_verification(ctx)
+    account = steps.service.account(account_id)
+    outcome.say(diagnosis.torch_explanation(account))
+    return None
+
+
+def lookup(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    """A phone (personal accounts) or a credit code (enterprises)."""
+    text = checks.normalise(turn.text).upper()
+    key = checks.parse_phone(text) if re.fullmatch(r"\+?\d[\d\-]{8,}", text) else checks.parse_credit_code(text)
+    accounts = steps.service.torch_accounts(key)
+    if not accounts:
+        stop(
+            ctx,
+            outcome,
+            "没有查到以这个号码从火炬中心迁移过来的账号。"
+            "企业账号请用统一社会信用代码查，个人账号用注册手机号查；"
+            f"都查不到，请联系平台技术支持 {SUPPORT_PHONE}。",
+        )
+        return
+    steps.start_verification(ctx, accounts[0], outcome)
+
+
+def findings(flow_data: Mapping[str, Any]) -> List[str]:
+    return verification_findings(flow_data, looked_up_by="信用代码或手机号", found="已找到从火炬中心迁移过来的账号")
+
+
+TORCH = Flow(
+    intent="torch_lookup",
+    next_step=next_step,
+    lookup=lookup,
+    given_values=(("account_ref", ("credit_code", "phone")),),
+    findings=findings,
+)

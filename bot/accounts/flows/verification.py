@@ -1,0 +1,233 @@
+"""The steps every flow shares: who the user is, SMS codes, the account lookup, misses.
+
+Contract:
+
+* ``Steps`` carries the account service and the clock (the engine makes one)
+  and the shared steps: the account verified in this conversation (by a code
+  or the platform's identity token, for ``VERIFIED_FOR``), starting the
+  verification of a looked-up account, sending a code.
+* ``take_verification_code`` reads the ``verification_code`` answer and
+  ``lookup_account`` the ``account_ref`` answer of flows without a lookup of
+  their own; both have the reader signature ``(steps, ctx, turn, outcome)``.
+* ``miss`` counts a lookup that found nothing and ends the flow at the
+  ``MAX_LOOKUP_MISSES``-th; ``verification_findings`` says in words what these
+  steps left in ``flow_data`` (for the agent's summary).
+
+Privacy: before a code sent to the account's reserved phone has been entered
+(or the identity token is presented), nothing account-specific is shown;
+afterwards identity data is masked.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Any, Callable, List, Mapping, NoReturn, Optional
+
+from bot.accounts import checks, identity
+from bot.accounts.checks import InvalidInput
+from bot.accounts.flows.base import Context, Outcome, Turn, stop
+from bot.accounts.flows.prompts import APPEAL_BUTTON
+from bot.accounts.masking import mask_phone
+from bot.accounts.models import Account
+from bot.accounts.service import (
+    CODE_LIFETIME,
+    REVIEW_DURATION,
+    AccountService,
+    CodeRefused,
+    CodeRejected,
+    minutes_of,
+)
+from bot.timezones import local_time, support_zone
+
+VERIFIED_FOR = timedelta(minutes=30)
+MAX_LOOKUP_MISSES = 3
+RESEND_WORDS = re.compile(r"重发|重新发|再发|没收到|没有收到")
+LOST_PHONE_WORDS = re.compile(r"不用了|停机|换号|换了号|丢了|注销|不是我的|收不到")
+FINISHED = "已给出最后的答复，流程到此结束"
+
+
+class Steps:
+    """The account service, the clock, and the steps that need them."""
+
+    def __init__(self, service: AccountService, token_secret: str, now: Callable[[], datetime]) -> None:
+        self.service = service
+        self.token_secret = token_secret
+        self.now = now
+
+    def today(self) -> date:
+        """Today where the users are (SUPPORT_TIMEZONE): review and grant dates are their dates."""
+        return local_time(self.now(), support_zone()).date()
+
+    # -- who the user is ---------------------------------------------------------
+
+    def verified_account_id(self, ctx: Context) -> Optional[int]:
+        if not ctx.verified:
+            return None
+        account_id, _, until = ctx.verified.partition("|")
+        if not until or datetime.fromisoformat(until) < self.now():
+            return None
+        return int(account_id)
+
+    def mark_verified(self, ctx: Context, account_id: int) -> None:
+        until = (self.now() + VERIFIED_FOR).isoformat()
+        ctx.verified = f"{account_id}|{until}"
+        ctx.changes["verified_account"] = ctx.verified
+
+    def accept_identity_token(self, ctx: Context, turn: Turn) -> None:
+        token = turn.metadata.get("identity_token")
+        if not token or not self.token_secret:
+            return
+        try:
+            login_name = identity.verify(token, self.token_secret)
+        except identity.InvalidToken:
+            return
+        account = self.service.account_by_login(login_name)
+        if account is not None:
+            self.mark_verified(ctx, account.id)
+
+    def account_in_question(self, ctx: Context) -> Optional[int]:
+        """The verified account, unless this flow looked up another one, which needs its own code."""
+        verified = self.verified_account_id(ctx)
+        target = ctx.data.get("target")
+        if verified is None or (target is not None and target != verified):
+            return None
+        return verified
+
+    def needs_verification(self, ctx: Context) -> Optional[str]:
+        """The next slot of the shared verification steps, or None once verified."""
+        if self.account_in_question(ctx) is not None:
+            return None
+        if not ctx.data.get("target"):
+            return "account_ref"
+        return "verification_code"
+
+    # -- codes -------------------------------------------------------------------
+
+    def start_verification(self, ctx: Context, account: Account, outcome: Outcome, purpose: str = "verify") -> None:
+        """The looked-up account becomes the flow's target; a code goes to its reserved phone."""
+        if not account.phone:
+            stop(
+                ctx,
+                outcome,
+                "这个账号没有预留手机号，没法发验证码确认身份，也不能用“登录名重置密码”。"
+                f"请走申诉找回：提交证件照片，人工审核约 {REVIEW_DURATION}。",
+                [APPEAL_BUTTON],
+            )
+            return
+        if account.id == self.verified_account_id(ctx):  # verified in this conversation already
+            ctx.remember(target=account.id)
+            return
+        ctx.remember(target=account.id, code_phone=account.phone, purpose=purpose)
+        self.send_code(
+            ctx,
+            outcome,
+            account.phone,
+            purpose,
+            sent_text=f"为确认是您本人，已向该账号的预留手机 {mask_phone(account.phone)} "
+            f"发送了 6 位验证码（{minutes_of(CODE_LIFETIME)} 分钟内有效）。",
+        )
+
+    def send_code(self, ctx: Context, outcome: Outcome, phone: str, purpose: str, sent_text: str) -> bool:
+        try:
+            self.service.send_code(phone, purpose)
+            outcome.say(sent_text)
+            return True
+        except CodeRefused as refusal:
+            outcome.say(str(refusal))
+            return False
+
+
+def take_verification_code(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    """Reads the code sent to ``flow_data["code_phone"]``; "重发" sends a new one, a lost phone ends the flow."""
+    phone, purpose = ctx.data["code_phone"], ctx.data.get("purpose", "verify")
+    if ctx.data.get("target") and LOST_PHONE_WORDS.search(turn.text or ""):
+        ctx.remember(finished=True)
+        raise InvalidInput(
+            "预留手机号用不了，就没法用短信确认身份，也不能用“登录名重置密码”。"
+            f"请走申诉找回：用现在的手机号和证件照片提交，人工审核约 {REVIEW_DURATION}。"
+        )
+    if RESEND_WORDS.search(turn.text or ""):
+        steps.send_code(ctx, outcome, phone, purpose, f"已重新发送验证码到 {mask_phone(phone)}。")
+        raise InvalidInput("请输入新收到的 6 位验证码。")
+    code = checks.parse_code(turn.text)
+    try:
+        steps.service.check_code(phone, purpose, code)
+    except CodeRejected as rejection:
+        if rejection.final:
+            if steps.send_code(ctx, outcome, phone, purpose, f"{rejection} 我已重新发送到 {mask_phone(phone)}。"):
+                raise InvalidInput("请输入新收到的 6 位验证码。") from None
+            raise InvalidInput(str(rejection)) from None  # nothing new was sent: the old code is dead
+        raise
+    ctx.set("verification_code", "accepted")
+    if ctx.data.get("target"):
+        steps.mark_verified(ctx, ctx.data["target"])
+    ctx.remember(code_ok=True)
+    outcome.say("验证通过。")
+
+
+# -- the account lookup ---------------------------------------------------------------
+
+
+def miss(ctx: Context, message: str, give_up: str) -> NoReturn:
+    """A lookup found nothing: ask again, or end the flow after MAX_LOOKUP_MISSES."""
+    misses = ctx.data.get("misses", 0) + 1
+    ctx.remember(misses=misses)
+    if misses >= MAX_LOOKUP_MISSES:
+        ctx.remember(finished=True)
+        raise InvalidInput(message + give_up)
+    raise InvalidInput(message + "请核对后重新输入。")
+
+
+def lookup_account(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
+    """The account a login name, document number, phone or credit code names; then its code."""
+    reference = parse_reference(turn.text)
+    accounts = steps.service.accounts_for_reference(reference)
+    if not accounts:
+        miss(ctx, "没有找到对应的账号。", "多次没有找到，可能是注册时信息不同。您可以走申诉找回，或转人工客服。")
+    if len(accounts) > 1:
+        raise InvalidInput("这个号码对应了多个账号，请告诉我您要查的那个账号的登录名。")
+    steps.start_verification(ctx, accounts[0], outcome)
+
+
+def parse_reference(text: str) -> str:
+    value = checks.normalise(text)
+    value = re.sub(
+        r"^(?:我的)?(?:登录名|用户名|账号|帐号|证件号码?|身份证号码?|手机号?|信用代码)" r"(?:是|为)?[:：]?", "", value
+    )
+    checks.refuse_forbidden(value, "号码")
+    if not re.fullmatch(r"[\w\-]{3,64}", value, re.ASCII):
+        raise InvalidInput("请输入登录名、证件号码、手机号或统一社会信用代码（只含字母、数字、下划线）。")
+    return value
+
+
+def looks_like_value(text: str) -> bool:
+    """An identifier rather than a sentence: digits, Latin letters, underscores."""
+    return bool(re.fullmatch(r"[\w\-+ ]{4,40}", checks.normalise(text) or "", re.ASCII))
+
+
+# -- what the steps found, for the agent ----------------------------------------------------
+
+
+def verification_findings(
+    flow_data: Mapping[str, Any],
+    *,
+    looked_up_by: str = "用户给的登录名、证件号码或信用代码",
+    found: str = "已找到要办理的账号",
+    confirmed: str = "身份已确认",
+) -> List[str]:
+    """The lookup and the code in words: misses, the account found, the code sent or entered, the end."""
+    words = []
+    misses = flow_data.get("misses")
+    if misses:
+        words.append(f"按{looked_up_by}查了 {misses} 次，没有找到")
+    if flow_data.get("target"):
+        words.append(found)
+    phone = flow_data.get("code_phone")
+    if flow_data.get("code_ok"):
+        words.append(f"短信验证码已通过（{mask_phone(phone)}），{confirmed}" if phone else confirmed)
+    elif phone:
+        words.append(f"验证码发往 {mask_phone(phone)}，还没有验证通过")
+    if flow_data.get("finished"):
+        words.append(FINISHED)
+    return words
