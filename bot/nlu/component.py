@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, Iterable, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
@@ -55,3 +55,16 @@ def predict_fallback(message: Message, confidence: float, ranking: Optional[Rank
     rest = message.data.get(INTENT_RANKING_KEY) or [] if ranking is None else ranking
     message.data[INTENT] = fallback
     message.data[INTENT_RANKING_KEY] = [fallback, *rest]
+
+
+def predict_instead(message: Message, intent: str, confidence: float, dropped: Iterable[str] = ()) -> None:
+    """Makes ``intent`` the message's intent, on top of its ranking.
+
+    The ranking below keeps the model's other candidates, without ``intent``
+    itself and without the names in ``dropped``.
+    """
+    removed = {intent, *dropped}
+    chosen = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: confidence}
+    rest = [ranked for ranked in message.get(INTENT_RANKING_KEY) or [] if ranked.get(INTENT_NAME_KEY) not in removed]
+    message.set(INTENT, chosen, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [chosen, *rest], add_to_output=True)

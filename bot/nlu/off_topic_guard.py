@@ -24,15 +24,13 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     INTENT,
-    INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
     PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.config import PROJECT_ROOT
-from bot.nlu.component import PredictionComponent, predicted_intent
+from bot.nlu.component import PredictionComponent, predict_instead, predicted_intent
 from bot.nlu.normalisation import normalise, pinyin_syllables
 from bot.nlu.other_service_guard import OUT_OF_SCOPE_INTENT, SERVICES_PATH
 from bot.nlu.small_talk_guard import DEFAULT_TERMS_DIRECTORY, load_platform_terms
@@ -89,15 +87,6 @@ class OffTopicGuard(PredictionComponent):
             pinyin = message.get(PINYIN_TEXT) or " ".join(pinyin_syllables(normalised))
             if not normalised.strip() or self._vocabulary.mentioned(normalised, pinyin):
                 continue
-            declined = {
-                INTENT_NAME_KEY: OUT_OF_SCOPE_INTENT,
-                PREDICTED_CONFIDENCE_KEY: message.get(INTENT).get(PREDICTED_CONFIDENCE_KEY, 0.0),
-            }
-            rest = [
-                ranked
-                for ranked in message.get(INTENT_RANKING_KEY) or []
-                if ranked.get(INTENT_NAME_KEY) not in (OUT_OF_SCOPE_INTENT, DEFAULT_NLU_FALLBACK_INTENT_NAME)
-            ]
-            message.set(INTENT, declined, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [declined, *rest], add_to_output=True)
+            confidence = message.get(INTENT).get(PREDICTED_CONFIDENCE_KEY, 0.0)
+            predict_instead(message, OUT_OF_SCOPE_INTENT, confidence, dropped=[DEFAULT_NLU_FALLBACK_INTENT_NAME])
         return messages

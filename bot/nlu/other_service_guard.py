@@ -21,13 +21,11 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.component import PredictionComponent
+from bot.nlu.component import PredictionComponent, predict_instead
 from bot.nlu.normalisation import normalise
 from bot.nlu.text_channels import NORMALISED_TEXT
 
@@ -77,12 +75,5 @@ class OtherServiceGuard(PredictionComponent):
                 continue
             text = message.get(NORMALISED_TEXT) or normalise(message.get(TEXT) or "")
             if self._lexicon.names_only_another_service(text):
-                declined = {INTENT_NAME_KEY: OUT_OF_SCOPE_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
-                rest = [
-                    ranked
-                    for ranked in message.get(INTENT_RANKING_KEY) or []
-                    if ranked.get(INTENT_NAME_KEY) != OUT_OF_SCOPE_INTENT
-                ]
-                message.set(INTENT, declined, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [declined, *rest], add_to_output=True)
+                predict_instead(message, OUT_OF_SCOPE_INTENT, 1.0)
         return messages
