@@ -13,7 +13,8 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable, List, Optional, Sequence
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -160,6 +161,52 @@ class AccountService:
             for grant in account.grants:  # diagnose_grant reads the granting unit and its systems
                 _ = grant.unit.systems
             return account
+
+    def account_details(self, login_name: str) -> Optional[Account]:
+        """The account with this login name (any letter case), with everything the
+        back office shows of it (unit, grants both ways, reviews, real-name
+        history) loaded for callers outside the session; None if there is none."""
+        with self.db.session() as session:
+            account = session.execute(
+                select(Account).where(func.lower(Account.login_name) == login_name.lower())
+            ).scalar_one_or_none()
+            if account is None:
+                return None
+            _ = account.realname_events, account.reviews
+            for grant in account.grants:
+                _ = grant.unit
+            unit = account.unit
+            if unit is not None:
+                _ = unit.main_agent, unit.former_names, unit.systems
+                for grant in unit.grants:
+                    _ = grant.account
+            return account
+
+    def logins(self, account_ids: Iterable[Optional[int]]) -> Dict[int, str]:
+        """Login names by account id (ids that are None or unknown are left out)."""
+        ids = sorted({account_id for account_id in account_ids if account_id})
+        if not ids:
+            return {}
+        with self.db.session() as session:
+            rows = session.execute(select(Account.id, Account.login_name).where(Account.id.in_(ids)))
+            return {account_id: login for account_id, login in rows}
+
+    def accounts_by_login(self, login_names: Iterable[str]) -> Dict[str, Account]:
+        """The accounts with exactly these login names, by login name."""
+        names = list(login_names)
+        if not names:
+            return {}
+        with self.db.session() as session:
+            accounts = session.execute(select(Account).where(Account.login_name.in_(names))).scalars()
+            return {account.login_name: account for account in accounts}
+
+    def count_accounts_except(self, login_names: Iterable[str]) -> int:
+        """How many accounts have none of these login names (any letter case)."""
+        lowered = [name.lower() for name in login_names]
+        with self.db.session() as session:
+            return session.execute(
+                select(func.count()).select_from(Account).where(func.lower(Account.login_name).notin_(lowered))
+            ).scalar_one()
 
     def account_by_login(self, login_name: str) -> Optional[Account]:
         with self.db.session() as session:
@@ -385,6 +432,15 @@ class AccountService:
         if upload is None or upload.sender_id != sender_id:
             raise InvalidInput("没有找到这张照片，请重新上传。")
         return upload
+
+    def stored_photos(self, upload_ids: Sequence[str]) -> Optional[List[Path]]:
+        """Where the photos are stored, in the given order; None unless every one
+        has a stored file (reviews imported from the platform have none)."""
+        with self.db.session() as session:
+            uploads = [session.get(Upload, upload_id) for upload_id in upload_ids]
+        if not all(upload is not None and upload.stored_name for upload in uploads):
+            return None
+        return [self.uploads.path_of(upload) for upload in uploads if upload is not None]
 
     # -- appeals -------------------------------------------------------------
 

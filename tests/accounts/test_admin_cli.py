@@ -1,4 +1,4 @@
-"""The back-office commands (bot/admin.py) through ``python -m bot``'s main(),
+"""The back-office commands (bot/cli/) through ``python -m bot``'s main(),
 on SQLite and PostgreSQL: output, masking, decisions, and errors as one line
 on stderr with exit status 1."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ from bot.__main__ import main
 from bot.accounts import passwords, sync
 from bot.accounts.models import AccountKind, Decision, RealnameState
 from bot.accounts.service import AppealDraft
-from bot.admin import DEMO_PASSWORD
+from bot.cli.db import DEMO_PASSWORD
 from tests.accounts.factories import add_account, rows
 from tests.accounts.test_sync import LEGAL_CASES, NATURAL_CASES
 

@@ -29,7 +29,7 @@ from bot.accounts.models import (
     Unit,
 )
 from bot.accounts.sync import EMPTY_SHA256, InvalidAccountsFile, import_accounts, load_yaml
-from bot.admin import DEMO_FILE, DEMO_PASSWORD
+from bot.cli.db import DEMO_FILE, DEMO_PASSWORD
 from tests.accounts.factories import rows
 
 ROOT = Path(__file__).resolve().parents[2]

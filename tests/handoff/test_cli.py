@@ -12,7 +12,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.accounts.service import utcnow
-from bot.handoff import cli as handoff_cli
+from bot.cli import agents as handoff_cli
 from bot.handoff.agents import AgentDirectory, LoginRefused
 from bot.handoff.models import AgentRole
 from bot.handoff.service import HandoffService

@@ -1,4 +1,5 @@
-"""Plain-text views of the back-office commands (``bot/admin.py``).
+"""Plain-text views of the back-office commands (``bot/cli/``): aligned
+tables, one account with its unit, grants and reviews, durations.
 
 Identity data (names, phones, document numbers) is masked with
 ``bot/accounts/masking.py``; login names, unit names and credit codes are
@@ -213,3 +214,30 @@ def outbox_table(messages: Sequence[SmsMessage]) -> str:
 
 def _value(value: object) -> str:
     return str(getattr(value, "value", value))
+
+
+# -- rates and durations -----------------------------------------------------------------------
+
+
+def percent(rate: Optional[float]) -> Optional[str]:
+    return None if rate is None else f"{rate * 100:.1f}%"
+
+
+def duration(seconds: Optional[float]) -> Optional[str]:
+    """45s, 4m05s, 1h02m; None stays None (shown as -)."""
+    if seconds is None:
+        return None
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def photo_line(what: str, paths: Optional[Sequence[object]]) -> str:
+    """Where the photos of a pending request are; imported reviews have none."""
+    if paths is None:
+        return f"{what}: no photos (imported from the platform)"
+    front, back = paths
+    return f"{what}: front {front}, back {back}"

@@ -1,0 +1,24 @@
+"""The command line of the assistant: ``python -m bot --help``.
+
+One module per command group, registered in the table of ``bot/cli/main.py``:
+
+  assistant.py   env, run, chat
+  db.py          db upgrade|seed-demo
+  accounts.py    accounts import|show
+  sms.py         sms outbox
+  reviews.py     reviews list|approve|reject
+  appeals.py     appeals list|approve|reject
+  agents.py      agents create|list|disable|password
+  handoff.py     handoff report
+
+Shared by them: ``common.py`` (registering commands, the ``--database-url``
+option, opening the store, errors as one line) and ``views.py`` (the tables
+and texts they print).  The commands reach the tables only through the
+services (``bot/accounts/service.py``, ``bot/accounts/sync.py``,
+``bot/handoff/agents.py``, ``bot/handoff/reports.py``); nothing outside this
+package imports it except ``bot/__main__.py``.
+
+Every back-office command takes ``--database-url`` (default: ``DATABASE_URL``).
+Errors are printed as one line on stderr (a bad accounts file: one line per
+problem) with exit status 1.  Audit entries name the actor ``cli:<OS user>``.
+"""

@@ -1,0 +1,120 @@
+"""Every module of bot/ imports, and bot's packages import each other without
+a cycle: the command line (bot/cli/) builds on the services, never the other
+way round.  The graph is read with ast from the source files, so imports
+inside functions and under TYPE_CHECKING count too."""
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+from typing import Dict, List, Set
+
+import pytest
+
+BOT = Path(__file__).resolve().parents[2] / "bot"
+# Alembic runs migrations/env.py and the version scripts as files, inside its
+# own context; they are not modules of the package (env.py loads every table).
+NOT_MODULES = {BOT / "accounts" / "migrations"}
+
+
+def module_files() -> Dict[str, Path]:
+    files = {}
+    for path in sorted(BOT.rglob("*.py")):
+        if any(skipped in path.parents for skipped in NOT_MODULES) or "node_modules" in path.parts:
+            continue
+        parts = path.relative_to(BOT.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        files[name] = path
+    return files
+
+
+MODULES = module_files()
+
+
+def unit_of(module: str) -> str:
+    """The part of bot a module belongs to: ``bot.accounts.flows.engine`` ->
+    ``bot.accounts``; ``bot.config`` -> itself; the package's __init__ -> ``bot``."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def imported_modules(path: Path) -> Set[str]:
+    """bot's modules that a source file imports, wherever the import statement is."""
+    found: Set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:  # `from bot import config` names a module, `from bot import X` a value
+                submodule = f"{node.module}.{alias.name}"
+                found.add(submodule if submodule in MODULES else node.module)
+        elif isinstance(node, ast.ImportFrom):
+            raise AssertionError(f"{path}: relative import (use absolute bot.… imports)")
+    return {name for name in found if name == "bot" or name.startswith("bot.")}
+
+
+def unit_graph() -> Dict[str, Set[str]]:
+    graph: Dict[str, Set[str]] = {}
+    for module, path in MODULES.items():
+        source = unit_of(module)
+        targets = {unit_of(name) for name in imported_modules(path)} - {source}
+        graph.setdefault(source, set()).update(targets)
+    return graph
+
+
+def find_cycle(graph: Dict[str, Set[str]]) -> List[str]:
+    """One cycle of the graph as a path that ends where it starts, or []."""
+    done: Set[str] = set()
+    path: List[str] = []
+
+    def visit(node: str) -> List[str]:
+        if node in path:
+            return path[path.index(node):] + [node]
+        if node in done:
+            return []
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            cycle = visit(target)
+            if cycle:
+                return cycle
+        path.pop()
+        done.add(node)
+        return []
+
+    for start in sorted(graph):
+        cycle = visit(start)
+        if cycle:
+            return cycle
+    return []
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_every_module_imports(module):
+    importlib.import_module(module)
+
+
+def test_the_graph_covers_the_packages():
+    graph = unit_graph()
+    assert {"bot.accounts", "bot.handoff", "bot.channels", "bot.nlu", "bot.cli", "bot.__main__"} <= set(graph)
+    assert {"bot.accounts", "bot.handoff"} <= graph["bot.cli"]  # the CLI uses the services
+
+
+def test_no_cycle_among_bots_packages():
+    assert find_cycle(unit_graph()) == []
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) == []
+
+
+@pytest.mark.parametrize("package", ["bot.accounts", "bot.handoff", "bot.channels", "bot.nlu"])
+def test_the_services_never_import_the_command_line(package):
+    graph = unit_graph()
+    assert "bot.cli" not in graph[package]
+
+
+def test_only_the_entry_point_imports_the_command_line():
+    importers = {module for module, path in MODULES.items()
+                 if unit_of(module) != "bot.cli" and any(unit_of(name) == "bot.cli" for name in imported_modules(path))}
+    assert importers == {"bot.__main__"}
