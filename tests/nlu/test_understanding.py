@@ -41,6 +41,7 @@ FLOORS: Dict[str, Dict[str, tuple]] = {
     "blind_spent_1": {"core": (0.95, 1.0), "faq": (0.92, 0.04), "out_of_scope": (0.90, 1.0)},
     "blind_spent_2": {"core": (0.93, 1.0), "faq": (0.90, 0.04), "out_of_scope": (0.90, 1.0)},
     "blind_spent_3": {"core": (0.94, 1.0), "faq": (0.91, 0.04), "out_of_scope": (0.93, 1.0)},
+    "blind_spent_4": {"core": (0.94, 1.0), "faq": (0.85, 0.06), "out_of_scope": (0.90, 1.0)},
     "heldout": {"core": (0.93, 1.0), "faq": (0.95, 0.03)},
     "heldout_blind": {"core": (0.95, 1.0), "faq": (0.95, 0.03)},
 }
