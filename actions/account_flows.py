@@ -1,28 +1,21 @@
 """The account flows: start, each answer of the form ``account_form``, and reset.
 
 The actions only translate between Rasa and ``bot.accounts.flows.FlowEngine``,
-which holds the logic.
+which holds the logic; the engine is the process's (``bot.services.services().flows``).
 """
 
-from functools import lru_cache
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import config
-from bot.accounts.flows import FLOW_OF_INTENT, FLOW_SLOTS, FlowEngine, Outcome, Turn
-from bot.accounts.service import default_service
+from bot.accounts.flows import FLOW_OF_INTENT, FLOW_SLOTS, Outcome, Turn
 from bot.nlu.values import EXTRACTOR_NAME
+from bot.services import services
 
 REQUESTED_SLOT = "requested_slot"
 STATE_SLOTS = ("flow", "flow_data", "verified_account") + FLOW_SLOTS
-
-
-@lru_cache(maxsize=1)
-def engine() -> FlowEngine:
-    return FlowEngine(default_service(), token_secret=config.get("IDENTITY_TOKEN_SECRET"))
 
 
 def latest_metadata(tracker: Tracker) -> Dict[Text, Any]:
@@ -106,15 +99,14 @@ class ValidateAccountForm(Action):
     ) -> List[Dict[Text, Any]]:
         requested = tracker.get_slot(REQUESTED_SLOT)
         slots, turn = slots_of(tracker), turn_of(tracker)
+        engine = services().flows
         if requested is None or not answers_the_question(tracker):
             # Activation, or back after an interruption: ask, do not read the message.
             outcome = (
-                engine().start(slots, turn)
-                if requested is None
-                else engine().resume(slots, requested, tracker.sender_id)
+                engine.start(slots, turn) if requested is None else engine.resume(slots, requested, tracker.sender_id)
             )
         else:
-            outcome = engine().answer(slots, requested, turn)
+            outcome = engine.answer(slots, requested, turn)
         if outcome.rejected:
             return []
         return self._events(dispatcher, outcome)

@@ -1,6 +1,7 @@
 """A person takes over: the handoff is queued with the assistant's summary,
 the user is told their place, and the conversation pauses (Rasa predicts
-nothing until the agent hands it back; see bot/handoff/bridge.py)."""
+nothing until the agent hands it back; see bot/channels/handoff_bridge.py).
+The services are the process's (``bot.services.services()``)."""
 
 from typing import Any, Dict, List, Optional, Text
 
@@ -9,10 +10,9 @@ from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.account_flows import STATE_SLOTS, cleared_flow
-from bot.accounts.service import default_service
 from bot.handoff.assistant_side import queued_reply, reason_of, summary_of
 from bot.handoff.hours import ServiceHours
-from bot.handoff.service import default_handoff_service
+from bot.services import services
 
 DEFAULT_CHANNEL = "rest"
 
@@ -58,8 +58,9 @@ class ActionRequestHuman(Action):
             previous_bot_buttons(tracker),
             flow_was_running=bool(slots.get("flow")),
         )
-        summary = summary_of(slots, user_texts(tracker), latest_core_intent(tracker), default_service())
-        service = default_handoff_service()
+        current = services()
+        summary = summary_of(slots, user_texts(tracker), latest_core_intent(tracker), current.accounts)
+        service = current.handoffs
         handoff = service.request(
             tracker.sender_id, tracker.get_latest_input_channel() or DEFAULT_CHANNEL, reason, summary
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Dict, List, Mapping, Optional, Sequence
 
 from bot import config
-from bot.accounts.database import upgrade as upgrade_account_store
+from bot.store import upgrade as upgrade_store
 
 STARTUP_TIMEOUT_SECONDS = 180.0
 
@@ -85,7 +85,7 @@ def start_assistant(
     model_path = config.PROJECT_ROOT / environ["MODEL_PATH"]
     if not model_path.exists():
         raise StartupError(f"no trained model at {model_path}; run `make train` first")
-    upgrade_account_store(environ["DATABASE_URL"])
+    upgrade_store(environ["DATABASE_URL"])  # the schema of every table (bot/store/migrations)
     assistant = RunningAssistant(
         rasa_url=f"http://{reachable_host}:{environ['RASA_PORT']}",
         actions_url=f"http://{reachable_host}:{environ['ACTIONS_PORT']}",

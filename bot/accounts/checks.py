@@ -173,8 +173,13 @@ def parse_unit_name(text: str) -> str:
     return name
 
 
+# The platform's password rule as users are told it (the reset link's message
+# and the reset page); password_problems enforces it.
+PASSWORD_RULE = "新密码至少 8 位，包含大写字母、小写字母、数字、特殊符号中的至少 3 种。"
+
+
 def password_problems(password: str) -> List[str]:
-    """Why a new password breaks the platform's rules; empty when it is fine."""
+    """Why a new password breaks the platform's rules (``PASSWORD_RULE``); empty when it is fine."""
     problems = []
     if len(password) < 8:
         problems.append("至少 8 位")

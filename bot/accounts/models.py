@@ -2,23 +2,25 @@
 
 Natural and legal accounts, real-name state and its history, units with
 their former names and the business systems they have entered, grants,
-appeals, manual reviews, uploads, one-time codes, reset links, the SMS outbox
-and the audit log.  Schema changes go through Alembic
-(``bot/accounts/migrations``); ``python -m bot db upgrade`` applies them.
+appeals, manual reviews, uploads, one-time codes, reset links and the SMS
+outbox.  They are declared on the store's ``Base``; the audit log is the
+store's (``bot.store.AuditEntry``).  Schema changes go through the store's one
+Alembic chain (``bot/store/migrations``); ``python -m bot db upgrade`` applies
+them.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Any, List
+from typing import List
 
 from sqlalchemy import (
     Boolean,
     Column,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -27,11 +29,9 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import relationship
 
-# SQLAlchemy 1.4 ships no type information and builds the base class at run
-# time; without the annotation mypy rejects a variable as a base class.
-Base: Any = declarative_base()
+from bot.store import AuditEntry, Base, stored_enum
 
 
 class AccountKind(str, enum.Enum):
@@ -57,25 +57,13 @@ class Decision(str, enum.Enum):
     REJECTED = "rejected"
 
 
-def _enum(kind: type) -> Enum:
-    # Stored as the values ("natural", "in_review" ...), as VARCHAR + CHECK, so
-    # PostgreSQL needs no named enum types and the CLI can print them as they are.
-    return Enum(
-        kind,
-        values_callable=lambda members: [m.value for m in members],
-        native_enum=False,
-        length=32,
-        validate_strings=True,
-    )
-
-
 class Account(Base):
     __tablename__ = "accounts"
     # Lookups ignore case, so two login names differing only in case must not exist.
     __table_args__ = (Index("uq_accounts_login_name_lower", func.lower(text("login_name")), unique=True),)
 
     id = Column(Integer, primary_key=True)
-    kind = Column(_enum(AccountKind), nullable=False)
+    kind = Column(stored_enum(AccountKind), nullable=False)
     login_name = Column(String(64), nullable=False, unique=True)
     password_hash = Column(String(200), nullable=False)
     phone = Column(String(20), index=True)  # reserved phone; None when never set
@@ -84,7 +72,7 @@ class Account(Base):
     doc_number = Column(String(64), index=True)
     doc_valid_from = Column(Date)
     doc_valid_to = Column(Date)
-    realname_state = Column(_enum(RealnameState), nullable=False, default=RealnameState.UNVERIFIED)
+    realname_state = Column(stored_enum(RealnameState), nullable=False, default=RealnameState.UNVERIFIED)
     # Accounts moved from the Torch centre: which of the four cases of seed 003.
     torch_case = Column(Integer)
     torch_key = Column(String(64), index=True)  # the old Torch user name (credit code or phone)
@@ -110,7 +98,7 @@ class RealnameEvent(Base):
 
     id = Column(Integer, primary_key=True)
     account_id = Column(Integer, ForeignKey("accounts.id"), nullable=False, index=True)
-    state = Column(_enum(RealnameState), nullable=False)
+    state = Column(stored_enum(RealnameState), nullable=False)
     note = Column(Text)
     at = Column(DateTime, nullable=False)
 
@@ -209,7 +197,7 @@ class Appeal(Base):
 
     id = Column(Integer, primary_key=True)
     number = Column(String(32), nullable=False, unique=True)
-    kind = Column(_enum(AccountKind), nullable=False)
+    kind = Column(stored_enum(AccountKind), nullable=False)
     person_name = Column(String(100))
     doc_type = Column(String(32))
     doc_number = Column(String(64), index=True)
@@ -221,7 +209,7 @@ class Appeal(Base):
     front_upload_id = Column(String(32), ForeignKey("uploads.id"), nullable=False)
     back_upload_id = Column(String(32), ForeignKey("uploads.id"), nullable=False)
     sender_id = Column(String(128), index=True)
-    state = Column(_enum(Decision), nullable=False, default=Decision.PENDING)
+    state = Column(stored_enum(Decision), nullable=False, default=Decision.PENDING)
     reason = Column(Text)
     created_at = Column(DateTime, nullable=False)
     decided_at = Column(DateTime)
@@ -239,7 +227,7 @@ class ManualReview(Base):
     account_id = Column(Integer, ForeignKey("accounts.id"), nullable=False, index=True)
     front_upload_id = Column(String(32), ForeignKey("uploads.id"), nullable=False)
     back_upload_id = Column(String(32), ForeignKey("uploads.id"), nullable=False)
-    state = Column(_enum(Decision), nullable=False, default=Decision.PENDING)
+    state = Column(stored_enum(Decision), nullable=False, default=Decision.PENDING)
     reason = Column(Text)
     created_at = Column(DateTime, nullable=False)
     decided_at = Column(DateTime)
@@ -290,14 +278,5 @@ class SmsMessage(Base):
     created_at = Column(DateTime, nullable=False)
 
 
-class AuditEntry(Base):
-    """Who did what to which account; identity data in ``detail`` is masked."""
-
-    __tablename__ = "audit_log"
-
-    id = Column(Integer, primary_key=True)
-    at = Column(DateTime, nullable=False, index=True)
-    actor = Column(String(160), nullable=False)
-    action = Column(String(64), nullable=False)
-    account_id = Column(Integer, ForeignKey("accounts.id"))
-    detail = Column(Text)
+# The store's audit log names the account an entry is about (migration 0001).
+AuditEntry.__table__.append_constraint(ForeignKeyConstraint(["account_id"], ["accounts.id"]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,13 +21,11 @@ from sqlalchemy.orm import Session
 from bot import config
 from bot.accounts import checks
 from bot.accounts.checks import InvalidInput
-from bot.accounts.database import Database
 from bot.accounts.masking import mask_document, mask_login_name, mask_phone
 from bot.accounts.models import (
     Account,
     AccountKind,
     Appeal,
-    AuditEntry,
     Decision,
     ManualReview,
     OneTimeCode,
@@ -40,9 +37,9 @@ from bot.accounts.models import (
     UnitFormerName,
     Upload,
 )
-from bot.accounts.passwords import hash_password
 from bot.accounts.sms import SmsGateway, gateway_from_settings
 from bot.accounts.uploads import UploadStore
+from bot.store import AuditEntry, Database, NotFound, hash_password, record_audit, utcnow
 
 CODE_LIFETIME = timedelta(minutes=5)
 CODE_MAX_WRONG_TRIES = 5
@@ -74,14 +71,6 @@ class CodeRejected(InvalidInput):
 
 class LinkRefused(InvalidInput):
     pass
-
-
-class NotFound(LookupError):
-    pass
-
-
-def utcnow() -> datetime:
-    return datetime.utcnow().replace(microsecond=0)
 
 
 def _digest(secret_value: str) -> str:
@@ -137,15 +126,7 @@ class AccountService:
     def _audit(
         self, session: Session, actor: str, action: str, account_id: Optional[int] = None, **detail: object
     ) -> None:
-        session.add(
-            AuditEntry(
-                at=self.now(),
-                actor=actor,
-                action=action,
-                account_id=account_id,
-                detail=json.dumps(detail, ensure_ascii=False) if detail else None,
-            )
-        )
+        record_audit(session, self.now(), actor, action, account_id, detail)
 
     # -- lookups -------------------------------------------------------------
 
@@ -652,7 +633,3 @@ class AccountService:
             if account_id is not None:
                 query = query.where(AuditEntry.account_id == account_id)
             return list(session.execute(query).scalars())
-
-
-def default_service() -> AccountService:
-    return AccountService(Database())

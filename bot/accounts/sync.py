@@ -63,7 +63,6 @@ Rules:
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -75,11 +74,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.accounts.database import Database
 from bot.accounts.models import (
     Account,
     AccountKind,
-    AuditEntry,
     Grant,
     ManualReview,
     RealnameEvent,
@@ -89,8 +86,6 @@ from bot.accounts.models import (
     UnitSystem,
     Upload,
 )
-from bot.accounts.passwords import check_password, hash_password
-from bot.accounts.service import utcnow
 from bot.accounts.sync_checks import Plan, check_entries
 from bot.accounts.sync_entries import (
     AccountEntry,
@@ -100,6 +95,7 @@ from bot.accounts.sync_entries import (
     UnitEntry,
     read_entries,
 )
+from bot.store import Database, check_password, hash_password, record_audit, utcnow
 
 IMPORT_SENDER = "import"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -326,15 +322,7 @@ class _Writer:
     # -- audit -----------------------------------------------------------------
 
     def _audit(self, action: str, account_id: Optional[int], **detail: object) -> None:
-        self.session.add(
-            AuditEntry(
-                at=self.now,
-                actor=self.actor,
-                action=action,
-                account_id=account_id,
-                detail=json.dumps(dict(source="import", **detail), ensure_ascii=False),
-            )
-        )
+        record_audit(self.session, self.now, self.actor, action, account_id, dict(source="import", **detail))
 
     def _audit_accounts(self) -> None:
         for entry in self.plan.entries.accounts:

@@ -326,12 +326,11 @@ def parse_torch_key(text: str) -> str:
 
 
 def parse_password_hash(text: str) -> str:
-    """A hash made by ``passwords.hash_password``: pbkdf2_sha256$iterations$salt$digest."""
+    """A hash made by ``bot.store.hash_password``: pbkdf2_sha256$iterations$salt$digest."""
     parts = text.split("$")
     if len(parts) != 4 or parts[0] != "pbkdf2_sha256" or not parts[1].isdigit():
         raise InvalidInput(
-            "must be a hash made by bot.accounts.passwords.hash_password "
-            "(pbkdf2_sha256$<iterations>$<salt>$<digest>)"
+            "must be a hash made by bot.store.passwords.hash_password (pbkdf2_sha256$<iterations>$<salt>$<digest>)"
         )
     try:
         base64.b64decode(parts[2], validate=True)

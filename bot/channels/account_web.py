@@ -22,10 +22,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.accounts.checks import InvalidInput
-from bot.accounts.passwords import PASSWORD_RULE
-from bot.channels.common import account_service, in_thread, origin_allowed, request_origins, store_upload
+from bot.accounts.checks import PASSWORD_RULE, InvalidInput
+from bot.channels.common import in_thread, origin_allowed, request_origins, store_upload
 from bot.channels.rest import BadRequest, parse_sender
+from bot.services import services
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class AccountWebInput(InputChannel):
         async def reset_page(request: Request) -> HTTPResponse:
             token = request.args.get("token", "")
             try:
-                masked = await in_thread(account_service().reset_link_login, token)
+                masked = await in_thread(services().accounts.reset_link_login, token)
             except InvalidInput as refusal:
                 return link_unusable(refusal)
             return reset_form(token, masked)
@@ -102,11 +102,11 @@ class AccountWebInput(InputChannel):
             token = form.get("token", "")
             try:
                 masked = await in_thread(
-                    account_service().reset_password, token, form.get("password", ""), form.get("repeated", "")
+                    services().accounts.reset_password, token, form.get("password", ""), form.get("repeated", "")
                 )
             except InvalidInput as problem:
                 try:
-                    login = await in_thread(account_service().reset_link_login, token)
+                    login = await in_thread(services().accounts.reset_link_login, token)
                 except InvalidInput as refusal:
                     return link_unusable(refusal)
                 return reset_form(token, login, str(problem))

@@ -1,30 +1,25 @@
-"""What every channel shares: the account service, and the one way a file
-reaches the account flows.
+"""What every channel shares: the one way a file reaches the account flows,
+and the origins a page may talk to the assistant from.
 
 A channel stores the user's file with :func:`store_upload` (same checks for
 the web widget, Telegram and REST) and then hands the conversation the message
 :data:`SEND_FILE_TEXT` with :func:`upload_metadata`; the flow engine picks the
 upload up from there.  Identity travels the same way on every channel: the
 platform's signed token under ``identity_token`` in the message metadata.
+The channels take their services from ``bot.services.services()``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from functools import lru_cache
 from typing import Any, Callable, Dict, Optional, Set
 from urllib.parse import urlsplit
 
 from bot import config
 from bot.accounts.models import Upload
-from bot.accounts.service import AccountService, default_service
+from bot.services import services
 
 SEND_FILE_TEXT = "/send_file"
-
-
-@lru_cache(maxsize=1)
-def account_service() -> AccountService:
-    return default_service()
 
 
 async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
@@ -34,7 +29,7 @@ async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
 
 async def store_upload(sender_id: str, data: bytes, original_name: Optional[str]) -> Upload:
     """Checks and stores a file; raises ``InvalidInput`` with a reason for the user."""
-    return await in_thread(account_service().save_upload, sender_id, data, original_name)
+    return await in_thread(services().accounts.save_upload, sender_id, data, original_name)
 
 
 def upload_metadata(upload_id: str, shown_as: str) -> Dict[str, Any]:

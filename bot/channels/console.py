@@ -17,9 +17,10 @@ JSON for the page script (``bot/handoff/console_static/console.js``)::
   GET  api/conversations/<id>?after=<message id>   state and new messages
 
 The database is the only state: every request reads the session, the
-handoffs and the events from it, so any number of Rasa processes behind one
-address serve the console alike.  Pages poll ``events`` and fetch the
-snapshots when something changed.
+handoffs and the events from it (through the process's services,
+``bot.services.services()``, unless the console was given its own), so any
+number of Rasa processes behind one address serve the console alike.  Pages
+poll ``events`` and fetch the snapshots when something changed.
 
 Security:
 
@@ -40,10 +41,10 @@ Security:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import secrets
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple, Union
@@ -56,17 +57,17 @@ from sqlalchemy import select
 
 from bot import config
 from bot.accounts.checks import InvalidInput
-from bot.accounts.database import Database
-from bot.accounts.models import AuditEntry
-from bot.accounts.service import NotFound, utcnow
+from bot.channels import handoff_bridge as bridge
 from bot.channels.common import in_thread, origin_of, request_origins
-from bot.handoff import bridge
 from bot.handoff import console_pages as pages
 from bot.handoff.agents import AgentDirectory, AgentView, LoginRefused
 from bot.handoff.canned import canned_replies
 from bot.handoff.models import Handoff, HandoffState
 from bot.handoff.reports import handoff_report
 from bot.handoff.service import HandoffConflict, HandoffService, HandoffView
+from bot.services import Services
+from bot.services import services as process_services
+from bot.store import Database, NotFound, record_audit
 
 logger = logging.getLogger(__name__)
 
@@ -170,29 +171,28 @@ class AgentConsoleInput(InputChannel):
     def name(cls) -> Text:
         return "console"
 
-    def __init__(self, database: Optional[Database] = None, clock: Callable[..., Any] = utcnow) -> None:
-        self._database = database
-        self.clock = clock
-        self._service: Optional[HandoffService] = None
-        self._directory: Optional[AgentDirectory] = None
+    def __init__(self, services: Optional[Services] = None) -> None:
+        self._services = services
+
+    @property
+    def services(self) -> Services:
+        """The services given, else the process's (``bot.services.services()``, looked up at each use)."""
+        return self._services if self._services is not None else process_services()
 
     @property
     def database(self) -> Database:
-        if self._database is None:  # DATABASE_URL, opened at first use
-            self._database = Database()
-        return self._database
+        return self.services.database
 
     @property
     def service(self) -> HandoffService:
-        if self._service is None:
-            self._service = HandoffService(self.database, clock=self.clock)
-        return self._service
+        return self.services.handoffs
 
     @property
     def directory(self) -> AgentDirectory:
-        if self._directory is None:
-            self._directory = AgentDirectory(self.database, clock=self.clock)
-        return self._directory
+        return self.services.agents
+
+    def clock(self) -> datetime:
+        return self.services.clock()
 
     # -- routes --------------------------------------------------------------------
 
@@ -382,13 +382,8 @@ class AgentConsoleInput(InputChannel):
         def end() -> None:
             self.directory.end_session(token)
             with self.database.session() as session:
-                session.add(
-                    AuditEntry(
-                        at=self.clock(),
-                        actor=agent.actor,
-                        action="agent_logout",
-                        detail=json.dumps({"client_ip": client_ip(request)}),
-                    )
+                record_audit(
+                    session, self.clock(), agent.actor, "agent_logout", detail={"client_ip": client_ip(request)}
                 )
 
         await in_thread(end)

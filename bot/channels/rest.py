@@ -20,7 +20,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.handoff.bridge import handoff_aware
+from bot.channels.handoff_bridge import handoff_aware
 
 logger = logging.getLogger(__name__)
 

@@ -53,8 +53,8 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError
 from bot import config
 from bot.accounts.checks import InvalidInput
 from bot.channels.common import SEND_FILE_TEXT, store_upload, upload_metadata
+from bot.channels.handoff_bridge import handoff_aware
 from bot.channels.telegram_delivery import Undelivered, deliver, retry_after_seconds, split_text
-from bot.handoff.bridge import handoff_aware
 
 logger = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from socketio import AsyncRedisManager, AsyncServer
 
 from bot import config
 from bot.channels.common import origin_allowed, own_origins
-from bot.handoff.bridge import handoff_aware
+from bot.channels.handoff_bridge import handoff_aware
 
 logger = logging.getLogger(__name__)
 

@@ -12,11 +12,12 @@ One module per command group, registered in the table of ``bot/cli/main.py``:
   handoff.py     handoff report
 
 Shared by them: ``common.py`` (registering commands, the ``--database-url``
-option, opening the store, errors as one line) and ``views.py`` (the tables
-and texts they print).  The commands reach the tables only through the
-services (``bot/accounts/service.py``, ``bot/accounts/sync.py``,
-``bot/handoff/agents.py``, ``bot/handoff/reports.py``); nothing outside this
-package imports it except ``bot/__main__.py``.
+option, ``open_services``: the services of that database built by
+``bot.services.build_services``, errors as one line) and ``views.py`` (the
+tables and texts they print).  The commands reach the tables only through the
+services (``AccountService``, ``AgentDirectory``, ``bot/accounts/sync.py``,
+``bot/handoff/reports.py``) and ``db upgrade`` through ``bot.store.upgrade``;
+nothing outside this package imports it except ``bot/__main__.py``.
 
 Every back-office command takes ``--database-url`` (default: ``DATABASE_URL``).
 Errors are printed as one line on stderr (a bad accounts file: one line per

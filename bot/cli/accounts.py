@@ -13,8 +13,7 @@ from bot.cli.common import (
     actor,
     add_command,
     add_group,
-    open_account_service,
-    open_database,
+    open_services,
 )
 from bot.cli.views import describe_account
 
@@ -41,9 +40,9 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 def import_file(args: argparse.Namespace) -> int:
     data = load_yaml(args.file)
-    with open_database(args) as database:
+    with open_services(args) as services:
         try:
-            report = import_accounts(database, data, actor())
+            report = import_accounts(services.database, data, actor())
         except InvalidAccountsFile as error:
             error.source = str(args.file)
             raise
@@ -56,8 +55,8 @@ def import_file(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
-    with open_account_service(args) as service:
-        account = service.account_details(args.login.strip())
+    with open_services(args) as services:
+        account = services.accounts.account_details(args.login.strip())
     if account is None:
         raise CliError(f"no account with the login name {args.login}")
     print(describe_account(account, date.today()))

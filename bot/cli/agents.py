@@ -10,9 +10,8 @@ import argparse
 import getpass
 import sys
 
-from bot.cli.common import CliError, Commands, actor, add_command, add_group, open_database
+from bot.cli.common import CliError, Commands, actor, add_command, add_group, open_services
 from bot.cli.views import table
-from bot.handoff.agents import AgentDirectory
 from bot.handoff.models import AgentRole
 
 
@@ -64,15 +63,15 @@ def read_password(from_stdin: bool) -> str:
 
 def create(args: argparse.Namespace) -> int:
     password = read_password(args.password_stdin)
-    with open_database(args) as database:
-        agent = AgentDirectory(database).create(args.login, args.name, password, AgentRole(args.role), actor())
+    with open_services(args) as services:
+        agent = services.agents.create(args.login, args.name, password, AgentRole(args.role), actor())
     print(f"agent {agent.login} ({agent.display_name}, {agent.role.value}) created")
     return 0
 
 
 def list_agents(args: argparse.Namespace) -> int:
-    with open_database(args) as database:
-        directory = AgentDirectory(database)
+    with open_services(args) as services:
+        directory = services.agents
         agents, last_logins = directory.list(), directory.last_logins()
     if not agents:
         print("no agents")
@@ -97,15 +96,15 @@ def list_agents(args: argparse.Namespace) -> int:
 
 
 def disable(args: argparse.Namespace) -> int:
-    with open_database(args) as database:
-        agent = AgentDirectory(database).disable(args.login, actor())
+    with open_services(args) as services:
+        agent = services.agents.disable(args.login, actor())
     print(f"agent {agent.login} disabled; their console sessions ended")
     return 0
 
 
 def set_password(args: argparse.Namespace) -> int:
-    with open_database(args) as database:
-        directory = AgentDirectory(database)
+    with open_services(args) as services:
+        directory = services.agents
         if directory.by_login(args.login) is None:  # before asking for a password in vain
             raise CliError(f"no agent with the login name {args.login}")
         password = read_password(args.password_stdin)

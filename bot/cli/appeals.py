@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from bot.accounts.masking import mask_phone
-from bot.cli.common import DECISIONS, Commands, actor, add_command, add_group, decision, open_account_service
+from bot.cli.common import DECISIONS, Commands, actor, add_command, add_group, decision, open_services
 from bot.cli.views import appeals_table, photo_line
 
 
@@ -33,12 +33,13 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 
 def list_appeals(args: argparse.Namespace) -> int:
-    with open_account_service(args) as service:
-        appeals = service.list_appeals(decision(args.state))
-        logins = service.logins(appeal.account_id for appeal in appeals)
+    with open_services(args) as services:
+        accounts = services.accounts
+        appeals = accounts.list_appeals(decision(args.state))
+        logins = accounts.logins(appeal.account_id for appeal in appeals)
         photos = [
             photo_line(
-                f"appeal {appeal.number}", service.stored_photos([appeal.front_upload_id, appeal.back_upload_id])
+                f"appeal {appeal.number}", accounts.stored_photos([appeal.front_upload_id, appeal.back_upload_id])
             )
             for appeal in appeals
             if appeal.state == "pending"
@@ -50,8 +51,8 @@ def list_appeals(args: argparse.Namespace) -> int:
 
 
 def approve(args: argparse.Namespace) -> int:
-    with open_account_service(args) as service:
-        appeal = service.decide_appeal(args.number.strip(), True, None, actor())
+    with open_services(args) as services:
+        appeal = services.accounts.decide_appeal(args.number.strip(), True, None, actor())
     print(
         f"appeal {appeal.number} approved: reserved phone set to {mask_phone(appeal.phone)}, "
         "which got the login name by SMS"
@@ -60,7 +61,7 @@ def approve(args: argparse.Namespace) -> int:
 
 
 def reject(args: argparse.Namespace) -> int:
-    with open_account_service(args) as service:
-        appeal = service.decide_appeal(args.number.strip(), False, args.reason, actor())
+    with open_services(args) as services:
+        appeal = services.accounts.decide_appeal(args.number.strip(), False, args.reason, actor())
     print(f"appeal {appeal.number} rejected: the reason was sent by SMS to {mask_phone(appeal.phone)}")
     return 0

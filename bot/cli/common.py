@@ -1,6 +1,7 @@
 """What the command groups share: registering groups and commands, the
-``--database-url`` option, opening the account store, and errors printed as
-one line with exit status 1."""
+``--database-url`` option, the services of that database (built by
+``bot.services.build_services``, closed when the command ends), and errors
+printed as one line with exit status 1."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.accounts.checks import InvalidInput
-from bot.accounts.database import Database
 from bot.accounts.models import Decision
-from bot.accounts.service import AccountService, NotFound
 from bot.accounts.sync import InvalidAccountsFile
+from bot.services import Services, build_services
+from bot.store import NotFound
 
 Handler = Callable[[argparse.Namespace], int]
 # What ArgumentParser.add_subparsers returns (a private class of argparse).
@@ -127,23 +128,17 @@ def _database_message(error: Exception) -> str:
     return _one_line(first) + (" (run: python -m bot db upgrade)" if missing_table else "")
 
 
-# -- opening the store ----------------------------------------------------------------
+# -- the services ---------------------------------------------------------------------
 
 
 @contextmanager
-def open_database(args: argparse.Namespace) -> Iterator[Database]:
-    """The store of ``--database-url``, disposed of when the block ends."""
-    database = Database(args.database_url)
+def open_services(args: argparse.Namespace) -> Iterator[Services]:
+    """The services on ``--database-url`` (default: ``DATABASE_URL``), closed when the block ends."""
+    services = build_services(args.database_url)
     try:
-        yield database
+        yield services
     finally:
-        database.dispose()
-
-
-@contextmanager
-def open_account_service(args: argparse.Namespace) -> Iterator[AccountService]:
-    with open_database(args) as database:
-        yield AccountService(database)
+        services.close()
 
 
 def shown_url(url: str) -> str:

@@ -8,8 +8,10 @@ from typing import List
 
 from bot.accounts.service import AccountService
 from bot.accounts.sync import import_accounts, load_yaml
-from bot.cli.common import CliError, Commands, actor, add_command, add_group, open_database, shown_url
+from bot.cli.common import CliError, Commands, actor, add_command, add_group, open_services, shown_url
 from bot.cli.views import kind_label, state_label, table
+from bot.store import database_url
+from bot.store import upgrade as upgrade_store
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "accounts" / "demo_accounts.yml"
 DEMO_PASSWORD = "Demo@2026"
@@ -31,9 +33,9 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 
 def upgrade(args: argparse.Namespace) -> int:
-    with open_database(args) as database:
-        database.upgrade()
-        print(f"account store {shown_url(database.url)} is up to date")
+    url = database_url(args.database_url)
+    upgrade_store(url)
+    print(f"account store {shown_url(url)} is up to date")
     return 0
 
 
@@ -42,15 +44,14 @@ def seed_demo(args: argparse.Namespace) -> int:
     if data is None:  # the file ships with the code; empty only in a broken checkout
         raise CliError(f"{DEMO_FILE} is empty")
     logins = [entry["login_name"] for entry in data["accounts"]]
-    with open_database(args) as database:
-        database.upgrade()
-        service = AccountService(database)
+    with open_services(args) as services:
+        services.database.upgrade()
         if not args.force:
-            _refuse_real_store(service, logins)
-        report = import_accounts(database, data, actor())
-        accounts = service.accounts_by_login(logins)
+            _refuse_real_store(services.accounts, logins)
+        report = import_accounts(services.database, data, actor())
+        accounts = services.accounts.accounts_by_login(logins)
     rows = [(login, kind_label(accounts[login].kind), state_label(accounts[login].realname_state)) for login in logins]
-    print(f"demo accounts imported into {shown_url(database.url)}: {report.summary()}")
+    print(f"demo accounts imported into {shown_url(services.database.url)}: {report.summary()}")
     print(table(["login name", "kind", "real-name state"], rows))
     print(f"password of every demo account: {DEMO_PASSWORD}")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import List
 
-from bot.cli.common import CliError, Commands, add_command, add_group, open_database, positive
+from bot.cli.common import CliError, Commands, add_command, add_group, open_services, positive
 from bot.cli.views import duration, percent, table
 from bot.handoff.models import HandoffReason
 from bot.handoff.reports import HandoffStats, handoff_report
@@ -33,9 +33,9 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 
 def report(args: argparse.Namespace) -> int:
-    with open_database(args) as database:
+    with open_services(args) as services:
         try:
-            figures = handoff_report(database, args.days)
+            figures = handoff_report(services.database, args.days)
         except ValueError as error:  # SUPPORT_TIMEZONE
             raise CliError(str(error)) from None
     headers = [

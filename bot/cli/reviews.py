@@ -6,7 +6,7 @@ import argparse
 
 from bot.accounts.masking import mask_phone
 from bot.accounts.models import ManualReview
-from bot.cli.common import DECISIONS, Commands, actor, add_command, add_group, decision, open_account_service
+from bot.cli.common import DECISIONS, Commands, actor, add_command, add_group, decision, open_services
 from bot.cli.views import photo_line, reviews_table
 
 
@@ -34,10 +34,11 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 
 def list_reviews(args: argparse.Namespace) -> int:
-    with open_account_service(args) as service:
-        reviews = service.list_reviews(decision(args.state))
+    with open_services(args) as services:
+        accounts = services.accounts
+        reviews = accounts.list_reviews(decision(args.state))
         photos = [
-            photo_line(f"review {review.id}", service.stored_photos([review.front_upload_id, review.back_upload_id]))
+            photo_line(f"review {review.id}", accounts.stored_photos([review.front_upload_id, review.back_upload_id]))
             for review in reviews
             if review.state == "pending"
         ]
@@ -49,15 +50,15 @@ def list_reviews(args: argparse.Namespace) -> int:
 
 
 def approve(args: argparse.Namespace) -> int:
-    with open_account_service(args) as service:
-        review = service.decide_review(args.id, True, None, actor())
+    with open_services(args) as services:
+        review = services.accounts.decide_review(args.id, True, None, actor())
     print(_decided(review, True))
     return 0
 
 
 def reject(args: argparse.Namespace) -> int:
-    with open_account_service(args) as service:
-        review = service.decide_review(args.id, False, args.reason, actor())
+    with open_services(args) as services:
+        review = services.accounts.decide_review(args.id, False, args.reason, actor())
     print(_decided(review, False))
     return 0
 

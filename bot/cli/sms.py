@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.accounts.checks import InvalidInput, parse_phone
-from bot.cli.common import CliError, Commands, add_command, add_group, open_account_service, positive
+from bot.cli.common import CliError, Commands, add_command, add_group, open_services, positive
 from bot.cli.views import outbox_table
 
 
@@ -29,7 +29,7 @@ def outbox(args: argparse.Namespace) -> int:
         phone = parse_phone(args.phone) if args.phone else None
     except InvalidInput:
         raise CliError(f"--phone {args.phone!r} is not a mobile number like 13800138000") from None
-    with open_account_service(args) as service:
-        messages = service.outbox(phone, args.limit)
+    with open_services(args) as services:
+        messages = services.accounts.outbox(phone, args.limit)
     print(outbox_table(messages) if messages else "no messages")
     return 0

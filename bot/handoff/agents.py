@@ -3,7 +3,7 @@ limit, console sessions and CSRF tokens.
 
 * Login names are unique ignoring case and looked up ignoring case.
   Passwords follow the platform's rules (``checks.password_problems``) and are
-  stored as PBKDF2 hashes (``bot/accounts/passwords.py``).
+  stored as PBKDF2 hashes (``bot.store.hash_password``).
 * ``authenticate`` allows at most ``MAX_FAILURES`` failed attempts per login
   name and per client IP within ``LOGIN_WINDOW`` (a sliding window; a
   successful login does not wipe earlier failures, or an attacker could reset
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -36,11 +35,8 @@ from sqlalchemy.orm import Session
 
 from bot.accounts import checks
 from bot.accounts.checks import InvalidInput
-from bot.accounts.database import Database
-from bot.accounts.models import AuditEntry
-from bot.accounts.passwords import check_password, hash_password
-from bot.accounts.service import NotFound, utcnow
 from bot.handoff.models import Agent, AgentRole, AgentSession, LoginAttempt
+from bot.store import Database, NotFound, check_password, hash_password, record_audit, utcnow
 
 LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILURES = 5
@@ -312,14 +308,7 @@ class AgentDirectory:
     # -- audit ------------------------------------------------------------------
 
     def _audit(self, session: Session, actor: str, action: str, **detail: object) -> None:
-        session.add(
-            AuditEntry(
-                at=self.now(),
-                actor=actor,
-                action=action,
-                detail=json.dumps(detail, ensure_ascii=False) if detail else None,
-            )
-        )
+        record_audit(session, self.now(), actor, action, detail=detail)
 
 
 def _row_by_login(session: Session, login: str) -> Optional[Agent]:

@@ -1,6 +1,6 @@
 """What the assistant does when a person is needed: why, what the agent should
 know (the summary), and what the user is told.  Used by ``actions/handoff.py``
-(the request) and ``bot/handoff/bridge.py`` (rating and return); no Rasa here.
+(the request) and ``bot/channels/handoff_bridge.py`` (rating and return); no Rasa here.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from typing import Any, Dict, List, Optional
 from bot import SUPPORT_EMAIL, SUPPORT_PHONE
 from bot.accounts.flows import FLOW_OF_INTENT, findings_of
 from bot.accounts.masking import mask_login_name, mask_phone
-from bot.accounts.service import AccountService, NotFound
+from bot.accounts.service import AccountService
 from bot.handoff.hours import ServiceHours
 from bot.handoff.models import HandoffReason
 from bot.handoff.service import HandoffService, HandoffView
+from bot.store import NotFound
 from bot.topics import CORE_TOPICS
 
 CANCEL_BUTTON = {"title": "取消，回到助手", "payload": "/cancel_handoff"}

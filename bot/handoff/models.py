@@ -1,8 +1,8 @@
 """Tables of the human handoff: agents, their logins and console sessions,
 handoffs with their messages, and the event log the console polls.
 
-They live on the account store's declarative ``Base``, so the one Alembic
-chain (``bot/accounts/migrations``, revision 0003) and ``python -m bot db
+They live on the store's declarative ``Base``, so the store's one Alembic
+chain (``bot/store/migrations``, revision 0003) and ``python -m bot db
 upgrade`` create them next to the account tables.
 """
 
@@ -12,7 +12,7 @@ import enum
 
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, func, text
 
-from bot.accounts.models import Base, _enum
+from bot.store import Base, stored_enum
 
 
 class HandoffState(str, enum.Enum):
@@ -63,7 +63,7 @@ class Agent(Base):
     login = Column(String(64), nullable=False, unique=True)
     display_name = Column(String(100), nullable=False)
     password_hash = Column(String(200), nullable=False)
-    role = Column(_enum(AgentRole), nullable=False, default=AgentRole.AGENT)
+    role = Column(stored_enum(AgentRole), nullable=False, default=AgentRole.AGENT)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime, nullable=False)
 
@@ -118,10 +118,10 @@ class Handoff(Base):
     id = Column(Integer, primary_key=True)
     sender_id = Column(String(128), nullable=False, index=True)
     channel = Column(String(64), nullable=False)
-    reason = Column(_enum(HandoffReason), nullable=False)
+    reason = Column(stored_enum(HandoffReason), nullable=False)
     summary = Column(Text, nullable=False)  # JSON the assistant prepared, identity data masked
-    state = Column(_enum(HandoffState), nullable=False)
-    outcome = Column(_enum(HandoffOutcome))  # set when resolved
+    state = Column(stored_enum(HandoffState), nullable=False)
+    outcome = Column(stored_enum(HandoffOutcome))  # set when resolved
     agent_id = Column(Integer, ForeignKey("agents.id"), index=True)
     created_at = Column(DateTime, nullable=False, index=True)
     user_seen_at = Column(DateTime, nullable=False)  # last user message or sign of presence
@@ -137,7 +137,7 @@ class HandoffMessage(Base):
 
     id = Column(Integer, primary_key=True)
     handoff_id = Column(Integer, ForeignKey("handoffs.id"), nullable=False, index=True)
-    kind = Column(_enum(AuthorKind), nullable=False)
+    kind = Column(stored_enum(AuthorKind), nullable=False)
     agent_id = Column(Integer, ForeignKey("agents.id"))
     text = Column(Text, nullable=False)
     at = Column(DateTime, nullable=False)

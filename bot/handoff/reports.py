@@ -26,9 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.accounts.database import Database
-from bot.accounts.service import utcnow
 from bot.handoff.models import Handoff, HandoffReason, HandoffState
+from bot.store import Database, utcnow
 from bot.timezones import day_start_utc, local_time, support_zone
 
 _EPOCH = datetime(1970, 1, 1)

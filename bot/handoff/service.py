@@ -63,7 +63,6 @@ import re
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from sqlalchemy import func, select, text, update
@@ -72,9 +71,6 @@ from sqlalchemy.orm import Session
 
 from bot import config
 from bot.accounts.checks import InvalidInput
-from bot.accounts.database import Database
-from bot.accounts.models import AuditEntry
-from bot.accounts.service import NotFound, utcnow
 from bot.handoff.models import (
     OPEN_STATES,
     Agent,
@@ -88,6 +84,7 @@ from bot.handoff.models import (
     HandoffState,
 )
 from bot.handoff.summary import mask_text, summary_from_json, summary_json
+from bot.store import Database, NotFound, record_audit, utcnow
 
 DEFAULT_MINUTES_PER_POSITION = 5  # the estimate without enough history
 ESTIMATE_SAMPLES = 50  # the latest claims the estimate looks at ...
@@ -638,14 +635,7 @@ class HandoffService:
         return message
 
     def _audit(self, session: Session, actor: str, action: str, **detail: object) -> None:
-        session.add(
-            AuditEntry(
-                at=self.now(),
-                actor=actor[:160],
-                action=action,
-                detail=json.dumps(detail, ensure_ascii=False) if detail else None,
-            )
-        )
+        record_audit(session, self.now(), actor[:160], action, detail=detail)
 
     def _event(self, row: Handoff, kind: str, agent_id: Optional[int], **data: Any) -> HandoffEvent:
         return HandoffEvent(
@@ -737,9 +727,3 @@ def _rating(rating: Union[int, str]) -> int:
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise InvalidInput("请用 1 到 5 之间的整数打分（5 分表示非常满意）。")
     return rating
-
-
-@lru_cache(maxsize=1)
-def default_handoff_service() -> HandoffService:
-    """The service on DATABASE_URL, one per process (the Rasa server, the action server)."""
-    return HandoffService(Database())

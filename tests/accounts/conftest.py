@@ -8,10 +8,10 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 
-from bot.accounts.database import Database
 from bot.accounts.service import AccountService
 from bot.accounts.sms import SmsGateway
 from bot.accounts.uploads import UploadStore
+from bot.store import Database
 
 START = datetime(2026, 11, 23, 22, 0, 0)  # a Monday, 10 p.m.
 

@@ -9,9 +9,9 @@ from typing import Iterable, List, Optional
 import sqlalchemy as sa
 from PIL import Image
 
-from bot.accounts.database import Database
 from bot.accounts.models import Account, AccountKind, RealnameState, Unit, UnitFormerName
-from bot.accounts.passwords import hash_password
+from bot.store import Database
+from bot.store.passwords import hash_password
 from tests.accounts.conftest import START
 
 OLD_PASSWORD = "Old-Passw0rd"

@@ -12,10 +12,11 @@ import pytest
 from PIL import Image
 
 from bot.__main__ import main
-from bot.accounts import passwords, sync
+from bot.accounts import sync
 from bot.accounts.models import AccountKind, Decision, RealnameState
 from bot.accounts.service import AppealDraft
 from bot.cli.db import DEMO_PASSWORD
+from bot.store import passwords
 from tests.accounts.factories import add_account, rows
 from tests.accounts.test_sync import LEGAL_CASES, NATURAL_CASES
 

@@ -20,7 +20,7 @@ from bot.accounts.checks import (
     password_problems,
 )
 from bot.accounts.masking import mask_document, mask_login_name, mask_phone
-from bot.accounts.passwords import check_password, hash_password
+from bot.store.passwords import check_password, hash_password
 
 ALL_TYPE_NAMES = ["居民身份证", "外国人永久居留证", "往来港澳通行证", "往来台湾通行证",
                   "港澳居民往来内地通行证", "台湾居民来往大陆通行证", "境外护照"]

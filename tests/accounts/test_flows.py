@@ -14,7 +14,6 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from bot.accounts import identity
-from bot.accounts.database import Database
 from bot.accounts.flows import (
     APPEAL_BUTTON,
     CANCEL_HINT,
@@ -39,6 +38,7 @@ from bot.accounts.models import (
 from bot.accounts.service import AccountService, AppealDraft
 from bot.accounts.sms import SmsGateway
 from bot.accounts.uploads import UploadStore
+from bot.store import Database
 from tests.accounts.conftest import START, Clock
 from tests.accounts.factories import photo
 

@@ -7,8 +7,8 @@ import pytest
 
 from bot.accounts.checks import InvalidInput
 from bot.accounts.models import Account
-from bot.accounts.passwords import check_password
 from bot.accounts.service import LinkRefused
+from bot.store.passwords import check_password
 from tests.accounts.factories import OLD_PASSWORD, add_account, rows
 
 NEW_PASSWORD = "New-Passw0rd"

@@ -14,14 +14,12 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.accounts import passwords, sync
+from bot.accounts import sync
 from bot.accounts.checks import DOCUMENT_TYPE_BY_NAME, parse_credit_code, parse_mainland_id
 from bot.accounts.diagnosis import missing_fields
 from bot.accounts.models import (
     Account,
     AccountKind,
-    AuditEntry,
-    Base,
     Decision,
     Grant,
     ManualReview,
@@ -30,6 +28,7 @@ from bot.accounts.models import (
 )
 from bot.accounts.sync import EMPTY_SHA256, InvalidAccountsFile, import_accounts, load_yaml
 from bot.cli.db import DEMO_FILE, DEMO_PASSWORD
+from bot.store import AuditEntry, Base, passwords
 from tests.accounts.factories import rows
 
 ROOT = Path(__file__).resolve().parents[2]

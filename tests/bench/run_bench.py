@@ -36,10 +36,10 @@ from typing import Dict, List, Optional, Tuple
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bot.accounts.database import Database  # noqa: E402
 from bot.chat import send  # noqa: E402
 from bot.handoff.agents import AgentDirectory  # noqa: E402
 from bot.launcher import start_assistant  # noqa: E402
+from bot.store import Database  # noqa: E402
 from bot.topics import FAQ_TOPICS  # noqa: E402
 from tests.handoff.console_client import Agent  # noqa: E402
 from tests.model import LoadedModel  # noqa: E402

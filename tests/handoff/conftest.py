@@ -10,11 +10,11 @@ from typing import Any, Dict
 
 import pytest
 
-from bot.accounts import passwords
 from bot.handoff import agents as agents_module
 from bot.handoff.agents import AgentDirectory, AgentView
 from bot.handoff.models import AgentRole
 from bot.handoff.service import HandoffService
+from bot.store import passwords
 from tests.accounts.conftest import clock, database  # noqa: F401
 
 PASSWORD = "Agent-Passw0rd"

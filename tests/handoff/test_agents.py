@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from bot.accounts.checks import InvalidInput
-from bot.accounts.passwords import check_password
 from bot.accounts.service import NotFound
 from bot.handoff.agents import LOGIN_WINDOW, LoginRefused
 from bot.handoff.models import Agent, AgentRole
+from bot.store.passwords import check_password
 from tests.accounts.conftest import START
 from tests.accounts.factories import rows
 from tests.handoff.conftest import PASSWORD

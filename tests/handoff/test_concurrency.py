@@ -11,9 +11,9 @@ from typing import Callable, List, Optional, Tuple
 
 import sqlalchemy as sa
 
-from bot.accounts.database import Database
 from bot.handoff.models import AuthorKind, HandoffState
 from bot.handoff.service import ALREADY_CLAIMED, HandoffConflict, HandoffService
+from bot.store import Database
 from tests.accounts.factories import rows
 from tests.handoff.conftest import SUMMARY
 

@@ -1,6 +1,7 @@
 """The agent console over real HTTP: its blueprint on a small Sanic app
-(``console_server.ConsoleServer``) on a temporary SQLite database, agents from
-``AgentDirectory``, handoffs from ``HandoffService``, and the delivery bridge
+(``console_server.ConsoleServer``) on a temporary SQLite database (the
+``services`` fixture, on the real clock), agents from ``AgentDirectory``,
+handoffs from ``HandoffService``, and the delivery bridge
 replaced by recorders.  Sessions, CSRF and origins, the claim race, replies,
 notes, transfer, hand back and resolve, the events feed, escaping, reports,
 logout; and one headless-Chromium test of the live queue."""
@@ -15,14 +16,13 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot.accounts.database import Database
-from bot.accounts.models import AuditEntry
+from bot.channels import handoff_bridge as bridge
 from bot.channels.console import LOGIN_COOKIE, SESSION_COOKIE, AgentConsoleInput
-from bot.handoff import bridge
 from bot.handoff.agents import MAX_FAILURES, AgentDirectory
 from bot.handoff.canned import canned_replies
 from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffState
 from bot.handoff.service import HandoffService
+from bot.store import AuditEntry, Database, utcnow
 from bot.topics import FAQ_TOPICS
 from tests.handoff.conftest import PASSWORD, SUMMARY
 from tests.handoff.console_client import CSRF_FIELD, Agent
@@ -35,21 +35,24 @@ XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'console.db'}")
-    database.upgrade()
-    yield database
-    database.dispose()
+def clock():
+    """The real clock for the services (not tests/handoff's movable one)."""
+    return utcnow
 
 
 @pytest.fixture
-def directory(db) -> AgentDirectory:
-    return AgentDirectory(db)
+def db(services) -> Database:
+    return services.database
 
 
 @pytest.fixture
-def service(db) -> HandoffService:
-    return HandoffService(db)
+def directory(services) -> AgentDirectory:
+    return services.agents
+
+
+@pytest.fixture
+def service(services) -> HandoffService:
+    return services.handoffs
 
 
 @pytest.fixture
@@ -74,8 +77,8 @@ def delivered(monkeypatch) -> Dict[str, List[Tuple[Any, ...]]]:
 
 
 @pytest.fixture
-def server(db, delivered):
-    with ConsoleServer(AgentConsoleInput(db)) as running:
+def server(services, delivered):
+    with ConsoleServer(AgentConsoleInput()) as running:
         yield running
 
 

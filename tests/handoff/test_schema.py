@@ -8,9 +8,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bot.accounts.database import alembic_config, upgrade
-from bot.accounts.models import Base
 from bot.handoff import models
+from bot.store import Base, alembic_config, upgrade
 
 HANDOFF_TABLES = {"agents", "login_attempts", "agent_sessions", "handoffs", "handoff_messages", "handoff_events"}
 

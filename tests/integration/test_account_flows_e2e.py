@@ -17,12 +17,12 @@ import pytest
 import yaml
 from PIL import Image
 
-from bot.accounts.database import Database
 from bot.accounts.models import Account, RealnameState
-from bot.accounts.passwords import check_password
 from bot.accounts.service import AccountService
 from bot.chat import send
 from bot.config import PROJECT_ROOT
+from bot.store import Database
+from bot.store.passwords import check_password
 
 ACCOUNTS = textwrap.dedent("""\
     accounts:

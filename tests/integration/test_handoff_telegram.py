@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.accounts.database import Database
 from bot.config import PROJECT_ROOT
 from bot.handoff.service import HandoffService
+from bot.store import Database
 from tests.fake_telegram import FakeTelegram
 from tests.handoff.console_client import Agent
 from tests.integration.test_telegram_e2e import SECRET, TOKEN, WEBHOOK_URL, post_update, start_assistant

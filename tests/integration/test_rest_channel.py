@@ -104,8 +104,8 @@ def test_two_misunderstandings_in_a_row_offer_a_person_and_yes_connects(assistan
 
 
 def default_handoff_service_on(assistant):
-    from bot.accounts.database import Database
     from bot.handoff.service import HandoffService
+    from bot.store import Database
 
     return HandoffService(Database(assistant.overrides["DATABASE_URL"]))
 

@@ -8,10 +8,10 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from bot.accounts.database import Database
 from bot.chat import send
 from bot.handoff.agents import AgentDirectory
 from bot.handoff.service import HandoffService
+from bot.store import Database
 from tests.handoff.console_client import Agent
 from tests.integration.conftest import RESULTS, AssistantProcess
 from tests.servers import postgres_server, redis_server

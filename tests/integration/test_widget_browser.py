@@ -13,10 +13,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from bot.accounts.database import Database
 from bot.accounts.models import ManualReview, RealnameState, Upload
 from bot.accounts.service import AccountService
 from bot.config import PROJECT_ROOT
+from bot.store import Database
 from tests.integration.browser import DESKTOP, PHONE, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
 from tests.widget_images import write_test_files
 

@@ -21,10 +21,10 @@ from typing import Iterator
 
 from playwright.sync_api import expect
 
-from bot.accounts.database import Database
 from bot.accounts.service import AccountService
 from bot.config import PROJECT_ROOT
 from bot.launcher import start_assistant
+from bot.store import Database
 from tests.integration.browser import DESKTOP, PHONE, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
 from tests.servers import free_port
 from tests.widget_images import write_test_files

@@ -1,5 +1,6 @@
 """The thin Rasa actions of the account flows (actions/account_flows.py) on
-tracker fixtures, with the flow engine over a throw-away SQLite store.
+tracker fixtures, with the flow engine over a throw-away SQLite store (the
+``services`` fixture).
 
 Rasa runs ``validate_account_form`` on a copy of the tracker that ends with
 ``SlotSet(requested_slot, ...)`` and ``ActionExecuted(account_form)``
@@ -17,7 +18,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-import actions.account_flows as account_flows
 from actions.account_flows import (
     REQUESTED_SLOT,
     ActionResetFlow,
@@ -25,14 +25,11 @@ from actions.account_flows import (
     ValidateAccountForm,
     cleared_flow,
 )
-from bot.accounts.database import Database
 from bot.accounts.flows import FLOW_SLOTS, FlowEngine
 from bot.accounts.masking import mask_phone
 from bot.accounts.models import Account, AccountKind, RealnameState
 from bot.accounts.service import AccountService
-from bot.accounts.sms import SmsGateway
-from bot.accounts.uploads import UploadStore
-from tests.accounts.conftest import START, Clock
+from tests.accounts.conftest import START, clock  # noqa: F401  (the services' clock)
 from tests.unit.trackers import action, user
 
 SENDER = "web-user-1"
@@ -43,19 +40,13 @@ FORM = "account_form"
 # -- the store and the engine ------------------------------------------------------
 
 @pytest.fixture
-def service(tmp_path) -> AccountService:
-    database = Database(f"sqlite:///{tmp_path / 'accounts.db'}")
-    database.upgrade()
-    yield AccountService(database, sms=SmsGateway(), uploads=UploadStore(tmp_path / "uploads", 1024 * 1024),
-                         clock=Clock())
-    database.dispose()
+def service(services) -> AccountService:
+    return services.accounts
 
 
 @pytest.fixture(autouse=True)
-def engine(service, monkeypatch) -> FlowEngine:
-    flow_engine = FlowEngine(service)
-    monkeypatch.setattr(account_flows, "engine", lambda: flow_engine)
-    return flow_engine
+def engine(services) -> FlowEngine:
+    return services.flows
 
 
 def add_account(service: AccountService, login_name: str, **fields: Any) -> int:

@@ -1,6 +1,6 @@
 """action_request_human on tracker fixtures, and the channels' handoff intake
-(bot/handoff/bridge.py) with a recording on_new_message, over a throw-away
-SQLite store."""
+(bot/channels/handoff_bridge.py) with a recording on_new_message, over a
+throw-away SQLite store (the ``services`` fixture)."""
 import asyncio
 from datetime import datetime
 from typing import Any, Dict, List
@@ -11,10 +11,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff as handoff_actions
-from bot.accounts.database import Database
 from bot.accounts.models import AccountKind
-from bot.accounts.service import AccountService
-from bot.handoff import assistant_side, bridge
+from bot.channels import handoff_bridge as bridge
+from bot.handoff import assistant_side
 from bot.handoff.hours import ServiceHours
 from bot.handoff.models import HandoffReason, HandoffState
 from bot.handoff.service import HandoffService
@@ -34,11 +33,8 @@ class Clock:
 
 
 @pytest.fixture
-def database(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
-    db.upgrade()
-    yield db
-    db.dispose()
+def database(services):
+    return services.database
 
 
 @pytest.fixture
@@ -47,13 +43,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def handoffs(database, clock, monkeypatch) -> HandoffService:
-    service = HandoffService(database, clock=clock)
-    monkeypatch.setattr(handoff_actions, "default_handoff_service", lambda: service)
-    monkeypatch.setattr(bridge, "default_handoff_service", lambda: service)
-    monkeypatch.setattr(handoff_actions, "default_service", lambda: AccountService(database, clock=clock))
+def handoffs(services, monkeypatch) -> HandoffService:
     monkeypatch.setattr(ServiceHours, "from_settings", classmethod(lambda cls: ServiceHours.parse("mon-fri 08:30-17:30")))
-    return service
+    return services.handoffs
 
 
 def tracker(events: List[Dict[str, Any]], slots: Dict[str, Any], channel: str = "widget") -> Tracker:

@@ -1,7 +1,10 @@
 """Every module of bot/ imports, and bot's packages import each other without
 a cycle: the command line (bot/cli/) builds on the services, never the other
-way round.  The graph is read with ast from the source files, so imports
-inside functions and under TYPE_CHECKING count too."""
+way round; the store (bot/store/) is the bottom layer; only the channels and
+the CLI (and the actions) reach the composition root (bot/services.py); and no
+part of bot, nor an action, imports another part's private names (``_x``).
+The graph is read with ast from the source files, so imports inside functions
+and under TYPE_CHECKING count too."""
 from __future__ import annotations
 
 import ast
@@ -14,7 +17,8 @@ import pytest
 BOT = Path(__file__).resolve().parents[2] / "bot"
 # Alembic runs migrations/env.py and the version scripts as files, inside its
 # own context; they are not modules of the package (env.py loads every table).
-NOT_MODULES = {BOT / "accounts" / "migrations"}
+NOT_MODULES = {BOT / "store" / "migrations"}
+ACTIONS = BOT.parent / "actions"
 
 
 def module_files() -> Dict[str, Path]:
@@ -95,8 +99,10 @@ def test_every_module_imports(module):
 
 def test_the_graph_covers_the_packages():
     graph = unit_graph()
-    assert {"bot.accounts", "bot.handoff", "bot.channels", "bot.nlu", "bot.cli", "bot.__main__"} <= set(graph)
+    assert {"bot.accounts", "bot.handoff", "bot.channels", "bot.nlu", "bot.cli", "bot.__main__", "bot.store",
+            "bot.services"} <= set(graph)
     assert {"bot.accounts", "bot.handoff"} <= graph["bot.cli"]  # the CLI uses the services
+    assert {"bot.store"} <= graph["bot.accounts"] & graph["bot.handoff"]  # both on the one store
 
 
 def test_no_cycle_among_bots_packages():
@@ -118,3 +124,50 @@ def test_only_the_entry_point_imports_the_command_line():
     importers = {module for module, path in MODULES.items()
                  if unit_of(module) != "bot.cli" and any(unit_of(name) == "bot.cli" for name in imported_modules(path))}
     assert importers == {"bot.__main__"}
+
+
+def test_the_store_is_the_bottom_layer():
+    """bot.store knows no service: only the settings (its migrations' env.py,
+    not a module, loads every table)."""
+    assert unit_graph()["bot.store"] <= {"bot.config"}
+
+
+def test_only_the_channels_and_the_cli_import_the_composition_root():
+    importers = {unit_of(module) for module, path in MODULES.items()
+                 if unit_of(module) != "bot.services" and "bot.services" in imported_modules(path)}
+    assert importers == {"bot.channels", "bot.cli"}
+
+
+def foreign_private_names(module: str, source: str) -> List[str]:
+    """The names starting with one underscore (or in a module whose name does)
+    that ``module``'s source imports from another part of bot."""
+    found: List[str] = []
+
+    def private(name: str) -> bool:
+        return any(part.startswith("_") and not part.startswith("__") for part in name.split("."))
+
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.split(".")[0] == "bot":
+            if unit_of(node.module) == unit_of(module):
+                continue
+            found += [f"{node.module}.{alias.name}" for alias in node.names if private(f"{node.module}.{alias.name}")]
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.split(".")[0] == "bot"
+                      and unit_of(alias.name) != unit_of(module) and private(alias.name)]
+    return found
+
+
+def test_no_part_of_bot_nor_an_action_imports_anothers_private_names():
+    sources = dict(MODULES)
+    sources.update({f"actions.{path.stem}": path for path in sorted(ACTIONS.glob("*.py"))})
+    found = {module: names for module, path in sources.items()
+             if (names := foreign_private_names(module, path.read_text(encoding="utf-8")))}
+    assert found == {}
+
+
+def test_the_private_name_finder_finds_them():
+    source = ("from bot.accounts.models import Base, _enum\nfrom bot.handoff._hidden import x\n"
+              "import bot.accounts._secret\nfrom bot.handoff.service import _own\n")
+    assert foreign_private_names("bot.handoff.models", source) == [
+        "bot.accounts.models._enum", "bot.accounts._secret"]
+    assert foreign_private_names("bot.accounts.models", "from bot.store import Base, stored_enum\n") == []

@@ -19,9 +19,8 @@ from sanic import Sanic
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.accounts.database import Database, upgrade
 from bot.accounts.models import Upload
-from bot.channels.common import SEND_FILE_TEXT, account_service
+from bot.channels.common import SEND_FILE_TEXT
 from bot.channels.telegram import (
     EXPIRED_BUTTON_TEXT,
     SECRET_HEADER,
@@ -36,7 +35,7 @@ from bot.channels.telegram import (
     command_of,
 )
 from bot.channels.telegram_delivery import retry_after_seconds, split_text
-from bot.handoff.service import default_handoff_service
+from bot.store import Database
 from tests.fake_telegram import FakeTelegram
 from tests.servers import free_port, serving_blueprint
 
@@ -340,17 +339,10 @@ async def test_an_unknown_hashed_button_is_answered_and_explained(fake, polling)
 
 
 @pytest.fixture(autouse=True)
-def account_store(tmp_path, monkeypatch):
-    """A throw-away store: uploads, and the handoff state every message is checked against."""
-    url = f"sqlite:///{tmp_path}/accounts.db"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("UPLOAD_DIR", str(tmp_path / "uploads"))
-    upgrade(url)
-    account_service.cache_clear()
-    default_handoff_service.cache_clear()
-    yield Database(url)
-    account_service.cache_clear()
-    default_handoff_service.cache_clear()
+def account_store(services) -> Database:
+    """A throw-away store (the ``services`` fixture): uploads, and the handoff
+    state every message is checked against."""
+    return services.database
 
 
 def uploads(database: Database) -> List[Upload]:

@@ -11,12 +11,11 @@ import re
 from typing import Any, List, Mapping, Optional
 
 from bot.accounts import checks
-from bot.accounts.checks import InvalidInput
+from bot.accounts.checks import PASSWORD_RULE, InvalidInput
 from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.flows.flow import Flow
 from bot.accounts.flows.verification import Steps, looks_like_value, miss, verification_findings
 from bot.accounts.masking import mask_login_name
-from bot.accounts.passwords import PASSWORD_RULE
 from bot.accounts.service import RESET_LINK_LIFETIME, minutes_of
 
 

@@ -1,6 +1,10 @@
-"""Password hashes: PBKDF2-SHA256 with a per-password salt (standard library only),
-and the platform's password rule as users are told it (``PASSWORD_RULE``: the
-reset link's message and the reset page; ``checks.password_problems`` enforces it).
+"""Password hashes of the platform's accounts (the YAML import, the reset
+page) and of support agents: PBKDF2-SHA256 with a per-password salt (standard
+library only), stored as ``pbkdf2_sha256$<iterations>$<salt>$<digest>``.
+
+``check_password`` follows the iterations a stored hash names, so hashes made
+with other iteration counts keep working.  Which passwords are acceptable is
+the accounts' rule (``bot.accounts.checks``), not the store's.
 """
 
 from __future__ import annotations
@@ -12,8 +16,6 @@ import secrets
 
 _ALGORITHM = "pbkdf2_sha256"
 _ITERATIONS = 200_000
-
-PASSWORD_RULE = "新密码至少 8 位，包含大写字母、小写字母、数字、特殊符号中的至少 3 种。"
 
 
 def hash_password(password: str, iterations: int = _ITERATIONS) -> str:

@@ -11,10 +11,12 @@
   and lets it speak first (the rating question; the rating buttons are
   handled here too, as is a stale 取消 button).
 
-Every step reads the handoff state from the database, so any Rasa process
-behind one address can serve any conversation.  The database work runs off
-the event loop (``asyncio.to_thread``).  The channels import this module,
-never the other way round.
+Every step reads the handoff state from the database through the process's
+``HandoffService`` (``bot.services.services().handoffs``), so any Rasa
+process behind one address can serve any conversation.  The database work
+runs off the event loop (``asyncio.to_thread``).  The channels (the REST,
+widget and Telegram inputs, the console) import this module; bot/handoff
+never does (it is the core without Rasa).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from sanic import Sanic
 
 from bot.accounts.checks import InvalidInput
 from bot.handoff.assistant_side import BACK_TO_ASSISTANT, CANCELLED, Reply, rating_of, thanks_for
-from bot.handoff.service import HandoffView, default_handoff_service
+from bot.handoff.service import HandoffView
+from bot.services import services
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +49,15 @@ def handoff_aware(on_new_message: OnNewMessage) -> OnNewMessage:
         rating = rating_of(text)
         if rating is not None:  # the rating buttons after a handoff; never Rasa's business
             return await _rate(message, rating)
-        handoff = await to_thread(default_handoff_service().open_handoff, message.sender_id)
+        handoff = await to_thread(services().handoffs.open_handoff, message.sender_id)
         if handoff is None:
             if text == CANCEL_PAYLOAD:  # a stale button: nothing is waiting
                 return await _say(_app_of(), message.sender_id, message.output_channel, CANCELLED)
             return await on_new_message(message)
-        if text == CANCEL_PAYLOAD and await to_thread(default_handoff_service().cancel, message.sender_id):
+        if text == CANCEL_PAYLOAD and await to_thread(services().handoffs.cancel, message.sender_id):
             return await _say(_app_of(), message.sender_id, message.output_channel, CANCELLED, resume=True)
         shown = (message.metadata or {}).get("display_text") or message.text or ""
-        await to_thread(default_handoff_service().record_user_message, message.sender_id, shown)
+        await to_thread(services().handoffs.record_user_message, message.sender_id, shown)
         return await on_new_message(message)  # logged by Rasa; paused, so no answer
 
     return receive
@@ -62,7 +65,7 @@ def handoff_aware(on_new_message: OnNewMessage) -> OnNewMessage:
 
 async def _rate(message: UserMessage, rating: int) -> None:
     try:
-        await to_thread(default_handoff_service().rate, message.sender_id, rating)
+        await to_thread(services().handoffs.rate, message.sender_id, rating)
         reply = thanks_for(rating)
     except InvalidInput as refusal:
         reply = Reply(str(refusal))
