@@ -112,9 +112,9 @@ def training_fingerprint(config_path: Path) -> str:
 
 
 def training_examples() -> int:
-    """Training examples of the data the models learn from (lines of NLU examples)."""
+    """Training examples of the data the models learn from (the indented example lines, not ``- intent:``)."""
     return sum(
-        line.lstrip().startswith("- ")
+        line.startswith("    - ")
         for path in (ROOT / "data" / "nlu").rglob("*.yml")
         for line in path.read_text(encoding="utf-8").splitlines()
     )
