@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from bot.accounts.database import Database
 from bot.accounts.models import AuditEntry
-from bot.channels.console import LOGIN_COOKIE, SESSION_COOKIE, AgentConsoleInput
+from bot.console.channel import AgentConsoleInput
+from bot.console.guards import LOGIN_COOKIE, SESSION_COOKIE
 from bot.handoff import bridge
 from bot.handoff.agents import MAX_FAILURES, AgentDirectory
 from bot.handoff.canned import canned_replies
