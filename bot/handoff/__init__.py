@@ -1,18 +1,20 @@
 """Human handoff: support agents take conversations over in a console and
 hand them back to the assistant.
 
-This package is the core, without Rasa: ``models`` (tables on the store's
-``Base``, migration 0003 of ``bot/store/migrations``), ``service``
-(``HandoffService``: the state machine, queue, transcript, ratings and the
-event log the console polls), ``agents`` (``AgentDirectory``: agents, login
-with a rate limit, console sessions, CSRF tokens), ``hours``
+This package is the core, without Rasa and without web code: ``models``
+(tables on the store's ``Base``, migration 0003 of ``bot/store/migrations``),
+``service`` (``HandoffService``: the state machine, queue, transcript, ratings
+and the event log the console polls), ``agents`` (``AgentDirectory``: agents,
+login with a rate limit, console sessions, CSRF tokens), ``hours``
 (``ServiceHours``: when agents answer), ``reports`` (per-day figures),
 ``summary`` (masking of identity data in free text), ``assistant_side`` (what
-the assistant says around a handoff), ``canned`` (canned answers from the
-FAQ) and ``console_pages`` (the console's HTML).
+the assistant says around a handoff) and ``canned`` (the console's canned
+replies from the FAQ).
 
 It uses the store (``bot.store``) and the accounts' public names only.  The
-services are built once per process by ``bot.services``; the console's routes
-(``bot/channels/console.py``) and the bridge to the running assistant
-(``bot/channels/handoff_bridge.py``) live with the channels.
+services are built once per process by ``bot.services``; the agent console's
+web side (routes, pages, templates, script) is ``bot/console``, the bridge to
+the running assistant ``bot/channels/handoff_bridge.py`` and the commands
+(``python -m bot agents ...`` / ``handoff report``) ``bot/cli``'s.  A test
+keeps web code out of this package.
 """

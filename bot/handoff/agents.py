@@ -289,6 +289,12 @@ class AgentDirectory:
             result = session.execute(delete(AgentSession).where(AgentSession.token_hash == digest(token)))
             return result.rowcount > 0
 
+    def log_out(self, token: str, agent: AgentView, client_ip: str) -> None:
+        """Ends the session ``token`` of ``agent`` and writes ``agent_logout`` to the audit log."""
+        self.end_session(token)
+        with self.db.session() as session:
+            self._audit(session, agent.actor, "agent_logout", client_ip=client_ip)
+
     @staticmethod
     def _live_session(session: Session, token: Optional[str], now: datetime) -> Optional[Tuple[AgentSession, Agent]]:
         if not token:

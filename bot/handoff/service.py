@@ -32,7 +32,7 @@ API (each call one transaction):
 
   request(sender_id, channel, reason, summary) -> HandoffView   open one, or the open one
   open_handoff(sender_id) -> HandoffView | None;  get(handoff_id) -> HandoffView
-  assigned_to(agent_id) -> [HandoffView]                         the agent's open conversations
+  assigned_to(agent_id=None) -> [HandoffView]                    the agent's open conversations (None: all agents')
   queue() -> [QueueEntry];  position(handoff_id) -> int | None   (1-based; None: not waiting)
   estimated_wait_minutes(position) -> int
   record_user_message(sender_id, text) -> MessageView | None      None: no open handoff
@@ -419,14 +419,14 @@ class HandoffService:
             ).scalar_one_or_none()
             return self._view(session, row) if row else None
 
-    def assigned_to(self, agent_id: int) -> List[HandoffView]:
+    def assigned_to(self, agent_id: Optional[int] = None) -> List[HandoffView]:
+        """The agent's assigned handoffs (every agent's for None), the earliest claimed first."""
+        conditions = [Handoff.state == HandoffState.ASSIGNED]
+        if agent_id is not None:
+            conditions.append(Handoff.agent_id == agent_id)
         with self.db.session() as session:
             rows = (
-                session.execute(
-                    select(Handoff)
-                    .where(Handoff.agent_id == agent_id, Handoff.state == HandoffState.ASSIGNED)
-                    .order_by(Handoff.claimed_at, Handoff.id)
-                )
+                session.execute(select(Handoff).where(*conditions).order_by(Handoff.claimed_at, Handoff.id))
                 .scalars()
                 .all()
             )

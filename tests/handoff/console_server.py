@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from sanic import Sanic
 
-from bot.channels.console import AgentConsoleInput
+from bot.console.channel import AgentConsoleInput
 from tests.servers import free_port, serving_blueprint
 
 

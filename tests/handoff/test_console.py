@@ -17,7 +17,8 @@ import requests
 from sqlalchemy import select
 
 from bot.channels import handoff_bridge as bridge
-from bot.channels.console import LOGIN_COOKIE, SESSION_COOKIE, AgentConsoleInput
+from bot.console.channel import AgentConsoleInput
+from bot.console.guards import LOGIN_COOKIE, SESSION_COOKIE
 from bot.handoff.agents import MAX_FAILURES, AgentDirectory
 from bot.handoff.canned import canned_replies
 from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffState

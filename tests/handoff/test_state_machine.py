@@ -112,6 +112,17 @@ def test_claim_assigns_the_agent(service, alice, clock):
     assert service.queue() == []
 
 
+def test_assigned_to_nobody_in_particular_lists_every_agents_earliest_claimed_first(service, alice, bob, clock):
+    bobs = assigned(service, bob.id, "u1")
+    clock.advance(minutes=1)
+    alices = assigned(service, alice.id, "u2")
+    open_one(service, "u3")  # waiting: not assigned
+    assert [handoff.id for handoff in service.assigned_to()] == [bobs, alices]
+    assert [handoff.id for handoff in service.assigned_to(alice.id)] == [alices]
+    service.resolve(bobs, bob.id)
+    assert [handoff.id for handoff in service.assigned_to()] == [alices]
+
+
 def test_claiming_a_claimed_handoff_is_refused(service, alice, bob):
     handoff_id = assigned(service, alice.id)
     with pytest.raises(HandoffConflict, match="已被其他客服接手"):

@@ -1,10 +1,12 @@
 """Every module of bot/ imports, and bot's packages import each other without
 a cycle: the command line (bot/cli/) builds on the services, never the other
-way round; the store (bot/store/) is the bottom layer; only the channels and
-the CLI (and the actions) reach the composition root (bot/services.py); and no
-part of bot, nor an action, imports another part's private names (``_x``).
-The graph is read with ast from the source files, so imports inside functions
-and under TYPE_CHECKING count too."""
+way round; the store (bot/store/) is the bottom layer; only the entry points
+(channels, console, web pages, CLI and the actions) reach the composition root
+(bot/services.py); the web packages (bot/console/, bot/web/, bot/channels/)
+build on the services, and bot/handoff holds no web code; no part of bot, nor
+an action, imports another part's private names (``_x``).  The graph is read
+with ast from the source files, so imports inside functions and under
+TYPE_CHECKING count too."""
 from __future__ import annotations
 
 import ast
@@ -44,6 +46,11 @@ def unit_of(module: str) -> str:
 
 def imported_modules(path: Path) -> Set[str]:
     """bot's modules that a source file imports, wherever the import statement is."""
+    return {name for name in imported_names(path) if name == "bot" or name.startswith("bot.")}
+
+
+def imported_names(path: Path) -> Set[str]:
+    """Every module (of bot or not) that a source file imports, wherever the import statement is."""
     found: Set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -54,7 +61,7 @@ def imported_modules(path: Path) -> Set[str]:
                 found.add(submodule if submodule in MODULES else node.module)
         elif isinstance(node, ast.ImportFrom):
             raise AssertionError(f"{path}: relative import (use absolute bot.… imports)")
-    return {name for name in found if name == "bot" or name.startswith("bot.")}
+    return found
 
 
 def unit_graph() -> Dict[str, Set[str]]:
@@ -132,10 +139,10 @@ def test_the_store_is_the_bottom_layer():
     assert unit_graph()["bot.store"] <= {"bot.config"}
 
 
-def test_only_the_channels_and_the_cli_import_the_composition_root():
+def test_only_the_entry_points_import_the_composition_root():
     importers = {unit_of(module) for module, path in MODULES.items()
                  if unit_of(module) != "bot.services" and "bot.services" in imported_modules(path)}
-    assert importers == {"bot.channels", "bot.cli"}
+    assert importers == {"bot.channels", "bot.cli", "bot.console", "bot.web"}
 
 
 def foreign_private_names(module: str, source: str) -> List[str]:
@@ -171,3 +178,34 @@ def test_the_private_name_finder_finds_them():
     assert foreign_private_names("bot.handoff.models", source) == [
         "bot.accounts.models._enum", "bot.accounts._secret"]
     assert foreign_private_names("bot.accounts.models", "from bot.store import Base, stored_enum\n") == []
+
+
+# -- web code stays in the web packages ----------------------------------------------------------
+
+WEB_PACKAGES = {"bot.console", "bot.web", "bot.channels"}
+WEB_LIBRARIES = {"html", "mako", "markupsafe", "jinja2"}  # HTML is written in bot/console and bot/web only
+
+
+def test_the_handoff_package_imports_no_web_code():
+    for module, path in MODULES.items():
+        if unit_of(module) != "bot.handoff":
+            continue
+        names = imported_names(path)
+        assert not {unit_of(name) for name in names if name.startswith("bot.")} & WEB_PACKAGES, module
+        assert not {name.split(".")[0] for name in names} & WEB_LIBRARIES, module
+
+
+def test_the_handoff_package_holds_no_web_files():
+    files = [path for path in (BOT / "handoff").rglob("*") if path.is_file() and "__pycache__" not in path.parts]
+    assert files and all(path.suffix == ".py" for path in files), files
+
+
+@pytest.mark.parametrize("package", ["bot.accounts", "bot.handoff", "bot.nlu", "bot.cli"])
+def test_the_services_never_import_the_web_packages(package):
+    assert not unit_graph()[package] & {"bot.console", "bot.web"}
+
+
+def test_only_the_console_uses_the_web_package_and_nothing_the_console():
+    graph = unit_graph()
+    assert {unit for unit, targets in graph.items() if "bot.console" in targets} == set()
+    assert {unit for unit, targets in graph.items() if "bot.web" in targets} == {"bot.console"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from bot.channels.console import AgentConsoleInput
+from bot.console.channel import AgentConsoleInput
 from bot.services import Services, build_services, use_services
 from bot.services import services as process_services
 from bot.store import AuditEntry, Database, engine_for
@@ -60,8 +60,8 @@ def test_the_accounts_and_the_handoff_write_to_one_store(services):
 
 def test_the_process_accessor_answers_the_installed_services(services):
     assert process_services() is services  # the fixture's, installed
-    assert AgentConsoleInput().service is services.handoffs
-    assert AgentConsoleInput().database.engine is services.database.engine
+    assert AgentConsoleInput().services.handoffs is services.handoffs
+    assert AgentConsoleInput().services.database.engine is services.database.engine
 
 
 def test_the_process_services_are_built_once_from_the_settings(tmp_path, monkeypatch):

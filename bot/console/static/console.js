@@ -1,15 +1,19 @@
 /*
- * The agent console's live updates (bot/channels/console.py).
+ * The agent console's live updates (bot/console/, docs/agent-console.md).
  *
  * Every logged-in page polls GET events?after=<id> (the page carries the id
  * of the last event it was rendered with); when something changed it fetches
- * a snapshot: api/queue for the queue lists and the waiting badge,
+ * a snapshot: on the queue page a fresh copy of the page itself, whose three
+ * lists replace the shown ones (the rows are drawn by the server only:
+ * templates/queue.mako); elsewhere api/queue, for the waiting badge;
  * api/conversations/<id>?after=<message id> for the open conversation.  The
  * database is the only truth: nothing here decides anything, a missed poll
  * is caught up by the next one.
  *
- * Data is written with textContent only (never innerHTML); the page's
- * Content-Security-Policy allows no inline script or style.
+ * Data from JSON is written with textContent only (never innerHTML); the
+ * queue's rows are the server's escaped HTML, parsed with DOMParser (which
+ * runs no script).  The page's Content-Security-Policy allows no inline
+ * script or style.
  */
 (function () {
   "use strict";
@@ -46,6 +50,9 @@
     return node;
   }
 
+  // The words of views.duration_zh (a test holds the two equal; halves round up
+  // here, to even there): the server writes every duration, this only advances
+  // the ticking ones each second.
   function durationZh(seconds) {
     var whole = Math.max(0, Math.round(seconds));
     if (whole < 60) {
@@ -57,20 +64,35 @@
     return Math.floor(whole / 3600) + " 小时 " + String(Math.floor((whole % 3600) / 60)).padStart(2, "0") + " 分";
   }
 
-  function getJson(path) {
+  function get(path, accept) {
     return fetch(BASE + path, {
       credentials: "same-origin",
       cache: "no-store",
-      headers: { Accept: "application/json" }
+      headers: { Accept: accept }
     }).then(function (response) {
-      if (response.status === 401) {
+      // The session ended: JSON answers 401, pages redirect to the login page.
+      if (response.status === 401 || response.redirected) {
         window.location.assign(BASE + "login");
         throw new Error("logged out");
       }
       if (!response.ok) {
         throw new Error("HTTP " + response.status);
       }
+      return response;
+    });
+  }
+
+  function getJson(path) {
+    return get(path, "application/json").then(function (response) {
       return response.json();
+    });
+  }
+
+  function getPage(path) {
+    return get(path, "text/html").then(function (response) {
+      return response.text();
+    }).then(function (html) {
+      return new DOMParser().parseFromString(html, "text/html");
     });
   }
 
@@ -194,49 +216,10 @@
 
   // -- the queue page ------------------------------------------------------------
 
-  function claimForm(id) {
-    var form = el("form", { method: "post", action: BASE + "conversations/" + id + "/claim", "class": "inline" });
-    var token = el("input", { type: "hidden", name: "csrf" });
-    token.value = CSRF;
-    form.appendChild(token);
-    form.appendChild(el("button", { type: "submit", "aria-label": "接手会话 " + id }, "接手"));
-    return form;
-  }
-
-  function tickingCell(seconds, since) {
-    var cell = el("td", { "class": "js-ticking" }, durationZh(seconds));
-    cell.dataset.seconds = String(seconds);
-    cell.dataset.since = String(since);
-    return cell;
-  }
-
-  function queueRow(kind, row, position, since) {
-    var tr = el("tr", { "data-handoff-id": String(row.id), "data-testid": kind + "-row" });
-    if (kind === "waiting") {
-      tr.appendChild(el("td", {}, position));
-      tr.appendChild(tickingCell(row.seconds, since));
-    } else {
-      tr.appendChild(el("td", {}, "#" + row.id));
-      tr.appendChild(kind === "mine" ? tickingCell(row.seconds, since) : el("td", {}, row.agent_name));
-    }
-    tr.appendChild(el("td", {}, row.reason));
-    tr.appendChild(el("td", {}, row.channel));
-    tr.appendChild(el("td", { "class": "problem" }, row.problem));
-    var actions = el("td", { "class": "row-actions" });
-    actions.appendChild(el("a", { href: BASE + "conversations/" + row.id }, kind === "waiting" ? "查看" : "打开"));
-    if (kind === "waiting") {
-      actions.appendChild(claimForm(row.id));
-    }
-    tr.appendChild(actions);
-    if (newSince[row.id] && Date.now() - newSince[row.id] < NEW_HIGHLIGHT_MS) {
-      tr.classList.add("is-new");
-    }
-    return tr;
-  }
-
-  function renderList(kind, rows) {
+  function replaceList(kind, fresh) {
     var tbody = document.getElementById(kind + "-rows");
-    if (!tbody) {
+    var rows = fresh.getElementById(kind + "-rows");
+    if (!tbody || !rows) {
       return;
     }
     // Keep the keyboard focus on the same row's same control across the redraw.
@@ -245,13 +228,19 @@
     var focusedId = focusedRow ? focusedRow.dataset.handoffId : null;
     var focusedTag = active ? active.tagName : null;
     var since = Date.now();
-    var fresh = document.createDocumentFragment();
-    rows.forEach(function (row, index) {
-      fresh.appendChild(queueRow(kind, row, index + 1, since));
+    var arrived = Array.prototype.slice.call(rows.children);
+    arrived.forEach(function (row) {
+      row.querySelectorAll(".js-ticking").forEach(function (cell) {
+        cell.dataset.since = String(since);
+      });
+      var id = row.dataset.handoffId;
+      if (newSince[id] && since - newSince[id] < NEW_HIGHLIGHT_MS) {
+        row.classList.add("is-new");
+      }
     });
-    tbody.replaceChildren(fresh);
-    document.getElementById(kind + "-count").textContent = String(rows.length);
-    document.getElementById(kind + "-empty").hidden = rows.length > 0;
+    tbody.replaceChildren.apply(tbody, arrived);
+    document.getElementById(kind + "-count").textContent = fresh.getElementById(kind + "-count").textContent;
+    document.getElementById(kind + "-empty").hidden = fresh.getElementById(kind + "-empty").hidden;
     if (focusedId) {
       var again = tbody.querySelector('tr[data-handoff-id="' + focusedId + '"] ' + focusedTag.toLowerCase());
       if (again) {
@@ -414,14 +403,17 @@
     if (refreshingQueue) {
       return refreshingQueue;
     }
-    refreshingQueue = getJson("api/queue").then(function (data) {
-      setWaiting(data.waiting.length);
-      if (PAGE === "queue") {
-        renderList("waiting", data.waiting);
-        renderList("mine", data.mine);
-        renderList("others", data.others);
-      }
-    }).finally(function () { refreshingQueue = null; });
+    var refreshed = PAGE === "queue"
+      ? getPage("").then(function (fresh) {
+        setWaiting(fresh.getElementById("waiting-rows").children.length);
+        ["waiting", "mine", "others"].forEach(function (kind) {
+          replaceList(kind, fresh);
+        });
+      })
+      : getJson("api/queue").then(function (data) {
+        setWaiting(data.waiting.length);
+      });
+    refreshingQueue = refreshed.finally(function () { refreshingQueue = null; });
     return refreshingQueue;
   }
 

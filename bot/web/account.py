@@ -1,5 +1,5 @@
 """HTTP routes of the account flows, served by the Rasa server under
-``/webhooks/account/``:
+``/webhooks/account/`` (channel ``AccountWebInput`` in ``credentials.yml``):
 
 * ``POST /webhooks/account/upload`` (multipart: ``sender``, ``file``) stores a
   document photo for the conversation and answers ``{"upload_id": ...}``;
@@ -8,12 +8,15 @@
   Browsers may post from the assistant's own pages and from the sites in
   WIDGET_ALLOWED_ORIGINS (the web widget); other sites get HTTP 403.
 * ``GET|POST /webhooks/account/reset?token=...``: the one-time password-reset
-  page the assistant links to. Passwords are typed only here, never in the chat.
+  page the assistant links to (HTML from ``bot/web/pages.py``). Passwords are
+  typed only here, never in the chat.
+* ``GET /webhooks/account/``: ``{"status": "ok"}``.
+
+The handlers call ``AccountService`` only (off the event loop).
 """
 
 from __future__ import annotations
 
-import html
 import logging
 from typing import Any, Awaitable, Callable, Text
 
@@ -22,10 +25,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.accounts.checks import PASSWORD_RULE, InvalidInput
+from bot.accounts.checks import InvalidInput
 from bot.channels.common import in_thread, origin_allowed, request_origins, store_upload
 from bot.channels.rest import BadRequest, parse_sender
 from bot.services import services
+from bot.web import pages
 
 logger = logging.getLogger(__name__)
 
@@ -37,38 +41,16 @@ PAGE_HEADERS = {
 }
 
 
-def page(title: str, body: str, status: int = 200) -> HTTPResponse:
-    document = f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)} - 科技部政务服务平台</title>
-<style>body{{font-family:sans-serif;max-width:30rem;margin:2rem auto;padding:0 1rem;line-height:1.6}}
-label{{display:block;margin-top:1rem}}input{{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}}
-button{{margin-top:1.2rem;padding:.6rem 1.2rem;font-size:1rem}}.error{{color:#b00020}}</style>
-</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"""
+def html_page(document: str, status: int = 200) -> HTTPResponse:
     return response.html(document, status=status, headers=PAGE_HEADERS)
 
 
 def link_unusable(refusal: InvalidInput) -> HTTPResponse:
-    return page("链接不可用", f'<p class="error">{html.escape(str(refusal))}</p>', 410)
+    return html_page(pages.link_unusable(str(refusal)), 410)
 
 
 def reset_form(token: str, masked_login: str, error: str = "") -> HTTPResponse:
-    problem = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return page(
-        "设置新密码",
-        f"""{problem}
-<p>账号：{html.escape(masked_login)}</p>
-<p>{html.escape(PASSWORD_RULE)}</p>
-<form method="post" action="reset">
-<input type="hidden" name="token" value="{html.escape(token)}">
-<label for="password">新密码</label>
-<input id="password" name="password" type="password" autocomplete="new-password" required minlength="8">
-<label for="repeated">再输入一次</label>
-<input id="repeated" name="repeated" type="password" autocomplete="new-password" required minlength="8">
-<button type="submit">确定</button></form>""",
-        400 if error else 200,
-    )
+    return html_page(pages.reset_form(token, masked_login, error), 400 if error else 200)
 
 
 class AccountWebInput(InputChannel):
@@ -110,10 +92,7 @@ class AccountWebInput(InputChannel):
                 except InvalidInput as refusal:
                     return link_unusable(refusal)
                 return reset_form(token, login, str(problem))
-            return page(
-                "密码已重置",
-                f"<p>账号 {html.escape(masked)} 的新密码已生效，请回到平台用新密码登录。" "这个链接已失效。</p>",
-            )
+            return html_page(pages.reset_done(masked))
 
         return routes
 

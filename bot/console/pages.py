@@ -1,0 +1,110 @@
+"""The console's HTML, rendered on the server: one function per page, each one
+template of ``templates/`` (the template mechanism of ``bot/web/rendering.py``,
+autoescaping on).  Fragments — a queue row, a message, a chart, a form's CSRF
+field — are ``<%def>`` blocks of the templates, one per fragment.  Queue rows
+are drawn here only: the page script takes fresh ones from a fresh copy of
+the queue page.  (It still appends a conversation's new messages and an
+action's error itself, from the JSON, in the markup of ``message_item`` and
+``alert``.)
+
+The pages carry no inline script or style (the console's Content-Security-Policy
+is ``script-src 'self'; style-src 'self'``): behaviour is in ``static/console.js``
+and the look in ``static/console.css``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence
+
+from bot.console import charts
+from bot.console.views import (
+    Frame,
+    abilities,
+    day_of,
+    message_json,
+    reason_label,
+    report_cells,
+    report_day_choices,
+    report_totals,
+    status_line,
+    summary_rows,
+)
+from bot.handoff.agents import AgentView
+from bot.handoff.canned import CannedReply, grouped
+from bot.handoff.models import HandoffReason
+from bot.handoff.reports import HandoffReport
+from bot.handoff.service import HandoffView, MessageView
+from bot.web.rendering import Templates
+
+TEMPLATES = Templates(Path(__file__).resolve().parent / "templates")
+
+
+def _page(template: str, title: str, page: str, frame: Optional[Frame], **values: Any) -> str:
+    """A console page: ``title`` in the title bar, ``page`` names it for the page script."""
+    return TEMPLATES.render(template, title=title, page=page, frame=frame, **values)
+
+
+def login_page(login_csrf: str, login: str = "", error: str = "", message: str = "") -> str:
+    return _page("login.mako", "登录", "login", None, login_csrf=login_csrf, login=login, error=error, message=message)
+
+
+def message_page(title: str, text: str, frame: Optional[Frame] = None) -> str:
+    return _page("message.mako", title, "message", frame, text=text)
+
+
+def queue_page(
+    frame: Frame,
+    waiting: Sequence[Dict[str, Any]],
+    mine: Sequence[Dict[str, Any]],
+    others: Sequence[Dict[str, Any]],
+    error: str = "",
+) -> str:
+    """The queue; rows as ``views.queue_row_json``."""
+    return _page("queue.mako", "排队与会话", "queue", frame, waiting=waiting, mine=mine, others=others, error=error)
+
+
+def conversation_page(
+    frame: Frame,
+    handoff: HandoffView,
+    messages: Sequence[MessageView],
+    transfer_targets: Sequence[AgentView],
+    canned: Sequence[CannedReply],
+    error: str = "",
+    reply_draft: str = "",
+    note_draft: str = "",
+) -> str:
+    return _page(
+        "conversation.mako",
+        f"会话 #{handoff.id}",
+        "conversation",
+        frame,
+        handoff=handoff,
+        status=status_line(handoff, frame.agent),
+        can=abilities(handoff, frame.agent),
+        summary=summary_rows(handoff),
+        messages=[message_json(message) for message in messages],
+        last_message=messages[-1].id if messages else 0,
+        targets=transfer_targets,
+        canned=grouped(canned),
+        error=error,
+        reply_draft=reply_draft,
+        note_draft=note_draft,
+    )
+
+
+def reports_page(frame: Frame, report: HandoffReport, days: int) -> str:
+    return _page(
+        "reports.mako",
+        "统计报表",
+        "reports",
+        frame,
+        days=days,
+        choices=report_day_choices(days),
+        timezone=report.timezone,
+        totals=report_totals(report.total),
+        charts=charts.report_charts(report, days),
+        reasons=[reason_label(reason) for reason in HandoffReason],
+        rows=[(day_of(stats).isoformat(), report_cells(stats)) for stats in report.days],
+        total=report_cells(report.total),
+    )

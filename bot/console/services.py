@@ -1,0 +1,103 @@
+"""What the console reads and changes, through the handoff services only (the
+SQL is in ``bot/handoff``): :class:`ConsoleServices` gathers the reads a page
+needs into one call each, for the route handlers to run off the event loop.
+
+:func:`connect` is the one place the console obtains its database and
+services: the process's (``bot.services.services()``) unless it is given
+others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from bot.console.views import Frame, handoff_json, message_json, queue_row_json
+from bot.handoff.agents import AgentDirectory, AgentView
+from bot.handoff.canned import CannedReply, canned_replies
+from bot.handoff.reports import HandoffReport, handoff_report
+from bot.handoff.service import HandoffService, HandoffView, MessageView
+from bot.services import Services
+from bot.services import services as process_services
+from bot.store import Database, NotFound
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What a conversation's page shows."""
+
+    handoff: HandoffView
+    messages: List[MessageView]
+    transfer_targets: List[AgentView]  # active agents other than the handoff's own
+    canned: Sequence[CannedReply]
+
+
+@dataclass(frozen=True)
+class ConsoleServices:
+    database: Database
+    handoffs: HandoffService
+    agents: AgentDirectory
+    clock: Clock
+
+    def frame(self, token: str, agent: AgentView) -> Frame:
+        """What every page of a logged-in agent carries."""
+        csrf = self.agents.session_csrf(token) or ""
+        # The event id first: anything that happens after it reaches the page by polling.
+        last_event = self.handoffs.latest_event_id()
+        return Frame(agent, csrf, last_event, len(self.handoffs.queue()))
+
+    def queue_lists(self, agent: AgentView) -> Dict[str, List[Dict[str, Any]]]:
+        """Waiting (oldest first), mine and the others' assigned conversations,
+        as rows (``views.queue_row_json``)."""
+        now = self.clock()
+        waiting = [queue_row_json(entry.handoff, entry.waiting_seconds) for entry in self.handoffs.queue()]
+        mine: List[Dict[str, Any]] = []
+        others: List[Dict[str, Any]] = []
+        for handoff in self.handoffs.assigned_to():
+            since = int(max(0, (now - (handoff.claimed_at or handoff.created_at)).total_seconds()))
+            row = queue_row_json(handoff, since)
+            (mine if handoff.agent_id == agent.id else others).append(row)
+        return {"waiting": waiting, "mine": mine, "others": others}
+
+    def queue_snapshot(self, agent: AgentView) -> Dict[str, Any]:
+        """``api/queue``: the last event id, then the three lists."""
+        last_event = self.handoffs.latest_event_id()
+        return {"last_event_id": last_event, **self.queue_lists(agent)}
+
+    def conversation(self, handoff_id: int) -> Optional[Conversation]:
+        """None: no such handoff."""
+        try:
+            handoff = self.handoffs.get(handoff_id)
+        except NotFound:
+            return None
+        messages = self.handoffs.transcript(handoff_id)
+        targets = [
+            candidate for candidate in self.agents.list() if candidate.active and candidate.id != handoff.agent_id
+        ]
+        return Conversation(handoff, messages, targets, canned_replies())
+
+    def conversation_update(self, handoff_id: int, after_message_id: int, agent: AgentView) -> Optional[Dict[str, Any]]:
+        """``api/conversations/<id>``: the handoff's state and the messages after
+        ``after_message_id``; None: no such handoff."""
+        try:
+            handoff = self.handoffs.get(handoff_id)
+        except NotFound:
+            return None
+        messages = self.handoffs.transcript(handoff_id, after_message_id)
+        return {
+            "handoff": handoff_json(handoff, agent),
+            "messages": [message_json(message) for message in messages],
+        }
+
+    def report(self, days: int) -> HandoffReport:
+        """The last ``days`` days' figures; ValueError for a wrong SUPPORT_TIMEZONE."""
+        return handoff_report(self.database, days, now=self.clock())
+
+
+def connect(services: Optional[Services] = None) -> ConsoleServices:
+    """The console's view of ``services``, else of the process's services."""
+    built = services if services is not None else process_services()
+    return ConsoleServices(built.database, built.handoffs, built.agents, built.clock)

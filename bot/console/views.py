@@ -1,0 +1,306 @@
+"""What the console shows, as data: the words and numbers of its pages and the
+JSON its page script reads, with no HTML (that is in ``templates/``).
+
+The queue's rows are one shape (:func:`queue_row_json`) for ``api/queue`` and
+for the rows the queue page renders; a conversation's messages likewise
+(:func:`message_json`), so a page and its live updates show the same words.
+Durations are written by :func:`duration_zh`; the page script only advances
+the ticking ones each second (``durationZh`` in ``static/console.js``, held to
+the same output by a test; exact halves round to even here, up there, as
+before).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+from zoneinfo import ZoneInfo
+
+from bot.handoff.agents import AgentView
+from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffReason, HandoffState
+from bot.handoff.reports import HandoffStats
+from bot.handoff.service import REASON_LABELS, EventView, HandoffView, MessageView
+from bot.timezones import local_time, support_zone
+
+CONSOLE_PATH = "/webhooks/console/"
+STATIC_VERSION = "1"  # bump when console.js/css change in an incompatible way
+PRODUCT = "客服工作台"
+
+CHANNEL_LABELS = {"widget": "网页", "telegram": "Telegram", "rest": "接口", "socketio": "网页"}
+SUMMARY_LABELS = {
+    "problem": "用户的问题",
+    "topic": "话题",
+    "flow": "办理流程",
+    "checked": "助手已核查",
+    "found": "核查结果",
+    "findings": "核查结果",
+    "identity": "用户身份（已脱敏）",
+    "account": "账号（已脱敏）",
+    "last_messages": "用户最近的话",
+}
+SUMMARY_ORDER = ("problem", "topic", "flow", "checked", "found", "findings", "identity", "account")
+PROBLEM_CHARS = 80  # of the problem, in queue rows
+NOTHING = "（无）"
+REPORT_DAY_CHOICES = (7, 14, 30, 90)
+
+
+def url(path: str = "") -> str:
+    return CONSOLE_PATH + path.lstrip("/")
+
+
+def conversation_url(handoff_id: int, action: str = "") -> str:
+    """A conversation's page, or the address its form ``action`` posts to."""
+    return url(f"conversations/{handoff_id}/{action}" if action else f"conversations/{handoff_id}")
+
+
+# -- words and numbers -------------------------------------------------------------
+
+
+def channel_label(channel: str) -> str:
+    return CHANNEL_LABELS.get(channel, channel)
+
+
+def reason_label(reason: HandoffReason) -> str:
+    return REASON_LABELS.get(reason, str(getattr(reason, "value", reason)))
+
+
+def duration_zh(seconds: Optional[float]) -> str:
+    """45 秒, 4 分 05 秒, 1 小时 02 分; "-" for None."""
+    if seconds is None:
+        return "-"
+    whole = max(0, int(round(seconds)))
+    if whole < 60:
+        return f"{whole} 秒"
+    if whole < 3600:
+        return f"{whole // 60} 分 {whole % 60:02d} 秒"
+    return f"{whole // 3600} 小时 {whole % 3600 // 60:02d} 分"
+
+
+def _zone() -> ZoneInfo:
+    try:
+        return support_zone()
+    except ValueError:  # a wrong SUPPORT_TIMEZONE is reported elsewhere; show UTC meanwhile
+        return ZoneInfo("UTC")
+
+
+def clock_time(moment: Optional[datetime], with_date: bool = False) -> str:
+    """Wall-clock time in SUPPORT_TIMEZONE: 14:03:09, or 11-23 14:03."""
+    if moment is None:
+        return "-"
+    local = local_time(moment, _zone())
+    return local.strftime("%m-%d %H:%M") if with_date else local.strftime("%H:%M:%S")
+
+
+def summary_text(value: Any) -> str:
+    """A summary value as one line."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "；".join(summary_text(item) for item in value if item not in (None, ""))
+    if isinstance(value, dict):
+        return "；".join(f"{key}：{summary_text(item)}" for key, item in value.items())
+    return str(value)
+
+
+def problem_of(handoff: HandoffView) -> str:
+    problem = summary_text(handoff.summary.get("problem")) or "（助手没有写明问题）"
+    return problem if len(problem) <= PROBLEM_CHARS else problem[: PROBLEM_CHARS - 1] + "…"
+
+
+def status_line(handoff: HandoffView, me: AgentView) -> str:
+    if handoff.state == HandoffState.WAITING:
+        return "排队中，等待客服接手。"
+    if handoff.state == HandoffState.ASSIGNED:
+        return "由您接待中。" if handoff.agent_id == me.id else f"由 {handoff.agent_name} 接待中。"
+    if handoff.state == HandoffState.RESOLVED:
+        ended = (
+            "已结束：问题已解决，会话已回到智能助手。"
+            if handoff.outcome == HandoffOutcome.RESOLVED
+            else "已结束：会话已交还智能助手。"
+        )
+        if handoff.rating is not None:
+            ended += f"用户评分：{handoff.rating} 分。"
+        return ended
+    if handoff.state == HandoffState.CANCELLED:
+        return "已结束：用户取消了转人工，会话已回到智能助手。"
+    return "已结束：用户长时间没有回应，会话已关闭。"
+
+
+def abilities(handoff: HandoffView, me: AgentView) -> Dict[str, bool]:
+    """Which of the conversation page's forms apply now (``data-needs`` of each form)."""
+    assigned = handoff.state == HandoffState.ASSIGNED
+    return {
+        "claim": handoff.state == HandoffState.WAITING,
+        "reply": assigned and handoff.agent_id == me.id,
+        "manage": assigned and (handoff.agent_id == me.id or me.is_admin),
+        "note": True,
+        "closed": not handoff.is_open,
+    }
+
+
+def message_label(message: MessageView) -> str:
+    if message.kind == AuthorKind.USER:
+        return "用户"
+    if message.kind == AuthorKind.AGENT:
+        return f"客服 {message.agent_name or ''}".strip()
+    if message.kind == AuthorKind.NOTE:
+        return f"内部备注 · {message.agent_name or '客服'}（用户看不到）"
+    return "助手 / 系统"
+
+
+# -- the summary of a handoff --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SummaryValue:
+    """A summary value for the page: ``text`` (plain words), ``span`` (the
+    assistant's text, line breaks kept), ``list`` or ``map`` of ``items``
+    (label, value); the labels of a list's items are empty."""
+
+    kind: str
+    text: str = ""
+    items: Tuple[Tuple[str, "SummaryValue"], ...] = ()
+
+
+def summary_value(value: Any) -> SummaryValue:
+    """Lists as lists, mappings as nested definition lists, yes/no in words."""
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return SummaryValue("text", NOTHING)
+        return SummaryValue("list", items=tuple(("", summary_value(item)) for item in value))
+    if isinstance(value, dict):
+        if not value:
+            return SummaryValue("text", NOTHING)
+        return SummaryValue(
+            "map",
+            items=tuple((str(SUMMARY_LABELS.get(str(key), key)), summary_value(item)) for key, item in value.items()),
+        )
+    if isinstance(value, bool):
+        return SummaryValue("text", "是" if value else "否")
+    if value is None or value == "":
+        return SummaryValue("text", NOTHING)
+    return SummaryValue("span", str(value))
+
+
+def summary_rows(handoff: HandoffView) -> List[Tuple[str, SummaryValue]]:
+    """The summary section: why, where and when, then what the assistant wrote
+    (the known keys in their order first)."""
+    summary = handoff.summary or {}
+    rows = [
+        ("转人工原因", SummaryValue("text", reason_label(handoff.reason))),
+        ("渠道", SummaryValue("text", channel_label(handoff.channel))),
+        ("发起时间", SummaryValue("text", clock_time(handoff.created_at, with_date=True))),
+    ]
+    keys = [key for key in SUMMARY_ORDER if key in summary] + [key for key in summary if key not in SUMMARY_ORDER]
+    rows += [(SUMMARY_LABELS.get(str(key), str(key)), summary_value(summary[key])) for key in keys]
+    return rows
+
+
+# -- JSON for the script -------------------------------------------------------------
+
+
+def message_json(message: MessageView) -> Dict[str, Any]:
+    return {
+        "id": message.id,
+        "kind": message.kind.value,
+        "label": message_label(message),
+        "text": message.text,
+        "at": clock_time(message.at),
+    }
+
+
+def handoff_json(handoff: HandoffView, me: AgentView) -> Dict[str, Any]:
+    return {
+        "id": handoff.id,
+        "state": handoff.state.value,
+        "agent_id": handoff.agent_id,
+        "agent_name": handoff.agent_name,
+        "status": status_line(handoff, me),
+        "can": abilities(handoff, me),
+        "rating": handoff.rating,
+    }
+
+
+def queue_row_json(handoff: HandoffView, seconds: int) -> Dict[str, Any]:
+    """A row of the queue page; ``seconds`` is the waiting time (waiting) or since the claim."""
+    return {
+        "id": handoff.id,
+        "reason": reason_label(handoff.reason),
+        "channel": channel_label(handoff.channel),
+        "problem": problem_of(handoff),
+        "agent_name": handoff.agent_name,
+        "seconds": seconds,
+    }
+
+
+def event_json(event: EventView) -> Dict[str, Any]:
+    return {
+        "id": event.id,
+        "handoff_id": event.handoff_id,
+        "kind": event.kind,
+        "agent_id": event.agent_id,
+        "data": event.data,
+        "at": event.at.isoformat() + "Z",
+    }
+
+
+# -- reports -------------------------------------------------------------------------
+
+
+def day_of(stats: HandoffStats) -> date:
+    """The day of one of ``HandoffReport.days`` (only the report's total has none)."""
+    if stats.day is None:
+        raise ValueError("the figures of the whole period have no day")
+    return stats.day
+
+
+def _percent(rate: Optional[float]) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}%"
+
+
+def report_totals(total: HandoffStats) -> List[Tuple[str, str]]:
+    """The figures above the charts: (label, value)."""
+    rating = f"{total.rating_average:.1f} 分（{total.rating_count} 人）" if total.rating_count else "-"
+    return [
+        ("会话数", str(total.conversations)),
+        ("转人工", str(total.handoffs)),
+        ("转人工率", _percent(total.handoff_rate)),
+        ("首次回复中位数", duration_zh(total.first_reply_median_seconds)),
+        ("解决用时中位数", duration_zh(total.resolution_median_seconds)),
+        ("平均评分", rating),
+        ("用户离开", str(total.abandoned)),
+    ]
+
+
+def report_cells(stats: HandoffStats) -> List[Any]:
+    """A row of the report table after its label, in the order of the head."""
+    rating = f"{stats.rating_average:.1f}（{stats.rating_count}）" if stats.rating_count else "-"
+    return [
+        stats.conversations,
+        stats.handoffs,
+        _percent(stats.handoff_rate),
+        *(stats.by_reason[reason] for reason in HandoffReason),
+        duration_zh(stats.first_reply_median_seconds),
+        duration_zh(stats.first_reply_p90_seconds),
+        duration_zh(stats.resolution_median_seconds),
+        rating,
+        stats.abandoned,
+    ]
+
+
+def report_day_choices(days: int) -> Sequence[int]:
+    return sorted(set(REPORT_DAY_CHOICES) | {days})
+
+
+# -- the frame ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What every logged-in page carries."""
+
+    agent: AgentView
+    csrf: str
+    last_event_id: int
+    waiting: int  # conversations in the queue, for the badge

@@ -1,0 +1,3 @@
+## A reset link that is unknown, used or expired: the reason.
+<%inherit file="page.mako"/>\
+<p class="error">${reason}</p>\
