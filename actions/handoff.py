@@ -9,7 +9,8 @@ from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.account_flows import STATE_SLOTS, cleared_flow
-from bot.accounts.service import default_service
+from bot.accounts.flows import trusted_slots
+from bot.accounts.service import default_service, utcnow
 from bot.handoff.assistant_side import queued_reply, reason_of, summary_of
 from bot.handoff.hours import ServiceHours
 from bot.handoff.service import default_handoff_service
@@ -50,7 +51,8 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        slots = {name: tracker.get_slot(name) for name in STATE_SLOTS}
+        # Only what this server signed for this conversation: a forged slot shows the agent nobody verified.
+        slots = trusted_slots({name: tracker.get_slot(name) for name in STATE_SLOTS}, tracker.sender_id, utcnow())
         latest_intent = (tracker.latest_message.get("intent") or {}).get("name")
         reason = reason_of(
             latest_intent,
