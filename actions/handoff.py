@@ -10,6 +10,7 @@ from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.account_flows import STATE_SLOTS, cleared_flow
+from bot.accounts.flows import trusted_slots
 from bot.handoff.assistant_side import queued_reply, reason_of, summary_of
 from bot.handoff.hours import ServiceHours
 from bot.services import services
@@ -50,7 +51,10 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        slots = {name: tracker.get_slot(name) for name in STATE_SLOTS}
+        # Only what this server signed for this conversation: a forged slot shows the agent nobody verified.
+        current = services()
+        claimed = {name: tracker.get_slot(name) for name in STATE_SLOTS}
+        slots = trusted_slots(claimed, tracker.sender_id, current.clock())
         latest_intent = (tracker.latest_message.get("intent") or {}).get("name")
         reason = reason_of(
             latest_intent,
@@ -58,7 +62,6 @@ class ActionRequestHuman(Action):
             previous_bot_buttons(tracker),
             flow_was_running=bool(slots.get("flow")),
         )
-        current = services()
         summary = summary_of(slots, user_texts(tracker), latest_core_intent(tracker), current.accounts)
         service = current.handoffs
         handoff = service.request(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Mapping, Optional
+from typing import Dict, List, Mapping, Optional
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +28,24 @@ SETTINGS = (
     Setting("BIND_HOST", "127.0.0.1", "Address the Rasa and action servers listen on."),
     Setting("RASA_PORT", "5005", "Port of the Rasa server (REST and socket.io channels)."),
     Setting("ACTIONS_PORT", "5055", "Port of the custom action server."),
+    Setting(
+        "ACTION_SERVER_TOKEN",
+        "",
+        "Shared secret (at least 32 characters) the Rasa server sends to the action server "
+        "('Authorization: Bearer <token>', endpoints.yml); the action server answers every "
+        "other request with 401 (only /health is open). Empty: python -m bot run (make run) "
+        "makes a random one for each start; an action server started on its own refuses to run "
+        "without it.",
+    ),
+    Setting(
+        "VERIFICATION_SIGNING_KEY",
+        "",
+        "Key (at least 32 characters) of the HMAC with which the action server signs the "
+        "verified account it keeps in a conversation, for that conversation only; the action "
+        "server needs it, Rasa does not. Empty: a random key for each start of the action "
+        "server (a restart then ends every verification). Set one value on every action server "
+        "that serves the same conversations.",
+    ),
     Setting(
         "DATABASE_URL",
         "sqlite:///var/assistant.db",
@@ -64,8 +82,20 @@ SETTINGS = (
     Setting(
         "IDENTITY_TOKEN_SECRET",
         "",
-        "Shared secret of the signed identity tokens the platform passes for "
-        "logged-in users (bot/accounts/identity.py); empty disables them.",
+        "Shared secret (at least 32 characters) of the signed identity tokens the platform "
+        "passes for logged-in users (bot/accounts/identity.py); empty disables them.",
+    ),
+    Setting(
+        "IDENTITY_TOKEN_AUDIENCE",
+        "most-account-assistant",
+        "The 'aud' an identity token must name: tokens the platform signed for another "
+        "service (or another deployment of this one) verify nobody here.",
+    ),
+    Setting(
+        "IDENTITY_TOKEN_MAX_AGE",
+        "600",
+        "Seconds after its 'iat' (issue time) an identity token is still accepted, whatever "
+        "its 'exp'; an older token verifies nobody (the SMS code runs instead).",
     ),
     Setting(
         "SMS_BACKEND",
@@ -149,6 +179,27 @@ def get_int(name: str, environ: Optional[Mapping[str, str]] = None) -> int:
         return int(value)
     except ValueError:
         raise ValueError(f"setting {name} must be a whole number, got {value!r}") from None
+
+
+# Secrets shorter than this are refused: guessable, or a placeholder left in.
+MIN_SECRET_LENGTH = 32
+# Secrets that may be empty (a feature off, or a random key per start) but never short.
+OPTIONAL_SECRETS = ("VERIFICATION_SIGNING_KEY", "IDENTITY_TOKEN_SECRET")
+
+
+def secret_problems(environ: Optional[Mapping[str, str]] = None) -> List[str]:
+    """What is wrong with the secrets the action server needs, one sentence each; empty when nothing is."""
+    problems = []
+    if not get("ACTION_SERVER_TOKEN", environ):
+        problems.append(
+            "ACTION_SERVER_TOKEN is empty: the action server would serve anyone. Set it (the same "
+            'value for the Rasa server), e.g. from `python -c "import secrets; print(secrets.token_urlsafe(32))"`.'
+        )
+    for name in ("ACTION_SERVER_TOKEN",) + OPTIONAL_SECRETS:
+        value = get(name, environ)
+        if value and len(value) < MIN_SECRET_LENGTH:
+            problems.append(f"{name} has {len(value)} characters; it needs at least {MIN_SECRET_LENGTH}.")
+    return problems
 
 
 def rasa_environment(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:

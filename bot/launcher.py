@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -65,6 +66,9 @@ def _venv_executable(name: str) -> str:
 def _prepare_environment(overrides: Optional[Mapping[str, str]]) -> Dict[str, str]:
     environ = dict(os.environ)
     environ.update(overrides or {})
+    if not environ.get("ACTION_SERVER_TOKEN"):
+        # Both servers are started here, so a token for this start is enough.
+        environ["ACTION_SERVER_TOKEN"] = secrets.token_urlsafe(32)
     environ.update(config.rasa_environment(environ))
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(config.PROJECT_ROOT), environ.get("PYTHONPATH", "")]))
     sqlite_prefix = "sqlite:///"
@@ -80,6 +84,9 @@ def start_assistant(
 ) -> RunningAssistant:
     """Starts both servers and returns once both answer over HTTP."""
     environ = _prepare_environment(overrides)
+    problems = config.secret_problems(environ)
+    if problems:
+        raise StartupError(" ".join(problems))
     host = environ["BIND_HOST"]
     reachable_host = config.client_host(host)
     model_path = config.PROJECT_ROOT / environ["MODEL_PATH"]
@@ -96,9 +103,8 @@ def start_assistant(
             args, cwd=config.PROJECT_ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT if log else None
         )
 
-    assistant.processes.append(
-        spawn([_venv_executable("rasa"), "run", "actions", "--actions", "actions", "--port", environ["ACTIONS_PORT"]])
-    )
+    # On BIND_HOST:ACTIONS_PORT, with the token (bot/action_server.py).
+    assistant.processes.append(spawn([sys.executable, "-m", "bot.action_server"]))
     assistant.processes.append(
         spawn(
             [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 from sqlalchemy import func, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from bot import config
@@ -73,6 +75,10 @@ class LinkRefused(InvalidInput):
     pass
 
 
+class _Replayed(Exception):
+    """Rolls back a verification whose identity token another conversation used."""
+
+
 def _digest(secret_value: str) -> str:
     return hashlib.sha256(secret_value.encode()).hexdigest()
 
@@ -127,6 +133,71 @@ class AccountService:
         self, session: Session, actor: str, action: str, account_id: Optional[int] = None, **detail: object
     ) -> None:
         record_audit(session, self.now(), actor, action, account_id, detail)
+
+    # -- verifications ---------------------------------------------------------
+
+    def record_verification(
+        self,
+        sender_id: str,
+        account_id: int,
+        method: str,
+        token_id: Optional[str] = None,
+        token_window: timedelta = timedelta(0),
+    ) -> bool:
+        """Audits that the conversation proved it holds the account (``method``: ``sms_code``
+        or ``identity_token``).
+
+        With a ``token_id`` (an identity token's jti) this is also the replay check: a
+        token accepted in another conversation within ``token_window`` is refused (False),
+        and the refusal audited instead.  Record and check are one transaction, locked
+        per token on PostgreSQL, so two conversations racing with one token get one yes.
+        """
+        actor = f"user:{sender_id}"
+        detail: Dict[str, object] = {"method": method}
+        if token_id:
+            detail["token_id"] = token_id
+        try:
+            with self.db.session() as session:
+                if token_id and session.get_bind().dialect.name == "postgresql":
+                    session.execute(
+                        sql_text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"identity_token:{token_id}"}
+                    )
+                # Written first: on SQLite this takes the write lock before the check reads.
+                self._audit(session, actor, "identity_verified", account_id, **detail)
+                session.flush()
+                if token_id and self._token_used_elsewhere(session, token_id, actor, self.now() - token_window):
+                    raise _Replayed
+        except _Replayed:
+            self.record_token_refusal(sender_id, "token already used in another conversation", account_id, token_id)
+            return False
+        return True
+
+    def _token_used_elsewhere(self, session: Session, token_id: str, actor: str, since: datetime) -> bool:
+        # The detail is json.dumps of a dict holding "token_id"; a jti is [A-Za-z0-9_-] only.
+        needle = json.dumps({"token_id": token_id})[1:-1]
+        return (
+            session.execute(
+                select(AuditEntry.id)
+                .where(
+                    AuditEntry.action == "identity_verified",
+                    AuditEntry.at >= since,
+                    AuditEntry.actor != actor,
+                    AuditEntry.detail.contains(needle, autoescape=True),
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )
+
+    def record_token_refusal(
+        self, sender_id: str, reason: str, account_id: Optional[int] = None, token_id: Optional[str] = None
+    ) -> None:
+        """Audits an identity token that verified nobody, and why."""
+        detail: Dict[str, object] = {"reason": reason}
+        if token_id:
+            detail["token_id"] = token_id
+        with self.db.session() as session:
+            self._audit(session, f"user:{sender_id}", "identity_token_refused", account_id, **detail)
 
     # -- lookups -------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """The checks on what users type, how identity data is masked, the platform's
 identity tokens and password hashes.  Pure functions: no database."""
+import json
 from datetime import date
 
 import pytest
@@ -333,57 +334,120 @@ def test_every_login_name_keeps_its_length_and_hides_part(length):
 # -- identity tokens --------------------------------------------------------------
 
 NOW = 1_800_000_000.0
-SECRET = "platform-secret"
+SECRET = "platform-secret-of-at-least-32-characters"
+OTHER_SECRET = "another-secret-of-at-least-32-characters"
+AUDIENCE = "most-account-assistant"
+MAX_AGE = 600
+
+
+def check(token, now=NOW, secret=SECRET):
+    return identity.verify(token, secret, AUDIENCE, MAX_AGE, now=now)
 
 
 def test_identity_token_roundtrip():
-    token = identity.sign("zhang_san", SECRET, lifetime_seconds=600, now=NOW)
-    assert identity.verify(token, SECRET, now=NOW + 599) == "zhang_san"
+    token = identity.sign("zhang_san", SECRET, AUDIENCE, lifetime_seconds=600, now=NOW, token_id="a" * 22)
+    vouched = check(token, now=NOW + 599)
+    assert vouched.login_name == "zhang_san" and vouched.token_id == "a" * 22
+    assert vouched.issued_at == NOW and vouched.expires_at == NOW + 600
+
+
+def test_each_token_gets_its_own_id():
+    first, second = (check(identity.sign("zhang_san", SECRET, AUDIENCE, now=NOW)) for _ in range(2))
+    assert first.token_id != second.token_id
 
 
 def test_identity_token_with_tampered_payload_is_refused():
-    token = identity.sign("zhang_san", SECRET, now=NOW)
-    other_payload = identity.sign("admin", "whatever", now=NOW).split(".")[0]
+    token = identity.sign("zhang_san", SECRET, AUDIENCE, now=NOW)
+    other_payload = identity.sign("admin", OTHER_SECRET, AUDIENCE, now=NOW).split(".")[0]
     forged = other_payload + "." + token.split(".")[1]
     with pytest.raises(identity.InvalidToken, match="signature"):
-        identity.verify(forged, SECRET, now=NOW)
+        check(forged)
 
 
 def test_identity_token_signed_with_another_secret_is_refused():
-    token = identity.sign("zhang_san", "another-secret", now=NOW)
+    token = identity.sign("zhang_san", OTHER_SECRET, AUDIENCE, now=NOW)
     with pytest.raises(identity.InvalidToken, match="signature"):
-        identity.verify(token, SECRET, now=NOW)
+        check(token)
 
 
 def test_expired_identity_token_is_refused():
-    token = identity.sign("zhang_san", SECRET, lifetime_seconds=600, now=NOW)
+    token = identity.sign("zhang_san", SECRET, AUDIENCE, lifetime_seconds=300, now=NOW)
     with pytest.raises(identity.InvalidToken, match="expired"):
-        identity.verify(token, SECRET, now=NOW + 601)
+        check(token, now=NOW + 301)
+
+
+def test_token_older_than_the_maximum_age_is_refused_whatever_its_expiry():
+    token = identity.sign("zhang_san", SECRET, AUDIENCE, lifetime_seconds=86400, now=NOW)
+    assert check(token, now=NOW + MAX_AGE).login_name == "zhang_san"
+    with pytest.raises(identity.InvalidToken, match="too old"):
+        check(token, now=NOW + MAX_AGE + 1)
+
+
+def test_token_issued_in_the_future_is_refused_beyond_the_clock_skew():
+    skew = identity.CLOCK_SKEW_SECONDS
+    assert check(identity.sign("zhang_san", SECRET, AUDIENCE, now=NOW + skew)).login_name == "zhang_san"
+    with pytest.raises(identity.InvalidToken, match="future"):
+        check(identity.sign("zhang_san", SECRET, AUDIENCE, now=NOW + skew + 1))
+
+
+@pytest.mark.parametrize("audience", ["another-service", "", "MOST-ACCOUNT-ASSISTANT", ["most-account-assistant"]])
+def test_token_for_another_audience_is_refused(audience):
+    token = identity.sign("zhang_san", SECRET, AUDIENCE, now=NOW, aud=audience)
+    with pytest.raises(identity.InvalidToken, match="audience"):
+        check(token)
+
+
+@pytest.mark.parametrize("missing", ["login_name", "aud", "iat", "exp", "jti"])
+def test_every_claim_is_required(missing):
+    token = identity.sign("zhang_san", SECRET, AUDIENCE, now=NOW)
+    claims = json.loads(identity._b64decode(token.split(".")[0]))
+    del claims[missing]
+    payload = identity._b64encode(json.dumps(claims).encode())
+    with pytest.raises(identity.InvalidToken, match="malformed"):
+        check(payload + "." + identity._signature(payload, SECRET))
+
+
+@pytest.mark.parametrize("claims", [
+    {"jti": "short"}, {"jti": "has spaces in it, 123456"}, {"jti": 1234567890123456789},
+    {"exp": float("nan")}, {"iat": float("nan")}, {"exp": "later"},
+])
+def test_malformed_claims_are_refused(claims):
+    with pytest.raises(identity.InvalidToken, match="malformed"):
+        check(identity.sign("zhang_san", SECRET, AUDIENCE, now=NOW, **claims))
 
 
 @pytest.mark.parametrize("token", ["", "no-dot", "a.b.c", None, 42])
 def test_malformed_identity_token_is_refused(token):
     with pytest.raises(identity.InvalidToken):
-        identity.verify(token, SECRET, now=NOW)
+        check(token)
 
 
 def test_signed_payload_that_is_not_json_claims_is_refused():
     payload = identity._b64encode(b'["not", "claims"]')
     token = payload + "." + identity._signature(payload, SECRET)
     with pytest.raises(identity.InvalidToken, match="malformed"):
-        identity.verify(token, SECRET, now=NOW)
+        check(token)
 
 
 @pytest.mark.parametrize("token", ["令牌.abc", "abc.签名"])
 def test_non_ascii_identity_token_is_refused_as_invalid(token):
     with pytest.raises(identity.InvalidToken):
-        identity.verify(token, SECRET, now=NOW)
+        check(token)
 
 
 def test_empty_secret_disables_identity_tokens():
-    token = identity.sign("zhang_san", "", now=NOW)
+    token = identity.sign("zhang_san", SECRET, AUDIENCE, now=NOW)
     with pytest.raises(identity.InvalidToken, match="disabled"):
-        identity.verify(token, "", now=NOW)
+        check(token, secret="")
+
+
+def test_a_short_secret_is_refused_for_signing_and_verifying():
+    short = "x" * 31
+    with pytest.raises(ValueError, match="32"):
+        identity.sign("zhang_san", short, AUDIENCE, now=NOW)
+    payload = identity._b64encode(b'{"login_name":"zhang_san"}')
+    with pytest.raises(identity.InvalidToken, match="shorter than 32"):
+        check(payload + "." + identity._signature(payload, short), secret=short)
 
 
 # -- password hashes ----------------------------------------------------------------

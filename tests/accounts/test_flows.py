@@ -6,10 +6,11 @@ Tests that take ``store`` run on SQLite and PostgreSQL; the rest (``lite``)
 on SQLite only, to keep the file fast."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, Dict, List, Optional
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -23,6 +24,8 @@ from bot.accounts.flows import (
     FlowEngine,
     Outcome,
     Turn,
+    signed_flow_data,
+    signed_verification,
 )
 from bot.accounts.masking import mask_login_name, mask_phone
 from bot.accounts.models import (
@@ -43,7 +46,9 @@ from tests.accounts.conftest import START, Clock
 from tests.accounts.factories import photo
 
 SENDER = "web-user-1"
-SECRET = "test-identity-secret"
+SECRET = "test-identity-secret-of-32-characters-or-more"
+OTHER_SECRET = "another-identity-secret-of-32-characters"
+AUDIENCE = "most-account-assistant"
 
 PHONE = "13800138000"
 NEW_PHONE = "13900139000"
@@ -336,21 +341,167 @@ def test_reset_resend_sends_a_new_code_and_only_that_one_works(lite):
     assert conversation.done and "reset?token=" in conversation.text
 
 
+def token_for(store: Store, login_name: str, secret: str = SECRET, **options: Any) -> str:
+    """A token the platform signs now (by the store's clock)."""
+    return identity.sign(login_name, secret, AUDIENCE, now=unix(store.clock.now), **options)
+
+
+def unix(moment: datetime) -> float:
+    return moment.replace(tzinfo=timezone.utc).timestamp()
+
+
+def audit(store: Store, action: Optional[str] = None) -> List[Tuple[str, str, Optional[int], Dict[str, Any]]]:
+    return [(entry.actor, entry.action, entry.account_id, json.loads(entry.detail or "{}"))
+            for entry in store.service.audit_log() if action is None or entry.action == action]
+
+
 def test_reset_identity_token_skips_straight_to_the_link(store):
-    account(store.database, "zhangsan")
+    holder = account(store.database, "zhangsan")
     conversation = Conversation(store.engine(token_secret=SECRET), "reset")
-    conversation.start(identity_token=identity.sign("zhangsan", SECRET))
+    token = token_for(store, "zhangsan", token_id="platform-token-0001")
+    conversation.start(identity_token=token)
     assert conversation.done
     assert "reset?token=" in conversation.text and ZHANGSAN in conversation.text
     assert store.codes_sent() == 0
+    # Audited: who (the conversation), how, which token.
+    assert audit(store, "identity_verified") == [
+        (f"user:{SENDER}", "identity_verified", holder,
+         {"method": "identity_token", "token_id": "platform-token-0001"})]
 
 
 def test_reset_token_with_a_wrong_signature_is_ignored(lite):
     account(lite.database, "zhangsan")
     conversation = Conversation(lite.engine(token_secret=SECRET), "reset")
-    conversation.start(identity_token=identity.sign("zhangsan", "another-secret"))
+    conversation.start(identity_token=token_for(lite, "zhangsan", secret=OTHER_SECRET))
     assert conversation.ask == "account_ref"
     assert "verified_account" not in conversation.slots
+    assert audit(lite, "identity_token_refused") == [
+        (f"user:{SENDER}", "identity_token_refused", None, {"reason": "bad signature"})]
+
+
+@pytest.mark.parametrize("aud, issued, lifetime, reason", [
+    ("another-service", 0, 300, "wrong audience"),
+    (AUDIENCE, -660, 86400, "token too old (iat)"),  # issued 11 minutes ago, valid for a day
+    (AUDIENCE, -120, 60, "token expired"),  # issued 2 minutes ago, valid for one
+])
+def test_a_token_of_another_audience_too_old_or_expired_verifies_nobody(lite, aud, issued, lifetime, reason):
+    account(lite.database, "zhangsan")
+    iat = int(unix(lite.clock.now)) + issued
+    options = {"aud": aud, "iat": iat, "exp": iat + lifetime}
+    conversation = Conversation(lite.engine(token_secret=SECRET), "reset")
+    conversation.start(identity_token=token_for(lite, "zhangsan", **options))
+    assert conversation.ask == "account_ref" and "verified_account" not in conversation.slots
+    assert [detail["reason"] for *_, detail in audit(lite, "identity_token_refused")] == [reason]
+    assert audit(lite, "identity_verified") == []
+
+
+def test_a_token_verifies_one_conversation_only(store):
+    account(store.database, "zhangsan")
+    token = token_for(store, "zhangsan")
+    first = Conversation(store.engine(token_secret=SECRET), "reset", sender="the-user")
+    first.start(identity_token=token)
+    assert first.done and "reset?token=" in first.text
+
+    replay = Conversation(store.engine(token_secret=SECRET), "reset", sender="someone-else")
+    replay.start(identity_token=token)
+    assert replay.ask == "account_ref" and "verified_account" not in replay.slots
+    assert "reset?token=" not in replay.text
+    [(actor, _, _, detail)] = audit(store, "identity_token_refused")
+    assert actor == "user:someone-else" and detail["reason"] == "token already used in another conversation"
+    assert [actor for actor, *_ in audit(store, "identity_verified")] == ["user:the-user"]
+
+
+def test_the_same_conversation_may_present_its_token_again(lite):
+    """The widget sends the page's token with every message: a second flow in the same
+    conversation is no replay."""
+    account(lite.database, "zhangsan")
+    token = token_for(lite, "zhangsan")
+    first = Conversation(lite.engine(token_secret=SECRET), "reset")
+    first.start(identity_token=token)
+    again = Conversation(lite.engine(token_secret=SECRET), "reset", verified_account=first.slots["verified_account"])
+    again.start(identity_token=token)
+    assert again.done and "reset?token=" in again.text
+    lite.clock.advance(minutes=31)  # the verification expired; the token (10 minutes) too
+    late = Conversation(lite.engine(token_secret=SECRET), "reset", verified_account=first.slots["verified_account"])
+    late.start(identity_token=token)
+    assert late.ask == "account_ref"
+    assert len(audit(lite, "identity_verified")) == 1
+
+
+def test_a_token_for_an_unknown_login_name_verifies_nobody(lite):
+    conversation = Conversation(lite.engine(token_secret=SECRET), "reset")
+    conversation.start(identity_token=token_for(lite, "nobody_here"))
+    assert conversation.ask == "account_ref"
+    assert [detail["reason"] for *_, detail in audit(lite, "identity_token_refused")] == [
+        "no account has the login name"]
+
+
+def test_a_verification_by_code_is_audited(store):
+    holder = account(store.database, "zhangsan")
+    conversation = verified(store, "reset", "zhangsan")
+    assert conversation.done
+    assert audit(store, "identity_verified") == [
+        (f"user:{SENDER}", "identity_verified", holder, {"method": "sms_code"})]
+
+
+# -- forged state: whoever writes the tracker verifies nobody ----------------------------------
+
+def test_a_forged_verified_account_gives_no_link(lite):
+    holder = account(lite.database, "zhangsan")
+    for forged in (f"{holder}|2099-01-01T00:00:00",  # the unsigned format of old
+                   f"{holder}|2099-01-01T00:00:00|" + "A" * 43,
+                   signed_verification(SENDER, holder, START + timedelta(minutes=30), key="x" * 32),
+                   "not even|a|value", 42):
+        conversation = Conversation(lite.engine(), "reset", verified_account=forged)
+        conversation.start()
+        assert conversation.ask == "account_ref", forged
+        assert "reset?token=" not in conversation.text
+    assert lite.codes_sent() == 0
+
+
+def test_a_verification_is_bound_to_its_conversation_and_account(lite):
+    holder = account(lite.database, "zhangsan")
+    other = account(lite.database, "lisi", phone=NEW_PHONE)
+    genuine = verified(lite, "reset", "zhangsan").slots["verified_account"]
+    copied = Conversation(lite.engine(), "reset", sender="attacker", verified_account=genuine)
+    copied.start()
+    assert copied.ask == "account_ref"
+    altered = Conversation(lite.engine(), "reset", verified_account=genuine.replace(f"{holder}|", f"{other}|", 1))
+    altered.start()
+    assert altered.ask == "account_ref"
+    extended = Conversation(lite.engine(), "reset", verified_account=re.sub(r"\|\d{4}-", "|2099-", genuine))
+    extended.start()
+    assert extended.ask == "account_ref"
+
+
+def test_forged_flow_data_cannot_send_the_code_elsewhere_or_skip_it(lite):
+    """flow_data naming the victim as target and the attacker's phone for the code is ignored."""
+    victim = account(lite.database, "zhangsan")
+    attacker_phone = NEW_PHONE
+    forged = {"target": victim, "code_phone": attacker_phone, "purpose": "reset"}
+    conversation = Conversation(lite.engine(), "reset", flow_data=forged, account_ref="given")
+    conversation.ask = "verification_code"
+    conversation.say("重发")
+    assert lite.codes_sent(attacker_phone) == 0
+    assert "verified_account" not in conversation.slots and "reset?token=" not in conversation.text
+    skipped = Conversation(lite.engine(), "reset", flow_data={**forged, "code_ok": True}, account_ref="given")
+    skipped.start()
+    assert "reset?token=" not in skipped.text
+    # Signed for another conversation: the same.
+    copied = signed_flow_data(forged, "another-conversation")
+    elsewhere = Conversation(lite.engine(), "reset", flow_data=copied, account_ref="given")
+    elsewhere.ask = "verification_code"
+    elsewhere.say("重发")
+    assert lite.codes_sent(attacker_phone) == 0
+
+
+def test_flow_data_goes_out_signed_for_the_conversation(lite):
+    account(lite.database, "zhangsan")
+    conversation = Conversation(lite.engine(), "reset")
+    conversation.start()
+    conversation.say("zhangsan")
+    data = conversation.slots["flow_data"]
+    assert data == signed_flow_data({key: value for key, value in data.items() if key != "_signature"}, SENDER)
 
 
 # -- appeal --------------------------------------------------------------------------

@@ -1,5 +1,6 @@
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Iterator
 
 import pytest
 
@@ -35,16 +36,21 @@ class AssistantProcess:
         return self.start()
 
 
-@pytest.fixture(scope="session")
-def assistant(tmp_path_factory):
+@contextmanager
+def assistant_on_sqlite(tmp_path_factory, log_name: str, **settings: str) -> Iterator[AssistantProcess]:
+    """Both servers on a fresh SQLite store, their output in results/<log_name>; stopped on exit."""
     RESULTS.mkdir(exist_ok=True)
     database = tmp_path_factory.mktemp("stores") / "tracker.db"
-    process = AssistantProcess(
-        RESULTS / "integration-servers.log",
-        DATABASE_URL=f"sqlite:///{database}",
-        WIDGET_ALLOWED_ORIGINS="https://fuwu.example.gov.cn",
-        SUPPORT_HOURS="always",
-    )
+    process = AssistantProcess(RESULTS / log_name, DATABASE_URL=f"sqlite:///{database}", **settings)
     process.start()
-    yield process
-    process.stop()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory):
+    with assistant_on_sqlite(tmp_path_factory, "integration-servers.log",
+                             WIDGET_ALLOWED_ORIGINS="https://fuwu.example.gov.cn", SUPPORT_HOURS="always") as process:
+        yield process

@@ -270,3 +270,30 @@ def test_the_flows_get_the_values_the_nlu_found_first_of_each_kind():
     ]}
     assert values_of(message) == {"login_name": "li_hong2019", "system": "human_genetic"}
     assert values_of({}) == {}
+
+
+# -- forged trackers ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("forged", ["{id}|2099-01-01T00:00:00", "{id}|2099-01-01T00:00:00|forged-signature"])
+def test_a_forged_verified_account_in_the_tracker_gives_no_reset_link(service, forged):
+    """What an attacker who reaches the action server sends: a tracker that says account 1 is verified."""
+    account_id = add_account(service, "zhangsan")
+    slots = {"flow": "reset", REQUESTED_SLOT: None, "verified_account": forged.format(id=account_id)}
+    events, messages = run(ValidateAccountForm(), rasa_tracker(FORGOT, slots))
+    assert events[-1] == SlotSet(REQUESTED_SLOT, "account_ref")
+    assert not any("reset?token=" in message["text"] for message in messages)
+
+
+def test_a_verification_of_another_conversation_gives_no_reset_link(service):
+    add_account(service, "zhangsan")
+    slots: Dict[str, Any] = {"flow": "reset", REQUESTED_SLOT: None}
+    for answer in (None, "zhangsan", "code"):
+        history = FORGOT if answer is None else answer_events(code_sent(service) if answer == "code" else answer)
+        events, _ = run(ValidateAccountForm(), rasa_tracker(history, slots))
+        slots = apply(slots, events)
+    genuine = slots["verified_account"]
+    other = rasa_tracker(FORGOT, {"flow": "reset", REQUESTED_SLOT: None, "verified_account": genuine})
+    other.sender_id = "another-conversation"
+    events, messages = run(ValidateAccountForm(), other)
+    assert events[-1] == SlotSet(REQUESTED_SLOT, "account_ref")
+    assert not any("reset?token=" in message["text"] for message in messages)

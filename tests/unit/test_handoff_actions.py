@@ -2,7 +2,7 @@
 (bot/channels/handoff_bridge.py) with a recording on_new_message, over a
 throw-away SQLite store (the ``services`` fixture)."""
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Dict, List
 
 import pytest
@@ -11,7 +11,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff as handoff_actions
-from bot.accounts.models import AccountKind
+from bot.accounts.flows import signed_flow_data, signed_verification
+from bot.accounts.models import Account, AccountKind, RealnameState
 from bot.channels import handoff_bridge as bridge
 from bot.handoff import assistant_side
 from bot.handoff.hours import ServiceHours
@@ -105,13 +106,47 @@ def test_a_flow_that_offered_a_person_is_a_dead_end_and_ends(handoffs):
               {"event": "bot", "text": "第二次审核仍未通过，建议转人工。",
                "data": {"buttons": [{"title": "转人工客服", "payload": "/request_human"}]}},
               user("/request_human", "request_human")]
-    returned, _ = run(events, {"flow": "realname", "flow_data": {"diagnosed": "human"}})
+    returned, _ = run(events, {"flow": "realname", "flow_data": signed_flow_data({"diagnosed": "human"}, SENDER)})
     handoff = handoffs.open_handoff(SENDER)
     assert handoff.reason == HandoffReason.FLOW_DEAD_END
     assert handoff.summary["problem"] == "实名认证失败"
     assert handoff.summary["checked"] == ["诊断：人工审核已两次未通过，需要人工客服看一下材料"]
     cleared = {event["name"]: event["value"] for event in returned if event["event"] == "slot"}
     assert cleared["flow"] is None and cleared["flow_data"] is None
+
+
+def add_account(database) -> int:
+    with database.session() as session:
+        account = Account(kind=AccountKind.NATURAL, login_name="zhangsan", password_hash="unused",
+                          phone="13800138000", realname_state=RealnameState.VERIFIED_ONLINE,
+                          created_at=TUESDAY_10AM_BEIJING)
+        session.add(account)
+        session.flush()
+        return account.id
+
+
+def test_the_summary_names_the_account_this_conversation_verified(handoffs, database):
+    account_id = add_account(database)
+    verified = signed_verification(SENDER, account_id, TUESDAY_10AM_BEIJING + timedelta(minutes=30))
+    run([user("转人工", "request_human")], {"verified_account": verified})
+    assert handoffs.open_handoff(SENDER).summary["identity"].startswith("已验证：个人账号 zha")
+
+
+@pytest.mark.parametrize("forge", [
+    lambda account_id: f"{account_id}|2099-01-01T00:00:00",  # the unsigned format of old
+    lambda account_id: signed_verification("another-conversation", account_id, TUESDAY_10AM_BEIJING + timedelta(minutes=30)),
+    lambda account_id: signed_verification(SENDER, account_id, TUESDAY_10AM_BEIJING + timedelta(minutes=30), "k" * 32),
+    lambda account_id: signed_verification(SENDER, account_id, TUESDAY_10AM_BEIJING - timedelta(minutes=1)),  # expired
+])
+def test_a_forged_copied_or_expired_verification_shows_the_agent_nobody_verified(handoffs, database, forge):
+    """Whoever can write the tracker cannot make the agent believe an identity was checked."""
+    account_id = add_account(database)
+    forged_data = {"target": account_id, "code_phone": "13800138000", "code_ok": True}
+    run([user("忘记密码", "forgot_password"), user("转人工", "request_human")],
+        {"flow": "reset", "verified_account": forge(account_id), "flow_data": forged_data})
+    summary = handoffs.open_handoff(SENDER).summary
+    assert summary["identity"] == "未验证身份"
+    assert "checked" not in summary  # the unsigned flow_data claims no code was entered
 
 
 def test_identity_numbers_typed_by_the_user_are_masked_in_the_summary(handoffs):

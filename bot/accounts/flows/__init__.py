@@ -26,6 +26,7 @@ from bot.accounts.flows.engine import FlowEngine
 from bot.accounts.flows.flow import Flow
 from bot.accounts.flows.prompts import APPEAL_BUTTON, CANCEL_HINT, HUMAN_BUTTON, RESET_BUTTON
 from bot.accounts.flows.table import FLOW_OF_INTENT, FLOWS, GIVEN_VALUE_SLOTS, findings_of
+from bot.accounts.flows.verification import signed_flow_data, signed_verification, trusted_slots
 
 __all__ = [
     "APPEAL_BUTTON",
@@ -42,4 +43,7 @@ __all__ = [
     "Outcome",
     "Turn",
     "findings_of",
+    "signed_flow_data",
+    "signed_verification",
+    "trusted_slots",
 ]

@@ -17,7 +17,9 @@ form's slots) and answering an ``Outcome``:
 After every answer the running flow's ``next_step`` (``table.FLOWS``) names
 the next slot, whose question comes from ``prompts.prompt``, or ends the
 flow.  The engine knows no flow by name.  Internal progress lives in
-``flow_data`` and is never shown.
+``flow_data`` and is never shown.  Slots come in through
+``Steps.trusted`` (``verified_account`` and ``flow_data`` count only when
+signed for this conversation) and ``flow_data`` goes out signed.
 """
 
 from __future__ import annotations
@@ -47,18 +49,25 @@ INTENT_CONFIDENCE = 0.6  # for the others
 
 class FlowEngine:
     def __init__(
-        self, service: AccountService, token_secret: str = "", clock: Optional[Callable[[], datetime]] = None
+        self,
+        service: AccountService,
+        token_secret: str = "",
+        clock: Optional[Callable[[], datetime]] = None,
+        signing_key: Optional[str] = None,
     ) -> None:
         self.service = service
         self.token_secret = token_secret
         self.now = clock or service.now
-        self.steps = Steps(service, token_secret, self.now)
+        self.steps = Steps(service, token_secret, self.now, signing_key)
+
+    def _context(self, slots: Dict[str, Any], sender_id: str) -> Context:
+        return Context(self.steps.trusted(slots, sender_id), sender_id)
 
     # -- entry points ----------------------------------------------------------
 
     def start(self, slots: Dict[str, Any], turn: Turn) -> Outcome:
         """The flow begins (or resumes after an interruption): ask what comes next."""
-        ctx = Context(slots, turn.sender_id)
+        ctx = self._context(slots, turn.sender_id)
         outcome = Outcome()
         self.steps.accept_identity_token(ctx, turn)
         flow = FLOWS.get(ctx.flow)
@@ -86,7 +95,7 @@ class FlowEngine:
                 ctx.set(slot, None)
 
     def answer(self, slots: Dict[str, Any], slot: str, turn: Turn) -> Outcome:
-        ctx = Context(slots, turn.sender_id)
+        ctx = self._context(slots, turn.sender_id)
         if self._interrupts(slot, turn):
             return Outcome(rejected=True)
         outcome = Outcome()
@@ -101,7 +110,7 @@ class FlowEngine:
 
     def resume(self, slots: Dict[str, Any], slot: Optional[str], sender_id: str) -> Outcome:
         """Back from an interruption: ask the pending question again."""
-        ctx = Context(slots, sender_id)
+        ctx = self._context(slots, sender_id)
         if slot is None:
             return self._advance(ctx, Outcome())
         return self._ask(ctx, Outcome(), slot)
@@ -140,17 +149,15 @@ class FlowEngine:
             return self._finish(ctx, outcome)
         return self._ask(ctx, outcome, next_slot, first)
 
-    @staticmethod
-    def _finish(ctx: Context, outcome: Outcome) -> Outcome:
-        outcome.slots = ctx.changes
+    def _finish(self, ctx: Context, outcome: Outcome) -> Outcome:
+        outcome.slots = self.steps.signed(ctx)
         outcome.done = True
         return outcome
 
-    @staticmethod
-    def _ask(ctx: Context, outcome: Outcome, slot: str, first: bool = False) -> Outcome:
+    def _ask(self, ctx: Context, outcome: Outcome, slot: str, first: bool = False) -> Outcome:
         question = prompt(ctx, slot)
         outcome.say(question["text"] + (CANCEL_HINT if first else ""), question.get("buttons"))
-        outcome.slots = ctx.changes
+        outcome.slots = self.steps.signed(ctx)
         outcome.ask = slot
         return outcome
 

@@ -16,14 +16,31 @@ Contract:
 Privacy: before a code sent to the account's reserved phone has been entered
 (or the identity token is presented), nothing account-specific is shown;
 afterwards identity data is masked.
+
+Trust: the slots come back from Rasa with every turn, and whoever can call
+the action server can write them.  So the verified account
+(``verified_account``: ``<account id>|<until>|<HMAC>``) and the flow's
+private data (``flow_data``, with its HMAC under ``SIGNATURE_KEY``) are
+signed with ``VERIFICATION_SIGNING_KEY`` for this conversation only;
+``trusted_slots`` drops a value without a valid signature for this
+conversation (forged, altered, copied from another conversation, expired),
+so a forged tracker verifies nobody.  Every verification (code or identity
+token) is recorded in the audit log; an identity token verifies one
+conversation only (``AccountService.record_verification``).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import re
-from datetime import date, datetime, timedelta
-from typing import Any, Callable, List, Mapping, NoReturn, Optional
+import secrets
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional
 
+from bot import config
 from bot.accounts import checks, identity
 from bot.accounts.checks import InvalidInput
 from bot.accounts.flows.base import Context, Outcome, Turn, stop
@@ -45,15 +62,98 @@ MAX_LOOKUP_MISSES = 3
 RESEND_WORDS = re.compile(r"重发|重新发|再发|没收到|没有收到")
 LOST_PHONE_WORDS = re.compile(r"不用了|停机|换号|换了号|丢了|注销|不是我的|收不到")
 FINISHED = "已给出最后的答复，流程到此结束"
+SIGNATURE_KEY = "_signature"  # flow_data's own HMAC
+# When VERIFICATION_SIGNING_KEY is empty (tests, a Python shell): one key for this process.
+_PROCESS_KEY = secrets.token_urlsafe(32)
+
+
+# -- signed state ----------------------------------------------------------------------
+
+
+def default_signing_key() -> str:
+    return config.get("VERIFICATION_SIGNING_KEY") or _PROCESS_KEY
+
+
+def _mac(key: str, *parts: Any) -> str:
+    message = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    digest = hmac.new(key.encode("utf-8"), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _same(supplied: Any, expected: str) -> bool:
+    return isinstance(supplied, str) and hmac.compare_digest(supplied.encode("utf-8"), expected.encode("ascii"))
+
+
+def signed_verification(sender_id: str, account_id: int, until: datetime, key: Optional[str] = None) -> str:
+    """The ``verified_account`` value: the account, until when, and the HMAC binding both to the conversation."""
+    stamp = until.isoformat()
+    return (
+        f"{account_id}|{stamp}|{_mac(key or default_signing_key(), 'verified_account', sender_id, account_id, stamp)}"
+    )
+
+
+def verified_account_of(value: Any, sender_id: str, now: datetime, key: Optional[str] = None) -> Optional[int]:
+    """The account a ``verified_account`` value names, if signed for this conversation and not expired."""
+    parts = value.split("|") if isinstance(value, str) else []
+    if len(parts) != 3 or not re.fullmatch(r"[0-9]{1,12}", parts[0]):
+        return None
+    account_id, stamp, signature = int(parts[0]), parts[1], parts[2]
+    if not _same(signature, _mac(key or default_signing_key(), "verified_account", sender_id, account_id, stamp)):
+        return None
+    try:
+        until = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return account_id if until >= now else None
+
+
+def signed_flow_data(data: Mapping[str, Any], sender_id: str, key: Optional[str] = None) -> Dict[str, Any]:
+    """``flow_data`` with its HMAC for this conversation."""
+    plain = {name: value for name, value in data.items() if name != SIGNATURE_KEY}
+    return {**plain, SIGNATURE_KEY: _mac(key or default_signing_key(), "flow_data", sender_id, plain)}
+
+
+def flow_data_of(value: Any, sender_id: str, key: Optional[str] = None) -> Optional[Dict[str, Any]]:
+    """``flow_data`` without its signature, if signed for this conversation; otherwise None (a fresh flow)."""
+    if not isinstance(value, dict):
+        return None
+    plain = {name: item for name, item in value.items() if name != SIGNATURE_KEY}
+    if not _same(value.get(SIGNATURE_KEY), _mac(key or default_signing_key(), "flow_data", sender_id, plain)):
+        return None
+    return plain
+
+
+def trusted_slots(slots: Mapping[str, Any], sender_id: str, now: datetime, key: Optional[str] = None) -> Dict[str, Any]:
+    """The slots with ``verified_account`` and ``flow_data`` emptied unless this server signed them for this
+    conversation (and the verification has not expired)."""
+    trusted = dict(slots)
+    if verified_account_of(slots.get("verified_account"), sender_id, now, key) is None:
+        trusted["verified_account"] = None
+    trusted["flow_data"] = flow_data_of(slots.get("flow_data"), sender_id, key)
+    return trusted
+
+
+def _unix_time(moment: datetime) -> float:
+    """The service clock's naive UTC time as unix seconds."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
 class Steps:
     """The account service, the clock, and the steps that need them."""
 
-    def __init__(self, service: AccountService, token_secret: str, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        service: AccountService,
+        token_secret: str,
+        now: Callable[[], datetime],
+        signing_key: Optional[str] = None,
+    ) -> None:
         self.service = service
         self.token_secret = token_secret
         self.now = now
+        self.signing_key = signing_key or default_signing_key()
+        self.token_audience = config.get("IDENTITY_TOKEN_AUDIENCE")
+        self.token_max_age = config.get_int("IDENTITY_TOKEN_MAX_AGE")
 
     def today(self) -> date:
         """Today where the users are (SUPPORT_TIMEZONE): review and grant dates are their dates."""
@@ -61,30 +161,51 @@ class Steps:
 
     # -- who the user is ---------------------------------------------------------
 
-    def verified_account_id(self, ctx: Context) -> Optional[int]:
-        if not ctx.verified:
-            return None
-        account_id, _, until = ctx.verified.partition("|")
-        if not until or datetime.fromisoformat(until) < self.now():
-            return None
-        return int(account_id)
+    # -- signed state ------------------------------------------------------------
 
-    def mark_verified(self, ctx: Context, account_id: int) -> None:
-        until = (self.now() + VERIFIED_FOR).isoformat()
-        ctx.verified = f"{account_id}|{until}"
+    def trusted(self, slots: Mapping[str, Any], sender_id: str) -> Dict[str, Any]:
+        return trusted_slots(slots, sender_id, self.now(), self.signing_key)
+
+    def signed(self, ctx: Context) -> Dict[str, Any]:
+        """What the step changed, ``flow_data`` signed for the conversation."""
+        changes = dict(ctx.changes)
+        if changes.get("flow_data") is not None:
+            changes["flow_data"] = signed_flow_data(changes["flow_data"], ctx.sender_id, self.signing_key)
+        return changes
+
+    # -- who the user is ---------------------------------------------------------
+
+    def verified_account_id(self, ctx: Context) -> Optional[int]:
+        return verified_account_of(ctx.verified, ctx.sender_id, self.now(), self.signing_key)
+
+    def mark_verified(self, ctx: Context, account_id: int, method: str, token_id: Optional[str] = None) -> bool:
+        """Audits the verification and signs it into ``verified_account``; False when refused (a
+        token another conversation used)."""
+        window = timedelta(seconds=self.token_max_age + identity.CLOCK_SKEW_SECONDS)
+        if not self.service.record_verification(ctx.sender_id, account_id, method, token_id, window):
+            return False
+        ctx.verified = signed_verification(ctx.sender_id, account_id, self.now() + VERIFIED_FOR, self.signing_key)
         ctx.changes["verified_account"] = ctx.verified
+        return True
 
     def accept_identity_token(self, ctx: Context, turn: Turn) -> None:
         token = turn.metadata.get("identity_token")
         if not token or not self.token_secret:
             return
         try:
-            login_name = identity.verify(token, self.token_secret)
-        except identity.InvalidToken:
+            vouched = identity.verify(
+                token, self.token_secret, self.token_audience, self.token_max_age, now=_unix_time(self.now())
+            )
+        except identity.InvalidToken as refusal:
+            self.service.record_token_refusal(ctx.sender_id, str(refusal))
             return
-        account = self.service.account_by_login(login_name)
-        if account is not None:
-            self.mark_verified(ctx, account.id)
+        account = self.service.account_by_login(vouched.login_name)
+        if account is None:
+            self.service.record_token_refusal(ctx.sender_id, "no account has the login name", None, vouched.token_id)
+            return
+        if self.verified_account_id(ctx) == account.id:
+            return  # verified in this conversation already (the widget sends its token with every message)
+        self.mark_verified(ctx, account.id, "identity_token", vouched.token_id)
 
     def account_in_question(self, ctx: Context) -> Optional[int]:
         """The verified account, unless this flow looked up another one, which needs its own code."""
@@ -140,6 +261,9 @@ class Steps:
 
 def take_verification_code(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
     """Reads the code sent to ``flow_data["code_phone"]``; "重发" sends a new one, a lost phone ends the flow."""
+    if not ctx.data.get("code_phone"):  # no code of this flow (flow_data was not ours): start again
+        ctx.remember(finished=True)
+        raise InvalidInput("这次办理的验证已失效，请重新开始办理（例如再说一次您遇到的问题）。")
     phone, purpose = ctx.data["code_phone"], ctx.data.get("purpose", "verify")
     if ctx.data.get("target") and LOST_PHONE_WORDS.search(turn.text or ""):
         ctx.remember(finished=True)
@@ -161,7 +285,7 @@ def take_verification_code(steps: Steps, ctx: Context, turn: Turn, outcome: Outc
         raise
     ctx.set("verification_code", "accepted")
     if ctx.data.get("target"):
-        steps.mark_verified(ctx, ctx.data["target"])
+        steps.mark_verified(ctx, ctx.data["target"], "sms_code")
     ctx.remember(code_ok=True)
     outcome.say("验证通过。")
 

@@ -1,0 +1,90 @@
+"""The custom action server: rasa-sdk's app, private and authenticated.
+
+``python -m bot.action_server`` (what ``bot.launcher`` starts) builds
+rasa-sdk's Sanic app from the ``actions`` package and serves it on
+``BIND_HOST:ACTIONS_PORT`` only, never on all interfaces.  Every request but
+``GET /health`` must carry ``Authorization: Bearer <ACTION_SERVER_TOKEN>``
+(endpoints.yml makes Rasa send it); anything else is answered 401 before an
+action runs.  The server refuses to start without the token, or with a
+secret shorter than ``config.MIN_SECRET_LENGTH``.  Without a
+``VERIFICATION_SIGNING_KEY`` it makes a random one for this start (see
+``bot.accounts.flows.verification``).  docs/security.md has the threats.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+import sys
+from typing import Optional
+
+from rasa_sdk import utils
+from rasa_sdk.endpoint import create_app
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot import config
+
+logger = logging.getLogger(__name__)
+
+ACTIONS_PACKAGE = "actions"
+# Paths served without the token: the launcher's readiness check; it tells nothing.
+OPEN_PATHS = frozenset({"/health"})
+
+
+def authorised(path: str, authorization: Optional[str], token: str) -> bool:
+    """True for an open path, or an ``Authorization: Bearer`` header with the token (compared in constant time)."""
+    if path in OPEN_PATHS:
+        return True
+    scheme, _, supplied = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    return hmac.compare_digest(supplied.strip().encode("utf-8"), token.encode("utf-8"))
+
+
+def require_token(app: Sanic, token: str) -> None:
+    """Answers 401 to every request without the token, before any route runs."""
+
+    @app.middleware("request")
+    async def check_token(request: Request) -> Optional[HTTPResponse]:
+        if authorised(request.path, request.headers.get("Authorization"), token):
+            return None
+        logger.warning("refused a request to %s from %s: no valid token", request.path, request.ip)
+        return response.json(
+            {"error": "unauthorised: the action server needs its token"},
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="actions"'},
+        )
+
+
+def build_app(token: str) -> Sanic:
+    # No CORS origins: browsers have no business here.
+    app = create_app(ACTIONS_PACKAGE, cors_origins="")
+    require_token(app, token)
+    return app
+
+
+def main() -> int:
+    problems = config.secret_problems()
+    if problems:
+        for problem in problems:
+            print(f"action server not started: {problem}", file=sys.stderr)
+        return 2
+    utils.configure_colored_logging("INFO")
+    utils.update_sanic_log_level()
+    if not config.get("VERIFICATION_SIGNING_KEY"):
+        # Set before the app (and any worker process) exists, so all share it.
+        os.environ["VERIFICATION_SIGNING_KEY"] = secrets.token_urlsafe(32)
+        logger.info("VERIFICATION_SIGNING_KEY is empty: verifications last until this action server stops")
+    host, port = config.get("BIND_HOST"), config.get_int("ACTIONS_PORT")
+    app = build_app(config.get("ACTION_SERVER_TOKEN"))
+    logger.info("action server on http://%s:%s (token required)", host, port)
+    app.run(host, port, workers=utils.number_of_sanic_workers())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
