@@ -77,9 +77,11 @@ calibrate: $(VENV_STAMP)
 	$(WITH_ENV) $(PY) tests/nlu/calibrate.py
 
 # The demo accounts (bot/accounts/demo_accounts.yml) are (re)loaded on every run.
+# For local development the REST channel (make shell, curl) needs no token from
+# this machine unless REST_OPEN_LOCALLY is set otherwise (docs/security.md).
 run: $(MODEL) $(WIDGET_ASSETS)
 	$(WITH_ENV) $(PY) -m bot db seed-demo
-	$(PY) -m bot run
+	REST_OPEN_LOCALLY=$${REST_OPEN_LOCALLY:-true} $(PY) -m bot run
 
 shell: $(MODEL)
 	$(PY) -m bot chat

@@ -1,6 +1,8 @@
 """A terminal chat with the running assistant over its REST channel.
 
-Buttons are shown numbered; typing the number clicks the button.
+Buttons are shown numbered; typing the number clicks the button.  The REST
+channel wants ``Authorization: Bearer <REST_API_TOKEN>`` unless the server was
+opened to this machine (``REST_OPEN_LOCALLY=true``, as ``make run`` does).
 """
 
 from __future__ import annotations
@@ -15,13 +17,22 @@ Reply = Dict[str, Any]
 
 
 def send(
-    webhook: str, sender: str, text: str, timeout: float = 30.0, metadata: Optional[Dict[str, Any]] = None
+    webhook: str,
+    sender: str,
+    text: str,
+    timeout: float = 30.0,
+    metadata: Optional[Dict[str, Any]] = None,
+    token: Optional[str] = None,
 ) -> List[Reply]:
+    """One message to the REST channel; ``token`` is sent as the bearer token when given."""
     payload: Dict[str, Any] = {"sender": sender, "message": text}
     if metadata:
         payload["metadata"] = metadata
     body = json.dumps(payload).encode("utf-8")
-    request = urllib.request.Request(webhook, data=body, headers={"Content-Type": "application/json"}, method="POST")
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(webhook, data=body, headers=headers, method="POST")
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read().decode("utf-8"))
 
@@ -61,6 +72,7 @@ def chat(
     read: Callable[[str], str] = input,
     write: Callable[[str], None] = print,
     sender: Optional[str] = None,
+    token: Optional[str] = None,
 ) -> None:
     sender = sender or f"terminal-{uuid.uuid4().hex[:12]}"
     write("已连接助手。输入问题开始对话，输入数字点选按钮，/restart 重新开始，Ctrl-D 退出。")
@@ -72,9 +84,12 @@ def chat(
             write("")
             return
         try:
-            replies = send(webhook, sender, resolve_input(typed, buttons))
+            replies = send(webhook, sender, resolve_input(typed, buttons), token=token)
         except urllib.error.HTTPError as error:
-            write(f"（服务器拒绝了这条消息：{error.read().decode('utf-8', 'replace')}）")
+            if error.code == 401:
+                write("（助手的 REST 接口需要令牌：请把服务器的 REST_API_TOKEN 设进环境变量后再运行。）")
+            else:
+                write(f"（服务器拒绝了这条消息：{error.read().decode('utf-8', 'replace')}）")
             continue
         except (urllib.error.URLError, OSError) as error:
             write(f"（连接不上助手：{error}。请确认 make run 正在运行。）")

@@ -118,6 +118,20 @@ SETTINGS = (
         "assistant itself (the demo page).",
     ),
     Setting(
+        "REST_API_TOKEN",
+        "",
+        "Bearer token of the REST channel (at least 32 characters): integrations send "
+        "'Authorization: Bearer <token>' to /webhooks/rest/; other requests get HTTP 401. "
+        "Empty: the REST channel refuses everything, unless REST_OPEN_LOCALLY is true.",
+    ),
+    Setting(
+        "REST_OPEN_LOCALLY",
+        "false",
+        "true: the REST channel also answers, without a token, requests from this machine "
+        "(a loopback address, no proxy headers); for local development only (make run sets "
+        "it; the Rasa server logs a warning). Never in production.",
+    ),
+    Setting(
         "TELEGRAM_BOT_TOKEN",
         "",
         "Token of the Telegram bot from @BotFather; empty disables the Telegram channel.",

@@ -15,7 +15,12 @@ import asyncio
 from typing import Any, Callable, Dict, Optional, Set
 from urllib.parse import urlsplit
 
+from sanic import response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
 from bot import config
+from bot.accounts.checks import InvalidInput
 from bot.accounts.models import Upload
 from bot.services import services
 
@@ -30,6 +35,18 @@ async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
 async def store_upload(sender_id: str, data: bytes, original_name: Optional[str]) -> Upload:
     """Checks and stores a file; raises ``InvalidInput`` with a reason for the user."""
     return await in_thread(services().accounts.save_upload, sender_id, data, original_name)
+
+
+async def stored_file_reply(request: Request, conversation: str) -> HTTPResponse:
+    """Stores the request's ``file`` for ``conversation`` and answers its upload id, or why not (400)."""
+    file = (request.files or {}).get("file")
+    if file is None:
+        return response.json({"error": "请选择要上传的照片（表单字段 file）。"}, status=400)
+    try:
+        upload = await store_upload(conversation, file.body, file.name)
+    except InvalidInput as problem:
+        return response.json({"error": str(problem)}, status=400)
+    return response.json({"upload_id": upload.id, "size": upload.size, "content_type": upload.content_type})
 
 
 def upload_metadata(upload_id: str, shown_as: str) -> Dict[str, Any]:

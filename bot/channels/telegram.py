@@ -12,7 +12,8 @@ set-up.
 * Polling mode: a background task long-polls ``getUpdates`` and confirms
   updates (the offset) only after they were handled.
 
-Each private chat is one conversation, ``telegram:<chat_id>``; its updates are
+Each private chat is one conversation, ``telegram:<chat_id>`` (a namespace no
+other channel produces: bot/channels/conversation_ids.py); its updates are
 handled one after another, different chats at the same time.  Commands are
 mapped to intents here, because Rasa would read any ``/word`` as an intent.
 Sending, with its retry rules, is in ``telegram_delivery.py``.
@@ -53,6 +54,7 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError
 from bot import config
 from bot.accounts.checks import InvalidInput
 from bot.channels.common import SEND_FILE_TEXT, store_upload, upload_metadata
+from bot.channels.conversation_ids import TELEGRAM, local_id, telegram_conversation
 from bot.channels.handoff_bridge import handoff_aware
 from bot.channels.telegram_delivery import Undelivered, deliver, retry_after_seconds, split_text
 
@@ -60,7 +62,6 @@ logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
-SENDER_PREFIX = "telegram:"
 ALLOWED_UPDATES = ["message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 POLL_TIMEOUT_SECONDS = 25
@@ -148,16 +149,12 @@ def make_bot(settings: TelegramSettings) -> Bot:
 
 
 def sender_id_of(chat_id: int) -> str:
-    return f"{SENDER_PREFIX}{chat_id}"
+    return telegram_conversation(chat_id)
 
 
 def chat_id_of(recipient_id: str) -> int:
-    """``telegram:<chat_id>`` (or a bare chat id) to the chat id."""
-    value = recipient_id[len(SENDER_PREFIX) :] if recipient_id.startswith(SENDER_PREFIX) else recipient_id
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"not a Telegram conversation: {recipient_id!r}") from None
+    """``telegram:<chat_id>`` to the chat id; ValueError for a conversation of any other channel."""
+    return int(local_id(recipient_id, TELEGRAM))
 
 
 def command_of(text: str) -> Optional[str]:

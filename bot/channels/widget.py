@@ -4,8 +4,10 @@ Built on Rasa's socket.io channel, with what the widget needs and Rasa's
 version lacks:
 
 * session ids are issued by the server (128 random bits); a client may resume
-  only a well-formed id, and may send only into the session its socket holds,
-  so nobody picks another conversation's id, e.g. a REST sender's;
+  only a well-formed id, and may send only into the session its socket holds;
+  the conversation is ``widget:<session id>`` (bot/channels/conversation_ids.py),
+  a namespace no other channel produces, and its socket.io room has the same
+  name, so agents' replies (bot/channels/handoff_bridge.py) reach it by that id;
 * after ``session_confirm`` the server sends ``session_history`` (the
   conversation so far, from the tracker store), so a reloaded or reconnected
   page shows everything, including replies that came while it was away;
@@ -25,7 +27,6 @@ imitating the platform's home page with the widget on it).
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Text
@@ -40,12 +41,13 @@ from socketio import AsyncRedisManager, AsyncServer
 
 from bot import config
 from bot.channels.common import origin_allowed, own_origins
+from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
 from bot.channels.handoff_bridge import handoff_aware
 
 logger = logging.getLogger(__name__)
 
 WIDGET_DIR = config.PROJECT_ROOT / "bot" / "widget"
-SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+SESSION_ID = WIDGET_SESSION_ID
 HISTORY_LIMIT = 200
 # Metadata a browser may attach to a message; anything else is dropped.
 CLIENT_METADATA_KEYS = ("identity_token", "upload_id", "display_text")
@@ -71,7 +73,7 @@ def new_session_id() -> str:
 
 
 def resumable_session_id(requested: Any) -> Optional[str]:
-    return requested if isinstance(requested, str) and SESSION_ID.match(requested) else None
+    return requested if isinstance(requested, str) and SESSION_ID.fullmatch(requested) else None
 
 
 def client_metadata(raw: Any) -> Dict[str, Any]:
@@ -106,7 +108,7 @@ def bot_message(text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> Di
 
 
 class WidgetOutput(OutputChannel):
-    """Sends to every socket of the conversation (its room)."""
+    """Sends to every socket of the conversation (its room, named by the conversation id)."""
 
     @classmethod
     def name(cls) -> Text:
@@ -192,12 +194,13 @@ class WidgetInput(InputChannel):
             async with sio.session(sid) as socket_session:
                 previous = socket_session.get("session_id")
                 socket_session["session_id"] = session_id
+            conversation = widget_conversation(session_id)
             if previous and previous != session_id:
-                await sio.leave_room(sid, previous)
-            await sio.enter_room(sid, session_id)
+                await sio.leave_room(sid, widget_conversation(previous))
+            await sio.enter_room(sid, conversation)
             await sio.emit("session_confirm", session_id, room=sid)
             await sio.emit(
-                "session_history", await self._history(getattr(routes.ctx, "app", None), session_id), room=sid
+                "session_history", await self._history(getattr(routes.ctx, "app", None), conversation), room=sid
             )
 
         @sio.on("user_uttered")
@@ -212,7 +215,7 @@ class WidgetInput(InputChannel):
             message = UserMessage(
                 data["message"],
                 WidgetOutput(sio),
-                session_id,
+                widget_conversation(session_id),
                 input_channel=self.name(),
                 metadata=client_metadata(data.get("metadata")),
             )
@@ -222,11 +225,11 @@ class WidgetInput(InputChannel):
                 logger.exception("handling a widget message failed")
                 await _refuse(sio, sid, "助手暂时无法处理这条消息，请稍后重试。")
 
-    async def _history(self, app: Optional[Sanic], session_id: str) -> Dict[str, Any]:
+    async def _history(self, app: Optional[Sanic], conversation: str) -> Dict[str, Any]:
         tracker = None
         agent = getattr(app.ctx, "agent", None) if app else None
         if agent is not None:
-            tracker = await agent.tracker_store.retrieve(session_id)
+            tracker = await agent.tracker_store.retrieve(conversation)
         return {
             "messages": transcript(tracker.events) if tracker else [],
             "max_upload_bytes": config.get_int("MAX_UPLOAD_BYTES"),

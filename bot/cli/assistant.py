@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import shlex
 import sys
 
@@ -37,7 +38,7 @@ def run(_: argparse.Namespace) -> int:
         "\n助手已就绪：\n"
         f"  演示页面      {config.public_base_url()}/webhooks/widget/demo  （在浏览器中打开，点右下角的“在线咨询”）\n"
         f"  Telegram      {_telegram_mode()}\n"
-        f"  REST 接口     POST {assistant.rest_webhook}\n"
+        f"  REST 接口     POST {assistant.rest_webhook}  {_rest_mode()}\n"
         f"  动作服务器    {assistant.actions_url}/health\n"
         "  终端对话      在另一个终端运行 make shell\n"
         "按 Ctrl-C 停止。",
@@ -59,16 +60,31 @@ def _telegram_mode() -> str:
     return "长轮询（long polling）"
 
 
+def _rest_mode() -> str:
+    """Who may use the REST channel, as `run` shows it (only `run` loads Rasa's modules for it)."""
+    from bot.channels.rest import RestAccess
+
+    access = RestAccess.from_config()
+    if access.open_locally:
+        return "（本机程序无需令牌：REST_OPEN_LOCALLY=true，仅供本地开发，切勿用于生产）"
+    if access.token:
+        return "（需要请求头 Authorization: Bearer <REST_API_TOKEN>）"
+    return "（未开放：设置 REST_API_TOKEN 后启用）"
+
+
 def chat_in_terminal(args: argparse.Namespace) -> int:
     environ = config.rasa_environment()
     base = args.url or f"http://{config.client_host(environ['BIND_HOST'])}:{environ['RASA_PORT']}"
+    token = environ["REST_API_TOKEN"] or None
     started = None
     if not answers(f"{base}/webhooks/rest/"):
         print("助手没有在运行，正在为这次对话启动它（约半分钟）……", flush=True)
-        started = start_assistant()
+        # Without a configured token, one for this session only: the chat has it, nobody else.
+        token = token or secrets.token_urlsafe(32)
+        started = start_assistant({"REST_API_TOKEN": token})
         base = started.rasa_url
     try:
-        chat(f"{base}/webhooks/rest/webhook")
+        chat(f"{base}/webhooks/rest/webhook", token=token)
     finally:
         if started:
             started.stop()

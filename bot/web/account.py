@@ -2,11 +2,14 @@
 ``/webhooks/account/`` (channel ``AccountWebInput`` in ``credentials.yml``):
 
 * ``POST /webhooks/account/upload`` (multipart: ``sender``, ``file``) stores a
-  document photo for the conversation and answers ``{"upload_id": ...}``;
-  the client then sends ``/send_file`` with metadata ``{"upload_id": ...}``.
-  A refused file gets HTTP 400 and ``{"error": "<reason in Chinese>"}``.
-  Browsers may post from the assistant's own pages and from the sites in
-  WIDGET_ALLOWED_ORIGINS (the web widget); other sites get HTTP 403.
+  document photo for a web widget's conversation (``sender`` is the widget's
+  session id; the upload belongs to ``widget:<session id>``) and answers
+  ``{"upload_id": ...}``; the widget then sends ``/send_file`` with metadata
+  ``{"upload_id": ...}``.  A refused file gets HTTP 400 and
+  ``{"error": "<reason in Chinese>"}``.  Browsers may post from the
+  assistant's own pages and from the sites in WIDGET_ALLOWED_ORIGINS; other
+  sites get HTTP 403.  REST clients upload to ``/webhooks/rest/upload``
+  (bot/channels/rest.py); both end in ``bot.channels.common.stored_file_reply``.
 * ``GET|POST /webhooks/account/reset?token=...``: the one-time password-reset
   page the assistant links to (HTML from ``bot/web/pages.py``). Passwords are
   typed only here, never in the chat.
@@ -26,8 +29,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.accounts.checks import InvalidInput
-from bot.channels.common import in_thread, origin_allowed, request_origins, store_upload
-from bot.channels.rest import BadRequest, parse_sender
+from bot.channels.common import in_thread, origin_allowed, request_origins, stored_file_reply
+from bot.channels.conversation_ids import widget_conversation
 from bot.services import services
 from bot.web import pages
 
@@ -108,14 +111,10 @@ class AccountWebInput(InputChannel):
     @staticmethod
     async def _store_upload(request: Request) -> HTTPResponse:
         try:
-            sender_id = parse_sender({"sender": (request.form or {}).get("sender")})
-        except BadRequest as problem:
-            return response.json({"error": str(problem)}, status=400)
-        file = (request.files or {}).get("file")
-        if file is None:
-            return response.json({"error": "请选择要上传的照片（表单字段 file）。"}, status=400)
-        try:
-            upload = await store_upload(sender_id, file.body, file.name)
-        except InvalidInput as problem:
-            return response.json({"error": str(problem)}, status=400)
-        return response.json({"upload_id": upload.id, "size": upload.size, "content_type": upload.content_type})
+            conversation = widget_conversation((request.form or {}).get("sender") or "")
+        except ValueError:
+            return response.json(
+                {"error": '"sender" must be the web widget\'s session id (REST clients: /webhooks/rest/upload)'},
+                status=400,
+            )
+        return await stored_file_reply(request, conversation)

@@ -161,6 +161,7 @@ def measure_server(model_path: Path, workdir: Path) -> Dict[str, float]:
         "RASA_PORT": str(free_port()),
         "ACTIONS_PORT": str(free_port()),
         "DATABASE_URL": f"sqlite:///{workdir / (model_path.stem + '.db')}",
+        "REST_OPEN_LOCALLY": "true",  # measured from this machine, as with make run
     }
     started = time.monotonic()
     with open(workdir / "servers.log", "a") as log:

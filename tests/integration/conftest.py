@@ -8,17 +8,23 @@ from bot.launcher import RunningAssistant, start_assistant
 from tests.servers import free_port
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
+# The test servers' REST channel is closed as in production: clients send this token.
+REST_TOKEN = "integration-tests-rest-token-0123456789abcdef"
 
 
 class AssistantProcess:
-    """The real action and Rasa servers, restartable on the same stores."""
+    """The real action and Rasa servers, restartable on the same stores; the
+    REST channel wants ``rest_token`` unless the settings say otherwise."""
 
     def __init__(self, log_path: Path, **settings: str) -> None:
         self.overrides: Dict[str, str] = {
             "RASA_PORT": str(free_port()),
             "ACTIONS_PORT": str(free_port()),
+            "REST_API_TOKEN": REST_TOKEN,
+            "REST_OPEN_LOCALLY": "false",
             **settings,
         }
+        self.rest_token = self.overrides["REST_API_TOKEN"]
         self.log_path = log_path
         self.running: RunningAssistant = None  # type: ignore[assignment]
 

@@ -63,12 +63,16 @@ def accounts(assistant, tmp_path_factory):
 
 
 class Chat:
+    """A REST client: its conversation is ``rest:<sender>``, its photos go to the REST upload."""
+
     def __init__(self, assistant):
         self.base = assistant.running.rasa_url
+        self.token = assistant.rest_token
         self.sender = "e2e-" + uuid.uuid4().hex[:8]
 
     def say(self, text, **metadata):
-        replies = send(f"{self.base}/webhooks/rest/webhook", self.sender, text, metadata=metadata or None)
+        replies = send(f"{self.base}/webhooks/rest/webhook", self.sender, text, metadata=metadata or None,
+                       token=self.token)
         return "\n".join(reply.get("text", "") for reply in replies)
 
     def upload(self, data, name="photo.png"):
@@ -76,8 +80,9 @@ class Chat:
         body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"sender\"\r\n\r\n{self.sender}\r\n"
                 f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
                 "Content-Type: image/png\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-        request = urllib.request.Request(f"{self.base}/webhooks/account/upload", data=body, method="POST",
-                                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        request = urllib.request.Request(f"{self.base}/webhooks/rest/upload", data=body, method="POST",
+                                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
+                                                  "Authorization": f"Bearer {self.token}"})
         try:
             with urllib.request.urlopen(request, timeout=30) as reply:
                 return reply.status, json.loads(reply.read())

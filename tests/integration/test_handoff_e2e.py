@@ -44,7 +44,7 @@ def test_a_person_takes_over_and_hands_back(assistant, agent_account, browser):
     expect(widget.user_messages().last).to_contain_text("转人工客服")
     widget.expect_bot("正在为您转接人工客服")
     session_id = widget.session_id()
-    handoff = handoffs.open_handoff(session_id)
+    handoff = handoffs.open_handoff(f"widget:{session_id}")
     assert handoff is not None and handoff.channel == "widget"
 
     console = browser.new_context(viewport=DESKTOP, locale="zh-CN").new_page()

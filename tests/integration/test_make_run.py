@@ -30,7 +30,10 @@ def test_run_prints_the_addresses_serves_and_stops_on_ctrl_c(tmp_path):
         ACTIONS_PORT=str(free_port()),
         DATABASE_URL=f"sqlite:///{tmp_path / 'tracker.db'}",
         PYTHONUNBUFFERED="1",
+        REST_API_TOKEN="",
+        REST_OPEN_LOCALLY="true",  # what the Makefile's `run` target sets unless told otherwise
     )
+    assert "REST_OPEN_LOCALLY=$${REST_OPEN_LOCALLY:-true} $(PY) -m bot run" in (ROOT / "Makefile").read_text()
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=environ,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -53,7 +56,8 @@ def test_run_prints_the_addresses_serves_and_stops_on_ctrl_c(tmp_path):
         with urllib.request.urlopen(demo, timeout=10) as page:
             assert '/webhooks/widget/widget.js' in page.read().decode("utf-8")
         assert "Telegram" in output and "TELEGRAM_BOT_TOKEN" in output  # not configured: says how
-        assert send(webhook, "make-run", "你好")[0]["buttons"]
+        assert "REST_OPEN_LOCALLY=true" in output and "仅供本地开发" in output  # flagged, not silent
+        assert send(webhook, "make-run", "你好")[0]["buttons"]  # from this machine: no token needed
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0

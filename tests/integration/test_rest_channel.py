@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from bot.chat import send
+from tests.integration.conftest import REST_TOKEN
 from tests.project_data import responses
 
 ANSWERS = {name: variants[0]["text"] for name, variants in responses().items()}
@@ -18,15 +19,18 @@ def conversation() -> str:
 
 
 def say(assistant, sender, text):
-    return send(assistant.running.rest_webhook, sender, text)
+    return send(assistant.running.rest_webhook, sender, text, token=assistant.rest_token)
 
 
 def texts(replies):
     return [reply.get("text") for reply in replies]
 
 
-def post_raw(url, body: bytes):
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+def post_raw(url, body: bytes, token=REST_TOKEN):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -91,7 +95,7 @@ def test_two_misunderstandings_in_a_row_offer_a_person_and_yes_connects(assistan
     queued = say(assistant, sender, "/affirm")
     assert "正在为您转接人工客服" in texts(queued)[0]  # the fixture's SUPPORT_HOURS: always
     assert queued[0]["buttons"] == [{"title": "取消，回到助手", "payload": "/cancel_handoff"}]
-    handoff = default_handoff_service_on(assistant).open_handoff(sender)
+    handoff = default_handoff_service_on(assistant).open_handoff(f"rest:{sender}")
     assert handoff.reason.value == "misunderstood" and handoff.channel == "rest"
 
     assert say(assistant, sender, "你好") == []  # a person owns it: the assistant is silent
@@ -114,7 +118,7 @@ def stored_events(assistant, sender):
     database = assistant.overrides["DATABASE_URL"][len("sqlite:///"):]
     with sqlite3.connect(database) as connection:
         return connection.execute(
-            "SELECT type_name, action_name FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+            "SELECT type_name, action_name FROM events WHERE sender_id = ? ORDER BY id", (f"rest:{sender}",)
         ).fetchall()
 
 

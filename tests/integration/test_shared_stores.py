@@ -44,16 +44,16 @@ def test_conversations_live_in_postgresql_and_locks_in_redis(assistant_on_shared
     sender = f"pg-{uuid.uuid4().hex[:8]}"
     lock_writes_before = redis.Redis(port=redis_port).info("commandstats").get("cmdstat_set", {}).get("calls", 0)
 
-    assert send(process.running.rest_webhook, sender, "/nlu_fallback")
+    assert send(process.running.rest_webhook, sender, "/nlu_fallback", token=process.rest_token)
     process.restart()
-    second = send(process.running.rest_webhook, sender, "/nlu_fallback")
+    second = send(process.running.rest_webhook, sender, "/nlu_fallback", token=process.rest_token)
     assert "人工" in second[0]["text"]  # the offer of a person: the first miss was remembered
 
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
         user_turns = connection.execute(
             sa.text("SELECT COUNT(*) FROM events WHERE sender_id = :sender AND type_name = 'user'"),
-            {"sender": sender},
+            {"sender": f"rest:{sender}"},
         ).scalar_one()
     assert user_turns == 2
     lock_writes = redis.Redis(port=redis_port).info("commandstats").get("cmdstat_set", {}).get("calls", 0)
@@ -82,7 +82,7 @@ async def test_a_handoff_asked_on_one_process_is_served_from_the_other(
     try:
         await user.say("/request_human", {"display_text": "转人工客服"})
         await user.replies_until_quiet(quiet=1.0)
-        handoff = HandoffService(Database(database_url)).open_handoff(user.session_id)
+        handoff = HandoffService(Database(database_url)).open_handoff(f"widget:{user.session_id}")
         assert handoff is not None
 
         agent = Agent(SimpleNamespace(url=f"{second}/webhooks/console/", origin=second))

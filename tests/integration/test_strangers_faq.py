@@ -26,7 +26,8 @@ MAXIMUM_WRONG = 0.05
 def test_strangers_faq_questions_get_replies_with_the_facts(assistant):
     results = []
     for item in strangers_faq():
-        replies = send(assistant.running.rest_webhook, f"faq-{uuid.uuid4().hex[:10]}", item["q"])
+        replies = send(assistant.running.rest_webhook, f"faq-{uuid.uuid4().hex[:10]}", item["q"],
+                       token=assistant.rest_token)
         reply = "\n".join(message.get("text") or "" for message in replies)
         missing = [pattern for pattern in item["must"] if not re.search(pattern, reply)]
         outcome = "right" if not missing else "clarify" if CLARIFY_PROMPT in reply else "wrong"

@@ -92,8 +92,9 @@ def wait_until(page, condition, timeout_ms=REPLY_TIMEOUT_MS):
 
 
 def uploads_of(service, session_id):
+    """The uploads of the widget conversation ``widget:<session id>``."""
     with service.db.session() as session:
-        return list(session.execute(select(Upload).where(Upload.sender_id == session_id)).scalars())
+        return list(session.execute(select(Upload).where(Upload.sender_id == f"widget:{session_id}")).scalars())
 
 
 def test_faq_question_is_answered_with_links(widget):

@@ -32,7 +32,8 @@ async def test_the_server_issues_the_session_id(client):
 
 @pytest.mark.asyncio
 async def test_a_chosen_or_malformed_id_is_replaced(client):
-    for requested in ("alice", "default", "../../etc", "A" * 32):
+    for requested in ("alice", "default", "../../etc", "A" * 32, "telegram:4242", "rest:it-1",
+                      "widget:" + "0" * 32, "0" * 32 + "\n"):
         session_id, _ = await client.start_session(requested)
         assert session_id != requested and len(session_id) == 32
 

@@ -9,7 +9,8 @@ def test_session_ids_are_128_random_bits_and_only_those_resume():
     issued = {new_session_id() for _ in range(100)}
     assert len(issued) == 100
     assert all(resumable_session_id(session_id) == session_id for session_id in issued)
-    for chosen in ("alice", "default", "A" * 32, "0" * 31, None, 12, {"id": "x"}, "g" * 32):
+    for chosen in ("alice", "default", "A" * 32, "0" * 31, None, 12, {"id": "x"}, "g" * 32,
+                   "0" * 32 + "\n", "0" * 33, "widget:" + "0" * 32, "telegram:4242"):
         assert resumable_session_id(chosen) is None
 
 
