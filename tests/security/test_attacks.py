@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from bot.accounts import identity
+from bot.channels.conversation_ids import rest_conversation
 from bot.chat import send
 from tests.security.conftest import ACTION_SERVER_TOKEN, AUDIENCE, IDENTITY_TOKEN_SECRET, VICTIM_PHONE
 
@@ -78,7 +79,7 @@ def texts(reply: Any) -> str:
 
 
 def chat(assistant, sender: str, text: str, **metadata: Any) -> str:
-    replies = send(assistant.running.rest_webhook, sender, text, metadata=metadata or None)
+    replies = send(assistant.running.rest_webhook, sender, text, metadata=metadata or None, token=assistant.rest_token)
     return "\n".join(reply.get("text", "") for reply in replies)
 
 
@@ -91,11 +92,11 @@ def latest_code(accounts, phone: str) -> str:
 
 
 def slot_values(assistant, sender: str, name: str) -> List[Any]:
-    """The values a conversation's slot took, read from Rasa's SQL tracker store."""
+    """The values a REST conversation's slot took, read from Rasa's SQL tracker store."""
     path = assistant.overrides["DATABASE_URL"][len("sqlite:///"):]
     with sqlite3.connect(path) as connection:
         rows = connection.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot' ORDER BY id",
-                                  (sender,)).fetchall()
+                                  (rest_conversation(sender),)).fetchall()
     return [event["value"] for event in map(json.loads, (row[0] for row in rows)) if event["name"] == name]
 
 
@@ -196,7 +197,7 @@ def token(login_name: str, **claims: Any) -> str:
 
 def refusals(accounts, sender: str) -> List[str]:
     return [json.loads(entry.detail)["reason"] for entry in accounts.audit_log()
-            if entry.action == "identity_token_refused" and entry.actor == f"user:{sender}"]
+            if entry.action == "identity_token_refused" and entry.actor == f"user:{rest_conversation(sender)}"]
 
 
 def test_a_token_verifies_its_conversation_and_a_replay_elsewhere_verifies_nobody(assistant, accounts, victim):
@@ -204,7 +205,7 @@ def test_a_token_verifies_its_conversation_and_a_replay_elsewhere_verifies_nobod
     owner = conversation_id("token-owner")
     assert RESET_LINK.search(chat(assistant, owner, "忘记密码了", identity_token=stolen))
     verified = [entry for entry in accounts.audit_log(victim.id)
-                if entry.action == "identity_verified" and entry.actor == f"user:{owner}"]
+                if entry.action == "identity_verified" and entry.actor == f"user:{rest_conversation(owner)}"]
     assert [json.loads(entry.detail)["method"] for entry in verified] == ["identity_token"]
 
     attacker = conversation_id("token-replay")
