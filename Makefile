@@ -14,7 +14,7 @@ PYTHON310 := $(shell python3.10 -c 'import sys' >/dev/null 2>&1 && echo python3.
 # root on PYTHONPATH lets Rasa import the custom NLU component and actions.
 WITH_ENV = eval "$$($(PY) -m bot env)" && export PYTHONPATH=$(CURDIR) &&
 WIDGET_ASSETS := bot/widget/node_modules/.package-lock.json
-TRAINING_INPUTS := config.yml $(shell find domain data bot/nlu bot/importer.py bot/topics.py bot/accounts/checks.py bot/accounts/systems.py bot/input_screen.py -type f -not -name '*.pyc' 2>/dev/null)
+TRAINING_INPUTS := config.yml $(shell find domain data bot/nlu bot/topics.py bot/accounts/checks.py bot/accounts/systems.py bot/input_screen.py -type f -not -name '*.pyc' 2>/dev/null)
 
 .PHONY: help setup system-packages widget-assets train calibrate run shell test lint validate test-stories test-python bench clean
 

@@ -11,8 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.account_flows import STATE_SLOTS, cleared_flow
 from bot.accounts.flows import trusted_slots
-from bot.handoff.assistant_side import queued_reply, reason_of, summary_of
 from bot.handoff.hours import ServiceHours
+from bot.handoff.request_summary import reason_of, summary_of
+from bot.handoff.user_replies import queued_reply
 from bot.services import services
 
 DEFAULT_CHANNEL = "rest"

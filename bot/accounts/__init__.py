@@ -6,7 +6,8 @@ the operations the actions call (one place for every rule), ``flows`` the
 conversation steps behind the form, ``diagnosis`` what is wrong with an
 account, ``checks``/``masking`` what users type and what is shown, ``sms``
 the gateway, ``identity`` the platform's signed tokens, ``uploads`` the
-stored photos, ``sync`` the YAML import (and the demo data).
+stored photos, ``account_import`` (with ``account_import_entries`` and
+``account_import_checks``) the YAML import of accounts (and the demo data).
 
 The process's ``AccountService`` and ``FlowEngine`` are built by
 ``bot.services``, never here.

@@ -13,19 +13,12 @@ from datetime import date
 from typing import List, Optional, Sequence
 
 from bot.accounts.checks import DOCUMENT_TYPE_BY_NAME, MAINLAND_ID
+from bot.accounts.labels import REALNAME_STATE_LABELS
 from bot.accounts.masking import mask_login_name
 from bot.accounts.models import Account, AccountKind, Decision, Grant, RealnameState
 from bot.accounts.service import REVIEW_DURATION, REVIEW_WORKING_DAYS, add_working_days
 from bot.accounts.systems import ITEM_HANDLER, System
 from bot.timezones import local_time, shown_time, support_zone
-
-STATE_LABELS = {
-    RealnameState.UNVERIFIED: "未实名认证",
-    RealnameState.VERIFIED_ONLINE: "国家平台实名认证通过",
-    RealnameState.FAILED: "实名认证失败",
-    RealnameState.IN_REVIEW: "实名认证审核中",
-    RealnameState.VERIFIED_MANUAL: "科技部平台人工审核通过",
-}
 
 
 class RealnameNext(str, enum.Enum):
@@ -87,7 +80,7 @@ def _missing_unit_fields(account: Account) -> List[str]:
 
 def diagnose_realname(account: Account, other_holders: Sequence[Account], today: date) -> RealnameDiagnosis:
     state = account.state
-    label = f"您的账号当前状态：{STATE_LABELS[state]}。"
+    label = f"您的账号当前状态：{REALNAME_STATE_LABELS[state]}。"
     if state.is_verified:
         return RealnameDiagnosis(
             RealnameNext.NOTHING,
@@ -191,7 +184,7 @@ def diagnose_grant(account: Account, system: System, today: date) -> GrantDiagno
     if not account.state.is_verified:
         return GrantDiagnosis(
             [
-                f"您的账号还没有通过实名认证（当前：{STATE_LABELS[account.state]}）。单位授权时只能搜到已实名的用户，"
+                f"您的账号还没有通过实名认证（当前：{REALNAME_STATE_LABELS[account.state]}）。单位授权时只能搜到已实名的用户，"
                 "请先完成实名认证（告诉我“实名认证失败”，我帮您查原因），再请单位管理员按您的真实姓名搜索授权。"
             ]
         )
@@ -268,7 +261,7 @@ def _diagnose_unit_entry(account: Account, system: System) -> GrantDiagnosis:
     if not account.state.is_verified:
         return GrantDiagnosis(
             [
-                f"单位账号还没有通过实名认证（当前：{STATE_LABELS[account.state]}），要先实名认证，"
+                f"单位账号还没有通过实名认证（当前：{REALNAME_STATE_LABELS[account.state]}），要先实名认证，"
                 "再从服务事项进入系统，之后才能授权给别人。"
             ]
         )

@@ -1,8 +1,17 @@
-"""How identity data is shown: always partly hidden."""
+"""How identity data is shown: always partly hidden.  The ``mask_*`` of a
+value hide part of a known field; ``mask_text`` and ``mask_value`` hide
+whatever looks like a mainland ID number or a mobile phone number inside free
+text (what agents see of a handoff: summaries before they are stored,
+transcripts when shown)."""
 
 from __future__ import annotations
 
-from typing import Optional
+import re
+from typing import Any, Optional
+
+# Not part of a longer run of digits: an order number is not an ID number.
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<![0-9])(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?![0-9])")
 
 
 def mask_phone(phone: Optional[str]) -> str:
@@ -36,3 +45,20 @@ def mask_name(name: Optional[str]) -> str:
     if not name:
         return "（无）"
     return name[:1] + "*" * (len(name) - 1)
+
+
+def mask_text(text: str) -> str:
+    """``text`` with ID numbers and mobile numbers partly hidden."""
+    text = _ID_NUMBER.sub(lambda match: mask_document(match.group(0).upper()), text)
+    return _PHONE.sub(lambda match: mask_phone("".join(match.groups())), text)
+
+
+def mask_value(value: Any) -> Any:
+    """Every string inside lists and dicts (keys too) masked."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {mask_text(str(key)): mask_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_value(item) for item in value]
+    return value

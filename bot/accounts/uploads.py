@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Optional
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
@@ -31,11 +31,43 @@ _KNOWN_OTHERS = {
 }
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
 PHOTO_FORMATS = "jpg、jpeg 或 png"  # what _SIGNATURES accepts, as users are told
+MEGABYTE = 1048576
+# The one refusal of a photo over MAX_UPLOAD_BYTES, wherever it is found too
+# large: here, by the Telegram channel (before downloading) and by the widget's
+# script (before uploading; it gets the text from the server, ``{size}`` left).
+PHOTO_TOO_LARGE = "照片太大：{size} MB，最大 {limit} MB。请压缩后重新选择。"
+EMPTY_FILE = "收到的文件是空的，请重新选择照片上传。"
+NOT_A_PHOTO = "这个文件不是照片，"
 
 
 def megabytes(size: int) -> str:
-    """A size in MB as users read it: 1048576 -> "1", 1572864 -> "1.5"."""
-    return f"{size / 1048576:.1f}".rstrip("0").rstrip(".")
+    """A size in MB as users read it: whole MB as a whole number (1048576 -> "1"),
+    others with one decimal (1572864 -> "1.5", a byte over 5 MB -> "5.0"); the
+    widget's script writes sizes the same way (``formatMB``)."""
+    value = size / MEGABYTE
+    return str(int(value)) if value == int(value) else f"{value:.1f}"
+
+
+def photo_too_large(size: int, limit: int) -> str:
+    """The refusal of a photo of ``size`` bytes over the ``limit``."""
+    return photo_too_large_template(limit).replace("{size}", megabytes(size))
+
+
+def photo_too_large_template(limit: int) -> str:
+    """The refusal with the limit filled in and ``{size}`` left (for the widget's script)."""
+    return PHOTO_TOO_LARGE.replace("{limit}", megabytes(limit))
+
+
+def upload_refusals(limit: int) -> Dict[str, str]:
+    """The refusals the widget's script shows before uploading (``too_large`` with
+    ``{size}`` left for the file's size), the same words as the server's."""
+    return {"too_large": photo_too_large_template(limit), "empty": EMPTY_FILE, "not_a_photo": not_a_photo()}
+
+
+def not_a_photo(other: Optional[str] = None) -> str:
+    """The refusal of a file that is no jpg or png (``other``: what it is, when known)."""
+    what = f"这个文件实际上是{other}，" if other else NOT_A_PHOTO
+    return what + f"只能上传 {PHOTO_FORMATS} 格式的证件照片（改文件后缀名没有用）。"
 
 
 @dataclass(frozen=True)
@@ -47,17 +79,13 @@ class CheckedImage:
 def check_image(data: bytes, max_bytes: int) -> CheckedImage:
     """jpg/jpeg/png by content (whatever the file name says), at most ``max_bytes``."""
     if not data:
-        raise InvalidInput("收到的文件是空的，请重新选择照片上传。")
+        raise InvalidInput(EMPTY_FILE)
     if len(data) > max_bytes:
-        raise InvalidInput(
-            f"照片有 {len(data) / 1048576:.1f} MB，超过了 {max_bytes / 1048576:.0f} MB 的上限。"
-            "请压缩或用手机重新拍一张清晰但较小的照片再上传。"
-        )
+        raise InvalidInput(photo_too_large(len(data), max_bytes))
     content_type = next((kind for magic, kind in _SIGNATURES.items() if data.startswith(magic)), None)
     if content_type is None:
         other = next((kind for magic, kind in _KNOWN_OTHERS.items() if data.startswith(magic)), None)
-        what = f"这个文件实际上是{other}，" if other else "这个文件不是照片，"
-        raise InvalidInput(what + f"只能上传 {PHOTO_FORMATS} 格式的证件照片（改文件后缀名没有用）。")
+        raise InvalidInput(not_a_photo(other))
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()

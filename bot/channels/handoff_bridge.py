@@ -31,8 +31,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResu
 from sanic import Sanic
 
 from bot.accounts.checks import InvalidInput
-from bot.handoff.assistant_side import BACK_TO_ASSISTANT, CANCELLED, Reply, rating_of, thanks_for
 from bot.handoff.service import HandoffView
+from bot.handoff.user_replies import BACK_TO_ASSISTANT, CANCELLED, Reply, rating_of, thanks_for
 from bot.services import services
 
 logger = logging.getLogger(__name__)

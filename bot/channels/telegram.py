@@ -53,6 +53,7 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from bot import config
 from bot.accounts.checks import InvalidInput
+from bot.accounts.uploads import photo_too_large
 from bot.channels.common import SEND_FILE_TEXT, store_upload, upload_metadata
 from bot.channels.conversation_ids import TELEGRAM, local_id, telegram_conversation
 from bot.channels.handoff_bridge import handoff_aware
@@ -538,7 +539,7 @@ class TelegramInput(InputChannel):
         item, name = _file_of(message)
         limit = self.settings.max_upload_bytes
         if item.file_size and item.file_size > limit:
-            await self._reply(sender_id, _too_large_text(item.file_size, limit))
+            await self._reply(sender_id, photo_too_large(item.file_size, limit))
             return
         data = await self._download(sender_id, item)
         if data is None:
@@ -610,17 +611,6 @@ def _file_of(message: Message) -> Tuple[Union[PhotoSize, Document], str]:
     document = message.document
     assert document is not None
     return document, document.file_name or f"file_{message.message_id}"
-
-
-def _too_large_text(size: int, limit: int) -> str:
-    return (
-        f"这个文件有 {_megabytes(size)} MB，超过了 {_megabytes(limit)} MB 的上限，没有接收。"
-        "请压缩，或用手机重新拍一张清晰但较小的照片再发送。"
-    )
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1048576:.1f}".rstrip("0").rstrip(".")
 
 
 def _backoff(error: TelegramError, failures: int) -> float:

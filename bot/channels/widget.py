@@ -40,6 +40,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
 from bot import config
+from bot.accounts.uploads import upload_refusals
 from bot.channels.common import origin_allowed, own_origins
 from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
 from bot.channels.handoff_bridge import handoff_aware
@@ -234,6 +235,7 @@ class WidgetInput(InputChannel):
             "messages": transcript(tracker.events) if tracker else [],
             "max_upload_bytes": config.get_int("MAX_UPLOAD_BYTES"),
             "accepted_types": ["image/jpeg", "image/png"],
+            "upload_refusals": upload_refusals(config.get_int("MAX_UPLOAD_BYTES")),
         }
 
 

@@ -15,7 +15,7 @@ Shared by them: ``common.py`` (registering commands, the ``--database-url``
 option, ``open_services``: the services of that database built by
 ``bot.services.build_services``, errors as one line) and ``views.py`` (the
 tables and texts they print).  The commands reach the tables only through the
-services (``AccountService``, ``AgentDirectory``, ``bot/accounts/sync.py``,
+services (``AccountService``, ``AgentDirectory``, ``bot/accounts/account_import.py``,
 ``bot/handoff/reports.py``) and ``db upgrade`` through ``bot.store.upgrade``;
 nothing outside this package imports it except ``bot/__main__.py``.
 

@@ -6,7 +6,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from bot.accounts.sync import InvalidAccountsFile, import_accounts, load_yaml
+from bot.accounts.account_import import InvalidAccountsFile, import_accounts, load_yaml
 from bot.cli.common import (
     CliError,
     Commands,

@@ -16,9 +16,9 @@ from typing import Any, Callable, Iterator, List, Optional
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.accounts.account_import import InvalidAccountsFile
 from bot.accounts.checks import InvalidInput
 from bot.accounts.models import Decision
-from bot.accounts.sync import InvalidAccountsFile
 from bot.services import Services, build_services
 from bot.store import NotFound
 

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import List
 
+from bot.accounts.account_import import import_accounts, load_yaml
 from bot.accounts.service import AccountService
-from bot.accounts.sync import import_accounts, load_yaml
 from bot.cli.common import CliError, Commands, actor, add_command, add_group, open_services, shown_url
 from bot.cli.views import kind_label, state_label, table
 from bot.store import database_url

@@ -7,15 +7,8 @@ from typing import List
 
 from bot.cli.common import CliError, Commands, add_command, add_group, open_services, positive
 from bot.cli.views import duration, percent, table
-from bot.handoff.models import HandoffReason
+from bot.handoff.labels import REASON_COLUMNS
 from bot.handoff.reports import HandoffStats, handoff_report
-
-REASON_COLUMNS = {
-    HandoffReason.USER_REQUEST: "asked",
-    HandoffReason.MISUNDERSTOOD: "misund.",
-    HandoffReason.FLOW_DEAD_END: "dead end",
-    HandoffReason.NEGATIVE_FEEDBACK: "negative",
-}
 
 
 def register(commands: Commands, common: argparse.ArgumentParser) -> None:

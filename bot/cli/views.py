@@ -12,7 +12,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from bot.accounts.diagnosis import STATE_LABELS
+from bot.accounts.labels import ACCOUNT_KIND_LABELS, REALNAME_STATE_LABELS
 from bot.accounts.masking import mask_document, mask_name, mask_phone
 from bot.accounts.models import (
     Account,
@@ -26,7 +26,6 @@ from bot.accounts.models import (
 )
 
 NONE = "-"
-KIND_LABELS = {AccountKind.NATURAL: "自然人", AccountKind.LEGAL: "法人"}
 
 
 def _width(text: str) -> int:
@@ -60,12 +59,12 @@ def indent(text: str, prefix: str = "  ") -> str:
 
 def state_label(state: object) -> str:
     value = RealnameState(state)
-    return f"{value.value} ({STATE_LABELS[value]})"
+    return f"{value.value} ({REALNAME_STATE_LABELS[value]})"
 
 
 def kind_label(kind: object) -> str:
     value = AccountKind(kind)
-    return f"{value.value} ({KIND_LABELS[value]})"
+    return f"{value.value} ({ACCOUNT_KIND_LABELS[value]})"
 
 
 def _yes(flag: Optional[bool]) -> str:

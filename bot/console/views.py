@@ -18,16 +18,16 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 from bot.handoff.agents import AgentView
+from bot.handoff.labels import CHANNEL_LABELS, REASON_LABELS
 from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffReason, HandoffState
 from bot.handoff.reports import HandoffStats
-from bot.handoff.service import REASON_LABELS, EventView, HandoffView, MessageView
+from bot.handoff.service import EventView, HandoffView, MessageView
 from bot.timezones import local_time, support_zone
 
 CONSOLE_PATH = "/webhooks/console/"
 STATIC_VERSION = "1"  # bump when console.js/css change in an incompatible way
 PRODUCT = "客服工作台"
 
-CHANNEL_LABELS = {"widget": "网页", "telegram": "Telegram", "rest": "接口", "socketio": "网页"}
 SUMMARY_LABELS = {
     "problem": "用户的问题",
     "topic": "话题",

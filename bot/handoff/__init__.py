@@ -7,9 +7,11 @@ This package is the core, without Rasa and without web code: ``models``
 and the event log the console polls), ``agents`` (``AgentDirectory``: agents,
 login with a rate limit, console sessions, CSRF tokens), ``hours``
 (``ServiceHours``: when agents answer), ``reports`` (per-day figures),
-``summary`` (masking of identity data in free text), ``assistant_side`` (what
-the assistant says around a handoff) and ``canned`` (the console's canned
-replies from the FAQ).
+``labels`` (the words shown for its states and reasons), ``request_summary``
+(why a conversation goes to a person and what the agent is handed),
+``user_replies`` (what the assistant tells the user around a handoff) and
+``canned`` (the console's canned replies from the FAQ).  Identity data inside
+summaries and transcripts is masked with ``bot.accounts.masking``.
 
 It uses the store (``bot.store``) and the accounts' public names only.  The
 services are built once per process by ``bot.services``; the agent console's

@@ -71,6 +71,8 @@ from sqlalchemy.orm import Session
 
 from bot import config
 from bot.accounts.checks import InvalidInput
+from bot.accounts.masking import mask_text, mask_value
+from bot.handoff.labels import REASON_LABELS
 from bot.handoff.models import (
     OPEN_STATES,
     Agent,
@@ -83,7 +85,6 @@ from bot.handoff.models import (
     HandoffReason,
     HandoffState,
 )
-from bot.handoff.summary import mask_text, summary_from_json, summary_json
 from bot.store import Database, NotFound, record_audit, utcnow
 
 DEFAULT_MINUTES_PER_POSITION = 5  # the estimate without enough history
@@ -93,12 +94,6 @@ ESTIMATE_MIN_SAMPLES = 3
 MAX_TEXT_CHARS = 4000
 EVENTS_LOCK_KEY = 0x68616E64  # PostgreSQL advisory lock serialising event inserts ("hand")
 
-REASON_LABELS = {
-    HandoffReason.USER_REQUEST: "用户要求转人工",
-    HandoffReason.MISUNDERSTOOD: "助手多次没有理解用户",
-    HandoffReason.FLOW_DEAD_END: "办理流程无法继续",
-    HandoffReason.NEGATIVE_FEEDBACK: "用户对回答不满意",
-}
 CLOSED_MESSAGES = {
     HandoffState.RESOLVED: "这个会话已经结束。",
     HandoffState.CANCELLED: "用户已取消转人工，会话已回到智能助手。",
@@ -685,6 +680,19 @@ class HandoffService:
             closed_at=row.closed_at,
             rating=row.rating,
         )
+
+
+def summary_json(summary: Dict[str, Any]) -> str:
+    """The summary as stored: masked JSON (the assistant masks what it writes;
+    this masks again whatever looks like an ID or phone number); refuses what
+    JSON cannot hold."""
+    if not isinstance(summary, dict):
+        raise TypeError(f"a handoff summary must be a dict, not {type(summary).__name__}")
+    return json.dumps(mask_value(summary), ensure_ascii=False)
+
+
+def summary_from_json(stored: str) -> Dict[str, Any]:
+    return json.loads(stored) if stored else {}
 
 
 def _message_view(message: HandoffMessage, agent_name: Optional[str], masked: bool = False) -> MessageView:

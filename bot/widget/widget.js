@@ -41,6 +41,9 @@
     busyUploads: 0,
     maxUploadBytes: MB,
     acceptedTypes: ["image/jpeg", "image/png"],
+    // The server's refusals (session_history's upload_refusals), so that a file
+    // refused here reads as the server would refuse it; the 📎 button waits for them.
+    uploadRefusals: {},
     typingHideTimer: null,
     typingTimeoutTimer: null,
     objectUrls: [],
@@ -184,7 +187,7 @@
     type: "button",
     class: "icon-button",
     "aria-label": "上传照片",
-    title: "上传照片（JPG/PNG，不超过 1 MB）",
+    title: uploadTitle(),
     "data-testid": "widget-upload",
   }, [el("span", { "aria-hidden": "true", text: "📎" })]);
   var inputLabel = el("label", { for: "mw-input", class: "visually-hidden", text: "输入您的问题" });
@@ -460,7 +463,8 @@
   function refreshControls() {
     var enabled = state.ready;
     sendButton.disabled = !enabled;
-    uploadButton.disabled = !enabled;
+    // Uploads wait for the server's refusals too (session_history, just after the confirmation).
+    uploadButton.disabled = !enabled || !state.uploadRefusals.too_large;
     var groups = log.querySelectorAll(".quick-replies:not(.spent) button");
     for (var i = 0; i < groups.length; i++) {
       groups[i].disabled = !enabled;
@@ -561,6 +565,11 @@
 
   /* -------------------------------------------------------------- uploads */
 
+  function uploadTitle() {
+    return "上传照片（JPG/PNG，不超过 " + formatMB(state.maxUploadBytes) + " MB）";
+  }
+
+  // Sizes as the server writes them (bot/accounts/uploads.py megabytes): whole MB whole, others one decimal.
   function formatMB(bytes) {
     var value = bytes / MB;
     return value === Math.round(value) ? String(value) : value.toFixed(1);
@@ -578,15 +587,15 @@
   }
 
   function checkFile(file) {
-    if (state.acceptedTypes.indexOf(fileType(file)) < 0) {
-      return "只能上传 JPG 或 PNG 格式的照片，请重新选择。";
+    var refusals = state.uploadRefusals;
+    if (state.acceptedTypes.indexOf(fileType(file)) < 0 && refusals.not_a_photo) {
+      return refusals.not_a_photo;
     }
-    if (file.size > state.maxUploadBytes) {
-      return "照片太大：" + (file.size / MB).toFixed(1) + " MB，最大 " + formatMB(state.maxUploadBytes) +
-        " MB。请压缩后重新选择。";
+    if (file.size > state.maxUploadBytes && refusals.too_large) {
+      return refusals.too_large.replace("{size}", formatMB(file.size));
     }
-    if (!file.size) {
-      return "这个文件是空的，请重新选择照片。";
+    if (!file.size && refusals.empty) {
+      return refusals.empty;
     }
     return "";
   }
@@ -771,6 +780,10 @@
       if (Array.isArray(data.accepted_types) && data.accepted_types.length) {
         state.acceptedTypes = data.accepted_types.slice();
       }
+      if (data.upload_refusals && typeof data.upload_refusals === "object") {
+        state.uploadRefusals = data.upload_refusals;
+      }
+      uploadButton.title = uploadTitle();
       replaceHistory(Array.isArray(data.messages) ? data.messages : []);
       refreshControls();
     });

@@ -12,13 +12,13 @@ import pytest
 from PIL import Image
 
 from bot.__main__ import main
-from bot.accounts import sync
+from bot.accounts import account_import
 from bot.accounts.models import AccountKind, Decision, RealnameState
 from bot.accounts.service import AppealDraft
 from bot.cli.db import DEMO_PASSWORD
 from bot.store import passwords
 from tests.accounts.factories import add_account, rows
-from tests.accounts.test_sync import LEGAL_CASES, NATURAL_CASES
+from tests.accounts.test_account_import import LEGAL_CASES, NATURAL_CASES
 
 ACTOR = f"cli:{getpass.getuser()}"
 LEAF_COMMANDS = [
@@ -70,7 +70,7 @@ grants:
 def settings(monkeypatch, tmp_path):
     monkeypatch.setenv("SMS_BACKEND", "outbox")
     monkeypatch.setenv("UPLOAD_DIR", str(tmp_path / "uploads"))  # where the service fixture stores photos
-    monkeypatch.setattr(sync, "hash_password", lambda password: passwords.hash_password(password, 1000))
+    monkeypatch.setattr(account_import, "hash_password", lambda password: passwords.hash_password(password, 1000))
 
 
 def cli(capsys, database, *argv: str) -> Tuple[int, str, str]:

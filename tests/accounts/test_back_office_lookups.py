@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.accounts.models import AccountKind, Decision, RealnameState
-from bot.accounts.sync import import_accounts, load_yaml
+from bot.accounts.account_import import import_accounts, load_yaml
 from bot.cli.db import DEMO_FILE
 from tests.accounts.factories import add_account, photo
 

@@ -8,7 +8,7 @@ from bot.accounts.diagnosis import RealnameNext
 from bot.accounts.flows import FLOWS, findings_of
 from bot.accounts.masking import mask_phone
 from bot.accounts.models import AccountKind
-from bot.handoff.assistant_side import summary_of
+from bot.handoff.request_summary import summary_of
 from tests.accounts.conftest import clock  # noqa: F401  (fixture of ``lite``)
 from tests.accounts.test_flows import PHONE, Conversation, account, lite, unit  # noqa: F401
 

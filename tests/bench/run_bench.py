@@ -62,7 +62,7 @@ DEFAULT_CONFIG = """recipe: default.v1
 language: en
 assistant_id: default-config-baseline
 importers:
-  - name: bot.importer.RetrievalAwareImporter
+  - name: bot.nlu.training_importer.RetrievalAwareImporter
 """
 
 

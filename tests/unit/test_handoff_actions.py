@@ -14,7 +14,7 @@ from actions import handoff as handoff_actions
 from bot.accounts.flows import signed_flow_data, signed_verification
 from bot.accounts.models import Account, AccountKind, RealnameState
 from bot.channels import handoff_bridge as bridge
-from bot.handoff import assistant_side
+from bot.handoff import user_replies
 from bot.handoff.hours import ServiceHours
 from bot.handoff.models import HandoffReason, HandoffState
 from bot.handoff.service import HandoffService
@@ -73,7 +73,7 @@ def test_asking_for_a_person_queues_pauses_and_tells_the_place(handoffs):
     assert handoff.summary["problem"] == "没有权限 / 授权过期"
     assert handoff.summary["identity"] == "未验证身份"
     assert "前面没有人排队" in messages[0]["text"] and "分钟" in messages[0]["text"]
-    assert messages[0]["buttons"] == [assistant_side.CANCEL_BUTTON]
+    assert messages[0]["buttons"] == [user_replies.CANCEL_BUTTON]
 
 
 def test_the_second_in_line_hears_so(handoffs):

@@ -15,14 +15,13 @@ from bot.accounts import checks
 from bot.accounts.flows.base import Context, Outcome, Turn, stop
 from bot.accounts.flows.flow import Flow
 from bot.accounts.flows.verification import FINISHED, Steps
+from bot.accounts.labels import DECISION_LABELS
 from bot.accounts.masking import mask_phone
 from bot.accounts.models import Appeal, Decision
 from bot.accounts.service import REVIEW_DURATION, REVIEW_WORKING_DAYS
 from bot.timezones import shown_time
 
 SHOWN_APPEALS = 5
-# Decision is a str enum: a state read as its plain value finds its label too.
-STATE_LABELS = {Decision.PENDING: "审核中", Decision.APPROVED: "已通过", Decision.REJECTED: "未通过"}
 
 
 def begin(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> bool:
@@ -76,8 +75,8 @@ def lookup(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
 def appeal_lines(appeals: Sequence[Appeal]) -> str:
     lines = []
     for appeal in appeals[:SHOWN_APPEALS]:
-        state = STATE_LABELS[appeal.state]
-        reason = f"，原因：{appeal.reason}" if appeal.reason and state == "未通过" else ""
+        state = DECISION_LABELS[appeal.state]
+        reason = f"，原因：{appeal.reason}" if appeal.reason and appeal.state == Decision.REJECTED else ""
         lines.append(f"申诉 {appeal.number}（{shown_time(appeal.created_at)} 提交）：{state}{reason}")
     return "您的申诉：\n" + "\n".join(lines) + f"\n审核中的申诉约 {REVIEW_DURATION}出结果，结果短信通知。"
 

@@ -17,8 +17,8 @@ from bot.accounts.flows.base import Context, Outcome, Turn, stop
 from bot.accounts.flows.flow import Flow
 from bot.accounts.flows.prompts import RESET_BUTTON
 from bot.accounts.flows.verification import Steps, verification_findings
+from bot.accounts.labels import ACCOUNT_KIND_HOLDERS
 from bot.accounts.masking import mask_login_name, mask_phone
-from bot.accounts.models import AccountKind
 
 
 def _show_holder(steps: Steps, ctx: Context, outcome: Outcome, what: str) -> Optional[str]:
@@ -27,7 +27,7 @@ def _show_holder(steps: Steps, ctx: Context, outcome: Outcome, what: str) -> Opt
     if account_id is None:
         return steps.needs_verification(ctx)
     account = steps.service.account(account_id)
-    kind = "自然人账号" if account.kind == AccountKind.NATURAL else "法人（单位）账号"
+    kind = ACCOUNT_KIND_HOLDERS[account.kind]
     outcome.say(
         f"这个{what}已经登记在{kind} "
         f"{mask_login_name(account.login_name)} 上，预留手机 {mask_phone(account.phone)}。"

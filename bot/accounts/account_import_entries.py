@@ -1,4 +1,4 @@
-"""Reading an accounts file (the format is described in ``bot.accounts.sync``)
+"""Reading an accounts file (the format is described in ``bot.accounts.account_import``)
 into typed entries.
 
 Nothing here touches the database: every problem of shape or value is

@@ -74,6 +74,15 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.accounts.account_import_checks import Plan, check_entries
+from bot.accounts.account_import_entries import (
+    AccountEntry,
+    GrantEntry,
+    Problems,
+    ReviewEntry,
+    UnitEntry,
+    read_entries,
+)
 from bot.accounts.models import (
     Account,
     AccountKind,
@@ -85,15 +94,6 @@ from bot.accounts.models import (
     UnitFormerName,
     UnitSystem,
     Upload,
-)
-from bot.accounts.sync_checks import Plan, check_entries
-from bot.accounts.sync_entries import (
-    AccountEntry,
-    GrantEntry,
-    Problems,
-    ReviewEntry,
-    UnitEntry,
-    read_entries,
 )
 from bot.store import Database, check_password, hash_password, record_audit, utcnow
 

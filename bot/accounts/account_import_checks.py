@@ -1,7 +1,7 @@
 """Checks of an accounts file against itself and the store, before anything is written.
 
 ``check_entries`` reads the rows the file refers to, adds every problem it
-finds to ``problems`` (positions as in ``sync_entries``) and returns the
+finds to ``problems`` (positions as in ``account_import_entries``) and returns the
 ``Plan`` the writer follows.  Values are judged as they will be after the
 import: a key the file leaves out keeps the stored value.
 """
@@ -16,9 +16,9 @@ from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.accounts.account_import_entries import AccountEntry, Entries, GrantEntry, Problems, ReviewEntry
 from bot.accounts.checks import DOCUMENT_TYPE_BY_NAME, MAINLAND_ID
 from bot.accounts.models import Account, AccountKind, Decision, ManualReview, RealnameState, Unit
-from bot.accounts.sync_entries import AccountEntry, Entries, GrantEntry, Problems, ReviewEntry
 
 VERIFIED = (RealnameState.VERIFIED_ONLINE, RealnameState.VERIFIED_MANUAL)
 

@@ -1,4 +1,4 @@
-"""The accounts importer (bot/accounts/sync.py) and the demo data set, on
+"""The accounts importer (bot/accounts/account_import.py) and the demo data set, on
 SQLite and PostgreSQL: every demo case present, re-import idempotent, a bad
 file rejected as a whole with every problem listed, passwords only hashed."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.accounts import sync
+from bot.accounts import account_import
 from bot.accounts.checks import DOCUMENT_TYPE_BY_NAME, parse_credit_code, parse_mainland_id
 from bot.accounts.diagnosis import missing_fields
 from bot.accounts.models import (
@@ -26,7 +26,7 @@ from bot.accounts.models import (
     RealnameState,
     Unit,
 )
-from bot.accounts.sync import EMPTY_SHA256, InvalidAccountsFile, import_accounts, load_yaml
+from bot.accounts.account_import import EMPTY_SHA256, InvalidAccountsFile, import_accounts, load_yaml
 from bot.cli.db import DEMO_FILE, DEMO_PASSWORD
 from bot.store import AuditEntry, Base, passwords
 from tests.accounts.factories import rows
@@ -80,7 +80,7 @@ TORCH_CASES = {  # login name → (case, key)
 @pytest.fixture(autouse=True)
 def fast_hashes(monkeypatch):
     """Few PBKDF2 rounds (the stored hash names its rounds, check_password follows)."""
-    monkeypatch.setattr(sync, "hash_password", lambda password: passwords.hash_password(password, 1000))
+    monkeypatch.setattr(account_import, "hash_password", lambda password: passwords.hash_password(password, 1000))
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def demo(demo_data) -> Dict[str, Any]:
 
 
 @pytest.fixture
-def seeded(database, demo, clock) -> sync.ImportReport:
+def seeded(database, demo, clock) -> account_import.ImportReport:
     return import_accounts(database, demo, ACTOR, clock)
 
 
@@ -331,7 +331,7 @@ def test_plain_passwords_are_stored_nowhere(seeded, database):
 
 
 def test_real_imports_use_the_full_hash(database, monkeypatch):
-    monkeypatch.setattr(sync, "hash_password", passwords.hash_password)
+    monkeypatch.setattr(account_import, "hash_password", passwords.hash_password)
     import_accounts(database, {"accounts": [{"login_name": "li_si", "kind": "natural",
                                              "password": "Li-Si#2026"}]}, ACTOR)
     [(stored,)] = rows(database, "accounts", "password_hash")

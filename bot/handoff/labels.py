@@ -1,0 +1,36 @@
+"""The words shown for the handoff's reasons and channels, each table written
+once here and imported wherever they appear (the transcript's queued line,
+the agent console's pages and charts, the ``handoff report`` command).
+A table has one entry per member of its enum (``tests/unit/test_labels.py``
+holds every table to that, and finds a table of these enums' words written
+anywhere else).  The console's page script gets these words already rendered
+by the server (queue rows, status lines), never a copy.
+
+The states and outcomes of a handoff have no labels of their own: the
+console describes them in sentences (``bot.console.views.status_line``).
+"""
+
+from __future__ import annotations
+
+from typing import Dict
+
+from bot.handoff.models import HandoffReason
+
+# Why a conversation went to a person, as agents read it (and the transcript says).
+REASON_LABELS: Dict[HandoffReason, str] = {
+    HandoffReason.USER_REQUEST: "用户要求转人工",
+    HandoffReason.MISUNDERSTOOD: "助手多次没有理解用户",
+    HandoffReason.FLOW_DEAD_END: "办理流程无法继续",
+    HandoffReason.NEGATIVE_FEEDBACK: "用户对回答不满意",
+}
+
+# The same reasons as the column heads of ``python -m bot handoff report`` (short: a terminal table).
+REASON_COLUMNS: Dict[HandoffReason, str] = {
+    HandoffReason.USER_REQUEST: "asked",
+    HandoffReason.MISUNDERSTOOD: "misund.",
+    HandoffReason.FLOW_DEAD_END: "dead end",
+    HandoffReason.NEGATIVE_FEEDBACK: "negative",
+}
+
+# The channel a handoff came from (``Handoff.channel``), as agents read it; others are shown as they are.
+CHANNEL_LABELS: Dict[str, str] = {"widget": "网页", "telegram": "Telegram", "rest": "接口", "socketio": "网页"}
