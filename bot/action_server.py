@@ -8,7 +8,8 @@ rasa-sdk's Sanic app from the ``actions`` package and serves it on
 action runs.  The server refuses to start without the token, or with a
 secret shorter than ``config.MIN_SECRET_LENGTH``.  Without a
 ``VERIFICATION_SIGNING_KEY`` it makes a random one for this start (see
-``bot.accounts.flows.verification``).  docs/security.md has the threats.
+``bot.accounts.flows.verification``).  It reads no request body larger than
+``MAX_REQUEST_BYTES`` (413 before reading it).  docs/security.md has the threats.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Optional
 from rasa_sdk import utils
 from rasa_sdk.endpoint import create_app
 from sanic import Sanic, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -31,6 +33,12 @@ from bot import config
 logger = logging.getLogger(__name__)
 
 ACTIONS_PACKAGE = "actions"
+# Rasa posts one session's tracker with every action call (sessions end after
+# two idle hours: domain/core.yml); at a few KB a turn, 16 MB is thousands of
+# turns.  Sanic reads the body before any middleware, so without a bound an
+# unauthenticated client could make the server read 100 MB (Sanic's default)
+# before the token is checked; larger requests get 413 from their Content-Length.
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
 # Paths served without the token: the launcher's readiness check; it tells nothing.
 OPEN_PATHS = frozenset({"/health"})
 
@@ -60,9 +68,19 @@ def require_token(app: Sanic, token: str) -> None:
         )
 
 
+def refuse_large_bodies(app: Sanic) -> None:
+    """413, not the 500 of rasa-sdk's catch-all exception handler."""
+
+    @app.exception(PayloadTooLarge)
+    async def too_large(_request: Request, _error: Exception) -> HTTPResponse:
+        return response.json({"error": f"request body larger than {MAX_REQUEST_BYTES} bytes"}, status=413)
+
+
 def build_app(token: str) -> Sanic:
     # No CORS origins: browsers have no business here.
     app = create_app(ACTIONS_PACKAGE, cors_origins="")
+    app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    refuse_large_bodies(app)
     require_token(app, token)
     return app
 

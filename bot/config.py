@@ -80,6 +80,24 @@ SETTINGS = (
     ),
     Setting("MAX_UPLOAD_BYTES", "1048576", "Largest photo accepted (the platform's 1 MB)."),
     Setting(
+        "UPLOADS_PER_CONVERSATION_PER_HOUR",
+        "10",
+        "Most photos one conversation may upload within an hour (an appeal or a review needs "
+        "two); further photos are refused with a request to wait.",
+    ),
+    Setting(
+        "UPLOAD_BYTES_PER_HOUR",
+        "268435456",
+        "Most bytes of photos all conversations together may upload within an hour (default "
+        "256 MB); beyond it every upload is refused until the hour has passed.",
+    ),
+    Setting(
+        "UPLOAD_UNATTACHED_HOURS",
+        "24",
+        "Photos not attached to a review or an appeal this many hours after their upload are "
+        "deleted, file and row (the Rasa server sweeps hourly; python -m bot uploads purge).",
+    ),
+    Setting(
         "IDENTITY_TOKEN_SECRET",
         "",
         "Shared secret (at least 32 characters) of the signed identity tokens the platform "
@@ -154,6 +172,12 @@ SETTINGS = (
         "Bot API server (a local Bot API server, or the tests' fake one).",
     ),
     Setting(
+        "TELEGRAM_MAX_CONCURRENT_UPDATES",
+        "16",
+        "Most Telegram updates (of different chats) handled at the same time; further updates "
+        "wait their turn, none is dropped.",
+    ),
+    Setting(
         "SUPPORT_HOURS",
         "mon-fri 08:30-17:30",
         "When human agents answer (bot/handoff/hours.py): '; '-separated parts of days "
@@ -193,6 +217,18 @@ def get_int(name: str, environ: Optional[Mapping[str, str]] = None) -> int:
         return int(value)
     except ValueError:
         raise ValueError(f"setting {name} must be a whole number, got {value!r}") from None
+
+
+# Room for what a multipart upload carries besides the photo: the boundaries,
+# the parts' headers, the ``sender`` field (a few hundred bytes in practice).
+REQUEST_OVERHEAD_BYTES = 64 * 1024
+
+
+def max_request_bytes(environ: Optional[Mapping[str, str]] = None) -> int:
+    """The largest request body the Rasa server reads: the largest photo plus
+    the multipart overhead.  Anything larger is answered 413 from its
+    Content-Length, before its body is read (Sanic's REQUEST_MAX_SIZE)."""
+    return get_int("MAX_UPLOAD_BYTES", environ) + REQUEST_OVERHEAD_BYTES
 
 
 # Secrets shorter than this are refused: guessable, or a placeholder left in.

@@ -124,7 +124,7 @@ class AccountService:
     ) -> None:
         self.db = database
         self.sms = sms or gateway_from_settings()
-        self.uploads = uploads or UploadStore(config.project_path("UPLOAD_DIR"), config.get_int("MAX_UPLOAD_BYTES"))
+        self.uploads = uploads or UploadStore.from_config()
         self.now = clock
 
     # -- audit ---------------------------------------------------------------
@@ -477,6 +477,17 @@ class AccountService:
             if stored is not None:
                 stored.unlink(missing_ok=True)
             raise
+
+    def purge_unattached_uploads(self, actor: str = "system:upload_sweep") -> int:
+        """Deletes the photos no review or appeal uses ``UPLOAD_UNATTACHED_HOURS``
+        after their upload, rows first, then files; returns how many."""
+        with self.db.session() as session:
+            files = self.uploads.purge_unattached(session, self.now())
+            if files:
+                self._audit(session, actor, "uploads_purged", count=len(files))
+        for path in files:
+            path.unlink(missing_ok=True)
+        return len(files)
 
     def upload_of_sender(self, upload_id: str, sender_id: str) -> Upload:
         with self.db.session() as session:

@@ -1,22 +1,38 @@
-"""Photos users send in the chat: checked by content and size, stored outside
-any web root under random names, and recorded in the ``uploads`` table."""
+"""Photos users send in the chat: checked by content, size and pixel count,
+cleaned of their metadata, stored outside any web root under random names,
+recorded in the ``uploads`` table, rationed, and deleted when nothing uses them.
+
+* :func:`check_image` accepts jpg/jpeg/png by content, at most ``max_bytes``
+  and :func:`max_photo_pixels` pixels (a decompression bomb is refused from
+  its header, before a pixel is decoded), and returns the photo re-encoded:
+  the EXIF orientation applied to the pixels, and EXIF (GPS, camera, time),
+  XMP, comments, text chunks and anything appended after the image dropped.
+* :class:`UploadStore` refuses a photo over the quotas (:class:`UploadQuota`:
+  per conversation and for everyone together, within :data:`QUOTA_WINDOW`)
+  before looking at it, and :meth:`UploadStore.purge_unattached` deletes the
+  rows of photos that no review or appeal uses ``keep_unattached`` after
+  their upload (the caller deletes their files once the rows are gone).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, List, Optional
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
+from sqlalchemy import delete, func, select, union
 from sqlalchemy.orm import Session
 
+from bot import config
 from bot.accounts.checks import InvalidInput
-from bot.accounts.models import Upload
+from bot.accounts.models import Appeal, ManualReview, Upload
 
 _SIGNATURES = {
     b"\xff\xd8\xff": "image/jpeg",
@@ -70,14 +86,26 @@ def not_a_photo(other: Optional[str] = None) -> str:
     return what + f"只能上传 {PHOTO_FORMATS} 格式的证件照片（改文件后缀名没有用）。"
 
 
+# A photo worth reading needs at least a third of a bit per pixel even as a
+# heavily compressed JPEG, so a file of ``max_bytes`` honestly holds at most
+# ``max_bytes * 24`` pixels: 25 million for the platform's 1 MB, above any
+# phone photo of that size (12 megapixels).  More is a decompression bomb.
+PIXELS_PER_BYTE = 24
+
+
+def max_photo_pixels(max_bytes: int) -> int:
+    return max_bytes * PIXELS_PER_BYTE
+
+
 @dataclass(frozen=True)
 class CheckedImage:
     content_type: str
-    data: bytes
+    data: bytes  # re-encoded: orientation applied, no metadata
 
 
 def check_image(data: bytes, max_bytes: int) -> CheckedImage:
-    """jpg/jpeg/png by content (whatever the file name says), at most ``max_bytes``."""
+    """jpg/jpeg/png by content (whatever the file name says), at most ``max_bytes``
+    and :func:`max_photo_pixels`; returns the photo cleaned (see the module docstring)."""
     if not data:
         raise InvalidInput(EMPTY_FILE)
     if len(data) > max_bytes:
@@ -87,29 +115,124 @@ def check_image(data: bytes, max_bytes: int) -> CheckedImage:
         other = next((kind for magic, kind in _KNOWN_OTHERS.items() if data.startswith(magic)), None)
         raise InvalidInput(not_a_photo(other))
     try:
+        # Opening reads the header only: the size is known before any pixel is decoded.
         with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-        # verify() reads no JPEG scan data, so a cut-off JPEG passes it: decode
-        # it (at 1/8 scale, cheap) to find the missing end.  (PNG's verify()
-        # already checks every chunk's CRC and the end chunk.)
-        if content_type == "image/jpeg":
-            with Image.open(io.BytesIO(data)) as image:
-                image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
-                image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            _check_pixels(image.width, image.height, max_bytes)
+            image.verify()  # PNG: every chunk's CRC and the end chunk
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()  # every pixel: a cut-off JPEG fails here
+            cleaned = _without_metadata(image, content_type)
+    except InvalidInput:
+        raise  # a ValueError, but not a damaged file: too many pixels
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(max_bytes) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise InvalidInput("这张照片已损坏或不完整，无法打开，请重新拍照上传。") from None
-    return CheckedImage(content_type, data)
+    return CheckedImage(content_type, cleaned)
+
+
+def _check_pixels(width: int, height: int, max_bytes: int) -> None:
+    if width * height > max_photo_pixels(max_bytes):
+        raise _too_many_pixels(max_bytes, f"（{width}×{height} 像素）")
+
+
+def _too_many_pixels(max_bytes: int, shown: str = "") -> InvalidInput:
+    limit = max_photo_pixels(max_bytes) // 10000
+    return InvalidInput(
+        f"这张照片的尺寸太大{shown}，最多 {limit} 万像素。请用手机正常拍照（不要用超高像素模式）或缩小后再上传。"
+    )
+
+
+def _without_metadata(image: Image.Image, content_type: str) -> bytes:
+    """The pixels only, upright: EXIF's orientation applied (the tag goes with
+    the rest of EXIF); the colour profile is kept, it changes how colours show."""
+    upright = ImageOps.exif_transpose(image) or image
+    icc_profile = image.info.get("icc_profile")
+    options: Dict[str, Any] = {"icc_profile": icc_profile} if icc_profile else {}
+    if content_type == "image/jpeg":
+        # The photo's own quantisation tables and chroma subsampling: the same
+        # quality and about the same size as the file the user sent.
+        options["qtables"] = getattr(image, "quantization", None) or None
+        sampling = JpegImagePlugin.get_sampling(image)
+        if sampling >= 0:
+            options["subsampling"] = sampling
+    buffer = io.BytesIO()
+    upright.save(buffer, "JPEG" if content_type == "image/jpeg" else "PNG", **options)
+    return buffer.getvalue()
+
+
+# Both quotas count the uploads of the last hour.
+QUOTA_WINDOW = timedelta(hours=1)
+
+
+def _window_text() -> str:
+    return f"{int(QUOTA_WINDOW.total_seconds() // 3600)} 小时"
+
+
+@dataclass(frozen=True)
+class UploadQuota:
+    """How many photos one conversation, and how many bytes everyone together,
+    may upload within :data:`QUOTA_WINDOW`."""
+
+    per_conversation: int
+    bytes_for_everyone: int
+
+    @classmethod
+    def from_config(cls) -> "UploadQuota":
+        return cls(config.get_int("UPLOADS_PER_CONVERSATION_PER_HOUR"), config.get_int("UPLOAD_BYTES_PER_HOUR"))
+
+
+def _minutes_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds() / 60))
 
 
 class UploadStore:
-    def __init__(self, directory: Path, max_bytes: int) -> None:
+    """``quota`` and ``keep_unattached`` default to their settings."""
+
+    def __init__(
+        self,
+        directory: Path,
+        max_bytes: int,
+        quota: Optional[UploadQuota] = None,
+        keep_unattached: Optional[timedelta] = None,
+    ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
+        self.quota = quota or UploadQuota.from_config()
+        self.keep_unattached = keep_unattached or timedelta(hours=config.get_int("UPLOAD_UNATTACHED_HOURS"))
+
+    @classmethod
+    def from_config(cls) -> "UploadStore":
+        return cls(config.project_path("UPLOAD_DIR"), config.get_int("MAX_UPLOAD_BYTES"))
+
+    def check_quota(self, session: Session, sender_id: str, size: int, now: datetime) -> None:
+        """Refuses (``InvalidInput``, saying how long to wait) an upload over a quota."""
+        since = now - QUOTA_WINDOW
+        count, first = session.execute(
+            select(func.count(Upload.id), func.min(Upload.created_at)).where(
+                Upload.sender_id == sender_id, Upload.created_at > since
+            )
+        ).one()
+        if count >= self.quota.per_conversation:
+            raise InvalidInput(
+                f"这次对话在 {_window_text()}内已经上传了 {count} 张照片，达到了上限"
+                f"（每 {_window_text()}最多 {self.quota.per_conversation} 张）。"
+                f"请 {_minutes_until(first + QUOTA_WINDOW, now)} 分钟后再上传；已上传的照片仍然有效。"
+            )
+        total, first = session.execute(
+            select(func.coalesce(func.sum(Upload.size), 0), func.min(Upload.created_at)).where(
+                Upload.created_at > since
+            )
+        ).one()
+        if total + size > self.quota.bytes_for_everyone:
+            wait = _minutes_until(first + QUOTA_WINDOW, now) if first else _minutes_until(now + QUOTA_WINDOW, now)
+            raise InvalidInput(f"现在上传照片的人太多，暂时无法接收新照片，请 {wait} 分钟后再上传。")
 
     def save(
         self, session: Session, sender_id: str, data: bytes, original_name: Optional[str], now: datetime
     ) -> Upload:
-        """Checks and stores the photo; on any failure no file and no row remain."""
+        """Checks, cleans and stores the photo; on any failure no file and no row remain."""
+        self.check_quota(session, sender_id, len(data), now)
         image = check_image(data, self.max_bytes)
         self.directory.mkdir(parents=True, exist_ok=True)
         upload_id = secrets.token_hex(16)
@@ -139,3 +262,23 @@ class UploadStore:
 
     def path_of(self, upload: Upload) -> Path:
         return self.directory / upload.stored_name
+
+    def purge_unattached(self, session: Session, now: datetime) -> List[Path]:
+        """Deletes the rows of uploads older than ``keep_unattached`` that no
+        review or appeal uses; returns their files, for the caller to delete
+        once the rows are gone (a file without a row is never served)."""
+        used = union(
+            select(Appeal.front_upload_id),
+            select(Appeal.back_upload_id),
+            select(ManualReview.front_upload_id),
+            select(ManualReview.back_upload_id),
+        )
+        expired = select(Upload).where(Upload.created_at < now - self.keep_unattached, Upload.id.not_in(used))
+        uploads = list(session.scalars(expired))
+        if uploads:
+            session.execute(
+                delete(Upload)
+                .where(Upload.id.in_([upload.id for upload in uploads]))
+                .execution_options(synchronize_session=False)
+            )
+        return [self.path_of(upload) for upload in uploads if upload.stored_name]

@@ -7,6 +7,8 @@ the web widget, Telegram and REST) and then hands the conversation the message
 upload up from there.  Identity travels the same way on every channel: the
 platform's signed token under ``identity_token`` in the message metadata.
 The channels take their services from ``bot.services.services()``.
+Channels that take uploads bound the request size with
+:func:`bound_request_size`.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import asyncio
 from typing import Any, Callable, Dict, Optional, Set
 from urllib.parse import urlsplit
 
-from sanic import response
+from sanic import Blueprint, Sanic, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import config
 from bot.accounts.checks import InvalidInput
 from bot.accounts.models import Upload
+from bot.accounts.uploads import megabytes
 from bot.services import services
 
 SEND_FILE_TEXT = "/send_file"
@@ -30,6 +34,23 @@ SEND_FILE_TEXT = "/send_file"
 async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
     """Hashing and database work off the event loop, so chats keep flowing."""
     return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+def bound_request_size(routes: Blueprint) -> None:
+    """The server a channel's routes run on reads no request body larger than
+    ``config.max_request_bytes()`` (the largest photo plus multipart overhead):
+    Sanic answers 413 from the Content-Length, or as soon as a chunked body
+    passes the limit, before the handler or any middleware runs.  Set when the
+    server starts, however it was started (``rasa run`` builds the app)."""
+
+    @routes.listener("before_server_start")
+    async def limit(app: Sanic, _loop: Any) -> None:
+        app.config.REQUEST_MAX_SIZE = config.max_request_bytes()
+
+    @routes.exception(PayloadTooLarge)
+    async def too_large(_request: Request, _error: Exception) -> HTTPResponse:
+        limit = megabytes(config.get_int("MAX_UPLOAD_BYTES"))
+        return response.json({"error": f"文件太大，没有接收：照片最大 {limit} MB。请压缩后再上传。"}, status=413)
 
 
 async def store_upload(sender_id: str, data: bytes, original_name: Optional[str]) -> Upload:

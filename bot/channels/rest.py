@@ -35,7 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import config
-from bot.channels.common import stored_file_reply
+from bot.channels.common import bound_request_size, stored_file_reply
 from bot.channels.conversation_ids import MAX_REST_CLIENT_ID_CHARS, rest_conversation
 from bot.channels.handoff_bridge import handoff_aware
 
@@ -199,6 +199,7 @@ class ValidatingRestInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("validating_rest_webhook", __name__)
+        bound_request_size(webhook)
         on_new_message = handoff_aware(on_new_message)
 
         @webhook.route("/", methods=["GET"])

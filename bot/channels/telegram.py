@@ -14,7 +14,11 @@ set-up.
 
 Each private chat is one conversation, ``telegram:<chat_id>`` (a namespace no
 other channel produces: bot/channels/conversation_ids.py); its updates are
-handled one after another, different chats at the same time.  Commands are
+handled one after another, different chats at the same time, at most
+``TELEGRAM_MAX_CONCURRENT_UPDATES`` of them: the others wait their turn.  In
+webhook mode at most ``MAX_WAITING_UPDATES`` wait; beyond that the webhook
+answers 503 with Retry-After, and Telegram delivers the update again later
+(nothing is lost; polling fetches the next batch only when one is handled).  Commands are
 mapped to intents here, because Rasa would read any ``/word`` as an intent.
 Sending, with its retry rules, is in ``telegram_delivery.py``.
 """
@@ -71,6 +75,10 @@ REMEMBERED_UPDATES = 2000
 REMEMBERED_CALLBACKS = 10000
 MAX_CALLBACK_DATA_BYTES = 64
 STOP_GRACE_SECONDS = 5.0
+# Updates waiting or being handled, at most: each stays remembered (for
+# redeliveries) while it waits.  Beyond it the webhook asks Telegram to retry.
+MAX_WAITING_UPDATES = REMEMBERED_UPDATES // 2
+WEBHOOK_RETRY_AFTER_SECONDS = 5
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 _SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -103,6 +111,7 @@ class TelegramSettings:
     secret_token: str = ""
     api_url: str = "https://api.telegram.org"
     max_upload_bytes: int = 1048576
+    max_concurrent_updates: int = 16
 
     @classmethod
     def from_config(cls, environ: Optional[Mapping[str, str]] = None) -> "TelegramSettings":
@@ -112,6 +121,7 @@ class TelegramSettings:
             secret_token=config.get("TELEGRAM_SECRET_TOKEN", environ).strip(),
             api_url=config.get("TELEGRAM_API_URL", environ).strip().rstrip("/"),
             max_upload_bytes=config.get_int("MAX_UPLOAD_BYTES", environ),
+            max_concurrent_updates=config.get_int("TELEGRAM_MAX_CONCURRENT_UPDATES", environ),
         )
 
     @property
@@ -124,6 +134,10 @@ class TelegramSettings:
 
     def check(self) -> None:
         """Refuses, at start-up, settings that would only fail later."""
+        if self.max_concurrent_updates < 1:
+            raise TelegramSetupError(
+                f"TELEGRAM_MAX_CONCURRENT_UPDATES must be at least 1, got {self.max_concurrent_updates}"
+            )
         if not self.uses_webhook:
             return
         if not self.webhook_url.startswith("https://"):
@@ -313,6 +327,8 @@ class TelegramInput(InputChannel):
         self._tasks: Set["asyncio.Task[Any]"] = set()
         self._locks: "weakref.WeakValueDictionary[int, asyncio.Lock]" = weakref.WeakValueDictionary()
         self._recent_updates: "OrderedDict[int, None]" = OrderedDict()
+        self._waiting = 0  # updates accepted and not yet handled
+        self._slots: Optional[asyncio.Semaphore] = None  # made in start(), on the server's loop
 
     # -- Sanic ---------------------------------------------------------------
 
@@ -350,6 +366,13 @@ class TelegramInput(InputChannel):
             return response.json({"error": "wrong secret token"}, status=403)
         if self.bot is None:
             return response.json({"error": "starting up, try again"}, status=503)
+        if self._waiting >= MAX_WAITING_UPDATES:
+            logger.warning("Telegram: %d updates waiting; asking Telegram to send this one again", self._waiting)
+            return response.json(
+                {"error": "busy, send again later"},
+                status=503,
+                headers={"Retry-After": str(WEBHOOK_RETRY_AFTER_SECONDS)},
+            )
         try:
             data = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
@@ -368,6 +391,7 @@ class TelegramInput(InputChannel):
 
     async def start(self, on_new_message: OnNewMessage) -> None:
         self._on_new_message = handoff_aware(on_new_message)
+        self._slots = asyncio.Semaphore(self.settings.max_concurrent_updates)
         if not self.settings.enabled:
             logger.info("Telegram channel off: TELEGRAM_BOT_TOKEN is empty")
             return
@@ -478,6 +502,7 @@ class TelegramInput(InputChannel):
             return None  # groups and channels: this assistant talks one to one
         if update.message is None and query is None:
             return None
+        self._waiting += 1
         return self._spawn(self._handle_in_order(chat.id, update))
 
     def _seen_before(self, update_id: int) -> bool:
@@ -495,18 +520,27 @@ class TelegramInput(InputChannel):
         return task
 
     async def _handle_in_order(self, chat_id: int, update: Update) -> None:
+        """After the chat's earlier updates, in one of the slots: an update
+        waiting for its chat holds no slot."""
         lock = self._locks.get(chat_id)
         if lock is None:
             lock = self._locks[chat_id] = asyncio.Lock()
-        async with lock:
-            try:
-                await self._typing(chat_id)
-                if update.callback_query is not None:
-                    await self._on_callback(sender_id_of(chat_id), update.callback_query)
-                elif update.message is not None:
-                    await self._on_message(sender_id_of(chat_id), update.message)
-            except Exception:  # noqa: BLE001 - one bad update must not stop the others
-                logger.exception("Handling Telegram update %s failed", update.update_id)
+        assert self._slots is not None
+        try:
+            async with lock, self._slots:
+                await self._handle(chat_id, update)
+        finally:
+            self._waiting -= 1
+
+    async def _handle(self, chat_id: int, update: Update) -> None:
+        try:
+            await self._typing(chat_id)
+            if update.callback_query is not None:
+                await self._on_callback(sender_id_of(chat_id), update.callback_query)
+            elif update.message is not None:
+                await self._on_message(sender_id_of(chat_id), update.message)
+        except Exception:  # noqa: BLE001 - one bad update must not stop the others
+            logger.exception("Handling Telegram update %s failed", update.update_id)
 
     async def _on_message(self, sender_id: str, message: Message) -> None:
         if message.text is not None:

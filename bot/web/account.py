@@ -15,13 +15,18 @@
   typed only here, never in the chat.
 * ``GET /webhooks/account/``: ``{"status": "ok"}``.
 
+The server reads no request body larger than ``config.max_request_bytes()``
+(413 before reading it), and deletes, at start-up and hourly, the photos no
+review or appeal uses ``UPLOAD_UNATTACHED_HOURS`` after their upload.
+
 The handlers call ``AccountService`` only (off the event loop).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Text
+from typing import Any, Awaitable, Callable, Dict, Text
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -29,12 +34,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.accounts.checks import InvalidInput
-from bot.channels.common import in_thread, origin_allowed, request_origins, stored_file_reply
+from bot.channels.common import bound_request_size, in_thread, origin_allowed, request_origins, stored_file_reply
 from bot.channels.conversation_ids import widget_conversation
 from bot.services import services
 from bot.web import pages
 
 logger = logging.getLogger(__name__)
+
+UPLOAD_SWEEP_SECONDS = 3600
 
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
@@ -63,6 +70,8 @@ class AccountWebInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         routes = Blueprint("account_web", __name__)
+        bound_request_size(routes)
+        self._sweep_unattached_uploads(routes)
 
         @routes.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -98,6 +107,32 @@ class AccountWebInput(InputChannel):
             return html_page(pages.reset_done(masked))
 
         return routes
+
+    @staticmethod
+    def _sweep_unattached_uploads(routes: Blueprint) -> None:
+        """Photos no review or appeal uses ``UPLOAD_UNATTACHED_HOURS`` after
+        their upload are deleted: at start-up, then hourly.  Every process may
+        sweep (deleting a deleted photo does nothing)."""
+        sweeper: Dict[str, "asyncio.Task[None]"] = {}
+
+        async def sweep_forever() -> None:
+            while True:
+                try:
+                    deleted = await in_thread(services().accounts.purge_unattached_uploads)
+                    if deleted:
+                        logger.info("deleted %d unattached upload(s)", deleted)
+                except Exception:  # noqa: BLE001 - try again at the next sweep
+                    logger.exception("sweeping unattached uploads failed")
+                await asyncio.sleep(UPLOAD_SWEEP_SECONDS)
+
+        @routes.listener("after_server_start")
+        async def start(_app: Any, _loop: Any) -> None:
+            sweeper["task"] = asyncio.get_running_loop().create_task(sweep_forever())
+
+        @routes.listener("before_server_stop")
+        async def stop(_app: Any, _loop: Any) -> None:
+            if "task" in sweeper:
+                sweeper["task"].cancel()
 
     async def _upload(self, request: Request) -> HTTPResponse:
         origin = request.headers.get("origin")

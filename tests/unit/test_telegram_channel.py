@@ -7,6 +7,7 @@ import asyncio
 import io
 import time
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import AsyncIterator, Dict, List, Optional
 
@@ -21,6 +22,7 @@ from telegram.request import HTTPXRequest
 
 from bot.accounts.models import Upload
 from bot.channels.common import SEND_FILE_TEXT
+from bot.channels import telegram as telegram_channel
 from bot.channels.telegram import (
     EXPIRED_BUTTON_TEXT,
     SECRET_HEADER,
@@ -533,6 +535,61 @@ async def test_one_chat_in_order_different_chats_at_the_same_time(fake):
     events = [(event, text) for event, text, _ in rasa.log]
     assert events.index(("start", "第二条")) > events.index(("end", "第一条"))
     assert events.index(("end", "别的对话")) < events.index(("end", "第一条"))
+
+
+def most_at_once(rasa: FakeRasa) -> int:
+    """The most messages the fake Rasa was handling at the same time."""
+    running = most = 0
+    for event, _, _ in sorted(rasa.log, key=lambda entry: (entry[2], entry[0] == "start")):
+        running += 1 if event == "start" else -1
+        most = max(most, running)
+    return most
+
+
+@pytest.mark.asyncio
+async def test_at_most_so_many_chats_are_handled_at_once_and_no_update_is_lost(fake):
+    chats = [CHAT + number for number in range(6)]
+    rasa = FakeRasa(slow_texts={f"慢{chat}": 0.3 for chat in chats})
+    channel = TelegramInput(replace(webhook_settings(fake), max_concurrent_updates=2))
+    async with served(channel, rasa) as base:
+        await asyncio.wait_for(channel.ready.wait(), 10)
+        async with httpx.AsyncClient() as client:
+            for chat in chats:
+                reply = await client.post(f"{base}/webhook", json=fake.text_update(chat, f"慢{chat}"),
+                                          headers={SECRET_HEADER: SECRET})
+                assert reply.status_code == 200  # accepted at once, handled in turn
+        await fake.until(lambda: all(fake.texts_to(chat) for chat in chats))
+    assert sorted(rasa.texts()) == sorted(f"慢{chat}" for chat in chats)
+    assert most_at_once(rasa) == 2
+
+
+@pytest.mark.asyncio
+async def test_beyond_the_waiting_line_telegram_is_asked_to_send_again_and_nothing_is_lost(fake, monkeypatch):
+    monkeypatch.setattr(telegram_channel, "MAX_WAITING_UPDATES", 3)
+    rasa = FakeRasa(slow_texts={"慢": 0.4})
+    channel = TelegramInput(replace(webhook_settings(fake), max_concurrent_updates=1))
+    updates = [fake.text_update(CHAT + number, "慢") for number in range(4)]
+    async with served(channel, rasa) as base:
+        await asyncio.wait_for(channel.ready.wait(), 10)
+        async with httpx.AsyncClient() as client:
+            async def post(update: dict) -> httpx.Response:
+                return await client.post(f"{base}/webhook", json=update, headers={SECRET_HEADER: SECRET})
+
+            assert [(await post(update)).status_code for update in updates[:3]] == [200, 200, 200]
+            busy = await post(updates[3])
+            assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+            await fake.until(lambda: len(rasa.messages) == 3)
+            await fake.until(lambda: channel._waiting == 0)
+            assert (await post(updates[3])).status_code == 200  # Telegram's retry: handled now
+        await fake.until(lambda: fake.texts_to(CHAT + 3))
+    assert rasa.texts() == ["慢"] * 4
+    assert most_at_once(rasa) == 1
+
+
+def test_the_concurrency_limit_must_allow_one_update():
+    with pytest.raises(TelegramSetupError, match="TELEGRAM_MAX_CONCURRENT_UPDATES"):
+        TelegramInput(TelegramSettings.from_config({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_MAX_CONCURRENT_UPDATES": "0"}))
+    assert TelegramSettings.from_config({}).max_concurrent_updates == 16
 
 
 # -- polling ---------------------------------------------------------------------------------
