@@ -73,6 +73,14 @@ SETTINGS = (
         "http://<host>:<RASA_PORT>.",
     ),
     Setting(
+        "TRUSTED_PROXIES",
+        "",
+        "Reverse proxies whose X-Forwarded-For is believed (comma- or space-separated IP "
+        "addresses or CIDR networks, e.g. '127.0.0.1, 10.0.0.0/8'); the client's address is "
+        "then the right-most X-Forwarded-For entry that is not one of them.  Empty: the "
+        "peer's address, headers ignored.",
+    ),
+    Setting(
         "UPLOAD_DIR",
         "var/uploads",
         "Where uploaded document photos are stored (outside any web root); "

@@ -38,7 +38,9 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
         group, common, "disable", "disable an agent: no more logins, open console sessions end", disable
     )
     disable_parser.add_argument("login", metavar="LOGIN", help="login name (any letter case)")
-    password_parser = add_command(group, common, "password", "set an agent's password", set_password)
+    password_parser = add_command(
+        group, common, "password", "set an agent's password; their open console sessions end", set_password
+    )
     password_parser.add_argument("login", metavar="LOGIN", help="login name (any letter case)")
     _password_option(password_parser)
 
@@ -109,5 +111,5 @@ def set_password(args: argparse.Namespace) -> int:
             raise CliError(f"no agent with the login name {args.login}")
         password = read_password(args.password_stdin)
         agent = directory.set_password(args.login, password, actor())
-    print(f"password of agent {agent.login} changed")
+    print(f"password of agent {agent.login} changed; their console sessions ended")
     return 0

@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Text
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint
 
+from bot.channels.client_address import trusted_proxies
 from bot.channels.common import in_thread
 from bot.console.routes import ConsoleRoutes
 from bot.console.services import ConsoleServices, connect
@@ -40,6 +41,7 @@ class AgentConsoleInput(InputChannel):
         return connect(self._services)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        trusted_proxies()  # a wrong TRUSTED_PROXIES stops the start, not the first login
         routes = Blueprint("agent_console", __name__)
         self._sweep_abandoned_handoffs(routes)
         ConsoleRoutes(lambda: self.services).register(routes)

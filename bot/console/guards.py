@@ -1,8 +1,9 @@
 """Who may do what in the console: sessions, CSRF and origins.
 
-* The session cookie ``console_session`` is HttpOnly, SameSite=Strict, limited
-  to ``/webhooks/console/`` and Secure on https (the request's or
-  PUBLIC_BASE_URL's); the server keeps only its hash (``AgentDirectory``).
+* The session cookie ``console_session`` (and the login form's
+  ``console_login``) is HttpOnly, SameSite=Strict, limited to
+  ``/webhooks/console/`` and Secure on https (the request's, or whenever
+  PUBLIC_BASE_URL is https); the server keeps only its hash (``AgentDirectory``).
 * :meth:`Guards.page`: pages for logged-in agents; others are sent to the
   login page.  :meth:`Guards.api`: JSON for logged-in agents; others get HTTP
   401.  :meth:`Guards.action`: a POST must come from the console's own origin
@@ -10,8 +11,9 @@
   CSRF token (form field ``csrf`` or header ``X-CSRF-Token``), else HTTP 403.
 * The login form has its own double-submit token (cookie ``console_login`` =
   field ``csrf``, :func:`login_token`, :func:`login_token_matches`) and the
-  same origin check.  Failed logins are limited per login name and per client
-  IP by ``AgentDirectory.authenticate``.
+  same origin check.  Failed logins are throttled per login name and per client
+  address (``bot.channels.client_address``: X-Forwarded-For only from
+  TRUSTED_PROXIES) by ``AgentDirectory.authenticate``.
 """
 
 from __future__ import annotations
@@ -79,10 +81,6 @@ def same_origin(request: Request) -> bool:
     else:
         claimed = origin_of(request.headers.get("referer") or "")
     return bool(claimed) and claimed in request_origins(request)
-
-
-def client_ip(request: Request) -> str:
-    return request.remote_addr or request.ip or "unknown"
 
 
 def login_token(request: Request) -> str:

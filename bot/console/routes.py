@@ -1,8 +1,10 @@
 """The console's route handlers: each reads the request, calls the console's
 services off the event loop (``services.ConsoleServices``; no SQL here),
 then answers with a page (``pages``), JSON or a redirect (``responses``).
-Who may call which handler is decided by ``guards``; the table of routes is
-:meth:`ConsoleRoutes.register`.
+Who may call which handler is decided by ``guards``; which conversations an
+agent may see and act on, by the handoff service (``may_see``): its refusal,
+``HandoffHidden``, is answered with HTTP 403 and no transcript.  The table of
+routes is :meth:`ConsoleRoutes.register`.
 
 After an agent's action the user hears of it through ``bot.channels.handoff_bridge``
 (announce the agent, deliver a reply, give the conversation back); a failed
@@ -20,6 +22,7 @@ from sanic.response import HTTPResponse
 
 from bot.accounts.checks import InvalidInput
 from bot.channels import handoff_bridge as bridge
+from bot.channels.client_address import client_address
 from bot.channels.common import in_thread
 from bot.console import pages
 from bot.console.guards import (
@@ -28,7 +31,6 @@ from bot.console.guards import (
     SESSION_COOKIE,
     Guards,
     Handler,
-    client_ip,
     drop_cookie,
     login_token,
     login_token_matches,
@@ -39,7 +41,7 @@ from bot.console.responses import html_page, json_reply, see_other, static_file,
 from bot.console.services import ConsoleServices
 from bot.console.views import CONSOLE_PATH, Frame, conversation_url, event_json, url
 from bot.handoff.agents import AgentView, LoginRefused
-from bot.handoff.service import HandoffConflict, HandoffView
+from bot.handoff.service import HandoffConflict, HandoffHidden, HandoffView
 from bot.store import NotFound
 
 logger = logging.getLogger(__name__)
@@ -121,7 +123,7 @@ class ConsoleRoutes:
             return self._login_page(request, login, LOGIN_EXPIRED, status=403)
         agents = self.services.agents
         try:
-            agent = await in_thread(agents.authenticate, login, form.get("password") or "", client_ip(request))
+            agent = await in_thread(agents.authenticate, login, form.get("password") or "", client_address(request))
             token, _ = await in_thread(agents.start_session, agent)
         except LoginRefused as refusal:
             return self._login_page(request, login, str(refusal), status=401)
@@ -137,7 +139,7 @@ class ConsoleRoutes:
                 drop_cookie(checked, request, SESSION_COOKIE)
             return checked
         agent, token = checked
-        await in_thread(self.services.agents.log_out, token, agent, client_ip(request))
+        await in_thread(self.services.agents.log_out, token, agent, client_address(request))
         reply = see_other(url("login?bye=1"))
         drop_cookie(reply, request, SESSION_COOKIE)
         return reply
@@ -155,9 +157,9 @@ class ConsoleRoutes:
             return see_other(CONSOLE_PATH)
         return await self.guards.page(self._queue_page)(request)
 
-    async def _queue_page(self, request: Request, agent: AgentView, frame: Frame) -> HTTPResponse:
+    async def _queue_page(self, request: Request, agent: AgentView, frame: Frame, error: str = "") -> HTTPResponse:
         lists = await in_thread(self.services.queue_lists, agent)
-        return html_page(pages.queue_page(frame, lists["waiting"], lists["mine"], lists["others"]))
+        return html_page(pages.queue_page(frame, lists["waiting"], lists["mine"], lists["others"], error))
 
     async def _queue_json(self, request: Request, agent: AgentView) -> HTTPResponse:
         return json_reply(await in_thread(self.services.queue_snapshot, agent))
@@ -185,10 +187,11 @@ class ConsoleRoutes:
     async def _conversation_page(
         self, request: Request, agent: AgentView, frame: Frame, handoff_id: int
     ) -> HTTPResponse:
-        return await self._render_conversation(frame, handoff_id)
+        return await self._render_conversation(request, frame, handoff_id)
 
     async def _render_conversation(
         self,
+        request: Request,
         frame: Frame,
         handoff_id: int,
         error: str = "",
@@ -196,7 +199,10 @@ class ConsoleRoutes:
         reply_draft: str = "",
         note_draft: str = "",
     ) -> HTTPResponse:
-        found = await in_thread(self.services.conversation, handoff_id)
+        try:
+            found = await in_thread(self.services.conversation, handoff_id, frame.agent, client_address(request))
+        except HandoffHidden as hidden:
+            return html_page(pages.message_page("无权查看", str(hidden), frame), 403)
         if found is None:
             return html_page(pages.message_page("没有找到", NOT_FOUND, frame), 404)
         return html_page(
@@ -218,7 +224,12 @@ class ConsoleRoutes:
             after = max(0, int(request.args.get("after", "0")))
         except ValueError:
             return json_reply({"error": "after 必须是整数（上次收到的消息编号）。"}, 400)
-        found = await in_thread(self.services.conversation_update, handoff_id, after, agent)
+        try:
+            found = await in_thread(
+                self.services.conversation_update, handoff_id, after, agent, client_address(request)
+            )
+        except HandoffHidden as hidden:
+            return json_reply({"error": str(hidden)}, 403)
         return json_reply(found) if found is not None else json_reply({"error": NOT_FOUND}, 404)
 
     # -- actions ---------------------------------------------------------------------
@@ -234,9 +245,15 @@ class ConsoleRoutes:
         drafts: Optional[Dict[str, str]] = None,
     ) -> HTTPResponse:
         """Runs ``step`` (a service call) off the loop, then ``after`` (delivery); answers
-        with a redirect to the conversation (or JSON), or the page with the refusal."""
+        with a redirect to the conversation, or to the queue when the agent may no
+        longer see it (or JSON), or the page with the refusal."""
         try:
             result = await in_thread(step)
+        except HandoffHidden as hidden:  # not theirs: the reason, without the conversation
+            if wants_json(request):
+                return json_reply({"error": str(hidden)}, 403)
+            frame = await self.guards.frame(token, agent)
+            return html_page(pages.message_page("无权操作", str(hidden), frame), 403)
         except NotFound:
             return await self._refused(request, agent, token, handoff_id, NOT_FOUND, 404, drafts)
         except HandoffConflict as conflict:
@@ -246,6 +263,11 @@ class ConsoleRoutes:
         warning = await after(result) if after else None
         if wants_json(request):
             return json_reply({"ok": True, "warning": warning})
+        if not await in_thread(self.services.visible, handoff_id, agent):
+            # e.g. resolved or transferred by a plain agent: it is no longer theirs to open
+            if warning:
+                return await self._queue_page(request, agent, await self.guards.frame(token, agent), warning)
+            return see_other(CONSOLE_PATH)
         if warning:
             return await self._refused(request, agent, token, handoff_id, warning, 200)
         return see_other(conversation_url(handoff_id))
@@ -263,7 +285,7 @@ class ConsoleRoutes:
         if wants_json(request):
             return json_reply({"error": reason}, status)
         frame = await self.guards.frame(token, agent)
-        return await self._render_conversation(frame, handoff_id, reason, status, **(drafts or {}))
+        return await self._render_conversation(request, frame, handoff_id, reason, status, **(drafts or {}))
 
     async def _claim(self, request: Request, agent: AgentView, token: str, handoff_id: int) -> HTTPResponse:
         async def announce(handoff: HandoffView) -> Optional[str]:

@@ -1,6 +1,10 @@
 """What the console reads and changes, through the handoff services only (the
 SQL is in ``bot/handoff``): :class:`ConsoleServices` gathers the reads a page
 needs into one call each, for the route handlers to run off the event loop.
+Who may see which conversation is ``bot.handoff.service.may_see``: the queue
+lists only what the agent may open, and a conversation is read through
+``HandoffService.read_transcript`` (checked and audited; ``HandoffHidden``
+when the agent may not see it).
 
 :func:`connect` is the one place the console obtains its database and
 services: the process's (``bot.services.services()``) unless it is given
@@ -51,12 +55,14 @@ class ConsoleServices:
 
     def queue_lists(self, agent: AgentView) -> Dict[str, List[Dict[str, Any]]]:
         """Waiting (oldest first), mine and the others' assigned conversations,
-        as rows (``views.queue_row_json``)."""
+        as rows (``views.queue_row_json``); the others' only for admins."""
         now = self.clock()
         waiting = [queue_row_json(entry.handoff, entry.waiting_seconds) for entry in self.handoffs.queue()]
         mine: List[Dict[str, Any]] = []
         others: List[Dict[str, Any]] = []
-        for handoff in self.handoffs.assigned_to():
+        for handoff in self.handoffs.assigned_to(None if agent.is_admin else agent.id):
+            if not handoff.visible_to(agent.id, agent.is_admin):
+                continue
             since = int(max(0, (now - (handoff.claimed_at or handoff.created_at)).total_seconds()))
             row = queue_row_json(handoff, since)
             (mine if handoff.agent_id == agent.id else others).append(row)
@@ -67,30 +73,38 @@ class ConsoleServices:
         last_event = self.handoffs.latest_event_id()
         return {"last_event_id": last_event, **self.queue_lists(agent)}
 
-    def conversation(self, handoff_id: int) -> Optional[Conversation]:
-        """None: no such handoff."""
+    def conversation(self, handoff_id: int, agent: AgentView, client_address: str) -> Optional[Conversation]:
+        """None: no such handoff; HandoffHidden: not for this agent.  The read is audited."""
         try:
-            handoff = self.handoffs.get(handoff_id)
+            handoff, messages = self.handoffs.read_transcript(handoff_id, agent.id, client_address)
         except NotFound:
             return None
-        messages = self.handoffs.transcript(handoff_id)
         targets = [
             candidate for candidate in self.agents.list() if candidate.active and candidate.id != handoff.agent_id
         ]
         return Conversation(handoff, messages, targets, canned_replies())
 
-    def conversation_update(self, handoff_id: int, after_message_id: int, agent: AgentView) -> Optional[Dict[str, Any]]:
+    def conversation_update(
+        self, handoff_id: int, after_message_id: int, agent: AgentView, client_address: str
+    ) -> Optional[Dict[str, Any]]:
         """``api/conversations/<id>``: the handoff's state and the messages after
-        ``after_message_id``; None: no such handoff."""
+        ``after_message_id``; None: no such handoff; HandoffHidden: not for this
+        agent.  The read is audited."""
         try:
-            handoff = self.handoffs.get(handoff_id)
+            handoff, messages = self.handoffs.read_transcript(handoff_id, agent.id, client_address, after_message_id)
         except NotFound:
             return None
-        messages = self.handoffs.transcript(handoff_id, after_message_id)
         return {
             "handoff": handoff_json(handoff, agent),
             "messages": [message_json(message) for message in messages],
         }
+
+    def visible(self, handoff_id: int, agent: AgentView) -> bool:
+        """Whether the agent may still open the conversation (after an action: its page, or the queue)."""
+        try:
+            return self.handoffs.get(handoff_id).visible_to(agent.id, agent.is_admin)
+        except NotFound:
+            return False
 
     def report(self, days: int) -> HandoffReport:
         """The last ``days`` days' figures; ValueError for a wrong SUPPORT_TIMEZONE."""

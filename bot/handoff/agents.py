@@ -1,28 +1,40 @@
-"""The support agents of the console: their accounts, login with a rate
-limit, console sessions and CSRF tokens.
+"""The support agents of the console: their accounts, login with a throttle,
+console sessions and CSRF tokens.
 
 * Login names are unique ignoring case and looked up ignoring case.
   Passwords follow the platform's rules (``checks.password_problems``) and are
   stored as PBKDF2 hashes (``bot.store.hash_password``).
-* ``authenticate`` allows at most ``MAX_FAILURES`` failed attempts per login
-  name and per client IP within ``LOGIN_WINDOW`` (a sliding window; a
-  successful login does not wipe earlier failures, or an attacker could reset
-  an IP's count with an account of their own).  Beyond that even the right
-  password is refused, unchecked, until the oldest counted failure leaves the
-  window.  Each attempt is written (as ``pending``, counted as a failure)
-  before the password is checked, so parallel guesses see each other.
-  Unknown login names cost a password check too: timing does not reveal them.
+* ``authenticate`` throttles failed logins with growing delays, never with a
+  lock: per login name (as typed, so unknown names behave alike) and per
+  client address, failures within ``LOGIN_WINDOW`` are counted; from the
+  ``FREE_FAILURES``-th on, the next attempt must wait ``2^(failures -
+  FREE_FAILURES)`` seconds after the latest failure, at most
+  ``ACCOUNT_MAX_DELAY`` for a login name and ``ADDRESS_MAX_DELAY`` for an
+  address.  An attempt inside a wait is refused ("请 X 秒后再试") without
+  checking the password and is not counted, so a burst of guesses buys
+  nothing, and after the wait the right password always works: whoever guesses
+  at a named agent can keep them waiting ``ACCOUNT_MAX_DELAY`` at most.  The
+  login name's wait does not apply to an address the agent logged in from
+  within ``KNOWN_ADDRESS_AGE`` (a guesser elsewhere cannot hold them up at
+  all) and its count starts again after a successful login; an address's
+  count does not (an attacker's own account must not reset it).  Each attempt
+  is written (as ``pending``, counted as a failure) before the password is
+  checked, so parallel guesses see each other.  Unknown login names cost a
+  password check too: timing does not reveal them.  Every refused login is
+  in the audit log (``agent_login_failed``, with the name as typed, the
+  client address and why).
 * A console session is a random token (the cookie) of which only the SHA-256
   is stored, with a random CSRF token for the session's forms.  Expiry is
   sliding: ``SESSION_IDLE`` (8 h) after the last use, but at most
-  ``SESSION_MAX`` (12 h) after the login.  Disabling an agent ends their
-  sessions.
+  ``SESSION_MAX`` (12 h) after the login.  Disabling an agent, and setting
+  their password, end their sessions (but the one that set it, if any).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -32,25 +44,44 @@ from typing import Callable, Dict, List, Optional, Tuple
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.accounts import checks
 from bot.accounts.checks import InvalidInput
 from bot.handoff.models import Agent, AgentRole, AgentSession, LoginAttempt
 from bot.store import Database, NotFound, check_password, hash_password, record_audit, utcnow
 
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES = 5
+LOGIN_WINDOW = timedelta(hours=1)  # failures older than this no longer count
+FREE_FAILURES = 5  # failures before the first delay (of 1 second, then 2, 4, 8 ...)
+ACCOUNT_MAX_DELAY = timedelta(minutes=1)  # the longest a login name's failures delay the next attempt
+ADDRESS_MAX_DELAY = timedelta(minutes=15)  # the longest an address's failures delay its next attempt
+KNOWN_ADDRESS_AGE = timedelta(days=30)  # an agent's successful login makes the address theirs this long
 SESSION_IDLE = timedelta(hours=8)
 SESSION_MAX = timedelta(hours=12)
 SESSION_REFRESH_STEP = timedelta(minutes=1)  # sliding expiry is written at most this often
 _LOGIN_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{2,64}")
 
-PENDING, FAILED, OK, LOCKED, DISABLED = "pending", "failed", "ok", "locked", "disabled"
+PENDING, FAILED, OK, THROTTLED, DISABLED = "pending", "failed", "ok", "throttled", "disabled"
 _COUNTED_AS_FAILED = (PENDING, FAILED)
 
 
 class LoginRefused(InvalidInput):
     """Login refused; ``str(error)`` is the message for the login page."""
+
+
+def throttle_message(wait: timedelta) -> str:
+    seconds = max(1, math.ceil(wait.total_seconds()))  # rounded up: the wait must suffice
+    return f"登录尝试过于频繁，请 {seconds} 秒后再试。"
+
+
+def failure_delay(failures: int, longest: timedelta) -> timedelta:
+    """How long after the latest of ``failures`` counted failures the next attempt waits."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    exponent = failures - FREE_FAILURES
+    if exponent >= 32:  # far beyond any cap; keeps the power small
+        return longest
+    return min(longest, timedelta(seconds=2**exponent))
 
 
 @dataclass(frozen=True)
@@ -138,12 +169,20 @@ class AgentDirectory:
             self._audit(session, actor, "agent_disabled", login=row.login)
             return agent_view(row)
 
-    def set_password(self, login: str, password: str, actor: str = "cli") -> AgentView:
+    def set_password(
+        self, login: str, password: str, actor: str = "cli", keep_session: Optional[str] = None
+    ) -> AgentView:
+        """A new password; the agent's console sessions end, but ``keep_session`` (the
+        session token of the agent changing their own password, if that is how it was set)."""
         _check_password_rules(password)
         with self.db.session() as session:
             row = self._existing(session, login)
             row.password_hash = hash_password(password)
-            self._audit(session, actor, "agent_password_set", login=row.login)
+            ending = delete(AgentSession).where(AgentSession.agent_id == row.id)
+            if keep_session:
+                ending = ending.where(AgentSession.token_hash != digest(keep_session))
+            ended = session.execute(ending).rowcount
+            self._audit(session, actor, "agent_password_set", login=row.login, sessions_ended=ended)
             return agent_view(row)
 
     def last_logins(self) -> Dict[str, datetime]:
@@ -165,30 +204,38 @@ class AgentDirectory:
     # -- login --------------------------------------------------------------------
 
     def authenticate(self, login: str, password: str, client_ip: str) -> AgentView:
-        """The agent, or LoginRefused (wrong password, too many failures, disabled)."""
+        """The agent, or LoginRefused (wrong password, too early after failures, disabled)."""
         key = (login or "").strip().lower()[:64]
         client_ip = (client_ip or "unknown")[:64]
         now = self.now()
         attempt_id = self._record_attempt(key, client_ip, now)
-        wait = self._lockout_wait(key, client_ip, now, attempt_id)
+        wait = self._throttle_wait(key, client_ip, now, attempt_id)
         if wait is not None:
-            self._finish_attempt(attempt_id, LOCKED)
-            minutes = max(1, -(-int(wait.total_seconds()) // 60))  # rounded up: the wait must suffice
-            raise LoginRefused(f"登录失败次数过多，请 {minutes} 分钟后再试。")
+            self._refuse(attempt_id, THROTTLED, key, client_ip, wait_seconds=math.ceil(wait.total_seconds()))
+            raise LoginRefused(throttle_message(wait))
         with self.db.session() as session:
             row = _row_by_login(session, key) if key else None
         # A check against a dummy hash for unknown names: the same time either way.
         password_ok = check_password(password or "", row.password_hash if row else self._dummy())
         if row is None or not password_ok:
-            self._finish_attempt(attempt_id, FAILED)
+            self._refuse(attempt_id, FAILED, key, client_ip, known=row is not None)
             raise LoginRefused("登录名或密码不正确。")
         if not row.active:
-            self._finish_attempt(attempt_id, DISABLED)
+            self._refuse(attempt_id, DISABLED, key, client_ip)
             raise LoginRefused("这个客服账号已停用，请联系管理员。")
         with self.db.session() as session:
             self._set_outcome(session, attempt_id, OK)
             self._audit(session, f"agent:{row.login}", "agent_login", client_ip=client_ip)
         return agent_view(row)
+
+    def _refuse(self, attempt_id: int, outcome: str, key: str, client_ip: str, **detail: object) -> None:
+        """Records the refused attempt's outcome and ``agent_login_failed`` in the audit log
+        (with the name as typed: the log is for administrators, never shown at the login)."""
+        with self.db.session() as session:
+            self._set_outcome(session, attempt_id, outcome)
+            self._audit(
+                session, f"agent:{key or '?'}", "agent_login_failed", reason=outcome, client_ip=client_ip, **detail
+            )
 
     def _dummy(self) -> str:
         if self._dummy_hash is None:
@@ -210,29 +257,65 @@ class AgentDirectory:
     def _set_outcome(session: Session, attempt_id: int, outcome: str) -> None:
         session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(outcome=outcome))
 
-    def _lockout_wait(self, login: str, client_ip: str, now: datetime, attempt_id: int) -> Optional[timedelta]:
+    def _throttle_wait(self, login: str, client_ip: str, now: datetime, attempt_id: int) -> Optional[timedelta]:
         """How long until another attempt is allowed; None: allowed now."""
-        waits = []
         with self.db.session() as session:
-            for column, value in ((LoginAttempt.login, login), (LoginAttempt.client_ip, client_ip)):
-                failures = (
-                    session.execute(
-                        select(LoginAttempt.at)
-                        .where(
-                            column == value,
-                            LoginAttempt.id != attempt_id,
-                            LoginAttempt.outcome.in_(_COUNTED_AS_FAILED),
-                            LoginAttempt.at > now - LOGIN_WINDOW,
-                        )
-                        .order_by(LoginAttempt.at.desc())
-                        .limit(MAX_FAILURES)
-                    )
-                    .scalars()
-                    .all()
+            address_wait = self._wait(
+                session, LoginAttempt.client_ip == client_ip, now, attempt_id, None, ADDRESS_MAX_DELAY
+            )
+            account_wait: Optional[timedelta] = None
+            if not self._known_address(session, login, client_ip, now):
+                last_login = session.execute(
+                    select(func.max(LoginAttempt.at)).where(LoginAttempt.login == login, LoginAttempt.outcome == OK)
+                ).scalar_one()
+                account_wait = self._wait(
+                    session, LoginAttempt.login == login, now, attempt_id, last_login, ACCOUNT_MAX_DELAY
                 )
-                if len(failures) >= MAX_FAILURES:
-                    waits.append(failures[-1] + LOGIN_WINDOW - now)
+        waits = [wait for wait in (address_wait, account_wait) if wait is not None]
         return max(waits) if waits else None
+
+    @staticmethod
+    def _wait(
+        session: Session,
+        whose: ColumnElement,
+        now: datetime,
+        attempt_id: int,
+        since: Optional[datetime],
+        longest: timedelta,
+    ) -> Optional[timedelta]:
+        """The wait that the counted failures matching ``whose`` (after ``since``) impose now."""
+        conditions = [
+            whose,
+            LoginAttempt.id != attempt_id,
+            LoginAttempt.outcome.in_(_COUNTED_AS_FAILED),
+            LoginAttempt.at > now - LOGIN_WINDOW,
+        ]
+        if since is not None:
+            conditions.append(LoginAttempt.at >= since)
+        failures, latest = session.execute(
+            select(func.count(LoginAttempt.id), func.max(LoginAttempt.at)).where(*conditions)
+        ).one()
+        delay = failure_delay(failures, longest)
+        if not delay or latest is None or latest + delay <= now:
+            return None
+        return latest + delay - now
+
+    @staticmethod
+    def _known_address(session: Session, login: str, client_ip: str, now: datetime) -> bool:
+        """Whether the agent logged in from this address lately (then guessers elsewhere cannot delay them)."""
+        return (
+            session.execute(
+                select(LoginAttempt.id)
+                .where(
+                    LoginAttempt.login == login,
+                    LoginAttempt.client_ip == client_ip,
+                    LoginAttempt.outcome == OK,
+                    LoginAttempt.at > now - KNOWN_ADDRESS_AGE,
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )
 
     # -- console sessions --------------------------------------------------------
 

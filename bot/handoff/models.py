@@ -69,7 +69,7 @@ class Agent(Base):
 
 
 class LoginAttempt(Base):
-    """One console login attempt; failures within the window limit further tries."""
+    """One console login attempt; failures within the window delay further tries."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -80,8 +80,9 @@ class LoginAttempt(Base):
     id = Column(Integer, primary_key=True)
     login = Column(String(64), nullable=False)  # lower case, as typed (may name no agent)
     client_ip = Column(String(64), nullable=False)
-    # pending (password being checked; counts as failed), failed, ok, locked (refused
-    # unchecked: too many failures), disabled (right password, disabled agent)
+    # pending (password being checked; counts as failed), failed, ok, throttled (refused
+    # unchecked: too early after failures; not counted), disabled (right password,
+    # disabled agent); "locked" in rows written before the throttle replaced the lockout
     outcome = Column(String(16), nullable=False)
     at = Column(DateTime, nullable=False)
 

@@ -24,8 +24,15 @@ Guarantees:
   ids grow in commit order (SQLite serialises writers; on PostgreSQL the
   insert takes a transaction-level advisory lock held until commit), so a
   poller that remembers the last id it saw never misses one.
+* Least privilege (:func:`may_see`, the one rule): a plain agent sees and acts
+  on waiting handoffs and on those assigned to them (claimed, or transferred
+  to them); those assigned to other agents and closed ones are for admins.
+  Every read and action of an agent is checked here, in the transaction that
+  does it; a refusal is ``HandoffHidden`` (a ``HandoffConflict``).
 * Every agent action is written to ``audit_log`` as ``agent:<login>``, user
-  actions as ``user:<sender_id>``.
+  actions as ``user:<sender_id>``; so is every transcript an agent reads
+  (``handoff_transcript_read``, with the client's address) or was refused
+  (``handoff_transcript_refused``).
 * Times are naive UTC, from the ``clock`` (like ``AccountService``).
 
 API (each call one transaction):
@@ -40,13 +47,15 @@ API (each call one transaction):
   mark_user_active(sender_id) -> bool                             presence (keeps it from abandonment)
   claim(handoff_id, agent_id) -> HandoffView
   reply(handoff_id, agent_id, text) -> MessageView                only the assigned agent
-  note(handoff_id, agent_id, text) -> MessageView                 private; any active agent, any state
+  note(handoff_id, agent_id, text) -> MessageView                 private; any agent who may see it
   transfer(handoff_id, from_agent_id, to_agent_id) -> HandoffView assigned agent or an admin
   resolve(handoff_id, agent_id) / hand_back(handoff_id, agent_id) -> HandoffView   assigned agent or admin
   cancel(sender_id) -> bool                                       only while waiting
   rate(sender_id, rating) -> HandoffView                          1..5, latest resolved one, once
   abandon_stale(now=None) -> [handoff ids]
   transcript(handoff_id, after_message_id=0) -> [MessageView]     ID numbers and phones masked
+  read_transcript(handoff_id, agent_id, client_address, after_message_id=0)
+      -> (HandoffView, [MessageView])                             checked (may_see) and audited
   message(message_id) -> MessageView                              unmasked: for delivery to the user
   events_after(event_id, limit=100) -> [EventView];  latest_event_id() -> int
 
@@ -63,7 +72,7 @@ import re
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -106,6 +115,21 @@ class HandoffConflict(Exception):
     """The transition is not possible now; ``str(error)`` is the console's message."""
 
 
+class HandoffHidden(HandoffConflict):
+    """The agent may not see this handoff, let alone act on it (:func:`may_see`)."""
+
+
+HIDDEN = "这个会话由其他客服接待或已经结束，只有管理员可以查看。"
+
+
+def may_see(state: HandoffState, assigned_agent_id: Optional[int], agent_id: int, is_admin: bool) -> bool:
+    """Whether an agent may see (and so act on) a handoff: admins all; others the
+    waiting ones and those assigned to them (claimed, or transferred to them)."""
+    if is_admin:
+        return True
+    return state == HandoffState.WAITING or (state == HandoffState.ASSIGNED and assigned_agent_id == agent_id)
+
+
 @dataclass(frozen=True)
 class HandoffView:
     id: int
@@ -127,6 +151,9 @@ class HandoffView:
     @property
     def is_open(self) -> bool:
         return self.state.is_open
+
+    def visible_to(self, agent_id: int, is_admin: bool) -> bool:
+        return may_see(self.state, self.agent_id, agent_id, is_admin)
 
 
 @dataclass(frozen=True)
@@ -326,6 +353,8 @@ class HandoffService:
         with self.db.session() as session:
             agent = self._active_agent(session, agent_id)
             row = self._row(session, handoff_id)
+            if not _sees(row, agent):
+                raise HandoffHidden(HIDDEN)
             message = self._add_message(session, handoff_id, AuthorKind.NOTE, text, agent.id)
             self._audit(session, f"agent:{agent.login}", "handoff_noted", handoff=handoff_id, message=message.id)
             self._append_events(session, self._event(row, "note", agent.id, message_id=message.id))
@@ -484,12 +513,44 @@ class HandoffService:
         """The handoff's messages in order, notes included, ID numbers and phones masked."""
         with self.db.session() as session:
             self._row(session, handoff_id)
-            rows = session.execute(
-                select(HandoffMessage, Agent.display_name)
-                .outerjoin(Agent, Agent.id == HandoffMessage.agent_id)
-                .where(HandoffMessage.handoff_id == handoff_id, HandoffMessage.id > after_message_id)
-                .order_by(HandoffMessage.id)
-            ).all()
+            return self._messages(session, handoff_id, after_message_id)
+
+    def read_transcript(
+        self, handoff_id: int, agent_id: int, client_address: str, after_message_id: int = 0
+    ) -> Tuple[HandoffView, List[MessageView]]:
+        """The handoff and its messages after ``after_message_id`` (masked, as ``transcript``)
+        for an agent who may see it (``may_see``), else HandoffHidden; NotFound for no such
+        handoff.  Either way the read is in the audit log, with the client's address."""
+        with self.db.session() as session:
+            agent = self._active_agent(session, agent_id)
+            row = self._row(session, handoff_id)
+            allowed = _sees(row, agent)
+            action = "handoff_transcript_read" if allowed else "handoff_transcript_refused"
+            self._audit(
+                session,
+                f"agent:{agent.login}",
+                action,
+                handoff=handoff_id,
+                after_message=after_message_id,
+                client_ip=(client_address or "unknown")[:64],
+            )
+            if allowed:
+                view = self._view(session, row)
+                messages = self._messages(session, handoff_id, after_message_id)
+        # Raised after the block: the refusal's audit entry is committed, not rolled back.
+        if not allowed:
+            raise HandoffHidden(HIDDEN)
+        return view, messages
+
+    @staticmethod
+    def _messages(session: Session, handoff_id: int, after_message_id: int) -> List[MessageView]:
+        """A handoff's messages after ``after_message_id``, ID numbers and phones masked."""
+        rows = session.execute(
+            select(HandoffMessage, Agent.display_name)
+            .outerjoin(Agent, Agent.id == HandoffMessage.agent_id)
+            .where(HandoffMessage.handoff_id == handoff_id, HandoffMessage.id > after_message_id)
+            .order_by(HandoffMessage.id)
+        ).all()
         return [_message_view(message, name, masked=True) for message, name in rows]
 
     def message(self, message_id: int) -> MessageView:
@@ -603,23 +664,25 @@ class HandoffService:
     def _refuse_unless_handled_by(self, session: Session, row: Handoff, agent: Agent) -> None:
         if row.state != HandoffState.ASSIGNED:
             raise self._not_yours(session, row.id, agent)
-        if row.agent_id != agent.id and agent.role != AgentRole.ADMIN:
-            raise HandoffConflict("这个会话由其他客服接待，只有接待的客服或管理员可以操作。")
+        if not _sees(row, agent):
+            raise HandoffHidden("这个会话由其他客服接待，只有接待的客服或管理员可以操作。")
 
     def _claim_refusal(self, session: Session, handoff_id: int, agent: Agent) -> HandoffConflict:
         row = self._row(session, handoff_id)
+        refusal = HandoffConflict if _sees(row, agent) else HandoffHidden
         if row.state == HandoffState.ASSIGNED:
-            return HandoffConflict("您已经接手了这个会话。" if row.agent_id == agent.id else ALREADY_CLAIMED)
-        return HandoffConflict(CLOSED_MESSAGES[HandoffState(row.state)])
+            return refusal("您已经接手了这个会话。" if row.agent_id == agent.id else ALREADY_CLAIMED)
+        return refusal(CLOSED_MESSAGES[HandoffState(row.state)])
 
     def _not_yours(self, session: Session, handoff_id: int, agent: Agent) -> HandoffConflict:
         row = self._row(session, handoff_id)
         state = HandoffState(row.state)
+        refusal = HandoffConflict if _sees(row, agent) else HandoffHidden
         if state == HandoffState.WAITING:
-            return HandoffConflict("这个会话还在排队，请先接手。")
+            return refusal("这个会话还在排队，请先接手。")
         if state == HandoffState.ASSIGNED:
-            return HandoffConflict("这个会话由其他客服接待。")
-        return HandoffConflict(CLOSED_MESSAGES[state])
+            return refusal("这个会话由其他客服接待。")
+        return refusal(CLOSED_MESSAGES[state])
 
     def _add_message(
         self, session: Session, handoff_id: int, kind: AuthorKind, text: str, agent_id: Optional[int] = None
@@ -693,6 +756,10 @@ def summary_json(summary: Dict[str, Any]) -> str:
 
 def summary_from_json(stored: str) -> Dict[str, Any]:
     return json.loads(stored) if stored else {}
+
+
+def _sees(row: Handoff, agent: Agent) -> bool:
+    return may_see(HandoffState(row.state), row.agent_id, agent.id, agent.role == AgentRole.ADMIN)
 
 
 def _message_view(message: HandoffMessage, agent_name: Optional[str], masked: bool = False) -> MessageView:

@@ -1,16 +1,21 @@
 """Agents on SQLite and PostgreSQL: accounts, login (case, wrong password,
-disabled agents, the rate limit per login name and per IP and its window),
+disabled agents, the throttle per login name and per address: growing delays,
+never a lock; failed logins audited),
 console sessions (hashed, sliding expiry, logout) and CSRF tokens."""
 from __future__ import annotations
 
 import hashlib
+import json
+import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
 from bot.accounts.checks import InvalidInput
 from bot.accounts.service import NotFound
-from bot.handoff.agents import LOGIN_WINDOW, LoginRefused
+from bot.handoff import agents as agents_module
+from bot.handoff.agents import ADDRESS_MAX_DELAY, ACCOUNT_MAX_DELAY, FREE_FAILURES, LOGIN_WINDOW, LoginRefused
 from bot.handoff.models import Agent, AgentRole
 from bot.store.passwords import check_password
 from tests.accounts.conftest import START
@@ -112,66 +117,122 @@ def test_a_disabled_agent_cannot_log_in(directory, alice):
         directory.disable("nobody")
 
 
-def test_five_failures_lock_the_login_name_even_for_the_right_password(directory, alice, clock):
-    for n in range(5):
+def throttled(directory, login: str, ip: str, password: str = PASSWORD) -> int:
+    """The seconds a refused attempt is told to wait (it must be refused for that)."""
+    with pytest.raises(LoginRefused, match=r"登录尝试过于频繁，请 \d+ 秒后再试。") as refusal:
+        directory.authenticate(login, password, ip)
+    return int(re.search(r"请 (\d+) 秒", str(refusal.value)).group(1))
+
+
+def test_five_failures_delay_the_login_name_a_second_then_the_right_password_works(directory, alice, clock):
+    for n in range(FREE_FAILURES):
         fail_login(directory, "alice", ip=f"198.51.100.{n}")  # from 5 addresses: the name counts
-        clock.advance(minutes=1)
-    with pytest.raises(LoginRefused, match="登录失败次数过多，请 10 分钟后再试"):
-        directory.authenticate("ALICE", PASSWORD, "192.0.2.1")
-    clock.advance(minutes=9, seconds=59)  # 15 minutes after the first failure, minus a second
-    with pytest.raises(LoginRefused, match="请 1 分钟后再试"):
-        directory.authenticate("alice", PASSWORD, "192.0.2.1")
+    assert throttled(directory, "ALICE", "192.0.2.1") == 1
     clock.advance(seconds=1)
     assert directory.authenticate("alice", PASSWORD, "192.0.2.1") == alice
 
 
-def test_four_failures_do_not_lock(directory, alice):
-    fail_login(directory, times=4)
+def test_four_failures_do_not_delay(directory, alice):
+    fail_login(directory, times=FREE_FAILURES - 1)
     assert directory.authenticate("alice", PASSWORD, IP) == alice
 
 
-def test_refusals_during_a_lockout_do_not_prolong_it(directory, alice, clock):
-    fail_login(directory, times=5)
-    for _ in range(10):
-        clock.advance(minutes=1)
-        with pytest.raises(LoginRefused, match="次数过多"):
-            directory.authenticate("alice", PASSWORD, IP)
-    clock.advance(minutes=5, seconds=1)
+def test_an_attempt_inside_the_wait_is_refused_without_checking_the_password(directory, alice, clock,
+                                                                          monkeypatch):
+    fail_login(directory, times=FREE_FAILURES)
+
+    def no_check(password, stored):
+        raise AssertionError("the password was checked inside the wait")
+
+    monkeypatch.setattr(agents_module, "check_password", no_check)
+    for _ in range(20):  # a burst buys nothing and does not prolong the wait
+        throttled(directory, "alice", IP, WRONG)
+    monkeypatch.undo()
+    clock.advance(seconds=1)
     assert directory.authenticate("alice", PASSWORD, IP) == alice
 
 
-def test_the_window_slides_and_a_success_does_not_wipe_failures(directory, alice, clock):
-    fail_login(directory, times=3)
-    clock.advance(minutes=10)
-    assert directory.authenticate("alice", PASSWORD, IP) == alice
-    fail_login(directory, times=2)
-    with pytest.raises(LoginRefused, match="次数过多，请 5 分钟后再试"):
-        directory.authenticate("alice", PASSWORD, IP)
-    clock.advance(minutes=5, seconds=1)  # the first three have left the window
-    assert directory.authenticate("alice", PASSWORD, IP) == alice
+def test_a_guesser_cannot_keep_a_named_agent_out_for_more_than_a_minute(directory, alice, clock):
+    # A guesser with a new address for every guess, guessing the moment each wait ends:
+    waits = []
+    for n in range(30):
+        fail_login(directory, "alice", ip=f"198.51.{n // 250}.{n % 250}")
+        if n + 1 >= FREE_FAILURES:
+            waits.append(throttled(directory, "alice", "192.0.2.1"))
+            clock.advance(seconds=waits[-1])
+    assert waits[:8] == [1, 2, 4, 8, 16, 32, 60, 60] and set(waits[8:]) == {60}
+    assert ACCOUNT_MAX_DELAY == timedelta(minutes=1)
+    # ... however long it goes on, the agent waits a minute at most, then the password works
+    fail_login(directory, "alice", ip="198.51.9.9")
+    assert throttled(directory, "alice", "192.0.2.1") == 60
+    clock.advance(seconds=60)
+    assert directory.authenticate("alice", PASSWORD, "192.0.2.1") == alice
 
 
-def test_five_failures_from_one_address_lock_that_address(directory, alice, bob):
-    for login in ("x1", "x2", "x3", "x4", "bob"):
-        fail_login(directory, login, ip=IP)
-    with pytest.raises(LoginRefused, match="次数过多"):
-        directory.authenticate("alice", PASSWORD, IP)
+def test_an_address_the_agent_logged_in_from_is_not_delayed_by_guesses_elsewhere(directory, alice, clock):
+    assert directory.authenticate("alice", PASSWORD, IP) == alice  # her usual address
+    for n in range(12):
+        clock.advance(seconds=60)
+        fail_login(directory, "alice", ip=f"198.51.100.{n}")
+    assert throttled(directory, "alice", "192.0.2.1") > 0  # a new address waits for the name's failures
+    assert directory.authenticate("alice", PASSWORD, IP) == alice  # hers does not, at once
+    clock.advance(days=31)  # the address is hers for 30 days after a login
+    for n in range(FREE_FAILURES):
+        fail_login(directory, "alice", ip=f"198.51.101.{n}")
+    assert throttled(directory, "alice", IP) == 1
+
+
+def test_an_address_is_delayed_up_to_15_minutes_and_a_success_does_not_reset_it(directory, alice, bob,
+                                                                              clock):
+    waits = []
+    for n in range(16):
+        fail_login(directory, f"x{n}", ip=IP)  # another name every time: the address counts
+        if n + 1 >= FREE_FAILURES:
+            waits.append(throttled(directory, "bob", IP))
+            clock.advance(seconds=waits[-1])
+    assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]
+    assert ADDRESS_MAX_DELAY == timedelta(minutes=15)
+    assert directory.authenticate("bob", PASSWORD, IP) == bob
+    fail_login(directory, "x", ip=IP)
+    assert throttled(directory, "alice", IP) == 900  # bob's success did not reset the address
     assert directory.authenticate("alice", PASSWORD, "203.0.113.8") == alice  # another address
-    assert directory.authenticate("bob", PASSWORD, "203.0.113.8") == bob  # bob's name has 1 failure
 
 
-def test_the_lockout_ends_with_the_window(directory, alice, clock):
-    fail_login(directory, times=5)
+def test_a_success_restarts_the_login_names_count(directory, alice, clock):
+    fail_login(directory, "alice", ip="198.51.100.1", times=FREE_FAILURES - 1)
+    assert directory.authenticate("alice", PASSWORD, "198.51.100.2") == alice
+    clock.advance(days=31)  # no longer a known address
+    fail_login(directory, "alice", ip="198.51.100.3", times=FREE_FAILURES - 1)
+    assert directory.authenticate("alice", PASSWORD, "198.51.100.4") == alice
+
+
+def test_failures_stop_counting_after_the_window(directory, alice, clock):
+    fail_login(directory, times=FREE_FAILURES)
+    for _ in range(6):
+        throttled(directory, "alice", IP, WRONG)
     clock.advance(seconds=LOGIN_WINDOW.total_seconds() + 1)
+    fail_login(directory, times=FREE_FAILURES - 1)
     assert directory.authenticate("alice", PASSWORD, IP) == alice
 
 
-def test_every_attempt_is_recorded(directory, alice, database):
-    fail_login(directory, times=5)
+def test_every_attempt_is_recorded_and_every_refusal_audited(directory, alice, database, clock):
+    fail_login(directory, times=FREE_FAILURES)
+    fail_login(directory, "nobody", ip="203.0.113.9")
     with pytest.raises(LoginRefused):
         directory.authenticate("alice", PASSWORD, IP)
+    directory.disable("alice")
+    clock.advance(seconds=1)
+    with pytest.raises(LoginRefused, match="已停用"):
+        directory.authenticate("alice", PASSWORD, "203.0.113.10")
     outcomes = [outcome for (outcome,) in rows(database, "login_attempts", "outcome")]
-    assert outcomes == ["failed"] * 5 + ["locked"]
+    assert outcomes == ["failed"] * 6 + ["throttled", "disabled"]
+    failed = [(actor, json.loads(detail)) for actor, action, detail
+              in rows(database, "audit_log", "actor, action, detail") if action == "agent_login_failed"]
+    assert failed[0] == ("agent:alice", {"reason": "failed", "client_ip": IP, "known": True})
+    assert failed[5] == ("agent:nobody", {"reason": "failed", "client_ip": "203.0.113.9", "known": False})
+    assert failed[6] == ("agent:alice", {"reason": "throttled", "client_ip": IP, "wait_seconds": 1})
+    assert failed[7] == ("agent:alice", {"reason": "disabled", "client_ip": "203.0.113.10"})
+    assert len(failed) == 8
 
 
 # -- sessions ------------------------------------------------------------------------

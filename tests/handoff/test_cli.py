@@ -116,15 +116,22 @@ def test_disable_ends_logins(capsys, database, monkeypatch):
         directory.authenticate("alice", PASSWORD, "127.0.0.1")
 
 
-def test_password_sets_a_new_password(capsys, database, monkeypatch):
+def test_password_sets_a_new_password_and_ends_the_agents_sessions(capsys, database, monkeypatch):
     create(capsys, database, monkeypatch)
+    create(capsys, database, monkeypatch, login="bob", name="王波")
+    directory = AgentDirectory(database)
+    sessions = [directory.start_session(directory.authenticate("alice", PASSWORD, "127.0.0.1"))[0]
+                for _ in range(2)]
+    bobs, _ = directory.start_session(directory.authenticate("bob", PASSWORD, "127.0.0.1"))
     code, out, _ = cli(capsys, database, "agents", "password", "alice", "--password-stdin",
                        stdin="Brand-New-Passw0rd\n", monkeypatch=monkeypatch)
-    assert (code, out) == (0, "password of agent alice changed\n")
+    assert (code, out) == (0, "password of agent alice changed; their console sessions ended\n")
+    assert [directory.session_agent(token) for token in sessions] == [None, None]
+    assert directory.session_agent(bobs).login == "bob"  # other agents' sessions stay
     assert AgentDirectory(database).authenticate("alice", "Brand-New-Passw0rd", "127.0.0.1").login == "alice"
     entry = [detail for actor, action, detail in rows(database, "audit_log", "actor, action, detail")
              if action == "agent_password_set"]
-    assert json.loads(entry[0]) == {"login": "alice"}
+    assert json.loads(entry[0]) == {"login": "alice", "sessions_ended": 2}
 
 
 def test_report_prints_a_row_per_day_and_a_total(capsys, database, monkeypatch):

@@ -20,7 +20,7 @@ from bot.handoff.models import (
     HandoffReason,
     HandoffState,
 )
-from bot.handoff.service import HandoffConflict, HandoffService
+from bot.handoff.service import HandoffConflict, HandoffHidden, HandoffService
 from tests.accounts.factories import rows
 from tests.handoff.conftest import SUMMARY
 
@@ -182,13 +182,19 @@ def test_empty_and_overlong_replies_are_refused(service, alice):
     assert service.get(handoff_id).first_reply_at is None
 
 
-def test_notes_are_private_and_any_agent_may_write_them(service, alice, bob):
+def test_notes_are_private_and_written_by_those_who_may_see_the_conversation(service, alice, bob, admin):
+    waiting_id = open_one(service, "u2")
+    assert service.note(waiting_id, bob.id, "排队时就能备注").agent_name == "王波"  # waiting: any agent
     handoff_id = assigned(service, alice.id)
-    note = service.note(handoff_id, bob.id, "用户上周也问过")
-    assert (note.kind, note.agent_name) == (AuthorKind.NOTE, "王波")
+    note = service.note(handoff_id, alice.id, "用户上周也问过")
+    assert (note.kind, note.agent_name) == (AuthorKind.NOTE, "张丽")
     assert service.get(handoff_id).first_reply_at is None  # a note is no reply
+    with pytest.raises(HandoffHidden):  # (changed: any agent could) another agent's conversation
+        service.note(handoff_id, bob.id, "我也看看")
     service.resolve(handoff_id, alice.id)
-    service.note(handoff_id, alice.id, "已电话回访")  # notes after the end too
+    with pytest.raises(HandoffHidden):  # (changed) closed: for admins
+        service.note(handoff_id, alice.id, "已电话回访")
+    service.note(handoff_id, admin.id, "已电话回访")  # admins: after the end too
     kinds = [line.kind for line in service.transcript(handoff_id)]
     assert kinds.count(AuthorKind.NOTE) == 2
 
@@ -403,19 +409,19 @@ def test_user_messages_are_kept_only_while_a_handoff_is_open(service, clock):
     assert service.message(message.id).text == f"我的手机号是 {PHONE}"  # unmasked, for delivery
 
 
-def test_the_transcript_is_in_order_and_masks_identity_data(service, alice, bob, clock):
+def test_the_transcript_is_in_order_and_masks_identity_data(service, alice, clock):
     handoff_id = open_one(service)
     service.record_user_message("u1", f"身份证 {ID_NUMBER}，电话 {PHONE[:3]}-{PHONE[3:7]}-{PHONE[7:]}")
     service.record_bot_message("u1", "已为您转接人工客服，请稍候。")
     service.claim(handoff_id, alice.id)
     clock.advance(seconds=5)
     service.reply(handoff_id, alice.id, f"您登记的是 {PHONE} 吗？")
-    service.note(handoff_id, bob.id, f"证件 {ID_NUMBER} 在审核中")
+    service.note(handoff_id, alice.id, f"证件 {ID_NUMBER} 在审核中")
     service.resolve(handoff_id, alice.id)
     lines = service.transcript(handoff_id)
     assert [(line.kind, line.agent_name) for line in lines] == [
         (AuthorKind.SYSTEM, None), (AuthorKind.USER, None), (AuthorKind.SYSTEM, None),
-        (AuthorKind.SYSTEM, None), (AuthorKind.AGENT, "张丽"), (AuthorKind.NOTE, "王波"),
+        (AuthorKind.SYSTEM, None), (AuthorKind.AGENT, "张丽"), (AuthorKind.NOTE, "张丽"),
         (AuthorKind.SYSTEM, None)]
     assert [line.id for line in lines] == sorted(line.id for line in lines)
     text = "\n".join(line.text for line in lines)
@@ -433,6 +439,70 @@ def test_order_numbers_are_not_mistaken_for_identity_data(service):
     service.record_user_message("u1", "业务编号 20261123000012345678901，座机 010-58881234")
     line = service.transcript(handoff_id)[-1]
     assert line.text == "业务编号 20261123000012345678901，座机 010-58881234"
+
+
+# -- least privilege -------------------------------------------------------------------
+
+
+def readers(service, handoff_id, *agents):
+    """Which of the agents may read the transcript (``read_transcript``)."""
+    allowed = []
+    for agent in agents:
+        try:
+            handoff, messages = service.read_transcript(handoff_id, agent.id, "203.0.113.5")
+        except HandoffHidden:
+            continue
+        assert handoff.id == handoff_id and messages
+        allowed.append(agent.login)
+    return allowed
+
+
+def test_an_agent_sees_the_waiting_and_their_own_admins_everything(service, alice, bob, admin):
+    handoff_id = open_one(service)
+    assert readers(service, handoff_id, alice, bob, admin) == ["alice", "bob", "chief"]
+    service.claim(handoff_id, alice.id)
+    assert readers(service, handoff_id, alice, bob, admin) == ["alice", "chief"]
+    service.transfer(handoff_id, alice.id, bob.id)  # an explicit transfer makes it bob's
+    assert readers(service, handoff_id, alice, bob, admin) == ["bob", "chief"]
+    service.resolve(handoff_id, bob.id)
+    assert readers(service, handoff_id, alice, bob, admin) == ["chief"]
+    with pytest.raises(NotFound):
+        service.read_transcript(999, admin.id, "203.0.113.5")
+
+
+def test_every_transcript_read_and_refusal_is_audited(service, database, alice, bob):
+    handoff_id = assigned(service, alice.id)
+    service.read_transcript(handoff_id, alice.id, "203.0.113.5", after_message_id=3)
+    with pytest.raises(HandoffHidden):
+        service.read_transcript(handoff_id, bob.id, "198.51.100.7")
+    entries = [(actor, action, json.loads(detail)) for actor, action, detail
+               in rows(database, "audit_log", "actor, action, detail") if "transcript" in action]
+    assert entries == [
+        ("agent:alice", "handoff_transcript_read",
+         {"handoff": handoff_id, "after_message": 3, "client_ip": "203.0.113.5"}),
+        ("agent:bob", "handoff_transcript_refused",
+         {"handoff": handoff_id, "after_message": 0, "client_ip": "198.51.100.7"}),
+    ]
+
+
+def test_a_plain_agent_cannot_act_on_another_agents_or_a_closed_conversation(service, alice, bob, admin):
+    theirs = assigned(service, alice.id)
+    closed = assigned(service, alice.id, "u2")
+    service.hand_back(closed, alice.id)
+    for handoff_id in (theirs, closed):
+        for act in (lambda: service.claim(handoff_id, bob.id),
+                    lambda: service.reply(handoff_id, bob.id, "您好"),
+                    lambda: service.note(handoff_id, bob.id, "备注"),
+                    lambda: service.transfer(handoff_id, bob.id, admin.id),
+                    lambda: service.resolve(handoff_id, bob.id),
+                    lambda: service.hand_back(handoff_id, bob.id)):
+            with pytest.raises(HandoffHidden):
+                act()
+    # an admin is refused a closed one only because it is closed, not hidden from them
+    with pytest.raises(HandoffConflict) as refusal:
+        service.resolve(closed, admin.id)
+    assert not isinstance(refusal.value, HandoffHidden)
+    assert service.get(theirs).agent_id == alice.id
 
 
 # -- ratings -------------------------------------------------------------------------
