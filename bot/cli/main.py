@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional, Tuple
 
-from bot.cli import accounts, agents, appeals, assistant, db, handoff, reviews, sms
+from bot.cli import accounts, agents, appeals, assistant, db, handoff, privacy, reviews, sms
 from bot.cli.common import Registration, database_option
 
 # Every command group, in the order ``python -m bot --help`` lists them.
@@ -18,6 +18,7 @@ GROUPS: Tuple[Registration, ...] = (
     appeals.register,
     agents.register,
     handoff.register,
+    privacy.register,
 )
 
 
