@@ -81,6 +81,7 @@ class ActionStartFlow(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        services().flows.forget(tracker.sender_id)
         return cleared_flow() + [SlotSet("flow", FLOW_OF_INTENT.get(intent or ""))]
 
 
@@ -132,4 +133,5 @@ class ActionResetFlow(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
+        services().flows.forget(tracker.sender_id)
         return cleared_flow()

@@ -205,6 +205,14 @@ SETTINGS = (
         "this many minutes is closed as abandoned.",
     ),
     Setting(
+        "RETENTION_DAYS",
+        "30",
+        "Days conversations are kept: python -m bot privacy purge deletes conversations (tracker "
+        "events) whose last message is older, and older uploads (files and rows), SMS outbox rows "
+        "and handoff transcripts; users are told this figure before they are first asked for an "
+        "identity number or a photo.",
+    ),
+    Setting(
         "MODEL_PATH",
         "models/assistant.tar.gz",
         "Trained model the server loads (make train writes it).",

@@ -2,9 +2,10 @@
 
 Natural and legal accounts, real-name state and its history, units with
 their former names and the business systems they have entered, grants,
-appeals, manual reviews, uploads, one-time codes, reset links and the SMS
-outbox.  They are declared on the store's ``Base``; the audit log is the
-store's (``bot.store.AuditEntry``).  Schema changes go through the store's one
+appeals, manual reviews, uploads, one-time codes, reset links, the SMS
+outbox and the values a running flow keeps out of the conversation store.
+They are declared on the store's ``Base``; the audit log is the store's
+(``bot.store.AuditEntry``).  Schema changes go through the store's one
 Alembic chain (``bot/store/migrations``); ``python -m bot db upgrade`` applies
 them.
 """
@@ -276,6 +277,22 @@ class SmsMessage(Base):
     purpose = Column(String(32), nullable=False)
     status = Column(String(16), nullable=False)  # stored, sent, failed
     created_at = Column(DateTime, nullable=False)
+
+
+class ConversationValue(Base):
+    """What a running account flow needs in full (a phone, a document number, a name), kept here
+    and not in the conversation store, whose slots hold the masked value only (flows/privacy.py).
+
+    One row per conversation and name; a finished flow deletes its rows, and
+    ``python -m bot privacy purge`` the ones older than ``RETENTION_DAYS``.
+    """
+
+    __tablename__ = "conversation_values"
+
+    sender_id = Column(String(128), primary_key=True)
+    name = Column(String(32), primary_key=True)
+    value = Column(Text, nullable=False)
+    updated_at = Column(DateTime, nullable=False, index=True)
 
 
 # The store's audit log names the account an entry is about (migration 0001).

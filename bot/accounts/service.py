@@ -14,9 +14,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from bot.accounts.models import (
     Account,
     AccountKind,
     Appeal,
+    ConversationValue,
     Decision,
     ManualReview,
     OneTimeCode,
@@ -699,6 +700,80 @@ class AccountService:
                 role=role,
             )
             return mask_phone(admin_phone)
+
+    # -- values a flow keeps out of the conversation store -----------------------
+
+    def keep_values(self, sender_id: str, values: Mapping[str, str]) -> None:
+        """Stores (or replaces) the conversation's values by name."""
+        if not values:
+            return
+        with self.db.session() as session:
+            for name, value in values.items():
+                row = session.get(ConversationValue, (sender_id, name))
+                if row is None:
+                    session.add(ConversationValue(sender_id=sender_id, name=name, value=value, updated_at=self.now()))
+                else:
+                    row.value, row.updated_at = value, self.now()
+
+    def kept_values(self, sender_id: str) -> Dict[str, str]:
+        with self.db.session() as session:
+            rows = session.execute(select(ConversationValue).where(ConversationValue.sender_id == sender_id))
+            return {row.name: row.value for row in rows.scalars()}
+
+    def forget_values(self, sender_id: str, names: Iterable[str]) -> None:
+        names = list(names)
+        with self.db.session() as session:
+            session.execute(
+                delete(ConversationValue).where(
+                    ConversationValue.sender_id == sender_id, ConversationValue.name.in_(names)
+                )
+            )
+
+    # -- retention ---------------------------------------------------------------
+
+    def purge_before(self, cutoff: datetime) -> Dict[str, int]:
+        """Deletes what users left before ``cutoff``: SMS outbox rows, kept conversation
+        values and uploaded photos.  A photo of an appeal or a review still pending stays
+        (the review needs it); one of a decided appeal or review loses its file, and its
+        row (which the appeal names) keeps no file name.  Counts by kind; running it
+        again deletes nothing more."""
+        counts = {"sms_outbox": 0, "conversation_values": 0, "uploads": 0, "photo_files": 0}
+        with self.db.session() as session:
+            counts["sms_outbox"] = session.execute(delete(SmsMessage).where(SmsMessage.created_at < cutoff)).rowcount
+            counts["conversation_values"] = session.execute(
+                delete(ConversationValue).where(ConversationValue.updated_at < cutoff)
+            ).rowcount
+            pending, decided = self._photos_of_cases(session)
+            old = session.execute(select(Upload).where(Upload.created_at < cutoff)).scalars().all()
+            files: List[Path] = []
+            for upload in old:
+                if upload.id in pending:
+                    continue
+                if upload.stored_name:
+                    files.append(self.uploads.path_of(upload))
+                if upload.id in decided:
+                    if upload.stored_name or upload.original_name:
+                        upload.stored_name, upload.original_name = "", ""
+                else:
+                    session.delete(upload)
+                    counts["uploads"] += 1
+        # After the commit: a rollback must not leave rows whose files are gone.
+        for path in files:
+            if path.exists():
+                path.unlink()
+                counts["photo_files"] += 1
+        return counts
+
+    @staticmethod
+    def _photos_of_cases(session: Session) -> Tuple[Set[str], Set[str]]:
+        """The upload ids of pending appeals and reviews, and of decided ones."""
+        pending: Set[str] = set()
+        decided: Set[str] = set()
+        for model in (Appeal, ManualReview):
+            rows = session.execute(select(model.front_upload_id, model.back_upload_id, model.state))
+            for front, back, state in rows:
+                (pending if state == Decision.PENDING else decided).update((front, back))
+        return pending, decided - pending
 
     # -- back office helpers ---------------------------------------------------
 

@@ -8,6 +8,8 @@ version lacks:
   the conversation is ``widget:<session id>`` (bot/channels/conversation_ids.py),
   a namespace no other channel produces, and its socket.io room has the same
   name, so agents' replies (bot/channels/handoff_bridge.py) reach it by that id;
+* ``session_end`` (the widget's ``logout()``) forgets the socket's session
+  and restarts its conversation (empty history, no slots, no verification);
 * after ``session_confirm`` the server sends ``session_history`` (the
   conversation so far, from the tracker store), so a reloaded or reconnected
   page shows everything, including replies that came while it was away;
@@ -204,6 +206,20 @@ class WidgetInput(InputChannel):
                 "session_history", await self._history(getattr(routes.ctx, "app", None), conversation), room=sid
             )
 
+        @sio.on("session_end")
+        async def session_end(sid: Text, data: Any) -> bool:
+            """The platform's user logged out (the widget's ``logout()``): the socket forgets its
+            session and the conversation is restarted, so the session id, should it be read from
+            the browser later, resumes an empty, unverified conversation."""
+            async with sio.session(sid) as socket_session:
+                session_id = socket_session.pop("session_id", None)
+            if not session_id:
+                return True
+            conversation = widget_conversation(session_id)
+            await sio.leave_room(sid, conversation)
+            await self._restart(getattr(routes.ctx, "app", None), conversation)
+            return True
+
         @sio.on("user_uttered")
         async def user_uttered(sid: Text, data: Any) -> None:
             session_id = (await sio.get_session(sid)).get("session_id")
@@ -225,6 +241,19 @@ class WidgetInput(InputChannel):
             except Exception:  # noqa: BLE001 - the user must hear about any failure
                 logger.exception("handling a widget message failed")
                 await _refuse(sio, sid, "助手暂时无法处理这条消息，请稍后重试。")
+
+    @staticmethod
+    async def _restart(app: Optional[Sanic], conversation: str) -> None:
+        """Ends the conversation in the tracker store: history, slots and verification."""
+        agent = getattr(app.ctx, "agent", None) if app else None
+        if agent is None:
+            return
+        async with agent.lock_store.lock(conversation):
+            tracker = await agent.tracker_store.retrieve(conversation)
+            if tracker is None:
+                return
+            tracker.update(Restarted())
+            await agent.tracker_store.save(tracker)
 
     async def _history(self, app: Optional[Sanic], conversation: str) -> Dict[str, Any]:
         tracker = None

@@ -58,6 +58,7 @@ API (each call one transaction):
       -> (HandoffView, [MessageView])                             checked (may_see) and audited
   message(message_id) -> MessageView                              unmasked: for delivery to the user
   events_after(event_id, limit=100) -> [EventView];  latest_event_id() -> int
+  purge_transcripts_before(cutoff) -> counts                      retention (python -m bot privacy purge)
 
 Event kinds: created, claimed, message (data: message_id, author), note
 (data: message_id), transferred (data: from_agent_id, to_agent_id), closed
@@ -74,7 +75,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -594,6 +595,25 @@ class HandoffService:
     def latest_event_id(self) -> int:
         with self.db.session() as session:
             return session.execute(select(func.max(HandoffEvent.id))).scalar_one() or 0
+
+    # -- retention -----------------------------------------------------------------
+
+    def purge_transcripts_before(self, cutoff: datetime) -> Dict[str, int]:
+        """Deletes the transcripts (messages and notes) of the handoffs closed before ``cutoff``
+        and empties their summaries; the handoffs, their events and ratings stay for the reports.
+        Counts; a second run deletes nothing more."""
+        with self.db.session() as session:
+            old = select(Handoff.id).where(Handoff.closed_at.is_not(None), Handoff.closed_at < cutoff)
+            # Bulk statements: nothing of these rows is loaded in the session to keep in step.
+            bulk = {"synchronize_session": False}
+            messages = session.execute(
+                delete(HandoffMessage).where(HandoffMessage.handoff_id.in_(old)), execution_options=bulk
+            ).rowcount
+            summaries = session.execute(
+                update(Handoff).where(Handoff.id.in_(old), Handoff.summary != "").values(summary=""),
+                execution_options=bulk,
+            ).rowcount
+        return {"handoff_messages": messages, "handoff_summaries": summaries}
 
     # -- steps -------------------------------------------------------------------
 

@@ -8,6 +8,11 @@
  *           data-identity-token="(optional, signed token of the logged-in user)"
  *           data-server="(optional, default: the origin of this script)" defer></script>
  *
+ * The page may call window.__mostAssistantWidget.open(), .close() and
+ * .logout() (when its user logs out: ends the session on the server, forgets
+ * the session id and the identity token, clears the widget's localStorage
+ * and sessionStorage; returns a Promise).
+ *
  * The widget lives in a Shadow DOM (styles from widget.css, linked inside the
  * shadow root), talks to the assistant over socket.io (the client library is
  * loaded from the same server) and uploads document photos over HTTP.
@@ -28,6 +33,7 @@
   var TYPING_HIDE_MS = 700;
   var TYPING_TIMEOUT_MS = 20000;
   var MB = 1024 * 1024;
+  var LOGOUT_WAIT_MS = 3000;
 
   var server = trimSlash(SCRIPT.getAttribute("data-server") || new URL(SCRIPT.src, location.href).origin);
   var title = SCRIPT.getAttribute("data-title") || DEFAULT_TITLE;
@@ -47,6 +53,7 @@
     typingHideTimer: null,
     typingTimeoutTimer: null,
     objectUrls: [],
+    loggedOut: false, // logout() ran: the next open starts a new session
   };
 
   function findOwnScript() {
@@ -239,6 +246,7 @@
   }
 
   function openPanel(focusInput) {
+    startAfterLogout();
     panel.hidden = false;
     markUnread(false);
     root.classList.add("open");
@@ -740,6 +748,54 @@
     input.focus();
   });
 
+  /* -------------------------------------------------------------- logout */
+
+  // The platform calls logout() when its user logs out (or on a shared computer's "end
+  // session"): the server forgets the socket's session and restarts its conversation
+  // (history, answers and verification gone), and the widget forgets the session id, the
+  // identity token and everything it kept in localStorage and sessionStorage. The next
+  // time the panel is opened a new, anonymous session starts. Returns a Promise that
+  // resolves once the server confirmed (or after LOGOUT_WAIT_MS when it did not answer).
+  function logout() {
+    var socket = state.socket;
+    var endedSession = state.sessionId;
+    identityToken = "";
+    state.sessionId = null;
+    state.ready = false;
+    state.loggedOut = true;
+    host.removeAttribute("data-session-id");
+    writeStorage(localStorage, STORAGE_KEY, null);
+    writeStorage(sessionStorage, OPEN_KEY, null);
+    if (isOpen()) {
+      closePanel();
+    }
+    replaceHistory([]);
+    showError("");
+    refreshControls();
+    return new Promise(function (resolve) {
+      if (!socket || !state.connected || !endedSession) {
+        resolve(); // nothing the server holds for this page (the id is forgotten all the same)
+        return;
+      }
+      var done = false;
+      var finish = function () {
+        if (!done) {
+          done = true;
+          resolve();
+        }
+      };
+      socket.emit("session_end", { session_id: endedSession }, finish);
+      setTimeout(finish, LOGOUT_WAIT_MS);
+    });
+  }
+
+  function startAfterLogout() {
+    if (state.loggedOut && state.socket && state.connected) {
+      state.loggedOut = false;
+      state.socket.emit("session_request", { session_id: null });
+    }
+  }
+
   function connect(io) {
     setStatus("正在连接…");
     refreshControls();
@@ -756,6 +812,7 @@
     socket.on("connect", function () {
       state.connected = true;
       state.ready = false;
+      state.loggedOut = false;
       setStatus("");
       socket.emit("session_request", { session_id: state.sessionId || null });
     });
@@ -854,6 +911,7 @@
   window.__mostAssistantWidget = {
     open: function () { openPanel(); },
     close: closePanel,
+    logout: logout,
   };
 
   if (document.body) {

@@ -107,7 +107,7 @@ def test_photo_questions_state_the_upload_limit_from_the_setting(monkeypatch):
 
 # Each module imports only modules of the layers before its own (the package's docstring).
 LAYERS = [
-    {"base"},
+    {"base", "privacy"},
     {"prompts"},
     {"verification"},
     {"flow"},

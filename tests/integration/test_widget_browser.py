@@ -346,3 +346,36 @@ def test_connection_lost_and_restored(assistant, page):
     expect(widget.messages).to_have_count(2)  # the history came back with the session
     widget.say("你好")
     expect(widget.quick_replies.first).to_be_visible()
+
+
+def test_logout_ends_the_session_and_clears_the_widgets_storage(widget):
+    """The platform's user logs out: the widget forgets its session id and clears what it kept in
+    the browser, and the server restarts the conversation, so the old session id — read from the
+    browser before, or left on a shared computer — resumes an empty conversation."""
+    first = widget.session_id()
+    widget.say(SMS_CODE_QUESTION)
+    widget.expect_bot(SMS_CODE_ANSWER)
+    assert widget.stored_session_id() == first
+
+    widget.page.evaluate("() => window.__mostAssistantWidget.logout()")  # a Promise: awaited
+
+    kept = widget.page.evaluate("""() => [localStorage, sessionStorage].map(
+        storage => Object.keys(storage).filter(key => key.startsWith('most-assistant')))""")
+    assert kept == [[], []]
+    expect(widget.host).not_to_have_attribute("data-session-id", first)
+    expect(widget.panel).to_be_hidden()
+    expect(widget.messages).to_have_count(0)
+
+    # Opened again, the widget starts a new, anonymous session.
+    widget.open()
+    second = widget.session_id()
+    assert second != first and widget.stored_session_id() == second
+    expect(widget.messages).to_have_count(0)
+
+    # Whoever kept the old id resumes it, but the server ended that conversation: nothing to read.
+    widget.page.evaluate(f"() => localStorage.setItem('most-assistant:session', '{first}')")
+    widget.page.reload()
+    widget.open()
+    assert widget.session_id() == first
+    expect(widget.welcome).to_be_visible()
+    expect(widget.messages).to_have_count(0)

@@ -9,6 +9,7 @@ service, and names the next slot to ask, or ends the flow.
 The modules, from the bottom up (each imports only those above it):
 
 * ``base``: Turn, Outcome, Context, FLOW_SLOTS, stop: the values steps work on;
+  ``privacy``: which answers go to Rasa masked (kept in full server-side);
 * ``prompts``: every question and button;
 * ``verification``: the shared steps (who the user is, codes, account lookup, misses);
 * ``flow``: what a flow is (``Flow``);

@@ -16,7 +16,11 @@ form's slots) and answering an ``Outcome``:
 
 After every answer the running flow's ``next_step`` (``table.FLOWS``) names
 the next slot, whose question comes from ``prompts.prompt``, or ends the
-flow.  The engine knows no flow by name.  Internal progress lives in
+flow.  The engine knows no flow by name.  The first question of a
+conversation that asks for an identity number or a photo comes after the
+privacy notice.  Identity values go out masked and are kept server-side
+until the flow ends (``privacy``); ``forget`` deletes them when the flow is
+cleared some other way.  Internal progress lives in
 ``flow_data`` and is never shown.  Slots come in through
 ``Steps.trusted`` (``verified_account`` and ``flow_data`` count only when
 signed for this conversation) and ``flow_data`` goes out signed.
@@ -31,7 +35,7 @@ from typing import Any, Callable, Dict, Optional
 from bot.accounts import checks
 from bot.accounts.checks import InvalidInput
 from bot.accounts.flows.base import Context, Outcome, Turn
-from bot.accounts.flows.prompts import CANCEL_HINT, prompt
+from bot.accounts.flows.prompts import CANCEL_HINT, asks_for_identity, privacy_notice, prompt
 from bot.accounts.flows.readers import READERS
 from bot.accounts.flows.table import FLOW_OF_INTENT, FLOWS
 from bot.accounts.flows.verification import Steps, looks_like_value
@@ -152,9 +156,16 @@ class FlowEngine:
     def _finish(self, ctx: Context, outcome: Outcome) -> Outcome:
         outcome.slots = self.steps.signed(ctx)
         outcome.done = True
+        self.steps.forget(ctx.sender_id)
         return outcome
 
+    def forget(self, sender_id: str) -> None:
+        """The conversation's flow was cleared (cancelled, replaced): its kept identity values go."""
+        self.steps.forget(sender_id)
+
     def _ask(self, ctx: Context, outcome: Outcome, slot: str, first: bool = False) -> Outcome:
+        if asks_for_identity(ctx, slot) and self.steps.notice_due(ctx.sender_id):
+            outcome.say(privacy_notice())
         question = prompt(ctx, slot)
         outcome.say(question["text"] + (CANCEL_HINT if first else ""), question.get("buttons"))
         outcome.slots = self.steps.signed(ctx)

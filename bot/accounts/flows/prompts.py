@@ -5,10 +5,14 @@ flow, as ``{"text": ..., "buttons": [...]}`` (buttons optional); the engine
 adds ``CANCEL_HINT`` to a flow's first question.  Every slot of ``FLOW_SLOTS``
 has a question here; ``account_ref`` is worded per flow (``ACCOUNT_REF_PROMPTS``,
 keyed by the flow's name in the table, "default" for the others).
+``asks_for_identity`` says which questions ask for an identity number or a
+photo: the engine shows ``privacy_notice`` once per conversation before the
+first of them.
 
 Facts in questions are formatted from where they live, never copied: the
 photo formats (``uploads.PHOTO_FORMATS``) and the size limit (the
-``MAX_UPLOAD_BYTES`` setting, read when the question is asked), the document
+``MAX_UPLOAD_BYTES`` setting, read when the question is asked), the retention
+of the privacy notice (``RETENTION_DAYS``, the same way), the document
 types (``checks.DOCUMENT_TYPES``) and the systems (``systems.SYSTEMS``).
 """
 
@@ -72,6 +76,29 @@ PROMPTS: Dict[str, Dict[str, Any]] = {
         "buttons": [{"title": "发短信提醒", "payload": "发"}, {"title": "不用", "payload": "不用"}],
     },
 }
+
+
+# Questions that ask for an identity number or a photo of a document: the first of them in a
+# conversation comes after the privacy notice.  account_ref asks for one in the flows whose
+# question (ACCOUNT_REF_PROMPTS) names 证件号码.
+IDENTITY_QUESTIONS = frozenset({"doc_number", "photo_front", "photo_back"})
+ACCOUNT_REF_ASKS_DOCUMENT = frozenset({"registered_id", "registration", "appeal_status", "default"})
+
+
+def asks_for_identity(ctx: Context, slot: str) -> bool:
+    """Whether the question for ``slot`` in the running flow asks for an identity number or a photo."""
+    if slot == "account_ref":
+        return (ctx.flow if ctx.flow in ACCOUNT_REF_PROMPTS else "default") in ACCOUNT_REF_ASKS_DOCUMENT
+    return slot in IDENTITY_QUESTIONS
+
+
+def privacy_notice() -> str:
+    """What is used for what and kept how long, from ``RETENTION_DAYS`` as it is now."""
+    return (
+        "个人信息提示：您提供的证件号码、手机号和证件照片只用于核实身份、办理这次业务；"
+        "对话记录里只保存打码后的号码，对话和照片保存 "
+        f"{config.get_int('RETENTION_DAYS')} 天后删除。"
+    )
 
 
 def upload_rule() -> str:

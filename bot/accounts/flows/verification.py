@@ -24,7 +24,11 @@ private data (``flow_data``, with its HMAC under ``SIGNATURE_KEY``) are
 signed with ``VERIFICATION_SIGNING_KEY`` for this conversation only;
 ``trusted_slots`` drops a value without a valid signature for this
 conversation (forged, altered, copied from another conversation, expired),
-so a forged tracker verifies nobody.  Every verification (code or identity
+so a forged tracker verifies nobody.
+
+Minimised: what goes back to Rasa holds identity values masked; the full
+values stay server-side for the conversation (``privacy``, ``Steps.signed``
+and ``Steps.trusted``) until the flow ends.  Every verification (code or identity
 token) is recorded in the audit log; an identity token verifies one
 conversation only (``AccountService.record_verification``).
 """
@@ -43,6 +47,7 @@ from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional
 from bot import config
 from bot.accounts import checks, identity
 from bot.accounts.checks import InvalidInput
+from bot.accounts.flows import privacy
 from bot.accounts.flows.base import Context, Outcome, Turn, stop
 from bot.accounts.flows.prompts import APPEAL_BUTTON
 from bot.accounts.masking import mask_phone
@@ -164,14 +169,31 @@ class Steps:
     # -- signed state ------------------------------------------------------------
 
     def trusted(self, slots: Mapping[str, Any], sender_id: str) -> Dict[str, Any]:
-        return trusted_slots(slots, sender_id, self.now(), self.signing_key)
+        """The slots as the steps use them: signatures checked, identity values back in full."""
+        trusted = trusted_slots(slots, sender_id, self.now(), self.signing_key)
+        if not privacy.needs_restoring(trusted):
+            return trusted
+        return privacy.restored(trusted, self.service.kept_values(sender_id))
 
     def signed(self, ctx: Context) -> Dict[str, Any]:
-        """What the step changed, ``flow_data`` signed for the conversation."""
-        changes = dict(ctx.changes)
+        """What the step changed, as Rasa may store it: identity values masked (kept in full
+        server-side), ``flow_data`` signed for the conversation."""
+        changes, kept = privacy.masked(ctx.changes)
+        self.service.keep_values(ctx.sender_id, kept)
         if changes.get("flow_data") is not None:
             changes["flow_data"] = signed_flow_data(changes["flow_data"], ctx.sender_id, self.signing_key)
         return changes
+
+    def forget(self, sender_id: str) -> None:
+        """The flow is over: its identity values are deleted (the notice's mark stays)."""
+        self.service.forget_values(sender_id, privacy.KEPT_NAMES)
+
+    def notice_due(self, sender_id: str) -> bool:
+        """True once per conversation: the privacy notice has not been shown yet (now it counts as shown)."""
+        if privacy.NOTICE_KEPT in self.service.kept_values(sender_id):
+            return False
+        self.service.keep_values(sender_id, {privacy.NOTICE_KEPT: "yes"})
+        return True
 
     # -- who the user is ---------------------------------------------------------
 
