@@ -46,7 +46,8 @@ def test_the_blind_set_covers_every_topic_in_size():
     blind = load_set("blind")
     assert sum(len(texts) for texts in blind.values()) >= 600
     for intent in CORE_TOPICS:
-        assert len(blind[intent]) >= 40, intent
+        # 35: short requests for a person are often near-copies of training examples, which are removed.
+        assert len(blind[intent]) >= 35, intent
     for key in FAQ_TOPICS:
         assert len(blind[f"faq/{key}"]) >= 5, key
     assert len(blind[OUT_OF_SCOPE]) >= 60

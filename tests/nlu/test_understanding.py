@@ -36,13 +36,14 @@ REPORT = ROOT / "results" / "understanding.yml"
 # the measured figure and must only ever go up. The spent blind sets and the validation set are
 # regression sets with floors a little under their figures.
 FLOORS: Dict[str, Dict[str, tuple]] = {
-    "blind": {"core": (0.95, 1.0), "faq": (0.96, 0.02), "out_of_scope": (0.92, 1.0)},
+    "blind": {"core": (0.95, 1.0), "faq": (0.90, 0.03), "out_of_scope": (0.90, 1.0)},
     "strangers_intents": {"core": (0.93, 1.0), "out_of_scope": (0.90, 1.0)},
     "validation": {"core": (0.95, 1.0), "faq": (0.90, 0.05), "out_of_scope": (0.90, 1.0)},
     "blind_spent_1": {"core": (0.95, 1.0), "faq": (0.92, 0.04), "out_of_scope": (0.90, 1.0)},
     "blind_spent_2": {"core": (0.93, 1.0), "faq": (0.90, 0.04), "out_of_scope": (0.90, 1.0)},
     "blind_spent_3": {"core": (0.94, 1.0), "faq": (0.91, 0.04), "out_of_scope": (0.93, 1.0)},
     "blind_spent_4": {"core": (0.93, 1.0), "faq": (0.88, 0.04), "out_of_scope": (0.94, 1.0)},
+    "blind_spent_5": {"core": (0.95, 1.0), "faq": (0.96, 0.02), "out_of_scope": (0.92, 1.0)},
     "heldout": {"core": (0.93, 1.0), "faq": (0.95, 0.03)},
     "heldout_blind": {"core": (0.95, 1.0), "faq": (0.95, 0.03)},
 }
