@@ -11,20 +11,41 @@ from bot import config
 from bot.chat import chat
 from bot.cli.common import Commands
 from bot.launcher import StartupError, answers, start_assistant
+from bot.production import production_problems
 
 
 def register(commands: Commands, _common: argparse.ArgumentParser) -> None:
-    commands.add_parser("env", help="print the effective settings as shell exports").set_defaults(handler=print_env)
+    env_parser = commands.add_parser("env", help="print the effective settings as shell exports")
+    env_parser.add_argument(
+        "--check-production",
+        action="store_true",
+        help="instead, list what is unfit for production (missing or weak secrets, development settings); "
+        "exit status 1 when anything is",
+    )
+    env_parser.set_defaults(handler=print_env)
     commands.add_parser("run", help="start the action server and the Rasa server").set_defaults(handler=run)
     chat_parser = commands.add_parser("chat", help="chat in the terminal (starts the assistant if it is not running)")
     chat_parser.add_argument("--url", help="Rasa server address, default from RASA_PORT")
     chat_parser.set_defaults(handler=chat_in_terminal)
 
 
-def print_env(_: argparse.Namespace) -> int:
+def print_env(arguments: argparse.Namespace) -> int:
+    if arguments.check_production:
+        return check_production()
     for name, value in config.rasa_environment().items():
         print(f"export {name}={shlex.quote(value)}")
     return 0
+
+
+def check_production() -> int:
+    problems = production_problems()
+    if not problems:
+        print("These settings are fit for production (docs/security.md).")
+        return 0
+    print(f"Not fit for production ({len(problems)}; docs/security.md):", file=sys.stderr)
+    for problem in problems:
+        print(f"- {problem}", file=sys.stderr)
+    return 1
 
 
 def run(_: argparse.Namespace) -> int:
