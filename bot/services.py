@@ -20,7 +20,8 @@ Contract:
   ones back afterwards.
 
 Nothing below this module (``bot.store``, ``bot.accounts``, ``bot.handoff``)
-imports it; the actions, ``bot.channels`` and ``bot.cli`` do.
+imports it; only the entry points do: the actions, ``bot.channels``,
+``bot.console``, ``bot.web`` and ``bot.cli`` (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ One module per command group, registered in the table of ``bot/cli/main.py``:
   sms.py         sms outbox
   reviews.py     reviews list|approve|reject
   appeals.py     appeals list|approve|reject
+  uploads.py     uploads purge
   agents.py      agents create|list|disable|password
   handoff.py     handoff report
+  privacy.py     privacy purge
 
 Shared by them: ``common.py`` (registering commands, the ``--database-url``
 option, ``open_services``: the services of that database built by
