@@ -14,6 +14,7 @@ from bot.accounts.sms import SmsGateway  # noqa: E402
 from bot.accounts.uploads import UploadStore  # noqa: E402
 from bot.services import Services, build_services, use_services  # noqa: E402
 from bot.store import utcnow  # noqa: E402
+from tests.assistants import assistant_on_sqlite  # noqa: E402
 from tests.servers import postgres_server  # noqa: E402
 
 
@@ -50,3 +51,13 @@ def services(tmp_path: Path, clock: Callable[[], datetime]) -> Iterator[Services
     with use_services(built):
         yield built
     built.close()
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory):
+    """The real action and Rasa servers on a fresh SQLite store, started once per
+    run for the integration tests of every folder (tests/assistants.py); their
+    output goes to results/integration-servers.log."""
+    with assistant_on_sqlite(tmp_path_factory, "integration-servers.log",
+                             WIDGET_ALLOWED_ORIGINS="https://fuwu.example.gov.cn", SUPPORT_HOURS="always") as process:
+        yield process

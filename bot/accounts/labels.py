@@ -1,7 +1,7 @@
 """The words shown for the account enums, each enum's table written once here
 and imported wherever the words appear (the chat's answers, the back-office
 CLI).  A table has one entry per member of its enum
-(``tests/unit/test_labels.py`` holds every table to that, and finds a table
+(``tests/core/test_labels.py`` holds every table to that, and finds a table
 of these enums' words written anywhere else).
 
 The enums are str enums, so a stored plain value (``"failed"``) finds its

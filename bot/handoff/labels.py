@@ -1,7 +1,7 @@
 """The words shown for the handoff's reasons and channels, each table written
 once here and imported wherever they appear (the transcript's queued line,
 the agent console's pages and charts, the ``handoff report`` command).
-A table has one entry per member of its enum (``tests/unit/test_labels.py``
+A table has one entry per member of its enum (``tests/core/test_labels.py``
 holds every table to that, and finds a table of these enums' words written
 anywhere else).  The console's page script gets these words already rendered
 by the server (queue rows, status lines), never a copy.

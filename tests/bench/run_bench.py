@@ -41,7 +41,7 @@ from bot.handoff.agents import AgentDirectory  # noqa: E402
 from bot.launcher import start_assistant  # noqa: E402
 from bot.store import Database  # noqa: E402
 from bot.topics import FAQ_TOPICS  # noqa: E402
-from tests.handoff.console_client import Agent  # noqa: E402
+from tests.console.console_client import Agent  # noqa: E402
 from tests.model import LoadedModel  # noqa: E402
 from tests.nlu.evaluation import evaluate, load_set  # noqa: E402
 from tests.servers import free_port  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 from bot.store import Database
 from bot.accounts.models import Account, AccountKind, RealnameState
 from bot.accounts.service import AccountService
-from tests.integration.conftest import assistant_on_sqlite
+from tests.assistants import assistant_on_sqlite
 
 ACTION_SERVER_TOKEN = "security-suite-" + secrets.token_urlsafe(32)
 IDENTITY_TOKEN_SECRET = "security-suite-identity-" + secrets.token_urlsafe(32)

@@ -4,8 +4,8 @@ refused (413) before it is read and the servers keep answering; a photo of
 exactly the size limit still goes through; one conversation's flood of photos
 and a decompression bomb are refused with a reason in Chinese; the stored
 photo has lost its GPS position.  (Unattached photos' expiry:
-tests/accounts/test_upload_limits.py and tests/unit/test_upload_sweep.py;
-Telegram's concurrency cap: tests/unit/test_telegram_channel.py.)"""
+tests/accounts/test_upload_limits.py and tests/web/test_upload_sweep.py;
+Telegram's concurrency cap: tests/channels/test_telegram_channel.py.)"""
 from __future__ import annotations
 
 import io

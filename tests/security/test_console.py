@@ -1,5 +1,5 @@
 """Attacks on the agent console (issue 12, item 6), each against the console's
-blueprint served by a real Sanic server (``tests/handoff/console_server``) on
+blueprint served by a real Sanic server (``tests/console/console_server``) on
 a throw-away database; each must fail.  Before: every agent read every
 conversation, open or closed, over the page and the JSON API, and nobody
 knew; five wrong passwords locked a named agent out for 15 minutes, so anyone
@@ -26,8 +26,8 @@ from bot.console.guards import LOGIN_COOKIE, SESSION_COOKIE
 from bot.handoff.agents import ACCOUNT_MAX_DELAY, FREE_FAILURES
 from bot.handoff.models import AgentRole, HandoffState, LoginAttempt
 from bot.store import AuditEntry, Database
-from tests.handoff.console_client import CSRF_FIELD, Agent
-from tests.handoff.console_server import ConsoleServer
+from tests.console.console_client import CSRF_FIELD, Agent
+from tests.console.console_server import ConsoleServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Agent-Passw0rd"

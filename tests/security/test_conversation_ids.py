@@ -35,8 +35,8 @@ from bot.chat import send
 from bot.config import PROJECT_ROOT
 from bot.handoff.service import HandoffService
 from tests.fake_telegram import FakeTelegram
-from tests.integration.conftest import REST_TOKEN
-from tests.integration.test_telegram_e2e import SECRET, TOKEN, WEBHOOK_URL, post_update, start_assistant
+from tests.assistants import REST_TOKEN
+from tests.channels.test_telegram_e2e import SECRET, TOKEN, WEBHOOK_URL, post_update, start_assistant
 from tests.widget_client import WidgetClient
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")

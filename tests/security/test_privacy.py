@@ -12,7 +12,7 @@ from typing import List
 
 from bot.accounts import identity
 from bot.accounts.masking import mask_document, mask_name, mask_phone
-from tests.integration.test_account_flows_e2e import Chat, png
+from tests.accounts.test_account_flows_e2e import Chat, png
 from tests.security.conftest import AUDIENCE, IDENTITY_TOKEN_SECRET
 
 ID_NUMBER = "110101199003074514"

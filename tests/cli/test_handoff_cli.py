@@ -17,7 +17,10 @@ from bot.handoff.agents import AgentDirectory, LoginRefused
 from bot.handoff.models import AgentRole
 from bot.handoff.service import HandoffService
 from tests.accounts.factories import rows
-from tests.handoff.conftest import PASSWORD
+# The fixtures of the handoff tests (tests/handoff/conftest.py), as beside them.
+from tests.handoff.conftest import (  # noqa: F401
+    PASSWORD, admin, alice, bob, clock, database, directory, fast_hashes, service,
+)
 
 ACTOR = f"cli:{getpass.getuser()}"
 

@@ -1,5 +1,5 @@
 from bot.conversation import misunderstanding_streak
-from tests.unit.trackers import action, user
+from tests.trackers import action, user
 
 
 def test_streak_counts_consecutive_fallbacks_up_to_now():

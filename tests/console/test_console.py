@@ -26,8 +26,8 @@ from bot.handoff.service import HandoffService
 from bot.store import AuditEntry, Database, utcnow
 from bot.topics import FAQ_TOPICS
 from tests.handoff.conftest import PASSWORD, SUMMARY
-from tests.handoff.console_client import CSRF_FIELD, Agent
-from tests.handoff.console_server import ConsoleServer
+from tests.console.console_client import CSRF_FIELD, Agent
+from tests.console.console_server import ConsoleServer
 
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
@@ -563,7 +563,7 @@ def test_every_page_has_the_security_headers(server, service, alice):
 
 @pytest.fixture
 def browser_page():
-    from tests.integration.browser import DESKTOP, chromium
+    from tests.browser import DESKTOP, chromium
 
     with chromium() as browser:
         context = browser.new_context(viewport=DESKTOP, locale="zh-CN")

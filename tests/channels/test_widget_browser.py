@@ -17,7 +17,7 @@ from bot.accounts.models import ManualReview, RealnameState, Upload
 from bot.accounts.service import AccountService
 from bot.config import PROJECT_ROOT
 from bot.store import Database
-from tests.integration.browser import DESKTOP, PHONE, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
+from tests.browser import DESKTOP, PHONE, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
 from tests.widget_images import write_test_files
 
 REVIEW_LOGIN = "widget_review_user"

@@ -13,8 +13,8 @@ from bot.config import PROJECT_ROOT
 from bot.handoff.service import HandoffService
 from bot.store import Database
 from tests.fake_telegram import FakeTelegram
-from tests.handoff.console_client import Agent
-from tests.integration.test_telegram_e2e import SECRET, TOKEN, WEBHOOK_URL, post_update, start_assistant
+from tests.console.console_client import Agent
+from tests.channels.test_telegram_e2e import SECRET, TOKEN, WEBHOOK_URL, post_update, start_assistant
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
 CHAT = 880001

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from bot.config import PROJECT_ROOT
 from bot.handoff.service import HandoffService
 from bot.store import Database
-from tests.integration.browser import DESKTOP, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
+from tests.browser import DESKTOP, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
 
 AGENT_LOGIN, AGENT_NAME, AGENT_PASSWORD = "zhangli", "张丽", "Agent-Passw0rd"
 

@@ -12,8 +12,8 @@ from bot.chat import send
 from bot.handoff.agents import AgentDirectory
 from bot.handoff.service import HandoffService
 from bot.store import Database
-from tests.handoff.console_client import Agent
-from tests.integration.conftest import RESULTS, AssistantProcess
+from tests.console.console_client import Agent
+from tests.assistants import RESULTS, AssistantProcess
 from tests.servers import postgres_server, redis_server
 from tests.widget_client import WidgetClient
 

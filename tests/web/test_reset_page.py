@@ -1,6 +1,6 @@
 """The one-time reset page's HTML (bot/web): every page through the templates
 with autoescaping, its status codes and headers.  The whole way from the chat
-to the new password: tests/integration/test_account_flows_e2e.py."""
+to the new password: tests/accounts/test_account_flows_e2e.py."""
 from __future__ import annotations
 
 import inspect

@@ -1,13 +1,17 @@
+"""The real action and Rasa servers (``bot.launcher``, as ``make run`` starts them)
+for the integration tests of every folder: ``AssistantProcess`` (restartable on the
+same stores) and ``assistant_on_sqlite``.  The session-wide ``assistant`` fixture
+built on them is in tests/conftest.py (one pair of servers per run, shared by every
+folder; tests/security/conftest.py has its own with the secrets set).  A test
+module that uses them is marked ``integration`` (tests/core/test_test_layout.py)."""
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator
 
-import pytest
-
 from bot.launcher import RunningAssistant, start_assistant
 from tests.servers import free_port
 
-RESULTS = Path(__file__).resolve().parents[2] / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 # The test servers' REST channel is closed as in production: clients send this token.
 REST_TOKEN = "integration-tests-rest-token-0123456789abcdef"
 
@@ -53,10 +57,3 @@ def assistant_on_sqlite(tmp_path_factory, log_name: str, **settings: str) -> Ite
         yield process
     finally:
         process.stop()
-
-
-@pytest.fixture(scope="session")
-def assistant(tmp_path_factory):
-    with assistant_on_sqlite(tmp_path_factory, "integration-servers.log",
-                             WIDGET_ALLOWED_ORIGINS="https://fuwu.example.gov.cn", SUPPORT_HOURS="always") as process:
-        yield process

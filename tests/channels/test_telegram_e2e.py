@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.fake_telegram import FakeTelegram
-from tests.integration.conftest import RESULTS, AssistantProcess
+from tests.assistants import RESULTS, AssistantProcess
 from tests.project_data import responses
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")

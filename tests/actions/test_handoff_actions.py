@@ -18,7 +18,7 @@ from bot.handoff import user_replies
 from bot.handoff.hours import ServiceHours
 from bot.handoff.models import HandoffReason, HandoffState
 from bot.handoff.service import HandoffService
-from tests.unit.trackers import action, user
+from tests.trackers import action, user
 
 SENDER = "widget-session-1"
 TUESDAY_10AM_BEIJING = datetime(2026, 11, 24, 2, 0)  # naive UTC

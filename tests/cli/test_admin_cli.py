@@ -17,6 +17,8 @@ from bot.accounts.models import AccountKind, Decision, RealnameState
 from bot.accounts.service import AppealDraft
 from bot.cli.db import DEMO_PASSWORD
 from bot.store import passwords
+# The fixtures of the account-store tests (tests/accounts/conftest.py), as beside them.
+from tests.accounts.conftest import clock, database, service  # noqa: F401
 from tests.accounts.factories import add_account, rows
 from tests.accounts.test_account_import import LEGAL_CASES, NATURAL_CASES
 

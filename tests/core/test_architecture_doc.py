@@ -1,7 +1,7 @@
 """docs/architecture.md, the map of the code, stays true: it names every part
 of bot/ (each package and each top-level module), every file or folder it
 names exists, every table it says a recipe registers in is defined in the file
-it names, it cites every rule of tests/unit/test_import_layers.py by its test,
+it names, it cites every rule of tests/core/test_import_layers.py by its test,
 its links reach existing docs and headings, every feature row of the README's
 "What it does" table has its row on the map, and the README links the map."""
 import ast

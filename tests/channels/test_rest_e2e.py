@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from bot.chat import send
-from tests.integration.conftest import REST_TOKEN
+from tests.assistants import REST_TOKEN
 from tests.project_data import responses
 
 ANSWERS = {name: variants[0]["text"] for name, variants in responses().items()}

@@ -30,7 +30,7 @@ from bot.accounts.masking import mask_phone
 from bot.accounts.models import Account, AccountKind, RealnameState
 from bot.accounts.service import AccountService
 from tests.accounts.conftest import START, clock  # noqa: F401  (the services' clock)
-from tests.unit.trackers import action, user
+from tests.trackers import action, user
 
 SENDER = "web-user-1"
 PHONE = "13800138000"

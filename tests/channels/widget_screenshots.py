@@ -1,7 +1,7 @@
 """Screenshots of the web chat widget on the demo page, mid-conversation, at
 desktop (1280×800) and phone (375×667) sizes.
 
-    python -m tests.integration.widget_screenshots OUTDIR [--url http://127.0.0.1:5005]
+    python -m tests.channels.widget_screenshots OUTDIR [--url http://127.0.0.1:5005]
 
 Without ``--url`` it starts its own assistant (action + Rasa servers) on a
 throw-away SQLite store with the demo accounts. Writes
@@ -25,7 +25,7 @@ from bot.accounts.service import AccountService
 from bot.config import PROJECT_ROOT
 from bot.launcher import start_assistant
 from bot.store import Database
-from tests.integration.browser import DESKTOP, PHONE, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
+from tests.browser import DESKTOP, PHONE, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
 from tests.servers import free_port
 from tests.widget_images import write_test_files
 

@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clarification import CLARIFY_PROMPT, ActionClarify
 from actions.input_diagnosis import ActionDiagnoseInput
 from bot.topics import FAQ_TOPICS
-from tests.unit.trackers import action, tracker_of, user
+from tests.trackers import action, tracker_of, user
 
 UNSURE = dict(
     intent_ranking=[
