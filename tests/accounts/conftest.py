@@ -1,6 +1,6 @@
 """Fixtures of the account-store tests: every test runs on SQLite and on a
 real PostgreSQL server (one throw-away server per run, a fresh database per
-test), with a clock the test can move."""
+test; those runs are marked ``integration``), with a clock the test can move."""
 import uuid
 from datetime import datetime, timedelta
 from typing import Iterator
@@ -36,7 +36,8 @@ def _fresh_postgres_database(server_url: str) -> str:
     return server_url.rsplit("/", 1)[0] + "/" + name
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# The PostgreSQL run starts a real server: an integration test (`-m "not integration"` keeps SQLite).
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def database(request, tmp_path) -> Iterator[Database]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'accounts.db'}"

@@ -24,6 +24,8 @@ from bot.config import PROJECT_ROOT
 from bot.store import Database
 from bot.store.passwords import check_password
 
+pytestmark = pytest.mark.integration
+
 ACCOUNTS = textwrap.dedent("""\
     accounts:
       - login_name: e2e_reset_user

@@ -11,6 +11,8 @@ from bot.chat import send
 from tests.assistants import REST_TOKEN
 from tests.project_data import responses
 
+pytestmark = pytest.mark.integration
+
 ANSWERS = {name: variants[0]["text"] for name, variants in responses().items()}
 
 

@@ -15,7 +15,7 @@ from tests.fake_telegram import FakeTelegram
 from tests.assistants import RESULTS, AssistantProcess
 from tests.project_data import responses
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")]
 
 TOKEN = "123:TEST"
 SECRET = "e2e-webhook-secret_0123456789"

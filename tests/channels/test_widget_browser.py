@@ -20,6 +20,8 @@ from bot.store import Database
 from tests.browser import DESKTOP, PHONE, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
 from tests.widget_images import write_test_files
 
+pytestmark = pytest.mark.integration
+
 REVIEW_LOGIN = "widget_review_user"
 REVIEW_PHONE = "13012345631"
 ACCOUNTS = textwrap.dedent(f"""\

@@ -12,6 +12,8 @@ import socketio
 
 from tests.widget_client import WidgetClient
 
+pytestmark = pytest.mark.integration
+
 ALLOWED_SITE = "https://fuwu.example.gov.cn"  # the fixture's WIDGET_ALLOWED_ORIGINS
 
 

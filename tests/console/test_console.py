@@ -4,7 +4,7 @@
 handoffs from ``HandoffService``, and the delivery bridge
 replaced by recorders.  Sessions, CSRF and origins, the claim race, replies,
 notes, transfer, hand back and resolve, the events feed, escaping, reports,
-logout; and one headless-Chromium test of the live queue."""
+logout.  The live queue in headless Chromium: test_console_browser.py."""
 from __future__ import annotations
 
 import re
@@ -556,62 +556,3 @@ def test_every_page_has_the_security_headers(server, service, alice):
     assert browser.get("static/secrets.txt").status_code == 404
     page = browser.get(f"conversations/{handoff.id}").text
     assert "<script>" not in page and " style=" not in page  # nothing inline: the policy forbids it
-
-
-# -- in the browser ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def browser_page():
-    from tests.browser import DESKTOP, chromium
-
-    with chromium() as browser:
-        context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
-        page = context.new_page()
-        problems: List[str] = []
-        page.on("console", lambda message: problems.append(message.text)
-                if message.type == "error" else None)
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.problems = problems
-        yield page
-        context.close()
-
-
-def test_a_new_handoff_appears_in_the_queue_without_reloading(server, service, alice, delivered, browser_page):
-    from playwright.sync_api import expect
-
-    page = browser_page
-    page.goto(server.url)
-    expect(page).to_have_url(re.compile(r"/webhooks/console/login$"))
-    page.get_by_label("登录名").fill("alice")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_title("排队与会话 - 客服工作台")
-    expect(page.get_by_test_id("waiting-row")).to_have_count(0)
-    page.evaluate("() => { window.__sameDocument = true; }")
-
-    handoff = request_handoff(service, "browser-user", {"problem": "收不到验证码 " + XSS})
-    row = page.get_by_test_id("waiting-row")
-    expect(row).to_have_count(1, timeout=10_000)
-    expect(row).to_contain_text("收不到验证码 <script>")  # shown as text
-    expect(row).to_have_class(re.compile(r"\bis-new\b"))
-    expect(page).to_have_title("(1) 排队与会话 - 客服工作台")
-    expect(page.get_by_test_id("waiting-badge")).to_have_text("1")
-    expect(page.locator("body")).to_have_attribute("data-alerts", "1")  # beeped (when sound is allowed)
-    assert page.evaluate("() => window.__sameDocument === true && window.__xss === undefined")
-
-    # claim from the queue, reply on the conversation page (sent by the page script)
-    row.get_by_role("button", name=f"接手会话 {handoff.id}").click()
-    expect(page.get_by_test_id("status")).to_have_text("由您接待中。")
-    expect(page).to_have_title(re.compile(r"^会话"))
-    page.get_by_label("回复内容", exact=False).fill("您好，我是客服张丽。")
-    page.get_by_label("回复内容", exact=False).press("Control+Enter")
-    expect(page.get_by_test_id("transcript")).to_contain_text("您好，我是客服张丽。")
-    expect(page.get_by_label("回复内容", exact=False)).to_have_value("")
-    assert delivered["send_to_user"] == [(handoff.id, "browser-user", "您好，我是客服张丽。", "张丽")]
-
-    # the user writes: the transcript updates by itself
-    service.record_user_message("browser-user", "好的，谢谢")
-    expect(page.get_by_test_id("transcript")).to_contain_text("好的，谢谢", timeout=10_000)
-    assert page.evaluate("() => window.__xss === undefined")
-    assert not [problem for problem in page.problems if "Content Security Policy" in problem], page.problems

@@ -15,6 +15,8 @@ import pytest
 from bot.chat import send
 from tests.servers import free_port
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

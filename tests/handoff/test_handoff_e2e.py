@@ -14,6 +14,8 @@ from bot.handoff.service import HandoffService
 from bot.store import Database
 from tests.browser import DESKTOP, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
 
+pytestmark = pytest.mark.integration
+
 AGENT_LOGIN, AGENT_NAME, AGENT_PASSWORD = "zhangli", "张丽", "Agent-Passw0rd"
 
 

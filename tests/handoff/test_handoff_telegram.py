@@ -16,7 +16,7 @@ from tests.fake_telegram import FakeTelegram
 from tests.console.console_client import Agent
 from tests.channels.test_telegram_e2e import SECRET, TOKEN, WEBHOOK_URL, post_update, start_assistant
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")]
 CHAT = 880001
 AGENT_PASSWORD = "Agent-Passw0rd"
 

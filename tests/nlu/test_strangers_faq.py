@@ -12,12 +12,15 @@ results/strangers_faq.yml.
 import re
 import uuid
 
+import pytest
 import yaml
 
 from actions.clarification import CLARIFY_PROMPT
 from bot.chat import send
 from tests.nlu.evaluation import strangers_faq
 from tests.project_data import ROOT
+
+pytestmark = pytest.mark.integration
 
 MINIMUM_RIGHT = 0.90
 MAXIMUM_WRONG = 0.05

@@ -27,6 +27,8 @@ from tests.nlu.near_copies import near_copy_pairs
 from tests.project_data import ROOT, TRAINING
 from bot.topics import FAQ_TOPICS, topic_for
 
+pytestmark = pytest.mark.integration
+
 REPORT = ROOT / "results" / "understanding.yml"
 # set -> group -> (minimum right, maximum wrong)
 # Issue 10 asks the blind set for core >= 95 %, FAQ >= 90 % with <= 3 % wrong, out of scope

@@ -20,6 +20,8 @@ from bot.channels.conversation_ids import rest_conversation
 from bot.chat import send
 from tests.security.conftest import ACTION_SERVER_TOKEN, AUDIENCE, IDENTITY_TOKEN_SECRET, VICTIM_PHONE
 
+pytestmark = pytest.mark.integration
+
 RESET_LINK = re.compile(r"/webhooks/account/reset\?token=")
 ATTACKER_PHONE = "13912345679"
 

@@ -30,6 +30,8 @@ from bot.chat import send
 from tests.security.conftest import ACTION_SERVER_TOKEN
 from tests.widget_images import photo
 
+pytestmark = pytest.mark.integration
+
 HUGE = 95 * 1024 * 1024
 CHUNK = 64 * 1024
 GPS_IFD = 0x8825

@@ -39,7 +39,7 @@ from tests.assistants import REST_TOKEN
 from tests.channels.test_telegram_e2e import SECRET, TOKEN, WEBHOOK_URL, post_update, start_assistant
 from tests.widget_client import WidgetClient
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")]
 
 RESET_LINK = re.compile(r"http\S+/webhooks/account/reset\?token=\S+")
 APPEAL_NUMBER = re.compile(r"SS\d{16}")

@@ -10,10 +10,14 @@ import re
 import sqlite3
 from typing import List
 
+import pytest
+
 from bot.accounts import identity
 from bot.accounts.masking import mask_document, mask_name, mask_phone
 from tests.accounts.test_account_flows_e2e import Chat, png
 from tests.security.conftest import AUDIENCE, IDENTITY_TOKEN_SECRET
+
+pytestmark = pytest.mark.integration
 
 ID_NUMBER = "110101199003074514"
 OTHER_PHONE = "13512345678"

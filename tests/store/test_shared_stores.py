@@ -17,6 +17,8 @@ from tests.assistants import RESULTS, AssistantProcess
 from tests.servers import postgres_server, redis_server
 from tests.widget_client import WidgetClient
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def shared_stores():
