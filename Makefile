@@ -16,12 +16,13 @@ WITH_ENV = eval "$$($(PY) -m bot env)" && export PYTHONPATH=$(CURDIR) &&
 WIDGET_ASSETS := bot/widget/node_modules/.package-lock.json
 TRAINING_INPUTS := config.yml $(shell find domain data bot/nlu bot/topics.py bot/accounts/checks.py bot/accounts/systems.py bot/input_screen.py -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: help setup system-packages widget-assets train calibrate run shell test lint validate test-stories test-python bench clean
+.PHONY: help setup system-packages widget-assets train calibrate run shell test test-fast lint validate test-stories test-python bench clean
 
 help:
 	@echo "make run    set up, train if the data changed, start the assistant"
 	@echo "make shell  chat with the assistant in the terminal"
 	@echo "make test   set up and run every test"
+	@echo "make test-fast  the tests not marked integration (no real servers, browser or model)"
 	@echo "make lint   ruff (lint and format) and mypy on bot/ and actions/ (part of make test)"
 	@echo "make bench  measure latency, load and training time (docs/benchmark.md)"
 	@echo "make calibrate  choose the fallback thresholds on the validation set (docs/understanding.md)"
@@ -101,6 +102,11 @@ test-python: $(MODEL) $(WIDGET_ASSETS) system-packages
 	$(WITH_ENV) $(PY) -m pytest tests
 
 test: lint validate test-stories test-python
+
+# Tests mirror bot/'s packages; those that start real servers (the assistant,
+# Chromium, PostgreSQL, Redis) or load the model are marked `integration`.
+test-fast: $(VENV_STAMP)
+	$(WITH_ENV) $(PY) -m pytest -m "not integration" tests
 
 # Settings in pyproject.toml. `ruff format bot actions` fixes the format.
 lint: $(VENV_STAMP)

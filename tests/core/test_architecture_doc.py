@@ -16,7 +16,7 @@ BOT = ROOT / "bot"
 DOC_PATH = ROOT / "docs" / "architecture.md"
 DOC = DOC_PATH.read_text(encoding="utf-8")
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-LAYER_TESTS = ROOT / "tests" / "unit" / "test_import_layers.py"
+LAYER_TESTS = ROOT / "tests" / "core" / "test_import_layers.py"
 
 # Backticked names that are paths of the project: a top folder or a root file, then anything
 # but spaces; `<name>` marks a placeholder, `*` a glob.
