@@ -9,7 +9,7 @@ Contract:
   share one pool.
 * Every table is declared on ``Base`` (enum columns with ``stored_enum``);
   ``upgrade`` (``python -m bot db upgrade``) applies ``bot/store/migrations``,
-  whose revision ids (0001 accounts, 0002 login names, 0003 handoff) never
+  whose revision ids (0001 accounts, 0002 login names, 0003 handoff, 0004 codes per conversation and rate limits) never
   change, so existing databases keep upgrading.
 * ``record_audit`` writes ``AuditEntry`` rows in the caller's transaction.
 * Times are naive UTC (``utcnow``); a missing row raises ``NotFound``.

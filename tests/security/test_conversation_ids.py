@@ -27,7 +27,7 @@ from itertools import count
 import pytest
 from PIL import Image
 
-from bot.accounts.database import Database
+from bot.store import Database
 from bot.accounts.models import AccountKind, Upload
 from bot.accounts.service import AccountService, AppealDraft
 from bot.accounts.uploads import UploadStore

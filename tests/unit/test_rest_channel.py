@@ -9,8 +9,7 @@ from PIL import Image
 from rasa.core.channels.channel import UserMessage
 
 from bot.accounts.checks import InvalidInput
-from bot.accounts.database import Database, upgrade
-from bot.channels.common import account_service
+from bot.store import Database, upgrade
 from bot.channels.rest import (
     MAX_BODY_BYTES,
     BadRequest,
@@ -19,7 +18,7 @@ from bot.channels.rest import (
     ValidatingRestInput,
     parse_request_body,
 )
-from bot.handoff.service import default_handoff_service
+from bot.services import services, use_services
 from tests.servers import free_port, serving_blueprint
 
 
@@ -171,11 +170,8 @@ def stores(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("UPLOAD_DIR", str(tmp_path / "uploads"))
     upgrade(url)
-    account_service.cache_clear()
-    default_handoff_service.cache_clear()
-    yield Database(url)
-    account_service.cache_clear()
-    default_handoff_service.cache_clear()
+    with use_services(None):  # the process's services, built from the settings above
+        yield Database(url)
 
 
 @asynccontextmanager
@@ -220,10 +216,10 @@ async def test_over_http_the_upload_needs_the_token_and_belongs_to_the_rest_conv
         stored = await client.post(f"{base}/upload", data=form, files=files,
                                    headers={"Authorization": f"Bearer {TOKEN}"})
         assert stored.status_code == 200, stored.text
-        upload = account_service().upload_of_sender(stored.json()["upload_id"], "rest:telegram:4242")
+        upload = services().accounts.upload_of_sender(stored.json()["upload_id"], "rest:telegram:4242")
         assert upload.size == len(png())
         with pytest.raises(InvalidInput):
-            account_service().upload_of_sender(stored.json()["upload_id"], "telegram:4242")
+            services().accounts.upload_of_sender(stored.json()["upload_id"], "telegram:4242")
         bad = await client.post(f"{base}/upload", data={"sender": "a b"}, files=files,
                                 headers={"Authorization": f"Bearer {TOKEN}"})
         assert bad.status_code == 400 and '"sender"' in bad.json()["error"]
