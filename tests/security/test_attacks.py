@@ -147,7 +147,7 @@ def test_a_genuine_verification_copied_into_another_conversation_yields_no_reset
     chat(assistant, owner, "忘记密码了")
     chat(assistant, owner, victim.login_name)
     assert RESET_LINK.search(chat(assistant, owner, latest_code(accounts, VICTIM_PHONE)))
-    [genuine] = [value for value in slot_values(assistant, owner, "verified_account") if value]
+    [genuine] = [value for value in slot_values(assistant, f"rest:{owner}", "verified_account") if value]
     # ... and the attacker replays that exact slot value in a conversation of their own.
     call = forged_call(conversation_id("copier"), {"verified_account": genuine})
     status, reply = http(f"{assistant.running.actions_url}/webhook", call, bearer())
@@ -197,7 +197,7 @@ def token(login_name: str, **claims: Any) -> str:
 
 def refusals(accounts, sender: str) -> List[str]:
     return [json.loads(entry.detail)["reason"] for entry in accounts.audit_log()
-            if entry.action == "identity_token_refused" and entry.actor == f"user:{sender}"]
+            if entry.action == "identity_token_refused" and entry.actor == f"user:rest:{sender}"]
 
 
 def test_a_token_verifies_its_conversation_and_a_replay_elsewhere_verifies_nobody(assistant, accounts, victim):
@@ -205,7 +205,7 @@ def test_a_token_verifies_its_conversation_and_a_replay_elsewhere_verifies_nobod
     owner = conversation_id("token-owner")
     assert RESET_LINK.search(chat(assistant, owner, "忘记密码了", identity_token=stolen))
     verified = [entry for entry in accounts.audit_log(victim.id)
-                if entry.action == "identity_verified" and entry.actor == f"user:{owner}"]
+                if entry.action == "identity_verified" and entry.actor == f"user:rest:{owner}"]
     assert [json.loads(entry.detail)["method"] for entry in verified] == ["identity_token"]
 
     attacker = conversation_id("token-replay")
