@@ -126,8 +126,9 @@ SETTINGS = (
     Setting(
         "SMS_BACKEND",
         "outbox",
-        "outbox: SMS are stored in the database and logged (python -m bot sms "
-        "outbox shows them); http: also POSTed to SMS_HTTP_URL.",
+        "outbox: SMS are only stored in the database, the stand-in for a phone in development and "
+        "tests (python -m bot sms outbox shows them); http: POSTed to SMS_HTTP_URL, and the text is "
+        "kept nowhere once sent. Logs never carry an SMS text.",
     ),
     Setting(
         "SMS_HTTP_URL",
@@ -136,6 +137,59 @@ SETTINGS = (
         '{"phone": ..., "text": ...} and must answer 2xx.',
     ),
     Setting("SMS_HTTP_TOKEN", "", "With SMS_BACKEND=http: sent as 'Authorization: Bearer <token>'."),
+    Setting(
+        "SMS_CODE_SECRET",
+        "",
+        "Key (at least 32 characters) of the HMAC under which SMS codes are stored (never the "
+        "code itself). Empty: a random key for each start of the action server (a restart ends "
+        "the codes in flight). Set one value on every action server of a deployment.",
+    ),
+    Setting(
+        "SMS_LIMIT_PER_PHONE",
+        "5",
+        "Verification codes one phone number receives per hour (and at most one a minute). "
+        "Before verification a refusal is not shown (it would tell that the account exists).",
+    ),
+    Setting(
+        "SMS_LIMIT_PER_CONVERSATION",
+        "5",
+        "SMS (codes and grant requests) one conversation may ask for per hour, to any numbers.",
+    ),
+    Setting(
+        "SMS_LIMIT_PER_ADDRESS",
+        "20",
+        "SMS one client address (see TRUSTED_PROXIES; a Telegram chat counts as one) may ask "
+        "for per hour, over all its conversations.",
+    ),
+    Setting(
+        "SMS_HOURLY_BUDGET",
+        "1000",
+        "SMS the assistant sends per hour in all, for everyone (codes and grant requests; the "
+        "back office's review and appeal results are not counted).",
+    ),
+    Setting(
+        "GRANT_REQUEST_LIMIT_PER_ADMIN",
+        "3",
+        "Grant-request SMS one unit admin's phone receives per day (on top of the SMS limits above).",
+    ),
+    Setting(
+        "LOOKUP_LIMIT_PER_CONVERSATION",
+        "10",
+        "Lookups of a login name, document, unit, phone or appeal one conversation may make per hour.",
+    ),
+    Setting(
+        "LOOKUP_LIMIT_PER_ADDRESS",
+        "30",
+        "Lookups one client address may make per hour, over all its conversations.",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        "",
+        "Comma- or space-separated IP addresses or CIDR ranges of the reverse proxies in front "
+        "of the assistant. Only a request from one of them has its X-Forwarded-For read (the "
+        "right-most address that is not a trusted proxy is the client); empty: the client is "
+        "the peer address and X-Forwarded-For is ignored.",
+    ),
     Setting(
         "WIDGET_ALLOWED_ORIGINS",
         "",
@@ -250,7 +304,7 @@ def max_request_bytes(environ: Optional[Mapping[str, str]] = None) -> int:
 # Secrets shorter than this are refused: guessable, or a placeholder left in.
 MIN_SECRET_LENGTH = 32
 # Secrets that may be empty (a feature off, or a random key per start) but never short.
-OPTIONAL_SECRETS = ("VERIFICATION_SIGNING_KEY", "IDENTITY_TOKEN_SECRET")
+OPTIONAL_SECRETS = ("VERIFICATION_SIGNING_KEY", "IDENTITY_TOKEN_SECRET", "SMS_CODE_SECRET")
 
 
 def secret_problems(environ: Optional[Mapping[str, str]] = None) -> List[str]:

@@ -13,7 +13,10 @@ the same URL and reply format but
   conversation ``rest:<sender>`` (bot/channels/conversation_ids.py), so no
   request reaches a widget's or a Telegram chat's conversation;
 * refuses bad requests with HTTP 400 and a reason, and reports failures
-  instead of hiding them.
+  instead of hiding them;
+* hands the client's address (bot/channels/client_address.py, with
+  ``TRUSTED_PROXIES``) to the actions in the message metadata, overwriting
+  whatever the client put under that key.
 
 ``POST /webhooks/rest/upload`` (multipart ``sender`` and ``file``, same token)
 stores a document photo for the client's conversation, as the widget's upload
@@ -35,6 +38,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import config
+from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import bound_request_size, stored_file_reply
 from bot.channels.conversation_ids import MAX_REST_CLIENT_ID_CHARS, rest_conversation
 from bot.channels.handoff_bridge import handoff_aware
@@ -225,6 +229,8 @@ class ValidatingRestInput(InputChannel):
             except BadRequest as error:
                 return response.json({"error": str(error)}, status=400)
             collector = CollectingOutputChannel()
+            # The client address is the channel's to say: a client's own value is overwritten.
+            metadata = {**(incoming.metadata or {}), CLIENT_ADDRESS_METADATA: client_address(request)}
             try:
                 await on_new_message(
                     UserMessage(
@@ -232,7 +238,7 @@ class ValidatingRestInput(InputChannel):
                         collector,
                         incoming.sender_id,
                         input_channel=self.name(),
-                        metadata=incoming.metadata,
+                        metadata=metadata,
                     )
                 )
             except Exception:  # noqa: BLE001 - the client must hear about any failure

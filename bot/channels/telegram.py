@@ -58,6 +58,7 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError
 from bot import config
 from bot.accounts.checks import InvalidInput
 from bot.accounts.uploads import photo_too_large
+from bot.channels.client_address import CLIENT_ADDRESS_METADATA
 from bot.channels.common import SEND_FILE_TEXT, store_upload, upload_metadata
 from bot.channels.conversation_ids import TELEGRAM, local_id, telegram_conversation
 from bot.channels.handoff_bridge import handoff_aware
@@ -596,6 +597,8 @@ class TelegramInput(InputChannel):
 
     async def _to_rasa(self, sender_id: str, text: str, metadata: Optional[Dict[str, Any]]) -> None:
         assert self._on_new_message is not None and self.output is not None
+        # Telegram shows no client address: the chat stands for one (the limits per address count per chat).
+        metadata = {**(metadata or {}), CLIENT_ADDRESS_METADATA: sender_id}
         message = UserMessage(text, self.output, sender_id, input_channel=self.name(), metadata=metadata)
         try:
             await self._on_new_message(message)

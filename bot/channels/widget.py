@@ -17,6 +17,9 @@ version lacks:
   coroutine; Rasa 3.6 calls it without one, so its replies never arrive);
 * bot messages go out whole (newlines kept) rather than split at blank lines,
   so the live view and the history look the same;
+* each message carries the client address of the request that opened the
+  socket (bot/channels/client_address.py; a client cannot set it), for the
+  limits per client address;
 * only the origins in ``WIDGET_ALLOWED_ORIGINS`` (and the assistant's own)
   may connect; with ``REDIS_HOST`` set, socket.io rooms are shared through
   Redis, so any Rasa process can reach any widget.
@@ -43,6 +46,7 @@ from socketio import AsyncRedisManager, AsyncServer
 
 from bot import config
 from bot.accounts.uploads import upload_refusals
+from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import origin_allowed, own_origins
 from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
 from bot.channels.handoff_bridge import handoff_aware
@@ -83,6 +87,12 @@ def client_metadata(raw: Any) -> Dict[str, Any]:
     if not isinstance(raw, dict):
         return {}
     return {key: raw[key] for key in CLIENT_METADATA_KEYS if isinstance(raw.get(key), str)}
+
+
+def socket_client_address(environ: Optional[Dict[str, Any]]) -> str:
+    """The client address of a socket.io connection: that of the HTTP request that opened it."""
+    request = (environ or {}).get("sanic.request")
+    return client_address(request) if request is not None else ""
 
 
 def transcript(events: Iterable[Any], limit: int = HISTORY_LIMIT) -> List[Dict[str, Any]]:
@@ -229,12 +239,14 @@ class WidgetInput(InputChannel):
             if not session_id or data.get("session_id") != session_id:
                 await _refuse(sio, sid, "会话已失效，请刷新页面后重试。")
                 return
+            metadata = client_metadata(data.get("metadata"))
+            metadata[CLIENT_ADDRESS_METADATA] = socket_client_address(sio.get_environ(sid))
             message = UserMessage(
                 data["message"],
                 WidgetOutput(sio),
                 widget_conversation(session_id),
                 input_channel=self.name(),
-                metadata=client_metadata(data.get("metadata")),
+                metadata=metadata,
             )
             try:
                 await on_new_message(message)
