@@ -267,6 +267,14 @@ SETTINGS = (
         "identity number or a photo.",
     ),
     Setting(
+        "SHUTDOWN_GRACE_SECONDS",
+        "20",
+        "On SIGTERM the Rasa server takes no new messages (readiness answers 503, new messages get "
+        "the busy message) and waits this long for the turns in flight before it stops; Telegram "
+        "updates being handled get as long. python -m bot run waits this long plus 15 s (Sanic's "
+        "own grace for open connections) before it kills a server.",
+    ),
+    Setting(
         "MODEL_PATH",
         "models/assistant.tar.gz",
         "Trained model the server loads (make train writes it).",
