@@ -87,11 +87,15 @@ priority=40
 redirect_stderr=true
 stdout_logfile=${log_dir}/nginx.log
 
+## Groups order the shutdown (highest priority first: nginx, Rasa, actions, stores).
 [group:stores]
 programs=postgres,redis
+priority=10
 
 [group:actions]
 programs=${",".join(f"actions-{index}" for index in range(1, len(action_ports) + 1))}
+priority=20
 
 [group:rasa]
 programs=${",".join(f"rasa-{index}" for index in range(1, len(rasa_ports) + 1))}
+priority=30
