@@ -38,6 +38,13 @@ SETTINGS = (
         "without it.",
     ),
     Setting(
+        "ACTION_SERVER_URL",
+        "",
+        "Where the Rasa server reaches the action servers (endpoints.yml), e.g. "
+        "http://assistant-actions:5055/webhook in a container deployment (deploy/); empty: "
+        "http://<BIND_HOST>:<ACTIONS_PORT>/webhook on this machine.",
+    ),
+    Setting(
         "VERIFICATION_SIGNING_KEY",
         "",
         "Key (at least 32 characters) of the HMAC with which the action server signs the "
@@ -56,7 +63,8 @@ SETTINGS = (
     Setting(
         "REDIS_HOST",
         "",
-        "Redis host for the conversation lock store; empty keeps locks in memory " "(fine for one Rasa process).",
+        "Redis host for the conversation lock store and the widget's socket.io rooms (any Rasa "
+        "process reaches any widget); empty keeps both in memory (fine for one Rasa process).",
     ),
     Setting("REDIS_PORT", "6379", "Redis port (with REDIS_HOST)."),
     Setting("REDIS_DB", "1", "Redis database number (with REDIS_HOST)."),
@@ -275,6 +283,31 @@ SETTINGS = (
         "own grace for open connections) before it kills a server.",
     ),
     Setting(
+        "CLUSTER_RASA_REPLICAS",
+        "2",
+        "python -m bot cluster start (make cluster): how many Rasa servers run behind nginx, on "
+        "127.0.0.1, ports RASA_PORT+1 onwards (nginx takes RASA_PORT).",
+    ),
+    Setting(
+        "CLUSTER_ACTION_SERVERS",
+        "2",
+        "make cluster: how many action servers run behind nginx's internal upstream, on "
+        "127.0.0.1, ports ACTIONS_PORT+1 onwards (nginx takes ACTIONS_PORT, for the Rasa servers only).",
+    ),
+    Setting(
+        "CLUSTER_POSTGRES_PORT",
+        "5433",
+        "make cluster: port (127.0.0.1) of the cluster's own PostgreSQL server, which holds "
+        "conversations, accounts and handoffs; the cluster's Redis takes REDIS_PORT.",
+    ),
+    Setting(
+        "CLUSTER_DIR",
+        "var/cluster",
+        "make cluster: where the cluster keeps its rendered nginx and supervisord configurations, "
+        "generated secrets (secrets.env, mode 0600), PostgreSQL data and logs; relative paths are "
+        "relative to the project root.",
+    ),
+    Setting(
         "MODEL_PATH",
         "models/assistant.tar.gz",
         "Trained model the server loads (make train writes it).",
@@ -339,7 +372,8 @@ def rasa_environment(environ: Optional[Mapping[str, str]] = None) -> Dict[str, s
     # network beyond package registries.
     values["RASA_TELEMETRY_ENABLED"] = "false"
     values["SQLALCHEMY_SILENCE_UBER_WARNING"] = "1"
-    values["ACTION_SERVER_URL"] = f"http://{client_host(values['BIND_HOST'])}:{values['ACTIONS_PORT']}/webhook"
+    if not values["ACTION_SERVER_URL"]:
+        values["ACTION_SERVER_URL"] = f"http://{client_host(values['BIND_HOST'])}:{values['ACTIONS_PORT']}/webhook"
     return values
 
 
