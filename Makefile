@@ -16,11 +16,13 @@ WITH_ENV = eval "$$($(PY) -m bot env)" && export PYTHONPATH=$(CURDIR) &&
 WIDGET_ASSETS := bot/widget/node_modules/.package-lock.json
 TRAINING_INPUTS := config.yml $(shell find domain data bot/nlu bot/topics.py bot/accounts/checks.py bot/accounts/systems.py bot/input_screen.py -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: help setup system-packages widget-assets train calibrate run shell test test-fast lint validate test-stories test-python bench clean
+.PHONY: help setup system-packages widget-assets train calibrate run cluster cluster-stop shell test test-fast lint validate test-stories test-python bench clean
 
 help:
 	@echo "make run    set up, train if the data changed, start the assistant"
 	@echo "make shell  chat with the assistant in the terminal"
+	@echo "make cluster       start the local production cluster (nginx, Rasa and action servers, PostgreSQL, Redis; docs/deploy.md)"
+	@echo "make cluster-stop  stop it"
 	@echo "make test   set up and run every test"
 	@echo "make test-fast  the tests not marked integration (no real servers, browser or model)"
 	@echo "make lint   ruff (lint and format) and mypy on bot/ and actions/ (part of make test)"
@@ -49,13 +51,17 @@ $(WIDGET_ASSETS): bot/widget/package.json bot/widget/package-lock.json
 	touch $@
 
 # PostgreSQL and Redis for the integration tests of the shared-store setup
-# (the tests start their own throw-away servers), Chromium and Chinese/emoji
-# fonts for the widget's browser tests and screenshots (driven by Playwright;
-# never `playwright install`).
+# (the tests start their own throw-away servers) and the local cluster, nginx
+# its entry point (make cluster), Chromium and Chinese/emoji fonts for the
+# widget's browser tests and screenshots (driven by Playwright; never
+# `playwright install`), and docker-compose (1.29, Python) whose `config`
+# validates deploy/compose.yaml offline: without its recommended docker.io,
+# no daemon is needed for that.
 system-packages:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	test -x /usr/sbin/nginx || missing="$$missing nginx"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	for font in fonts-wqy-microhei fonts-noto-color-emoji; do \
 		dpkg -s $$font >/dev/null 2>&1 || missing="$$missing $$font"; \
@@ -65,6 +71,9 @@ system-packages:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+	@command -v docker-compose >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends docker-compose; }
 
 train: $(MODEL)
 
@@ -83,6 +92,16 @@ calibrate: $(VENV_STAMP)
 run: $(MODEL) $(WIDGET_ASSETS)
 	$(WITH_ENV) $(PY) -m bot db seed-demo
 	REST_OPEN_LOCALLY=$${REST_OPEN_LOCALLY:-true} $(PY) -m bot run
+
+# The production set-up on this machine, every process supervised (bot/cluster.py,
+# docs/deploy.md): nginx on RASA_PORT in front of CLUSTER_RASA_REPLICAS Rasa servers
+# and CLUSTER_ACTION_SERVERS action servers, PostgreSQL and Redis. Returns when all
+# answer; `make cluster-stop` stops every process.
+cluster: $(MODEL) $(WIDGET_ASSETS) system-packages
+	$(PY) -m bot cluster start
+
+cluster-stop: $(VENV_STAMP)
+	$(PY) -m bot cluster stop
 
 shell: $(MODEL)
 	$(PY) -m bot chat

@@ -11,6 +11,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.accounts.flows import FLOW_OF_INTENT, FLOW_SLOTS, Outcome, Turn
+from bot.channels.client_address import CLIENT_ADDRESS_METADATA
 from bot.nlu.values import EXTRACTOR_NAME
 from bot.services import services
 
@@ -37,13 +38,16 @@ def values_of(message: Dict[Text, Any]) -> Dict[Text, str]:
 def turn_of(tracker: Tracker) -> Turn:
     message = tracker.latest_message or {}
     intent = message.get("intent") or {}
+    metadata = latest_metadata(tracker)
+    address = metadata.get(CLIENT_ADDRESS_METADATA)  # set by the channel, whatever the client sent
     return Turn(
         text=message.get("text") or "",
         intent=intent.get("name"),
         confidence=float(intent.get("confidence") or 0.0),
-        metadata=latest_metadata(tracker),
+        metadata=metadata,
         sender_id=tracker.sender_id,
         values=values_of(message),
+        client_address=address if isinstance(address, str) else "",
     )
 
 
@@ -104,7 +108,9 @@ class ValidateAccountForm(Action):
         if requested is None or not answers_the_question(tracker):
             # Activation, or back after an interruption: ask, do not read the message.
             outcome = (
-                engine.start(slots, turn) if requested is None else engine.resume(slots, requested, tracker.sender_id)
+                engine.start(slots, turn)
+                if requested is None
+                else engine.resume(slots, requested, tracker.sender_id, turn.client_address)
             )
         else:
             outcome = engine.answer(slots, requested, turn)

@@ -3,7 +3,10 @@
 ``python -m bot.action_server`` (what ``bot.launcher`` starts) builds
 rasa-sdk's Sanic app from the ``actions`` package and serves it on
 ``BIND_HOST:ACTIONS_PORT`` only, never on all interfaces.  Every request but
-``GET /health`` must carry ``Authorization: Bearer <ACTION_SERVER_TOKEN>``
+``GET /health`` (rasa-sdk's liveness) and ``GET /health/ready`` (readiness:
+200 ``{"status": "ready", "checks": {"database": "ok"}}`` when the
+database answers, else 503; 503 too once SIGTERM arrived, while Sanic lets
+the calls in flight finish) must carry ``Authorization: Bearer <ACTION_SERVER_TOKEN>``
 (endpoints.yml makes Rasa send it); anything else is answered 401 before an
 action runs.  The server refuses to start without the token, or with a
 secret shorter than ``config.MIN_SECRET_LENGTH``.  Without a
@@ -14,12 +17,13 @@ secret shorter than ``config.MIN_SECRET_LENGTH``.  Without a
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
 import secrets
 import sys
-from typing import Optional
+from typing import Any, Dict, Optional
 
 from rasa_sdk import utils
 from rasa_sdk.endpoint import create_app
@@ -29,6 +33,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import config
+from bot.services import services
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +44,11 @@ ACTIONS_PACKAGE = "actions"
 # unauthenticated client could make the server read 100 MB (Sanic's default)
 # before the token is checked; larger requests get 413 from their Content-Length.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
-# Paths served without the token: the launcher's readiness check; it tells nothing.
-OPEN_PATHS = frozenset({"/health"})
+# Paths served without the token: liveness and readiness (orchestrators, the
+# launcher, the Rasa server's readiness); they tell nothing about users.
+OPEN_PATHS = frozenset({"/health", "/health/ready"})
+# The database check of readiness gets this long; slower counts as unreachable.
+READY_CHECK_SECONDS = 3.0
 
 
 def authorised(path: str, authorization: Optional[str], token: str) -> bool:
@@ -76,10 +84,41 @@ def refuse_large_bodies(app: Sanic) -> None:
         return response.json({"error": f"request body larger than {MAX_REQUEST_BYTES} bytes"}, status=413)
 
 
+async def database_check() -> str:
+    try:
+        await asyncio.wait_for(asyncio.to_thread(services().database.ping), timeout=READY_CHECK_SECONDS)
+    except asyncio.TimeoutError:
+        logger.warning("readiness: the database did not answer within %.0f s", READY_CHECK_SECONDS)
+        return "timeout"
+    except Exception as error:  # noqa: BLE001 - any failure means "not ready"; the reason goes to the log
+        logger.warning("readiness: the database is unreachable: %r", error)
+        return "unreachable"
+    return "ok"
+
+
+def add_readiness(app: Sanic) -> None:
+    """``GET /health/ready``: the database, and whether the server is stopping."""
+    state: Dict[str, bool] = {"stopping": False}
+
+    async def stopping(_app: Sanic, _loop: Any) -> None:
+        state["stopping"] = True
+
+    app.register_listener(stopping, "before_server_stop")
+
+    @app.route("/health/ready", methods=["GET"])
+    async def ready(_request: Request) -> HTTPResponse:
+        checks = {"database": await database_check(), "stopping": "yes" if state["stopping"] else "no"}
+        is_ready = checks["database"] == "ok" and not state["stopping"]
+        return response.json(
+            {"status": "ready" if is_ready else "not ready", "checks": checks}, status=200 if is_ready else 503
+        )
+
+
 def build_app(token: str) -> Sanic:
     # No CORS origins: browsers have no business here.
     app = create_app(ACTIONS_PACKAGE, cors_origins="")
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    add_readiness(app)
     refuse_large_bodies(app)
     require_token(app, token)
     return app

@@ -38,6 +38,13 @@ SETTINGS = (
         "without it.",
     ),
     Setting(
+        "ACTION_SERVER_URL",
+        "",
+        "Where the Rasa server reaches the action servers (endpoints.yml), e.g. "
+        "http://assistant-actions:5055/webhook in a container deployment (deploy/); empty: "
+        "http://<BIND_HOST>:<ACTIONS_PORT>/webhook on this machine.",
+    ),
+    Setting(
         "VERIFICATION_SIGNING_KEY",
         "",
         "Key (at least 32 characters) of the HMAC with which the action server signs the "
@@ -56,7 +63,8 @@ SETTINGS = (
     Setting(
         "REDIS_HOST",
         "",
-        "Redis host for the conversation lock store; empty keeps locks in memory " "(fine for one Rasa process).",
+        "Redis host for the conversation lock store and the widget's socket.io rooms (any Rasa "
+        "process reaches any widget); empty keeps both in memory (fine for one Rasa process).",
     ),
     Setting("REDIS_PORT", "6379", "Redis port (with REDIS_HOST)."),
     Setting("REDIS_DB", "1", "Redis database number (with REDIS_HOST)."),
@@ -126,8 +134,9 @@ SETTINGS = (
     Setting(
         "SMS_BACKEND",
         "outbox",
-        "outbox: SMS are stored in the database and logged (python -m bot sms "
-        "outbox shows them); http: also POSTed to SMS_HTTP_URL.",
+        "outbox: SMS are only stored in the database, the stand-in for a phone in development and "
+        "tests (python -m bot sms outbox shows them); http: POSTed to SMS_HTTP_URL, and the text is "
+        "kept nowhere once sent. Logs never carry an SMS text.",
     ),
     Setting(
         "SMS_HTTP_URL",
@@ -136,6 +145,59 @@ SETTINGS = (
         '{"phone": ..., "text": ...} and must answer 2xx.',
     ),
     Setting("SMS_HTTP_TOKEN", "", "With SMS_BACKEND=http: sent as 'Authorization: Bearer <token>'."),
+    Setting(
+        "SMS_CODE_SECRET",
+        "",
+        "Key (at least 32 characters) of the HMAC under which SMS codes are stored (never the "
+        "code itself). Empty: a random key for each start of the action server (a restart ends "
+        "the codes in flight). Set one value on every action server of a deployment.",
+    ),
+    Setting(
+        "SMS_LIMIT_PER_PHONE",
+        "5",
+        "Verification codes one phone number receives per hour (and at most one a minute). "
+        "Before verification a refusal is not shown (it would tell that the account exists).",
+    ),
+    Setting(
+        "SMS_LIMIT_PER_CONVERSATION",
+        "5",
+        "SMS (codes and grant requests) one conversation may ask for per hour, to any numbers.",
+    ),
+    Setting(
+        "SMS_LIMIT_PER_ADDRESS",
+        "20",
+        "SMS one client address (see TRUSTED_PROXIES; a Telegram chat counts as one) may ask "
+        "for per hour, over all its conversations.",
+    ),
+    Setting(
+        "SMS_HOURLY_BUDGET",
+        "1000",
+        "SMS the assistant sends per hour in all, for everyone (codes and grant requests; the "
+        "back office's review and appeal results are not counted).",
+    ),
+    Setting(
+        "GRANT_REQUEST_LIMIT_PER_ADMIN",
+        "3",
+        "Grant-request SMS one unit admin's phone receives per day (on top of the SMS limits above).",
+    ),
+    Setting(
+        "LOOKUP_LIMIT_PER_CONVERSATION",
+        "10",
+        "Lookups of a login name, document, unit, phone or appeal one conversation may make per hour.",
+    ),
+    Setting(
+        "LOOKUP_LIMIT_PER_ADDRESS",
+        "30",
+        "Lookups one client address may make per hour, over all its conversations.",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        "",
+        "Comma- or space-separated IP addresses or CIDR ranges of the reverse proxies in front "
+        "of the assistant. Only a request from one of them has its X-Forwarded-For read (the "
+        "right-most address that is not a trusted proxy is the client); empty: the client is "
+        "the peer address and X-Forwarded-For is ignored.",
+    ),
     Setting(
         "WIDGET_ALLOWED_ORIGINS",
         "",
@@ -213,6 +275,39 @@ SETTINGS = (
         "identity number or a photo.",
     ),
     Setting(
+        "SHUTDOWN_GRACE_SECONDS",
+        "20",
+        "On SIGTERM the Rasa server takes no new messages (readiness answers 503, new messages get "
+        "the busy message) and waits this long for the turns in flight before it stops; Telegram "
+        "updates being handled get as long. python -m bot run waits this long plus 15 s (Sanic's "
+        "own grace for open connections) before it kills a server.",
+    ),
+    Setting(
+        "CLUSTER_RASA_REPLICAS",
+        "2",
+        "python -m bot cluster start (make cluster): how many Rasa servers run behind nginx, on "
+        "127.0.0.1, ports RASA_PORT+1 onwards (nginx takes RASA_PORT).",
+    ),
+    Setting(
+        "CLUSTER_ACTION_SERVERS",
+        "2",
+        "make cluster: how many action servers run behind nginx's internal upstream, on "
+        "127.0.0.1, ports ACTIONS_PORT+1 onwards (nginx takes ACTIONS_PORT, for the Rasa servers only).",
+    ),
+    Setting(
+        "CLUSTER_POSTGRES_PORT",
+        "5433",
+        "make cluster: port (127.0.0.1) of the cluster's own PostgreSQL server, which holds "
+        "conversations, accounts and handoffs; the cluster's Redis takes REDIS_PORT.",
+    ),
+    Setting(
+        "CLUSTER_DIR",
+        "var/cluster",
+        "make cluster: where the cluster keeps its rendered nginx and supervisord configurations, "
+        "generated secrets (secrets.env, mode 0600), PostgreSQL data and logs; relative paths are "
+        "relative to the project root.",
+    ),
+    Setting(
         "MODEL_PATH",
         "models/assistant.tar.gz",
         "Trained model the server loads (make train writes it).",
@@ -250,7 +345,7 @@ def max_request_bytes(environ: Optional[Mapping[str, str]] = None) -> int:
 # Secrets shorter than this are refused: guessable, or a placeholder left in.
 MIN_SECRET_LENGTH = 32
 # Secrets that may be empty (a feature off, or a random key per start) but never short.
-OPTIONAL_SECRETS = ("VERIFICATION_SIGNING_KEY", "IDENTITY_TOKEN_SECRET")
+OPTIONAL_SECRETS = ("VERIFICATION_SIGNING_KEY", "IDENTITY_TOKEN_SECRET", "SMS_CODE_SECRET")
 
 
 def secret_problems(environ: Optional[Mapping[str, str]] = None) -> List[str]:
@@ -277,7 +372,8 @@ def rasa_environment(environ: Optional[Mapping[str, str]] = None) -> Dict[str, s
     # network beyond package registries.
     values["RASA_TELEMETRY_ENABLED"] = "false"
     values["SQLALCHEMY_SILENCE_UBER_WARNING"] = "1"
-    values["ACTION_SERVER_URL"] = f"http://{client_host(values['BIND_HOST'])}:{values['ACTIONS_PORT']}/webhook"
+    if not values["ACTION_SERVER_URL"]:
+        values["ACTION_SERVER_URL"] = f"http://{client_host(values['BIND_HOST'])}:{values['ACTIONS_PORT']}/webhook"
     return values
 
 

@@ -2,6 +2,14 @@
 
 ``make run`` and the integration tests both start the assistant through
 ``start_assistant``, so the tests exercise exactly what users run.
+
+The Rasa server outlives its action server: when the action server exits,
+the Rasa server keeps serving (users get the busy message,
+bot/channels/turns.py) and :meth:`RunningAssistant.wait` keeps waiting;
+:meth:`RunningAssistant.restart_action_server` starts it again (restarting
+is left to a supervisor: docs/operations.md).  :meth:`RunningAssistant.stop`
+stops the Rasa server first (SIGTERM: it drains its turns in flight, which
+may still call actions), then the action server.
 """
 
 from __future__ import annotations
@@ -16,12 +24,15 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Dict, List, Mapping, Optional, Sequence
+from typing import IO, Callable, Dict, List, Mapping, Optional, Sequence, Set
 
 from bot import config
 from bot.store import upgrade as upgrade_store
 
 STARTUP_TIMEOUT_SECONDS = 180.0
+# Sanic's GRACEFUL_SHUTDOWN_TIMEOUT (its default): after the drain, how long
+# it lets open connections (widgets' websockets) finish before closing them.
+SANIC_GRACE_SECONDS = 15.0
 
 
 class StartupError(RuntimeError):
@@ -32,31 +43,62 @@ class StartupError(RuntimeError):
 class RunningAssistant:
     rasa_url: str
     actions_url: str
-    processes: List[subprocess.Popen[bytes]] = field(default_factory=list)
+    processes: List[subprocess.Popen[bytes]] = field(default_factory=list)  # [action server, Rasa server]
+    environ: Dict[str, str] = field(default_factory=dict)
 
     @property
     def rest_webhook(self) -> str:
         return f"{self.rasa_url}/webhooks/rest/webhook"
 
+    @property
+    def action_server(self) -> subprocess.Popen[bytes]:
+        return self.processes[0]
+
+    @property
+    def rasa_server(self) -> subprocess.Popen[bytes]:
+        return self.processes[-1]
+
     def stop(self) -> None:
-        for process in self.processes:
+        """The Rasa server first (it may still call actions while draining), then the rest."""
+        grace = float(self.environ.get("SHUTDOWN_GRACE_SECONDS") or config.get_int("SHUTDOWN_GRACE_SECONDS"))
+        for process in reversed(self.processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in self.processes:
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=grace + SANIC_GRACE_SECONDS)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
 
-    def wait(self) -> int:
-        """Blocks until one server exits; returns its exit code."""
+    def wait(self, on_action_server_exit: Optional[Callable[[int], None]] = None) -> int:
+        """Blocks until the Rasa server exits; returns its exit code.  An exit of
+        the action server is reported to ``on_action_server_exit`` (once)."""
+        reported = False
         while True:
-            for process in self.processes:
-                code = process.poll()
-                if code is not None:
-                    return code
+            code = self.rasa_server.poll()
+            if code is not None:
+                return code
+            action_code = self.action_server.poll()
+            if action_code is not None and not reported:
+                reported = True
+                if on_action_server_exit is not None:
+                    on_action_server_exit(action_code)
             time.sleep(0.5)
+
+    def restart_action_server(self, log: Optional[IO] = None, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        """Starts the action server again (after it exited or was stopped), on the same port and
+        token; its output goes to ``log`` (default: this process's)."""
+        if self.action_server.poll() is None:
+            self.action_server.send_signal(signal.SIGTERM)
+            self.action_server.wait(timeout=SANIC_GRACE_SECONDS + 5)
+        self.processes[0] = _spawn([sys.executable, "-m", "bot.action_server"], self.environ, log)
+        _wait_for(self, {f"{self.actions_url}/health"}, timeout)
+
+
+def _spawn(args: Sequence[str], environ: Dict[str, str], log: Optional[IO]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        args, cwd=config.PROJECT_ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT if log else None
+    )
 
 
 def _venv_executable(name: str) -> str:
@@ -96,17 +138,13 @@ def start_assistant(
     assistant = RunningAssistant(
         rasa_url=f"http://{reachable_host}:{environ['RASA_PORT']}",
         actions_url=f"http://{reachable_host}:{environ['ACTIONS_PORT']}",
+        environ=environ,
     )
 
-    def spawn(args: Sequence[str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            args, cwd=config.PROJECT_ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT if log else None
-        )
-
     # On BIND_HOST:ACTIONS_PORT, with the token (bot/action_server.py).
-    assistant.processes.append(spawn([sys.executable, "-m", "bot.action_server"]))
+    assistant.processes.append(_spawn([sys.executable, "-m", "bot.action_server"], environ, log))
     assistant.processes.append(
-        spawn(
+        _spawn(
             [
                 _venv_executable("rasa"),
                 "run",
@@ -120,7 +158,9 @@ def start_assistant(
                 host,
                 "--port",
                 environ["RASA_PORT"],
-            ]
+            ],
+            environ,
+            log,
         )
     )
     try:
@@ -132,8 +172,12 @@ def start_assistant(
 
 
 def _wait_until_ready(assistant: RunningAssistant, timeout: float) -> None:
+    _wait_for(assistant, {f"{assistant.actions_url}/health", f"{assistant.rasa_url}/webhooks/health/live"}, timeout)
+
+
+def _wait_for(assistant: RunningAssistant, urls: Set[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    pending = {f"{assistant.actions_url}/health", f"{assistant.rasa_url}/webhooks/rest/"}
+    pending = set(urls)
     while pending:
         for process in assistant.processes:
             if process.poll() is not None:

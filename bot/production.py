@@ -33,6 +33,11 @@ def _secrets(environ: Environ) -> List[str]:
             "VERIFICATION_SIGNING_KEY is empty: each action server would sign with its own random key, "
             f"so a restart or a second replica ends every verification. Set one value for all, e.g. from `{GENERATE}`."
         )
+    if not config.get("SMS_CODE_SECRET", environ):
+        problems.append(
+            "SMS_CODE_SECRET is empty: each action server would keep codes under its own random key, so a "
+            f"code sent by one replica fails on another. Set one value for all, e.g. from `{GENERATE}`."
+        )
     rest_token = config.get("REST_API_TOKEN", environ).strip()
     if rest_token and len(rest_token) < config.MIN_SECRET_LENGTH:
         problems.append(

@@ -16,7 +16,7 @@ import time
 import uuid
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator, List
+from typing import Any, AsyncIterator, Iterator, List, Optional
 
 
 def free_port() -> int:
@@ -37,61 +37,94 @@ def _as_postgres_user(command: List[str]) -> List[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+class PostgresServer:
+    """A fresh PostgreSQL server that can be stopped and started again on its
+    port and data (the outage tests); ``close`` removes it."""
+
+    def __init__(self) -> None:
+        # Its own directory: as root, the server runs as `postgres`, which cannot
+        # enter pytest's root-only temporary directories.
+        self.workdir = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
+        self.data_dir, socket_dir = self.workdir / "pgdata", self.workdir / "pgsocket"
+        socket_dir.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, "postgres")
+            shutil.chown(socket_dir, "postgres")
+        self.port = free_port()
+        subprocess.run(
+            _as_postgres_user([_postgres_bin("initdb"), "-D", str(self.data_dir), "-A", "trust", "-U", "postgres",
+                               "--no-sync", "-E", "UTF8", "--locale", "C"]),
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        self.options = f"-p {self.port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        subprocess.run(
+            _as_postgres_user([_postgres_bin("pg_ctl"), "-D", str(self.data_dir), "-o", self.options, "-w",
+                               "-l", str(self.workdir / "pg.log"), "start"]),
+            check=True, stdout=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_postgres_user([_postgres_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"]),
+            check=False, stdout=subprocess.DEVNULL,
+        )
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Yields the SQLAlchemy URL of a fresh PostgreSQL server."""
-    # Its own directory: as root, the server runs as `postgres`, which cannot
-    # enter pytest's root-only temporary directories.
-    workdir = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
-    data_dir, socket_dir = workdir / "pgdata", workdir / "pgsocket"
-    socket_dir.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(workdir, "postgres")
-        shutil.chown(socket_dir, "postgres")
-    port = free_port()
-    subprocess.run(
-        _as_postgres_user([_postgres_bin("initdb"), "-D", str(data_dir), "-A", "trust", "-U", "postgres",
-                           "--no-sync", "-E", "UTF8", "--locale", "C"]),
-        check=True, stdout=subprocess.DEVNULL,
-    )
-    options = f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg_ctl = _postgres_bin("pg_ctl")
-    subprocess.run(
-        _as_postgres_user([pg_ctl, "-D", str(data_dir), "-o", options, "-w", "-l", str(workdir / "pg.log"), "start"]),
-        check=True, stdout=subprocess.DEVNULL,
-    )
+    server = PostgresServer()
+    server.start()
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield server.url
     finally:
-        subprocess.run(
-            _as_postgres_user([pg_ctl, "-D", str(data_dir), "-m", "immediate", "-w", "stop"]),
-            check=False, stdout=subprocess.DEVNULL,
+        server.close()
+
+
+class RedisServer:
+    """A fresh, non-persistent Redis server that can be stopped and started again on its port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: Optional[subprocess.Popen] = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
         )
-        shutil.rmtree(workdir, ignore_errors=True)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("redis-server did not start")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
 
 
 @contextmanager
 def redis_server() -> Iterator[int]:
     """Yields the port of a fresh, non-persistent Redis server."""
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
+    server = RedisServer()
+    server.start()
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("redis-server did not start")
-                time.sleep(0.1)
-        yield port
+        yield server.port
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 @asynccontextmanager

@@ -10,8 +10,10 @@ EVENTS = ("session_confirm", "session_history", "bot_uttered", "widget_error")
 
 
 class WidgetClient:
-    def __init__(self, server_url: str) -> None:
+    def __init__(self, server_url: str, transports: Optional[List[str]] = None) -> None:
         self.server_url = server_url
+        # WebSocket only unless told: the widget's own fallback, long polling, needs sticky routing.
+        self.transports = transports or ["websocket"]
         self.sio = socketio.AsyncClient(reconnection=False)
         self.received: Dict[str, "asyncio.Queue[Any]"] = {name: asyncio.Queue() for name in EVENTS}
         for name in EVENTS:
@@ -21,7 +23,7 @@ class WidgetClient:
     async def connect(self, origin: Optional[str] = None) -> None:
         headers = {"Origin": origin} if origin else {}
         await self.sio.connect(self.server_url, headers=headers, socketio_path="/socket.io",
-                               transports=["websocket"], wait_timeout=10)
+                               transports=self.transports, wait_timeout=10)
 
     async def start_session(self, requested: Optional[str] = None) -> Tuple[str, Dict[str, Any]]:
         await self.sio.emit("session_request", {"session_id": requested})

@@ -29,6 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     text,
+    true,
 )
 from sqlalchemy.orm import relationship
 
@@ -237,18 +238,42 @@ class ManualReview(Base):
 
 
 class OneTimeCode(Base):
-    """An SMS code; only its hash is stored."""
+    """An SMS code for one conversation; only its HMAC (under SMS_CODE_SECRET) is stored.
+
+    ``phone`` is empty for the stand-in code of a lookup that found nothing, and
+    ``delivered`` false for a code no SMS carried (that stand-in, or a phone over
+    its limit): such a code can never be entered right, and the conversation sees
+    the same answers as with a code that was sent (docs/security.md section 8).
+    """
 
     __tablename__ = "one_time_codes"
 
     id = Column(Integer, primary_key=True)
     phone = Column(String(20), nullable=False, index=True)
+    sender_id = Column(String(128), index=True)  # the conversation the code verifies; None outside a chat
     purpose = Column(String(32), nullable=False)
     code_hash = Column(String(64), nullable=False)
+    delivered = Column(Boolean, nullable=False, default=True, server_default=true())
     created_at = Column(DateTime, nullable=False, index=True)
     expires_at = Column(DateTime, nullable=False)
     wrong_tries = Column(Integer, nullable=False, default=0)
     used_at = Column(DateTime)
+
+
+class RateLimitHit(Base):
+    """One counted request (a lookup, an SMS) against a limit (bot/accounts/limits.py).
+
+    ``key`` is a SHA-256 of what is counted (a conversation, a client address,
+    a phone), so the table keeps no address or number.
+    """
+
+    __tablename__ = "rate_limit_hits"
+    __table_args__ = (Index("ix_rate_limit_hits_bucket_key_at", "bucket", "key", "at"),)
+
+    id = Column(Integer, primary_key=True)
+    bucket = Column(String(32), nullable=False)
+    key = Column(String(64), nullable=False)
+    at = Column(DateTime, nullable=False)
 
 
 class ResetToken(Base):

@@ -16,12 +16,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from bot import config
-from bot.accounts import checks
+from bot.accounts import checks, limits
 from bot.accounts.checks import InvalidInput
 from bot.accounts.masking import mask_document, mask_login_name, mask_phone
 from bot.accounts.models import (
@@ -46,9 +46,9 @@ from bot.store import AuditEntry, Database, NotFound, hash_password, record_audi
 
 CODE_LIFETIME = timedelta(minutes=5)
 CODE_MAX_WRONG_TRIES = 5
-CODE_SENDS_PER_MINUTE = 1
-CODE_SENDS_PER_HOUR = 5
 RESET_LINK_LIFETIME = timedelta(minutes=15)
+# When SMS_CODE_SECRET is empty (tests, a Python shell): one key for this process.
+_PROCESS_CODE_KEY = secrets.token_urlsafe(32)
 # A manual review (real-name photos, an appeal): users are told it takes
 # REVIEW_DURATION, and a review is late after REVIEW_WORKING_DAYS.
 REVIEW_WORKING_DAYS = 2
@@ -62,6 +62,21 @@ def minutes_of(lifetime: timedelta) -> int:
 
 class CodeRefused(InvalidInput):
     """No code was sent (rate limit); the message says when to try again."""
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asks for a lookup or an SMS: the conversation, and the client address its channel saw
+    (bot/channels/client_address.py; a Telegram chat is its own address).  Neither is typed by
+    the user, so neither can be chosen to dodge the limits."""
+
+    conversation: str
+    address: str = ""
+
+    @property
+    def address_key(self) -> str:
+        # Without an address (an action called outside the channels), all such requests count together.
+        return self.address or "unknown"
 
 
 class CodeRejected(InvalidInput):
@@ -122,11 +137,13 @@ class AccountService:
         sms: Optional[SmsGateway] = None,
         uploads: Optional[UploadStore] = None,
         clock: Callable[[], datetime] = utcnow,
+        code_key: Optional[str] = None,
     ) -> None:
         self.db = database
         self.sms = sms or gateway_from_settings()
         self.uploads = uploads or UploadStore.from_config()
         self.now = clock
+        self.code_key = code_key or config.get("SMS_CODE_SECRET") or _PROCESS_CODE_KEY
 
     # -- audit ---------------------------------------------------------------
 
@@ -332,37 +349,118 @@ class AccountService:
                 ).scalars()
             )
 
+    # -- rate limits -------------------------------------------------------------
+
+    def take_lookup(self, requester: Requester) -> None:
+        """Counts a lookup (login name, document, unit, phone, appeal) for the conversation and its
+        client address; raises ``RateLimited`` (an ``InvalidInput``) when either has had enough."""
+        with self.db.session() as session:
+            limits.take(
+                session,
+                self.now(),
+                [
+                    (limits.LOOKUPS_PER_CONVERSATION, requester.conversation),
+                    (limits.LOOKUPS_PER_ADDRESS, requester.address_key),
+                ],
+            )
+
+    @staticmethod
+    def _sms_budgets(requester: Optional[Requester]) -> List[Tuple[limits.Limit, str]]:
+        """The limits every SMS a user asks for counts against (none outside a chat: CLI, back office)."""
+        if requester is None:
+            return []
+        return [
+            (limits.SMS_PER_CONVERSATION, requester.conversation),
+            (limits.SMS_PER_ADDRESS, requester.address_key),
+            (limits.SMS_BUDGET, ""),
+        ]
+
     # -- one-time codes --------------------------------------------------------
 
-    def send_code(self, phone: str, purpose: str, actor: str = "assistant") -> None:
-        """A new 6-digit code by SMS; at most 1 a minute and 5 an hour per phone."""
+    def _code_mac(self, phone: str, code: str) -> str:
+        return hmac.new(self.code_key.encode("utf-8"), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+    def send_code(
+        self, phone: Optional[str], purpose: str, requester: Optional[Requester] = None, *, quiet: bool = False
+    ) -> None:
+        """A new 6-digit code by SMS to ``phone``, for the requester's conversation.
+
+        Counts against the requester's SMS limits (conversation, client address, the
+        hourly budget: ``CodeRefused`` when spent) and the phone's (one a minute,
+        ``SMS_LIMIT_PER_PHONE`` an hour).  Without a ``phone`` (the lookup found no
+        account, or it has no reserved phone), or over the phone's limits when
+        ``quiet``, no SMS goes out but a code that can never be entered right is
+        recorded all the same: the conversation sees exactly what it would have seen
+        (the same answers, the same tries), so nothing tells whether the account
+        exists.  A conversation's code still valid stays valid then (the user may
+        have it).
+        """
+        budgets = self._sms_budgets(requester)
+        conversation = requester.conversation if requester else None
+        actor = f"user:{conversation}" if conversation else "assistant"
+        self._refuse_a_second_code_within_a_minute(phone or "", conversation)
+        if phone:
+            try:
+                self._send_code(phone, purpose, conversation, budgets, actor)
+                return
+            except limits.RateLimited as refusal:
+                if not (quiet and refusal.limit in (limits.SMS_PER_PHONE, limits.SMS_PER_PHONE_MINUTE)):
+                    raise CodeRefused(str(refusal)) from None
+        now = self.now()
+        try:
+            with self.db.session() as session:
+                limits.take(session, now, budgets)
+                kept = self._live_code(session, phone or "", purpose, conversation)
+                session.add(
+                    OneTimeCode(
+                        phone=phone or "",
+                        sender_id=conversation,
+                        purpose=purpose,
+                        code_hash=kept.code_hash if kept else self._code_mac(phone or "", secrets.token_hex(16)),
+                        delivered=False,
+                        created_at=now,
+                        expires_at=now + CODE_LIFETIME,
+                    )
+                )
+                reason = "phone over its SMS limit" if phone else "no reserved phone or no account"
+                self._audit(session, actor, "code_withheld", phone=mask_phone(phone), purpose=purpose, reason=reason)
+        except limits.RateLimited as refusal:
+            raise CodeRefused(str(refusal)) from None
+
+    def _refuse_a_second_code_within_a_minute(self, phone: str, conversation: Optional[str]) -> None:
+        """One code a minute per conversation (sent or not, to any phone: so the refusal tells nothing
+        about an account); outside a chat, one a minute per phone."""
+        now = self.now()
+        owner = OneTimeCode.sender_id == conversation if conversation else OneTimeCode.sender_id.is_(None)
+        same = owner if conversation else and_(owner, OneTimeCode.phone == phone)
+        with self.db.session() as session:
+            last = session.execute(
+                select(func.max(OneTimeCode.created_at)).where(
+                    same, OneTimeCode.created_at > now - limits.SMS_PER_PHONE_MINUTE.window
+                )
+            ).scalar_one_or_none()
+        if last is not None:
+            raise CodeRefused(limits.SMS_PER_PHONE_MINUTE.refused(last + limits.SMS_PER_PHONE_MINUTE.window - now))
+
+    def _send_code(
+        self,
+        phone: str,
+        purpose: str,
+        conversation: Optional[str],
+        budgets: List[Tuple[limits.Limit, str]],
+        actor: str,
+    ) -> None:
         now = self.now()
         with self.db.session() as session:
-            sent_at = (
-                session.execute(
-                    select(OneTimeCode.created_at)
-                    .where(OneTimeCode.phone == phone, OneTimeCode.created_at > now - timedelta(hours=1))
-                    .order_by(OneTimeCode.created_at)
-                )
-                .scalars()
-                .all()
-            )
-            if len(sent_at) >= CODE_SENDS_PER_HOUR:
-                retry = sent_at[0] + timedelta(hours=1) - now
-                raise CodeRefused(
-                    f"这个手机号一小时内已经发送了 {CODE_SENDS_PER_HOUR} 次验证码，"
-                    f"请 {max(1, -(-retry.seconds // 60))} 分钟后再试。"
-                )  # rounded up: the wait must suffice
-            recent = [moment for moment in sent_at if moment > now - timedelta(minutes=1)]
-            if len(recent) >= CODE_SENDS_PER_MINUTE:
-                wait = 60 - (now - recent[-1]).seconds
-                raise CodeRefused(f"验证码刚刚发过，请 {max(1, wait)} 秒后再让我重新发送。")
+            limits.take(session, now, budgets + [(limits.SMS_PER_PHONE, phone), (limits.SMS_PER_PHONE_MINUTE, phone)])
             code = f"{secrets.randbelow(1_000_000):06d}"
             session.add(
                 OneTimeCode(
                     phone=phone,
+                    sender_id=conversation,
                     purpose=purpose,
-                    code_hash=_digest(f"{phone}:{code}"),
+                    code_hash=self._code_mac(phone, code),
+                    delivered=True,
                     created_at=now,
                     expires_at=now + CODE_LIFETIME,
                 )
@@ -377,18 +475,32 @@ class AccountService:
             )
             self._audit(session, actor, "code_sent", phone=mask_phone(phone), purpose=purpose)
 
-    def check_code(self, phone: str, purpose: str, code: str) -> None:
-        """Accepts the latest unused code once; raises CodeRejected otherwise."""
+    def _latest_code(
+        self, session: Session, phone: str, purpose: str, conversation: Optional[str]
+    ) -> Optional[OneTimeCode]:
+        owner = OneTimeCode.sender_id == conversation if conversation else OneTimeCode.sender_id.is_(None)
+        return session.execute(
+            select(OneTimeCode)
+            .where(OneTimeCode.phone == phone, OneTimeCode.purpose == purpose, owner)
+            .order_by(OneTimeCode.id.desc())
+            .limit(1)
+            .with_for_update()
+        ).scalar_one_or_none()
+
+    def _live_code(
+        self, session: Session, phone: str, purpose: str, conversation: Optional[str]
+    ) -> Optional[OneTimeCode]:
+        latest = self._latest_code(session, phone, purpose, conversation) if phone else None
+        if latest is None or latest.used_at is not None or latest.expires_at < self.now():
+            return None
+        return latest if latest.wrong_tries < CODE_MAX_WRONG_TRIES else None
+
+    def check_code(self, phone: Optional[str], purpose: str, code: str, conversation: Optional[str] = None) -> None:
+        """Accepts the conversation's latest unused code once; raises CodeRejected otherwise."""
         now = self.now()
         wrong_try: Optional[CodeRejected] = None
         with self.db.session() as session:
-            latest = session.execute(
-                select(OneTimeCode)
-                .where(OneTimeCode.phone == phone, OneTimeCode.purpose == purpose)
-                .order_by(OneTimeCode.id.desc())
-                .limit(1)
-                .with_for_update()
-            ).scalar_one_or_none()
+            latest = self._latest_code(session, phone or "", purpose, conversation)
             if latest is None or latest.used_at is not None:
                 raise CodeRejected("没有待使用的验证码，请让我重新发送。", final=True)
             if latest.expires_at < now:
@@ -397,13 +509,14 @@ class AccountService:
                 )
             if latest.wrong_tries >= CODE_MAX_WRONG_TRIES:
                 raise CodeRejected("验证码输错次数太多，已失效，请让我重新发送。", final=True)
-            if not hmac.compare_digest(latest.code_hash, _digest(f"{phone}:{code}")):
+            if not hmac.compare_digest(latest.code_hash, self._code_mac(phone or "", code)):
                 latest.wrong_tries += 1
                 left = CODE_MAX_WRONG_TRIES - latest.wrong_tries
                 # Raised after the block: raising here would roll the count back.
                 if left == 0:
                     wrong_try = CodeRejected(
-                        "验证码不正确，已输错 5 次，这个验证码失效了，请让我重新发送。", final=True
+                        f"验证码不正确，已输错 {CODE_MAX_WRONG_TRIES} 次，这个验证码失效了，请让我重新发送。",
+                        final=True,
                     )
                 else:
                     wrong_try = CodeRejected(f"验证码不正确，还可以再试 {left} 次。请核对短信后重新输入。", final=False)
@@ -675,8 +788,13 @@ class AccountService:
 
     # -- grants --------------------------------------------------------------
 
-    def request_grant(self, account_id: int, unit_id: int, system_name: str, role: str, sender_id: str) -> str:
-        """SMS to the unit's admin (the legal account's reserved phone); returns it masked."""
+    def request_grant(self, account_id: int, unit_id: int, system_name: str, role: str, requester: Requester) -> str:
+        """SMS to the unit's admin (the legal account's reserved phone); returns it masked.
+
+        Counts against the requester's SMS limits and the admin's
+        ``GRANT_REQUEST_LIMIT_PER_ADMIN`` a day; ``RateLimited`` (an ``InvalidInput``) when spent.
+        """
+        sender_id = requester.conversation
         with self.db.session() as session:
             person = session.get(Account, account_id)
             unit = session.get(Unit, unit_id)
@@ -685,6 +803,11 @@ class AccountService:
             admin_phone = unit.account.phone
             if not admin_phone:
                 raise InvalidInput("单位的法人账号没有预留手机号，没法发短信提醒，请直接联系单位管理员。")
+            limits.take(
+                session,
+                self.now(),
+                self._sms_budgets(requester) + [(limits.GRANT_REQUESTS_PER_ADMIN, admin_phone)],
+            )
             text = (
                 f"贵单位用户 {person.name or ''}（登录名 {mask_login_name(person.login_name)}）"
                 f"申请“{system_name}”的“{role}”权限。请用法人账号登录 → 在线办事 → 用户授权管理 办理。"

@@ -1,14 +1,20 @@
-"""The SMS gateway: every message goes into the outbox table, and with the
-HTTP backend also to the provider.
+"""The SMS gateway: every message is recorded in the outbox table, and with the
+HTTP backend also handed to the provider.
 
 Backends (``SMS_BACKEND``):
 
-* ``outbox`` (default): store and log only; ``python -m bot sms outbox``
-  shows what was sent.  For local runs, demos and tests.
+* ``outbox`` (default): the stand-in for a phone in development and tests:
+  the message is stored whole, and ``python -m bot sms outbox`` shows what was
+  "delivered".
 * ``http``: POST ``{"phone": "...", "text": "..."}`` as JSON to
   ``SMS_HTTP_URL`` with ``Authorization: Bearer SMS_HTTP_TOKEN``; any 2xx
   counts as sent.  A failure raises ``SmsFailed`` so the caller's
-  transaction (e.g. the code it was sending) is rolled back.
+  transaction (e.g. the code it was sending) is rolled back.  Once sent, the
+  text is kept nowhere: the outbox row keeps the phone, the purpose and the
+  status, and ``SENT_TEXT_NOT_KEPT`` in place of the text.
+
+The log names the purpose and the masked phone only, never the text: a code
+(or a login name) must not end up in log files.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from bot.accounts.models import SmsMessage
 
 logger = logging.getLogger(__name__)
 SIGNATURE = "【科技部政务服务平台】"
+SENT_TEXT_NOT_KEPT = "（已交给短信服务商发送，正文不保存）"
 
 
 class SmsFailed(RuntimeError):
@@ -40,11 +47,11 @@ class SmsGateway:
         self.deliver(message)
         session.add(message)
         session.flush()
-        logger.info("SMS %s to %s: %s", purpose, mask_phone(phone), message.text)
+        logger.info("SMS %s to %s (%s)", purpose, mask_phone(phone), message.status)
         return message
 
     def deliver(self, message: SmsMessage) -> None:
-        """The outbox backend delivers nothing."""
+        """The outbox backend delivers nothing: the stored text is what the phone would show."""
 
 
 class HttpSmsGateway(SmsGateway):
@@ -64,6 +71,7 @@ class HttpSmsGateway(SmsGateway):
         if not 200 <= reply.status_code < 300:
             raise SmsFailed(f"SMS provider answered HTTP {reply.status_code}")
         message.status = "sent"
+        message.text = SENT_TEXT_NOT_KEPT  # the provider has it; a code or a login name stays nowhere here
 
 
 def gateway_from_settings(backend: Optional[str] = None) -> SmsGateway:

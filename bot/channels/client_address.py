@@ -11,21 +11,26 @@ the client should be gives the peer (a proxy that wrote it is misconfigured,
 and an address the client chose must not count as theirs).
 
 Used for what is limited or recorded per client (the console's login
-throttle, its audit entries).  A wrong ``TRUSTED_PROXIES`` raises ValueError
-naming the bad entry.
+throttle and audit entries, the lookup and SMS limits).  A wrong
+``TRUSTED_PROXIES`` raises ValueError naming the bad entry.
+
+``CLIENT_ADDRESS_METADATA`` is the message-metadata key under which the
+channels hand the address on to the actions.  A channel always overwrites it,
+so a client cannot choose its own address by sending that key.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 from bot import config
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 UNKNOWN = "unknown"
+CLIENT_ADDRESS_METADATA = "client_address"
 
 
 @lru_cache(maxsize=8)
@@ -42,8 +47,9 @@ def parse_trusted_proxies(value: str) -> Tuple[Network, ...]:
     return tuple(networks)
 
 
-def trusted_proxies() -> Tuple[Network, ...]:
-    return parse_trusted_proxies(config.get("TRUSTED_PROXIES"))
+def trusted_proxies(environ: Optional[Mapping[str, str]] = None) -> List[Network]:
+    """The networks of ``TRUSTED_PROXIES`` (of ``environ``, default the process's)."""
+    return list(parse_trusted_proxies(config.get("TRUSTED_PROXIES", environ)))
 
 
 def _address(text: str) -> Optional[Address]:
@@ -84,8 +90,13 @@ def address_behind(peer: str, forwarded_for: str, proxies: Sequence[Network]) ->
     return str(client)
 
 
-def client_address(request: Any) -> str:
+def forwarded_client(peer: str, forwarded_for: Optional[str], proxies: Sequence[Network]) -> str:
+    """:func:`address_behind` for a header that may be missing."""
+    return address_behind(peer, forwarded_for or "", proxies)
+
+
+def client_address(request: Any, environ: Optional[Mapping[str, str]] = None) -> str:
     """The client's address of a Sanic request (see the module's docstring)."""
     peer = request.ip or ""
     forwarded = ",".join(request.headers.getall("x-forwarded-for", []))
-    return address_behind(peer, forwarded, trusted_proxies())
+    return address_behind(peer, forwarded, trusted_proxies(environ))

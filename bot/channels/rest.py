@@ -13,7 +13,15 @@ the same URL and reply format but
   conversation ``rest:<sender>`` (bot/channels/conversation_ids.py), so no
   request reaches a widget's or a Telegram chat's conversation;
 * refuses bad requests with HTTP 400 and a reason, and reports failures
-  instead of hiding them.
+  instead of hiding them (bot/channels/turns.py): when an action call failed
+  (the message is stored in the conversation) the reply is 200 and ends
+  with the busy message; when the message could not be handled at all (the
+  conversation or lock store is down, or the server is shutting down) the
+  answer is 503 with ``{"error": ..., "message": <busy message>}`` and
+  ``Retry-After``: nothing was stored, the client sends it again;
+* hands the client's address (bot/channels/client_address.py, with
+  ``TRUSTED_PROXIES``) to the actions in the message metadata, overwriting
+  whatever the client put under that key.
 
 ``POST /webhooks/rest/upload`` (multipart ``sender`` and ``file``, same token)
 stores a document photo for the client's conversation, as the widget's upload
@@ -35,15 +43,18 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import config
+from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import bound_request_size, stored_file_reply
 from bot.channels.conversation_ids import MAX_REST_CLIENT_ID_CHARS, rest_conversation
-from bot.channels.handoff_bridge import handoff_aware
+from bot.channels.turns import BUSY_TEXT, Outcome, intake
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
 # Headers a proxy adds: a request carrying one did not start on this machine.
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+# What a refused message's 503 asks the client to wait before sending it again.
+RETRY_AFTER_SECONDS = 5
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 
 
@@ -116,6 +127,16 @@ def is_loopback(address: str) -> bool:
         return False
     mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
     return (mapped or ip).is_loopback
+
+
+def busy_reply() -> HTTPResponse:
+    """The message was neither handled nor stored (a store is down, or the server is
+    shutting down): 503 with the user's busy message; the client sends it again."""
+    return response.json(
+        {"error": "the assistant could not take this message now; send it again later", "message": BUSY_TEXT},
+        status=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def unauthorized() -> HTTPResponse:
@@ -200,7 +221,7 @@ class ValidatingRestInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("validating_rest_webhook", __name__)
         bound_request_size(webhook)
-        on_new_message = handoff_aware(on_new_message)
+        receive_message = intake(on_new_message)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -225,22 +246,21 @@ class ValidatingRestInput(InputChannel):
             except BadRequest as error:
                 return response.json({"error": str(error)}, status=400)
             collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(
-                        incoming.text,
-                        collector,
-                        incoming.sender_id,
-                        input_channel=self.name(),
-                        metadata=incoming.metadata,
-                    )
+            # The client address is the channel's to say: a client's own value is overwritten.
+            metadata = {**(incoming.metadata or {}), CLIENT_ADDRESS_METADATA: client_address(request)}
+            outcome = await receive_message(
+                UserMessage(
+                    incoming.text,
+                    collector,
+                    incoming.sender_id,
+                    input_channel=self.name(),
+                    metadata=metadata,
                 )
-            except Exception:  # noqa: BLE001 - the client must hear about any failure
-                logger.exception("Handling a REST message failed")
-                return response.json(
-                    {"error": "the assistant could not handle this message; please retry"},
-                    status=500,
-                )
+            )
+            if outcome is Outcome.REFUSED:
+                return busy_reply()
+            if outcome is Outcome.DEGRADED:
+                await collector.send_text_message(incoming.sender_id, BUSY_TEXT)
             return response.json(collector.messages)
 
         return webhook

@@ -58,10 +58,11 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError
 from bot import config
 from bot.accounts.checks import InvalidInput
 from bot.accounts.uploads import photo_too_large
+from bot.channels.client_address import CLIENT_ADDRESS_METADATA
 from bot.channels.common import SEND_FILE_TEXT, store_upload, upload_metadata
 from bot.channels.conversation_ids import TELEGRAM, local_id, telegram_conversation
-from bot.channels.handoff_bridge import handoff_aware
 from bot.channels.telegram_delivery import Undelivered, deliver, retry_after_seconds, split_text
+from bot.channels.turns import BUSY_TEXT, TURNS, Outcome, intake
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,6 @@ MAX_BACKOFF_SECONDS = 30.0
 REMEMBERED_UPDATES = 2000
 REMEMBERED_CALLBACKS = 10000
 MAX_CALLBACK_DATA_BYTES = 64
-STOP_GRACE_SECONDS = 5.0
 # Updates waiting or being handled, at most: each stays remembered (for
 # redeliveries) while it waits.  Beyond it the webhook asks Telegram to retry.
 MAX_WAITING_UPDATES = REMEMBERED_UPDATES // 2
@@ -96,7 +96,6 @@ UNKNOWN_COMMAND_TEXT = (
 UNSUPPORTED_TEXT = "目前只能看懂文字和照片：请用文字描述您的问题，或直接发送证件照片。"
 DOWNLOAD_FAILED_TEXT = "照片没有收到，请重新发送一次。"
 EXPIRED_BUTTON_TEXT = "这个按钮已经失效了，请直接输入您的问题，或发送 /start 查看常见问题。"
-FAILURE_TEXT = "抱歉，刚才出了点问题，请稍后再发一次。"
 BUTTONS_ONLY_TEXT = "请选择："
 
 
@@ -322,7 +321,7 @@ class TelegramInput(InputChannel):
         self.output: Optional[TelegramOutput] = None
         self.callbacks = CallbackData()
         self.ready = asyncio.Event()  # set once setWebhook / deleteWebhook went through
-        self._on_new_message: Optional[OnNewMessage] = None
+        self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Outcome]]] = None
         self._runner: Optional["asyncio.Task[None]"] = None
         self._tasks: Set["asyncio.Task[Any]"] = set()
         self._locks: "weakref.WeakValueDictionary[int, asyncio.Lock]" = weakref.WeakValueDictionary()
@@ -366,7 +365,7 @@ class TelegramInput(InputChannel):
             return response.json({"error": "wrong secret token"}, status=403)
         if self.bot is None:
             return response.json({"error": "starting up, try again"}, status=503)
-        if self._waiting >= MAX_WAITING_UPDATES:
+        if self._waiting >= MAX_WAITING_UPDATES or TURNS.draining:
             logger.warning("Telegram: %d updates waiting; asking Telegram to send this one again", self._waiting)
             return response.json(
                 {"error": "busy, send again later"},
@@ -390,7 +389,7 @@ class TelegramInput(InputChannel):
     # -- life cycle ----------------------------------------------------------
 
     async def start(self, on_new_message: OnNewMessage) -> None:
-        self._on_new_message = handoff_aware(on_new_message)
+        self._on_new_message = intake(on_new_message)
         self._slots = asyncio.Semaphore(self.settings.max_concurrent_updates)
         if not self.settings.enabled:
             logger.info("Telegram channel off: TELEGRAM_BOT_TOKEN is empty")
@@ -401,12 +400,12 @@ class TelegramInput(InputChannel):
         self._runner = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        """Ends polling, gives updates being handled a few seconds, closes the bot."""
+        """Ends polling, gives updates being handled ``SHUTDOWN_GRACE_SECONDS``, closes the bot."""
         if self._runner is not None:
             await _cancel(self._runner)
             self._runner = None
         if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE_SECONDS)
+            _, pending = await asyncio.wait(set(self._tasks), timeout=config.get_int("SHUTDOWN_GRACE_SECONDS"))
             await asyncio.gather(*(_cancel(task) for task in pending))
         if self.bot is not None:
             await self.bot.shutdown()
@@ -596,12 +595,11 @@ class TelegramInput(InputChannel):
 
     async def _to_rasa(self, sender_id: str, text: str, metadata: Optional[Dict[str, Any]]) -> None:
         assert self._on_new_message is not None and self.output is not None
+        # Telegram shows no client address: the chat stands for one (the limits per address count per chat).
+        metadata = {**(metadata or {}), CLIENT_ADDRESS_METADATA: sender_id}
         message = UserMessage(text, self.output, sender_id, input_channel=self.name(), metadata=metadata)
-        try:
-            await self._on_new_message(message)
-        except Exception:  # noqa: BLE001 - the user hears about it instead of silence
-            logger.exception("The assistant could not handle a Telegram message from %s", sender_id)
-            await self._reply(sender_id, FAILURE_TEXT)
+        if await self._on_new_message(message) is not Outcome.ANSWERED:
+            await self._reply(sender_id, BUSY_TEXT)  # the user hears about it instead of silence
 
     async def _reply(self, sender_id: str, text: str) -> None:
         assert self.output is not None

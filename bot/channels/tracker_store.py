@@ -10,6 +10,9 @@ turn keeps the full message in memory (the NLU and the actions read it); the
 next turn, and every later reader of the store (the widget's history, the
 handoff reports, an operator with SQL), sees the scrubbed events only.
 
+Pooled connections are tested before use (``pool_pre_ping``), so the store
+works again at once after a database restart (docs/operations.md).
+
 No event broker is configured; were one added, it would receive Rasa's
 unscrubbed events (``stream_events``), so none is passed on.
 """
@@ -20,9 +23,11 @@ import json
 import logging
 from typing import Any, Dict, List, Optional
 
-from rasa.core.tracker_store import SQLTrackerStore
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import Restarted, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import sessionmaker
 
 from bot.privacy import REQUESTED_SLOT, scrub_events
 
@@ -45,6 +50,14 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.pop("event_broker", None)
         super().__init__(*args, **kwargs)
+        # Rasa's engine keeps pooled connections without testing them: after a
+        # database restart each would fail once, a user's message with it.  The
+        # same engine, each connection tested when taken (as bot/store's is).
+        rasa_engine: sa.engine.Engine = self.engine  # type: ignore[has-type]
+        url = rasa_engine.url
+        rasa_engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sessionmaker(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         with self.session_scope() as session:

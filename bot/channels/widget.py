@@ -17,6 +17,12 @@ version lacks:
   coroutine; Rasa 3.6 calls it without one, so its replies never arrive);
 * bot messages go out whole (newlines kept) rather than split at blank lines,
   so the live view and the history look the same;
+* each message carries the client address of the request that opened the
+  socket (bot/channels/client_address.py; a client cannot set it), for the
+  limits per client address;
+* a message the assistant could not handle (an action call failed, a store
+  is down, the server is shutting down: bot/channels/turns.py) is answered
+  with the busy message, never with silence;
 * only the origins in ``WIDGET_ALLOWED_ORIGINS`` (and the assistant's own)
   may connect; with ``REDIS_HOST`` set, socket.io rooms are shared through
   Redis, so any Rasa process can reach any widget.
@@ -43,9 +49,10 @@ from socketio import AsyncRedisManager, AsyncServer
 
 from bot import config
 from bot.accounts.uploads import upload_refusals
+from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import origin_allowed, own_origins
 from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
-from bot.channels.handoff_bridge import handoff_aware
+from bot.channels.turns import BUSY_TEXT, Outcome, intake
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +90,12 @@ def client_metadata(raw: Any) -> Dict[str, Any]:
     if not isinstance(raw, dict):
         return {}
     return {key: raw[key] for key in CLIENT_METADATA_KEYS if isinstance(raw.get(key), str)}
+
+
+def socket_client_address(environ: Optional[Dict[str, Any]]) -> str:
+    """The client address of a socket.io connection: that of the HTTP request that opened it."""
+    request = (environ or {}).get("sanic.request")
+    return client_address(request) if request is not None else ""
 
 
 def transcript(events: Iterable[Any], limit: int = HISTORY_LIMIT) -> List[Dict[str, Any]]:
@@ -165,7 +178,7 @@ class WidgetInput(InputChannel):
         )
         routes = WidgetBlueprint(sio, "/socket.io", "widget", __name__)
         self._add_file_routes(routes)
-        self._add_socket_handlers(sio, routes, handoff_aware(on_new_message))
+        self._add_socket_handlers(sio, routes, intake(on_new_message))
         return routes
 
     @staticmethod
@@ -188,7 +201,7 @@ class WidgetInput(InputChannel):
         self,
         sio: AsyncServer,
         routes: WidgetBlueprint,
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        receive_message: Callable[[UserMessage], Awaitable[Outcome]],
     ) -> None:
         @sio.on("session_request")
         async def session_request(sid: Text, data: Any) -> None:
@@ -202,9 +215,13 @@ class WidgetInput(InputChannel):
                 await sio.leave_room(sid, widget_conversation(previous))
             await sio.enter_room(sid, conversation)
             await sio.emit("session_confirm", session_id, room=sid)
-            await sio.emit(
-                "session_history", await self._history(getattr(routes.ctx, "app", None), conversation), room=sid
-            )
+            try:
+                history = await self._history(getattr(routes.ctx, "app", None), conversation)
+            except Exception:  # noqa: BLE001 - the conversation store is down: say so, keep the session
+                logger.exception("the history of %s could not be read", conversation)
+                await tell_busy(sio, sid)
+                return
+            await sio.emit("session_history", history, room=sid)
 
         @sio.on("session_end")
         async def session_end(sid: Text, data: Any) -> bool:
@@ -229,18 +246,17 @@ class WidgetInput(InputChannel):
             if not session_id or data.get("session_id") != session_id:
                 await _refuse(sio, sid, "会话已失效，请刷新页面后重试。")
                 return
+            metadata = client_metadata(data.get("metadata"))
+            metadata[CLIENT_ADDRESS_METADATA] = socket_client_address(sio.get_environ(sid))
             message = UserMessage(
                 data["message"],
                 WidgetOutput(sio),
                 widget_conversation(session_id),
                 input_channel=self.name(),
-                metadata=client_metadata(data.get("metadata")),
+                metadata=metadata,
             )
-            try:
-                await on_new_message(message)
-            except Exception:  # noqa: BLE001 - the user must hear about any failure
-                logger.exception("handling a widget message failed")
-                await _refuse(sio, sid, "助手暂时无法处理这条消息，请稍后重试。")
+            if await receive_message(message) is not Outcome.ANSWERED:
+                await tell_busy(sio, sid)
 
     @staticmethod
     async def _restart(app: Optional[Sanic], conversation: str) -> None:
@@ -266,6 +282,12 @@ class WidgetInput(InputChannel):
             "accepted_types": ["image/jpeg", "image/png"],
             "upload_refusals": upload_refusals(config.get_int("MAX_UPLOAD_BYTES")),
         }
+
+
+async def tell_busy(sio: AsyncServer, sid: str) -> None:
+    """The busy message as a bot message, to the socket that sent: straight to
+    it, not through Redis (``ignore_queue``), which may be what is down."""
+    await sio.emit("bot_uttered", bot_message(BUSY_TEXT), room=sid, ignore_queue=True)
 
 
 async def _refuse(sio: AsyncServer, sid: str, reason: str) -> None:

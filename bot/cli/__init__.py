@@ -12,6 +12,7 @@ One module per command group, registered in the table of ``bot/cli/main.py``:
   agents.py      agents create|list|disable|password
   handoff.py     handoff report
   privacy.py     privacy purge
+  cluster.py     cluster start|stop|status (the local production cluster, bot/cluster.py)
 
 Shared by them: ``common.py`` (registering commands, the ``--database-url``
 option, ``open_services``: the services of that database built by

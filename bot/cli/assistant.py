@@ -66,11 +66,21 @@ def run(_: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        return assistant.wait()
+        return assistant.wait(on_action_server_exit=_action_server_exited)
     except KeyboardInterrupt:
         return 0
     finally:
         assistant.stop()
+
+
+def _action_server_exited(code: int) -> None:
+    """The Rasa server keeps serving: users get the busy message until the action server is back."""
+    print(
+        f"动作服务器已退出（退出码 {code}）。Rasa 服务器继续运行，用户会收到“系统繁忙”的提示；"
+        "请重新启动（Ctrl-C 后再 make run），或由进程管理器自动重启（docs/operations.md）。",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _telegram_mode() -> str:

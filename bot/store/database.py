@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Iterator, Optional
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,6 +50,11 @@ class Database:
             raise
         finally:
             session.close()
+
+    def ping(self) -> None:
+        """One trivial query (``SELECT 1``); raises when the database cannot be reached."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def upgrade(self) -> None:
         """Applies the migrations up to the latest (``bot.store.schema.upgrade``)."""

@@ -1,14 +1,17 @@
-"""SMS codes: 6 digits, only the hash stored, used once, valid 5 minutes,
+"""SMS codes: 6 digits, only an HMAC stored, used once, valid 5 minutes,
 5 wrong tries, at most 1 a minute and 5 an hour per phone; the HTTP gateway
-rolls the whole step back when the provider fails."""
+rolls the whole step back when the provider fails and keeps no text once sent;
+no code in the log."""
 import hashlib
+import hmac
+import logging
 import re
 
 import pytest
 import requests
 
 from bot.accounts.service import AccountService, CodeRefused, CodeRejected
-from bot.accounts.sms import HttpSmsGateway, SmsFailed
+from bot.accounts.sms import SENT_TEXT_NOT_KEPT, HttpSmsGateway, SmsFailed, SmsGateway
 from bot.accounts.uploads import UploadStore
 from tests.accounts.factories import rows
 
@@ -37,12 +40,31 @@ def test_code_is_six_digits_in_the_sms(service):
     assert "5 分钟" in message.text
 
 
-def test_only_the_hash_of_the_code_is_stored(service, database):
+def test_only_the_hmac_of_the_code_is_stored(service, database):
     service.send_code(PHONE, "reset")
     code = sent_code(service)
     [row] = rows(database, "one_time_codes")
     assert not any(code in str(value) for value in row)
-    assert hashlib.sha256(f"{PHONE}:{code}".encode()).hexdigest() in row
+    # An HMAC under the server's secret: a plain hash of a 6-digit code is undone by trying all 10^6.
+    assert hashlib.sha256(f"{PHONE}:{code}".encode()).hexdigest() not in row
+    assert hmac.new(service.code_key.encode(), f"{PHONE}:{code}".encode(), hashlib.sha256).hexdigest() in row
+
+
+def test_the_code_secret_comes_from_the_setting(database, monkeypatch, tmp_path):
+    monkeypatch.setenv("SMS_CODE_SECRET", "a-code-secret-of-at-least-32-characters")
+    assert AccountService(database, sms=SmsGateway(), uploads=UploadStore(tmp_path, 1024)).code_key == \
+        "a-code-secret-of-at-least-32-characters"
+    monkeypatch.setenv("SMS_CODE_SECRET", "")
+    first = AccountService(database, sms=SmsGateway(), uploads=UploadStore(tmp_path, 1024)).code_key
+    assert len(first) >= 32  # a random key of this process
+
+
+def test_a_code_never_reaches_the_log(service, caplog):
+    caplog.set_level(logging.DEBUG)
+    service.send_code(PHONE, "reset")
+    code = sent_code(service)
+    assert "SMS reset" in caplog.text  # the sending is logged ...
+    assert code not in caplog.text and "验证码是" not in caplog.text  # ... its text is not
 
 
 def test_sending_a_code_is_audited_with_the_phone_masked(service):
@@ -231,7 +253,9 @@ def test_http_gateway_posts_the_message_and_marks_it_sent(database, clock, tmp_p
     assert message.status == "sent"
     [(url, kwargs)] = post.calls
     assert url == "https://sms.example/send"
-    assert kwargs["json"] == {"phone": PHONE, "text": message.text}
+    assert kwargs["json"]["phone"] == PHONE and re.search(r"验证码是 \d{6}", kwargs["json"]["text"])
+    # Once the provider has it, the text is kept nowhere here: not the code, not anything else.
+    assert message.text == SENT_TEXT_NOT_KEPT
     assert kwargs["headers"] == {"Authorization": "Bearer sms-token"}
     assert kwargs["timeout"] > 0
 

@@ -6,6 +6,7 @@ import pytest
 
 from bot.accounts.diagnosis import RealnameNext
 from bot.accounts.flows import FLOWS, findings_of
+from bot.accounts.flows.verification import NO_PHONE
 from bot.accounts.masking import mask_phone
 from bot.accounts.models import AccountKind
 from bot.handoff.request_summary import summary_of
@@ -19,7 +20,7 @@ EVERY_KEY = {
     "code_phone": PHONE,
     "purpose": "verify",
     "code_ok": True,
-    "misses": 2,
+    "hidden": True,
     "finished": True,
     "unit_id": 3,
     "renamed": True,
@@ -40,11 +41,17 @@ def test_reset_code_entered():
     assert FLOWS["reset"].findings(data) == ["已按登录名找到账号", f"短信验证码已通过（{MASKED}），身份已确认"]
 
 
-def test_reset_misses_and_the_end():
-    assert FLOWS["reset"].findings({"misses": 3, "finished": True}) == [
-        "按登录名查了 3 次，没有找到",
+def test_reset_nothing_found_and_the_end():
+    data = {"target": None, "code_phone": NO_PHONE, "purpose": "reset", "finished": True}
+    assert FLOWS["reset"].findings(data) == [
+        "按登录名没有找到账号（用户看到的回答和找到时一样，验证码没有发出）",
         "已给出最后的答复，流程到此结束",
     ]
+
+
+def test_reset_account_without_a_phone():
+    data = {"target": 1, "code_phone": NO_PHONE, "purpose": "reset"}
+    assert FLOWS["reset"].findings(data) == ["已按登录名找到账号", "这个账号没有预留手机号，验证码没有发出"]
 
 
 def test_appeal_renamed_unit_with_the_new_phone_pending():
@@ -56,12 +63,9 @@ def test_appeal_renamed_unit_with_the_new_phone_pending():
     ]
 
 
-def test_appeal_new_phone_confirmed_and_unit_misses():
-    data = {"misses": 1, "code_phone": PHONE, "purpose": "appeal", "code_ok": True}
-    assert FLOWS["appeal"].findings(data) == [
-        "按单位名称查了 1 次，没有找到",
-        f"短信验证码已通过（{MASKED}），新手机号能收到审核结果",
-    ]
+def test_appeal_new_phone_confirmed_and_no_unit_found():
+    data = {"code_phone": PHONE, "purpose": "appeal", "code_ok": True}
+    assert FLOWS["appeal"].findings(data) == [f"短信验证码已通过（{MASKED}），新手机号能收到审核结果"]
 
 
 def test_registered_document_and_unit():
@@ -96,9 +100,8 @@ def test_registration_finds_nothing_to_keep():
 
 
 def test_torch():
-    data = {"target": 5, "code_phone": PHONE, "misses": 1}
+    data = {"target": 5, "code_phone": PHONE}
     assert FLOWS["torch"].findings(data) == [
-        "按信用代码或手机号查了 1 次，没有找到",
         "已找到从火炬中心迁移过来的账号",
         f"验证码发往 {MASKED}，还没有验证通过",
     ]

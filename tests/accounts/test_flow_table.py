@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bot.accounts.flows import FLOW_OF_INTENT, FLOW_SLOTS, FLOWS, GIVEN_VALUE_SLOTS, Context, Flow
-from bot.accounts.flows.prompts import ACCOUNT_REF_PROMPTS, PHOTOS, RENAMED_UNIT_PHOTOS, prompt
+from bot.accounts.flows.prompts import ACCOUNT_REF_PROMPTS, PHOTOS, UNIT_PHOTOS, prompt
 from bot.accounts.flows.readers import READERS
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -101,7 +101,7 @@ def test_photo_questions_state_the_upload_limit_from_the_setting(monkeypatch):
     assert prompt(ctx, "photo_back")["text"] == "请上传证件反面照片（jpg、jpeg 或 png，不超过 1.5 MB）。"
     renamed = Context({"flow": "appeal", "flow_data": {"renamed": True}}, "sender")
     assert prompt(renamed, "photo_back")["text"].endswith("（jpg、jpeg 或 png，不超过 1.5 MB）。")
-    assert set(PHOTOS) == set(RENAMED_UNIT_PHOTOS) == {"photo_front", "photo_back"}
+    assert set(PHOTOS) == set(UNIT_PHOTOS) == {"photo_front", "photo_back"}
 
 
 # -- the package's layers -----------------------------------------------------------------

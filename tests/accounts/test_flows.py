@@ -27,6 +27,7 @@ from bot.accounts.flows import (
     signed_flow_data,
     signed_verification,
 )
+from bot.accounts.flows.verification import HIDDEN_PHONE
 from bot.accounts.masking import mask_login_name, mask_phone
 from bot.accounts.models import (
     Account,
@@ -207,7 +208,7 @@ def test_reset_login_name_then_code_gives_a_one_time_link(store):
 
     conversation.say("zhangsan")
     assert conversation.ask == "verification_code"
-    assert mask_phone(PHONE) in conversation.text
+    assert HIDDEN_PHONE in conversation.text and mask_phone(PHONE) not in conversation.text
     assert store.codes_sent(PHONE) == 1
 
     conversation.say(store.code(PHONE))
@@ -226,40 +227,47 @@ def test_reset_shows_nothing_of_the_account_before_the_code(lite):
     conversation.say("zhangsan")
     conversation.say("000000")  # wrong
     before = "\n".join(conversation.texts)
-    assert mask_phone(PHONE) in before
-    rest = before.replace(mask_phone(PHONE), "")
-    for secret in (ZHANGSAN, "张三", "张*", ID_NUMBER, PHONE, PHONE[-4:], PHONE[:3]):
-        assert secret not in rest
-    assert re.findall(r"\d{3,}", rest) == []
+    for secret in (ZHANGSAN, "张三", "张*", ID_NUMBER, PHONE, PHONE[-4:], PHONE[:3], mask_phone(PHONE)):
+        assert secret not in before
+    assert re.findall(r"\d{3,}", before) == []
 
     conversation.say(lite.code(PHONE))
     assert ZHANGSAN in conversation.text
 
 
-def test_reset_unknown_login_name_is_asked_again_and_ends_after_three_misses(lite):
-    conversation = Conversation(lite.engine(), "reset")
+def steps_of(store: Store, flow: str, answers: List[str], sender: str) -> List[Tuple[Any, ...]]:
+    """Everything a user observes of a conversation: each answer's texts, buttons and next question."""
+    conversation = Conversation(store.engine(), flow, sender=sender)
     conversation.start()
-    for attempt in (1, 2):
-        conversation.say(f"nobody{attempt}")
-        assert conversation.ask == "account_ref" and not conversation.done
-        assert f"没有找到登录名为“nobody{attempt}”的账号" in conversation.text
-        assert "请核对后重新输入" in conversation.text
-        assert conversation.slots["account_ref"] is None
-    conversation.say("nobody3")
-    assert conversation.done and conversation.ask is None
-    assert "申诉找回" in conversation.text
-    assert lite.codes_sent() == 0
+    seen: List[Tuple[Any, ...]] = []
+    for answer in answers:
+        if conversation.done:
+            break
+        conversation.say(answer)
+        seen.append((conversation.text, tuple(map(str, conversation.buttons)), conversation.ask, conversation.done))
+        store.clock.advance(minutes=2)
+    return seen
 
 
-def test_reset_account_without_phone_ends_with_the_appeal_button(lite):
+def test_reset_unknown_login_name_gets_the_same_answers_as_a_known_one(lite):
+    """Issue 12, item 3: nothing tells whether a login name exists before verification."""
+    account(lite.database, "zhangsan")
+    answers = ["{name}", "000000", "重发", "000000", "手机号不用了"]
+    known = steps_of(lite, "reset", [a.format(name="zhangsan") for a in answers], "asks-known")
+    unknown = steps_of(lite, "reset", [a.format(name="nobody_1") for a in answers], "asks-unknown")
+    assert known == unknown
+    assert "如果账号存在" in known[0][0] and HIDDEN_PHONE in known[0][0]
+    assert lite.codes_sent() == 2  # the known account's phone got its codes; nobody else got any
+
+
+def test_reset_account_without_phone_gets_the_same_answer_and_no_code(lite):
     account(lite.database, "nophone", phone=None)
-    conversation = Conversation(lite.engine(), "reset")
-    conversation.start()
-    conversation.say("nophone")
-    assert conversation.done
-    assert "没有预留手机号" in conversation.text
-    assert APPEAL_BUTTON in conversation.buttons
-    assert lite.codes_sent() == 0
+    account(lite.database, "hasphone")
+    without = steps_of(lite, "reset", ["nophone", "000000"], "asks-nophone")
+    with_phone = steps_of(lite, "reset", ["hasphone", "000000"], "asks-hasphone")
+    assert without == with_phone
+    assert "手机号不用了" in without[1][0]  # the way out for an account without a usable phone
+    assert lite.codes_sent() == 1
 
 
 def test_reset_sql_fragment_is_refused_with_the_reason_and_asked_again(lite):
@@ -301,7 +309,7 @@ def test_reset_fifth_wrong_code_sends_a_new_one(lite):
         conversation.say(wrong(first))
     lite.clock.advance(minutes=2)
     conversation.say(wrong(first))
-    assert "已输错 5 次" in conversation.text and f"我已重新发送到 {mask_phone(PHONE)}" in conversation.text
+    assert "已输错 5 次" in conversation.text and f"我已重新发送到 {HIDDEN_PHONE}" in conversation.text
     assert lite.codes_sent(PHONE) == 2
     conversation.say(lite.code(PHONE))
     assert conversation.done and "reset?token=" in conversation.text
@@ -331,7 +339,7 @@ def test_reset_resend_sends_a_new_code_and_only_that_one_works(lite):
     lite.clock.advance(minutes=2)
     conversation.say("没收到，重发一下")
     assert conversation.ask == "verification_code"
-    assert f"已重新发送验证码到 {mask_phone(PHONE)}" in conversation.text
+    assert f"已重新发送验证码到 {HIDDEN_PHONE}" in conversation.text
     assert lite.codes_sent(PHONE) == 2
     second = lite.code(PHONE)
     if first != second:
@@ -564,11 +572,11 @@ def test_legal_appeal_with_the_former_unit_name_is_a_rename_appeal(store):
     assert conversation.ask == "unit_name"
     conversation.say("北京旧名科技有限公司")
     assert conversation.ask == "person_name"
-    assert "变更声明" in conversation.text
-    assert "主代办人" in conversation.text
-    assert conversation.slots["flow_data"]["renamed"] is True
+    assert "主代办人" in conversation.text and "改名" not in conversation.text  # a former name is not told
+    assert conversation.slots["flow_data"]["renamed"] is True  # but the reviewer will know
     conversation.say("李四")
     conversation.say(NEW_PHONE)
+    assert "加盖公章" in conversation.text  # what a renamed unit uploads is said to every unit
     conversation.upload(store.upload())
     conversation.upload(store.upload())
     conversation.say(store.code(NEW_PHONE))
@@ -580,13 +588,14 @@ def test_legal_appeal_with_the_former_unit_name_is_a_rename_appeal(store):
     assert (appeal.unit_name, appeal.person_name, appeal.doc_number) == ("北京旧名科技有限公司", "李四", None)
 
 
-def test_legal_appeal_with_an_unknown_unit_is_asked_again(lite):
-    conversation = Conversation(lite.engine(), "appeal")
-    conversation.start()
-    conversation.say("单位账号")
-    conversation.say("北京不存在科技有限公司")
-    assert conversation.ask == "unit_name"
-    assert "没有找到名称为“北京不存在科技有限公司”的单位账号" in conversation.text
+def test_legal_appeal_answers_an_unknown_unit_as_a_known_one(lite):
+    admin = account(lite.database, "unit_admin", kind=AccountKind.LEGAL, phone=None)
+    unit(lite.database, admin, "北京新名科技有限公司", former_names=("北京旧名科技有限公司",))
+    answers = ["单位账号", "{unit}", "李四", NEW_PHONE]
+    seen = [steps_of(lite, "appeal", [a.format(unit=name) for a in answers], f"unit-{index}")
+            for index, name in enumerate(("北京新名科技有限公司", "北京旧名科技有限公司", "北京不存在科技有限公司"))]
+    assert seen[0][:3] == seen[1][:3] == seen[2][:3]
+    assert seen[2][1][2] == "person_name"  # an unknown unit is taken as given: the reviewer checks it
 
 
 # -- real-name failure ------------------------------------------------------------------
@@ -793,8 +802,9 @@ def test_registered_id_names_the_holding_account_then_reset_needs_no_second_code
     conversation.start()
     assert "证件号码" in conversation.text
     conversation.say(ID_NUMBER)
-    assert conversation.ask == "verification_code" and mask_phone(PHONE) in conversation.text
+    assert conversation.ask == "verification_code" and HIDDEN_PHONE in conversation.text
     assert mask_login_name("zhaoliu") not in "\n".join(conversation.texts)
+    assert mask_phone(PHONE) not in "\n".join(conversation.texts)
     conversation.say(store.code(PHONE))
     assert conversation.done
     assert mask_login_name("zhaoliu") in conversation.text and mask_phone(PHONE) in conversation.text
@@ -809,12 +819,28 @@ def test_registered_id_names_the_holding_account_then_reset_needs_no_second_code
     assert store.codes_sent() == 1
 
 
-def test_registered_id_not_held_by_anyone(lite):
-    conversation = Conversation(lite.engine(), "registered_id")
+def test_registered_id_not_held_by_anyone_answers_as_a_held_one(lite):
+    natural(lite.database, "zhaoliu")
+    held = steps_of(lite, "registered_id", [ID_NUMBER, "000000", "重发"], "held")
+    free = steps_of(lite, "registered_id", [OTHER_ID, "000000", "重发"], "free")
+    assert held == free and held[0][2] == "verification_code"
+    assert lite.codes_sent() == 2 and lite.codes_sent(PHONE) == 2
+
+
+def test_registered_unit_unknown_or_former_name_answers_as_a_known_one(lite):
+    admin = account(lite.database, "unit_admin", kind=AccountKind.LEGAL)
+    unit(lite.database, admin, "北京新名科技有限公司", former_names=("北京旧名科技有限公司",))
+    seen = [steps_of(lite, "registered_unit", [name, "000000"], f"unit-{index}")
+            for index, name in enumerate(("北京新名科技有限公司", "北京旧名科技有限公司", "北京没有科技有限公司",
+                                          CREDIT_CODE, UNKNOWN_CREDIT_CODE))]
+    assert all(steps == seen[0] for steps in seen)
+    # The former name is told once the code is entered.
+    conversation = Conversation(lite.engine(), "registered_unit", sender="unit-renamed")
     conversation.start()
-    conversation.say(OTHER_ID)
-    assert conversation.done and "没有账号登记这个证件号码" in conversation.text
-    assert lite.codes_sent() == 0
+    lite.clock.advance(minutes=2)
+    conversation.say("北京旧名科技有限公司")
+    conversation.say(lite.code(PHONE))
+    assert conversation.done and "改名前的名称" in conversation.text
 
 
 def test_verified_identity_expires_after_thirty_minutes(lite):
@@ -831,20 +857,22 @@ def test_verified_identity_expires_after_thirty_minutes(lite):
 
 # -- registration check -------------------------------------------------------------------------
 
-def test_registration_check_existing_login(lite):
+def test_registration_check_existing_login_is_told_after_the_code(lite):
     account(lite.database, "zhangsan")
     conversation = Conversation(lite.engine(), "registration")
     conversation.start()
     conversation.say("zhangsan")
+    assert conversation.ask == "verification_code" and "注册成功" not in conversation.text
+    conversation.say(lite.code(PHONE))
     assert conversation.done and "注册成功" in conversation.text
-    assert lite.codes_sent() == 0
 
 
-def test_registration_check_unknown_login(lite):
-    conversation = Conversation(lite.engine(), "registration")
-    conversation.start()
-    conversation.say("nobody_here")
-    assert conversation.done and "没有查到" in conversation.text
+def test_registration_check_unknown_login_answers_as_an_existing_one(lite):
+    account(lite.database, "zhangsan")
+    registered = steps_of(lite, "registration", ["zhangsan", "000000"], "registered")
+    unregistered = steps_of(lite, "registration", ["nobody_here", "000000"], "unregistered")
+    assert registered == unregistered
+    assert "重新注册" in registered[0][0]  # what a code that never comes means
 
 
 # -- Torch centre ---------------------------------------------------------------------------------
@@ -864,11 +892,11 @@ def test_torch_case_three_explains_the_hj_login_name(store):
     assert login not in conversation.text
 
 
-def test_torch_unknown_code_ends(lite):
-    conversation = Conversation(lite.engine(), "torch")
-    conversation.start()
-    conversation.say(UNKNOWN_CREDIT_CODE)
-    assert conversation.done and "没有查到" in conversation.text
+def test_torch_unknown_code_answers_as_a_known_one(lite):
+    account(lite.database, "HJ_" + CREDIT_CODE, kind=AccountKind.LEGAL, torch_case=3, torch_key=CREDIT_CODE)
+    known = steps_of(lite, "torch", [CREDIT_CODE, "000000"], "torch-known")
+    unknown = steps_of(lite, "torch", [UNKNOWN_CREDIT_CODE, "000000"], "torch-unknown")
+    assert known == unknown and known[0][2] == "verification_code"
 
 
 # -- appeal status ---------------------------------------------------------------------------------
@@ -902,12 +930,13 @@ def test_appeal_status_filed_elsewhere_needs_the_phone_and_a_code(lite):
     assert f"申诉 {appeal.number}" in conversation.text and "未通过，原因：照片不清晰" in conversation.text
 
 
-def test_appeal_status_unknown_phone_ends(lite):
-    conversation = Conversation(lite.engine(), "appeal_status")
-    conversation.start()
-    conversation.say("13512345678")
-    assert conversation.done and "没有查到" in conversation.text
-    assert lite.codes_sent() == 0
+def test_appeal_status_unknown_phone_or_document_answers_as_a_known_one(lite):
+    file_appeal(lite, "kiosk-7")
+    seen = [steps_of(lite, "appeal_status", [reference, "000000"], f"status-{index}")
+            for index, reference in enumerate((NEW_PHONE, "13512345678", ID_NUMBER, OTHER_ID))]
+    assert all(steps == seen[0] for steps in seen)
+    assert HIDDEN_PHONE in seen[0][0][0] and mask_phone(NEW_PHONE) not in seen[0][0][0]
+    assert lite.codes_sent() == 2 and lite.codes_sent(NEW_PHONE) == 2
 
 
 # -- interruptions --------------------------------------------------------------------------------------
@@ -1034,12 +1063,15 @@ def test_a_login_name_in_the_first_message_is_not_asked_for_again(lite):
     assert conversation.done and "reset?token=" in conversation.text
 
 
-def test_an_unknown_login_name_in_the_first_message_is_explained_then_asked(lite):
-    conversation = Conversation(lite.engine(), "reset")
-    start_with(conversation, "密码忘了 登录名 nobody_here", login_name="nobody_here")
-    assert conversation.ask == "account_ref"
-    assert "没有找到登录名为“nobody_here”的账号" in conversation.text
-    assert lite.codes_sent() == 0
+def test_an_unknown_login_name_in_the_first_message_is_answered_as_a_known_one(lite):
+    account(lite.database, "zhangsan")
+    unknown = Conversation(lite.engine(), "reset", sender="first-unknown")
+    start_with(unknown, "密码忘了 登录名 nobody_here", login_name="nobody_here")
+    known = Conversation(lite.engine(), "reset", sender="first-known")
+    start_with(known, "密码忘了 登录名 zhangsan", login_name="zhangsan")
+    assert unknown.ask == known.ask == "verification_code"
+    assert unknown.text == known.text and "如果账号存在" in unknown.text
+    assert lite.codes_sent() == 1
 
 
 def test_an_id_number_in_the_first_message_starts_the_lookup(lite):
@@ -1080,6 +1112,7 @@ def test_a_second_lookup_with_a_new_value_looks_the_new_account_up(lite):
     conversation.say(lite.code(PHONE))
     assert conversation.done and mask_login_name("HJ_" + first) in conversation.text
 
+    lite.clock.advance(minutes=2)  # one code a minute per conversation
     again = Conversation(lite.engine(), "torch", verified_account=conversation.slots["verified_account"])
     start_with(again, f"再查一下火炬中心的单位账号，信用代码是 {second}", credit_code=second)
     assert again.ask == "verification_code", again.text  # the new account needs its own code
@@ -1093,6 +1126,7 @@ def test_the_same_account_again_needs_no_second_code(lite):
     conversation = Conversation(lite.engine(), "torch")
     start_with(conversation, CREDIT_CODE, credit_code=CREDIT_CODE)
     conversation.say(lite.code(PHONE))
+    lite.clock.advance(minutes=2)  # one code a minute per conversation
     again = Conversation(lite.engine(), "torch", verified_account=conversation.slots["verified_account"])
     start_with(again, CREDIT_CODE, credit_code=CREDIT_CODE)
     assert again.done and lite.codes_sent(PHONE) == 1

@@ -26,6 +26,7 @@ from actions.account_flows import (
     cleared_flow,
 )
 from bot.accounts.flows import FLOW_SLOTS, FlowEngine
+from bot.accounts.flows.verification import HIDDEN_PHONE
 from bot.accounts.masking import mask_phone
 from bot.accounts.models import Account, AccountKind, RealnameState
 from bot.accounts.service import AccountService
@@ -185,7 +186,9 @@ def test_an_answer_after_action_listen_is_validated(service, build):
     assert values["flow_data"]["code_phone"] == mask_phone(PHONE)
     assert service.kept_values(SENDER)["code_phone"] == PHONE
     assert events[-1] == SlotSet(REQUESTED_SLOT, "verification_code")
-    assert any(mask_phone(PHONE) in message["text"] for message in messages)
+    # Before verification the phone is never shown, not even masked (docs/security.md section 8).
+    assert any(HIDDEN_PHONE in message["text"] for message in messages)
+    assert not any(mask_phone(PHONE) in message["text"] for message in messages)
     assert code_sent(service)
 
 

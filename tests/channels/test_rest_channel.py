@@ -228,3 +228,19 @@ async def test_over_http_opened_locally_a_local_program_needs_no_token_but_a_pro
         proxied = await client.post(f"{base}/webhook", json=message, headers={"X-Forwarded-For": "198.51.100.1"})
         assert proxied.status_code == 401
         assert [m.sender_id for m in rasa.messages] == ["rest:dev"]
+
+
+@pytest.mark.asyncio
+async def test_over_http_the_client_address_is_the_channels_to_say(stores, monkeypatch):
+    """A client cannot pick the address its lookups and SMS count against (docs/security.md section 8)."""
+    rasa = Recorder()
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Forwarded-For": "198.51.100.23"}
+    message = {"sender": "u-1", "message": "你好", "metadata": {"client_address": "203.0.113.99", "a": 1}}
+    async with served(RestAccess(token=TOKEN), rasa) as base, httpx.AsyncClient() as client:
+        monkeypatch.delenv("TRUSTED_PROXIES", raising=False)
+        assert (await client.post(f"{base}/webhook", json=message, headers=headers)).status_code == 200
+        monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1")
+        assert (await client.post(f"{base}/webhook", json=message, headers=headers)).status_code == 200
+    direct, proxied = rasa.messages
+    assert direct.metadata == {"client_address": "127.0.0.1", "a": 1}  # the header of an untrusted peer is ignored
+    assert proxied.metadata == {"client_address": "198.51.100.23", "a": 1}

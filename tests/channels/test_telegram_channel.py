@@ -47,6 +47,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type"
 TOKEN = "123:TEST"
 SECRET = "s3cret_token-for-tests"
 CHAT = 4242
+# Telegram shows no client address: the chat is the address its limits count against.
+CHAT_ADDRESS = {"client_address": f"telegram:{CHAT}"}
 OTHER_CHAT = 5151
 LONG_QUESTION = "申报项目时系统提示单位信息不完整，但是单位管理员已经补充过全部信息了，应该怎么处理？"
 
@@ -233,7 +235,7 @@ async def test_commands_become_intents(fake, polling, command, intent):
     await fake.until(lambda: rasa.messages, what="the command to reach Rasa")
     [message] = rasa.messages
     assert message.text == intent
-    assert message.metadata == {"display_text": command}
+    assert message.metadata == {"display_text": command, "client_address": f"telegram:{CHAT}"}
 
 
 @pytest.mark.asyncio
@@ -295,7 +297,7 @@ async def test_a_pressed_button_is_answered_and_its_payload_goes_to_rasa(fake, p
     update = fake.push_update(fake.callback_update(CHAT, "/forgot_password", message=shown))
     await fake.until(lambda: rasa.messages and fake.calls_of("answerCallbackQuery"))
     [message] = rasa.messages
-    assert (message.text, message.metadata) == ("/forgot_password", {"display_text": "忘记密码"})
+    assert (message.text, message.metadata) == ("/forgot_password", {"display_text": "忘记密码", **CHAT_ADDRESS})
     [answer] = fake.calls_of("answerCallbackQuery")
     assert answer.params["callback_query_id"] == update["callback_query"]["id"]
 
@@ -311,7 +313,7 @@ async def test_a_long_payload_is_resolved_from_the_pressed_message_even_after_a_
     fake.push_update(fake.callback_update(CHAT, data, message=shown))
     await fake.until(lambda: rasa.messages)
     [message] = rasa.messages
-    assert (message.text, message.metadata) == (LONG_QUESTION, {"display_text": LONG_QUESTION})
+    assert (message.text, message.metadata) == (LONG_QUESTION, {"display_text": LONG_QUESTION, **CHAT_ADDRESS})
     assert fake.calls_of("answerCallbackQuery", ok_only=True)
 
 
@@ -325,7 +327,8 @@ async def test_a_long_payload_with_another_title_is_resolved_from_memory(fake, p
     data = shown["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     fake.push_update(fake.callback_update(CHAT, data, message=shown))
     await fake.until(lambda: rasa.messages)
-    assert (rasa.messages[0].text, rasa.messages[0].metadata) == (payload, {"display_text": "单位信息不完整"})
+    assert (rasa.messages[0].text, rasa.messages[0].metadata) == (payload, {"display_text": "单位信息不完整",
+                                                                          **CHAT_ADDRESS})
 
 
 @pytest.mark.asyncio
@@ -364,7 +367,7 @@ async def test_a_photo_is_downloaded_stored_and_handed_on_as_send_file(fake, pol
     [upload] = uploads(account_store)
     assert upload.sender_id == f"telegram:{CHAT}" and upload.size == len(photo)
     name = f"photo_{update['message']['message_id']}.jpg"
-    assert message.metadata == {"upload_id": upload.id, "display_text": f"[照片] {name}"}
+    assert message.metadata == {"upload_id": upload.id, "display_text": f"[照片] {name}", **CHAT_ADDRESS}
     assert [call.params["file_id"] for call in fake.calls_of("getFile")] == ["photo-big"]
     assert [call.params["path"] for call in fake.calls_of("download")] == ["photos/file_7.jpg"]
 

@@ -26,10 +26,12 @@ def test_an_empty_token_lets_nobody_in():
     assert not action_server.authorised("/webhook", "Bearer", "")
 
 
-def test_only_health_is_open():
-    assert action_server.OPEN_PATHS == {"/health"}
+def test_only_health_and_readiness_are_open():
+    assert action_server.OPEN_PATHS == {"/health", "/health/ready"}
     assert action_server.authorised("/health", None, TOKEN)
+    assert action_server.authorised("/health/ready", None, TOKEN)
     assert not action_server.authorised("/health/", None, TOKEN)
+    assert not action_server.authorised("/health/ready/", None, TOKEN)
 
 
 def test_the_action_server_refuses_to_start_without_a_token(monkeypatch, capsys):

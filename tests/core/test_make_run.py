@@ -1,5 +1,5 @@
-"""`make run`'s command: it prints where to reach the assistant, serves, and
-stops both servers on Ctrl-C."""
+"""`make run`'s command: it prints where to reach the assistant, serves, keeps
+the Rasa server up when the action server dies, and stops both servers on Ctrl-C."""
 import os
 import re
 import signal
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.chat import send
+from bot.channels.turns import BUSY_TEXT
 from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -22,6 +23,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _default_interrupt() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _child_running(parent: int, command_part: str) -> int:
+    """The pid of ``parent``'s child whose command line contains ``command_part``."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and command_part in command:
+            return int(stat.parent.name)
+    raise AssertionError(f"no child of {parent} runs {command_part}")
 
 
 def test_run_prints_the_addresses_serves_and_stops_on_ctrl_c(tmp_path):
@@ -60,6 +74,11 @@ def test_run_prints_the_addresses_serves_and_stops_on_ctrl_c(tmp_path):
         assert "Telegram" in output and "TELEGRAM_BOT_TOKEN" in output  # not configured: says how
         assert "REST_OPEN_LOCALLY=true" in output and "仅供本地开发" in output  # flagged, not silent
         assert send(webhook, "make-run", "你好")[0]["buttons"]  # from this machine: no token needed
+        # The action server dies: the Rasa server keeps serving (docs/operations.md).
+        os.kill(_child_running(process.pid, "bot.action_server"), signal.SIGKILL)
+        time.sleep(2)
+        assert process.poll() is None
+        assert send(webhook, "make-run", "忘记密码")[-1]["text"] == BUSY_TEXT
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0

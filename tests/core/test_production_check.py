@@ -18,6 +18,7 @@ SECRET = "s" * 40
 FIT: Dict[str, str] = {
     "ACTION_SERVER_TOKEN": SECRET,
     "VERIFICATION_SIGNING_KEY": "v" * 40,
+    "SMS_CODE_SECRET": "c" * 40,
     "REST_API_TOKEN": "r" * 40,
     "REST_OPEN_LOCALLY": "false",
     "PUBLIC_BASE_URL": "https://assistant.example.gov.cn",
@@ -38,6 +39,7 @@ def test_a_production_configuration_has_no_problem():
     ({"VERIFICATION_SIGNING_KEY": ""}, "VERIFICATION_SIGNING_KEY"),
     ({"VERIFICATION_SIGNING_KEY": "k" * 31}, "VERIFICATION_SIGNING_KEY"),
     ({"IDENTITY_TOKEN_SECRET": "i" * 10}, "IDENTITY_TOKEN_SECRET"),
+    ({"SMS_CODE_SECRET": ""}, "SMS_CODE_SECRET"),
     ({"REST_API_TOKEN": "r" * 31}, "REST_API_TOKEN"),
     ({"REST_OPEN_LOCALLY": "true"}, "REST_OPEN_LOCALLY"),
     ({"TELEGRAM_WEBHOOK_URL": "https://a.example/webhooks/telegram/webhook"}, "TELEGRAM_WEBHOOK_URL"),

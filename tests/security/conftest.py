@@ -27,6 +27,8 @@ def assistant(tmp_path_factory):
         BIND_HOST="127.0.0.1",
         SUPPORT_HOURS="always",
         TELEGRAM_BOT_TOKEN="",
+        # The tests are the proxy: each attack names its clients' addresses in X-Forwarded-For.
+        TRUSTED_PROXIES="127.0.0.1",
     ) as process:
         yield process
 

@@ -81,7 +81,8 @@ def texts(reply: Any) -> str:
 
 
 def chat(assistant, sender: str, text: str, **metadata: Any) -> str:
-    replies = send(assistant.running.rest_webhook, sender, text, metadata=metadata or None, token=assistant.rest_token)
+    replies = send(assistant.running.rest_webhook, sender, text, metadata=metadata or None,
+                   token=assistant.rest_token)
     return "\n".join(reply.get("text", "") for reply in replies)
 
 

@@ -28,6 +28,7 @@ import pytest
 from PIL import Image
 
 from bot.store import Database
+from bot.accounts.flows.verification import HIDDEN_PHONE
 from bot.accounts.models import AccountKind, Upload
 from bot.accounts.service import AccountService, AppealDraft
 from bot.accounts.uploads import UploadStore
@@ -205,7 +206,7 @@ PNG = png_bytes()
 def test_a_rest_client_cannot_inherit_a_telegram_chats_verification(server, telegram, accounts):
     chat = next(CHATS)
     assert "登录名" in telegram_say(server, telegram, chat, "忘记密码了", "登录名")
-    assert "130****5632" in telegram_say(server, telegram, chat, "sec_telegram_user", "130****5632")
+    assert HIDDEN_PHONE in telegram_say(server, telegram, chat, "sec_telegram_user", HIDDEN_PHONE)
     code = latest_code(accounts, "13012345632")
     assert RESET_LINK.search(telegram_say(server, telegram, chat, code, "/webhooks/account/reset"))
     # The chat is verified for 30 minutes: asking again gives a fresh link at once.
@@ -218,7 +219,7 @@ def test_a_rest_client_cannot_inherit_a_telegram_chats_verification(server, tele
         assert "登录名" in answer  # a new conversation: who is asking?
         answer = rest(server, sender, "sec_telegram_user")
         assert_no_reset_link(answer)
-        assert "130****5632" in answer or "验证码刚刚发过" in answer  # a code to the phone, never a link
+        assert HIDDEN_PHONE in answer or "验证码刚刚发过" in answer  # a code to the phone, never a link
     assert len(telegram.texts_to(chat)) == sent_to_chat  # nothing was said to the Telegram chat
     owners = stored_senders(server)
     assert {f"telegram:{chat}", f"rest:telegram:{chat}", f"rest:{chat}"} <= owners and str(chat) not in owners
@@ -263,7 +264,7 @@ async def test_a_rest_client_cannot_inherit_a_widget_sessions_verification(serve
     try:
         session_id, _ = await widget.start_session()
         assert "登录名" in await widget_say(widget, "忘记密码了")
-        assert "130****5631" in await widget_say(widget, "sec_widget_user")
+        assert HIDDEN_PHONE in await widget_say(widget, "sec_widget_user")
         assert RESET_LINK.search(await widget_say(widget, latest_code(accounts, "13012345631")))
         assert RESET_LINK.search(await widget_say(widget, "忘记密码了"))  # verified for 30 minutes
 
@@ -299,7 +300,7 @@ async def test_a_widget_client_cannot_choose_another_channels_conversation(serve
             session_id, history = await widget.start_session(requested)
             assert session_id != requested and history["messages"] == []  # a fresh session, not theirs
         # The Telegram chat waits for a login name; had the widget joined it, this would send a code.
-        assert "130****5633" not in await widget_say(widget, "sec_other_user")
+        assert HIDDEN_PHONE not in await widget_say(widget, "sec_other_user")
         assert not accounts.outbox(phone="13012345633")
         assert f"widget:{session_id}" in stored_senders(server)
     finally:

@@ -2,7 +2,8 @@
 
 This conversation's appeals are shown at once (``begin``); otherwise a phone
 or document number -> a code to the phone the appeal gave -> each appeal's
-state, with the reason of a rejection.
+state, with the reason of a rejection.  No appeal with that number: the same
+answer, and the code never comes.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from typing import Any, List, Mapping, Optional, Sequence
 
 from bot import SUPPORT_PHONE
 from bot.accounts import checks
-from bot.accounts.flows.base import Context, Outcome, Turn, stop
+from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.flows.flow import Flow
-from bot.accounts.flows.verification import FINISHED, Steps
+from bot.accounts.flows.verification import FINISHED, HIDDEN_PHONE, NO_PHONE, Steps
 from bot.accounts.labels import DECISION_LABELS
 from bot.accounts.masking import mask_phone
 from bot.accounts.models import Appeal, Decision
-from bot.accounts.service import REVIEW_DURATION, REVIEW_WORKING_DAYS
+from bot.accounts.service import CODE_LIFETIME, REVIEW_DURATION, REVIEW_WORKING_DAYS, minutes_of
 from bot.timezones import shown_time
 
 SHOWN_APPEALS = 5
@@ -47,28 +48,25 @@ def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
 def lookup(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
     """The appeals filed with a phone or a document number; the code goes to the appeal's phone."""
     text = checks.normalise(turn.text)
+    by_phone = re.fullmatch(r"\+?\d{11,13}", text)
+    reference = checks.parse_phone(text) if by_phone else text.upper()
+    steps.take_lookup(ctx)
     appeals = (
-        steps.service.appeals_for(phone=checks.parse_phone(text))
-        if re.fullmatch(r"\+?\d{11,13}", text)
-        else steps.service.appeals_for(doc_number=text.upper())
+        steps.service.appeals_for(phone=reference) if by_phone else steps.service.appeals_for(doc_number=reference)
     )
-    if not appeals:
-        stop(
-            ctx,
-            outcome,
-            "没有查到用这个手机号或证件号码提交的申诉。"
-            "在平台页面上提交的申诉，结果会短信通知；"
-            f"超过 {REVIEW_WORKING_DAYS} 个工作日没有消息，请联系平台技术支持 {SUPPORT_PHONE}。",
-        )
-        return
-    phone = appeals[0].phone
-    ctx.remember(appeal_phone=phone, code_phone=phone, purpose="appeal_status")
+    # Found or not, the same answer: whether anyone appealed with a number is told after the code only.
+    phone = appeals[0].phone if appeals else None
+    ctx.remember(appeal_phone=phone or NO_PHONE, code_phone=phone or NO_PHONE, purpose="appeal_status", hidden=True)
     steps.send_code(
         ctx,
         outcome,
         phone,
         "appeal_status",
-        f"为确认是您本人，已向申诉时填写的手机 {mask_phone(phone)} 发送验证码。",
+        f"如果有用这个号码提交的申诉，验证码已发到申诉时填写的手机 {HIDDEN_PHONE}"
+        f"（{minutes_of(CODE_LIFETIME)} 分钟内有效）。一直收不到验证码，说明没有查到用这个号码提交的申诉："
+        f"在平台页面上提交的申诉，结果会短信通知；超过 {REVIEW_WORKING_DAYS} 个工作日没有消息，"
+        f"请联系平台技术支持 {SUPPORT_PHONE}。",
+        quiet=True,
     )
 
 
@@ -86,7 +84,9 @@ def findings(flow_data: Mapping[str, Any]) -> List[str]:
     if flow_data.get("started"):  # had this conversation filed any, they would have ended the flow
         words.append("这次对话里没有提交过申诉")
     phone = flow_data.get("appeal_phone")
-    if phone:
+    if phone == NO_PHONE:
+        words.append("按用户给的号码没有查到申诉（用户看到的回答和查到时一样，验证码没有发出）")
+    elif phone:
         words.append(f"已找到用户的申诉，申诉时填写的手机 {mask_phone(phone)}")
         if flow_data.get("code_ok"):
             words.append("申诉手机的短信验证码已通过")

@@ -6,8 +6,9 @@ Contract:
   engine answers: messages to show, slots to set, the next slot to ask (or
   ``done``), or ``rejected`` when the message is no answer at all.
 * ``Context`` is the running flow: its name, the form's slots (``FLOW_SLOTS``,
-  the slots of domain/account_flows.yml's form), the private ``flow_data`` and
-  the verified account.  Steps change it only through ``set`` (a slot) and
+  the slots of domain/account_flows.yml's form), the private ``flow_data``,
+  the verified account, and the conversation and client address its limits
+  count against.  Steps change it only through ``set`` (a slot) and
   ``remember`` (flow_data); what they changed is what the engine returns.
 * ``stop`` ends a flow after the current step with a last word.
 
@@ -48,6 +49,8 @@ class Turn:
     sender_id: str = "anonymous"
     # Values found in the message (bot/nlu/values.py kinds -> first value of each).
     values: Dict[str, str] = field(default_factory=dict)
+    # The client address the channel saw (never the user's word); "" when unknown.
+    client_address: str = ""
 
 
 @dataclass
@@ -66,8 +69,9 @@ class Outcome:
 class Context:
     """The flow's slots and internal data, updated as a step runs."""
 
-    def __init__(self, slots: Dict[str, Any], sender_id: str) -> None:
+    def __init__(self, slots: Dict[str, Any], sender_id: str, client_address: str = "") -> None:
         self.sender_id = sender_id
+        self.client_address = client_address  # for the limits per client address
         self.flow: str = slots.get("flow") or ""
         # Slot values as Rasa keeps them (None when unset), like ``data`` below.
         self.slots: Dict[str, Any] = {name: slots.get(name) for name in FLOW_SLOTS}

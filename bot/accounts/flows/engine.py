@@ -64,14 +64,14 @@ class FlowEngine:
         self.now = clock or service.now
         self.steps = Steps(service, token_secret, self.now, signing_key)
 
-    def _context(self, slots: Dict[str, Any], sender_id: str) -> Context:
-        return Context(self.steps.trusted(slots, sender_id), sender_id)
+    def _context(self, slots: Dict[str, Any], sender_id: str, client_address: str = "") -> Context:
+        return Context(self.steps.trusted(slots, sender_id), sender_id, client_address)
 
     # -- entry points ----------------------------------------------------------
 
     def start(self, slots: Dict[str, Any], turn: Turn) -> Outcome:
         """The flow begins (or resumes after an interruption): ask what comes next."""
-        ctx = self._context(slots, turn.sender_id)
+        ctx = self._context(slots, turn.sender_id, turn.client_address)
         outcome = Outcome()
         self.steps.accept_identity_token(ctx, turn)
         flow = FLOWS.get(ctx.flow)
@@ -99,7 +99,7 @@ class FlowEngine:
                 ctx.set(slot, None)
 
     def answer(self, slots: Dict[str, Any], slot: str, turn: Turn) -> Outcome:
-        ctx = self._context(slots, turn.sender_id)
+        ctx = self._context(slots, turn.sender_id, turn.client_address)
         if self._interrupts(slot, turn):
             return Outcome(rejected=True)
         outcome = Outcome()
@@ -112,9 +112,9 @@ class FlowEngine:
             return self._ask_again(ctx, outcome, slot)
         return self._advance(ctx, outcome)
 
-    def resume(self, slots: Dict[str, Any], slot: Optional[str], sender_id: str) -> Outcome:
+    def resume(self, slots: Dict[str, Any], slot: Optional[str], sender_id: str, client_address: str = "") -> Outcome:
         """Back from an interruption: ask the pending question again."""
-        ctx = self._context(slots, sender_id)
+        ctx = self._context(slots, sender_id, client_address)
         if slot is None:
             return self._advance(ctx, Outcome())
         return self._ask(ctx, Outcome(), slot)

@@ -40,7 +40,7 @@ def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
             request["unit_id"],
             parse_system(ctx.slots["system_name"]).name,
             request["role"],
-            ctx.sender_id,
+            steps.requester(ctx),
         )
         outcome.say(
             f"已给单位管理员（法人账号预留手机 {masked}）发短信，"

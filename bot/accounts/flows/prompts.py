@@ -49,10 +49,13 @@ PHOTOS = {
     "photo_front": "请上传本人签字的证件正面照片",
     "photo_back": "请上传证件反面照片",
 }
-# A unit appealing under its former name (flow_data "renamed"): sealed copies and the rename statement.
-RENAMED_UNIT_PHOTOS = {
-    "photo_front": "请上传“证件正面”材料：证件正反面复印件，本人签字并加盖公章后拍照",
-    "photo_back": "请上传“证件反面”材料：单位名称变更声明，加盖公章后拍照",
+# A unit's appeal: the same photos, and what a unit that changed its name sends instead (sealed
+# copies and the rename statement).  Said to every unit, never only to the units found under a
+# former name: that would tell, before any verification, which names were a registered unit's.
+UNIT_PHOTOS = {
+    "photo_front": "请上传本人签字的证件正面照片；单位改过名、按旧名称申诉的，"
+    "请上传证件正反面复印件（本人签字并加盖公章）的照片",
+    "photo_back": "请上传证件反面照片；单位改过名、按旧名称申诉的，请上传单位名称变更声明（加盖公章）的照片",
 }
 PROMPTS: Dict[str, Dict[str, Any]] = {
     "account_kind": {
@@ -106,8 +109,8 @@ def upload_rule() -> str:
     return f"（{PHOTO_FORMATS}，不超过 {megabytes(config.get_int('MAX_UPLOAD_BYTES'))} MB）"
 
 
-def photo_prompt(slot: str, renamed: bool) -> Dict[str, Any]:
-    return {"text": (RENAMED_UNIT_PHOTOS if renamed else PHOTOS)[slot] + upload_rule() + "。"}
+def photo_prompt(slot: str, unit: bool) -> Dict[str, Any]:
+    return {"text": (UNIT_PHOTOS if unit else PHOTOS)[slot] + upload_rule() + "。"}
 
 
 def prompt(ctx: Context, slot: str) -> Dict[str, Any]:
@@ -117,7 +120,9 @@ def prompt(ctx: Context, slot: str) -> Dict[str, Any]:
     if slot == "verification_code":
         return {"text": VERIFICATION_CODE_PROMPT}
     if slot in PHOTOS:
-        return photo_prompt(slot, renamed=bool(ctx.data.get("renamed")))
+        return photo_prompt(
+            slot, unit=ctx.flow == "appeal" and ctx.slots.get("account_kind") == AccountKind.LEGAL.value
+        )
     if slot == "person_name" and ctx.slots.get("account_kind") == AccountKind.LEGAL.value:
         return {"text": AGENT_NAME_PROMPT}
     return PROMPTS[slot]

@@ -18,7 +18,7 @@ from bot.accounts.checks import InvalidInput
 from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.flows.flow import Reader
 from bot.accounts.flows.table import FLOWS
-from bot.accounts.flows.verification import Steps, lookup_account, miss, take_verification_code
+from bot.accounts.flows.verification import Steps, lookup_account, take_verification_code
 from bot.accounts.models import AccountKind
 from bot.accounts.systems import parse_system
 
@@ -57,23 +57,14 @@ def take_phone(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None
 
 
 def take_unit_name(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
-    """The unit's name, current or former (a former name is the rename appeal: flow_data "renamed")."""
+    """The unit's name, current or former, taken as given: whether a unit has that name is for the
+    reviewer (flow_data "unit_id", and "renamed" for a former name), never told before verification."""
     name = checks.parse_unit_name(turn.text)
+    steps.take_lookup(ctx)
     matches = steps.service.find_units(name)
-    if not matches:
-        miss(
-            ctx,
-            f"没有找到名称为“{name}”的单位账号。" "请输入注册账号时用的单位全称；改过名的，请用注册时的旧名称。",
-            "多次没有找到，请转人工客服。",
-        )
-    match = matches[0]
     ctx.set("unit_name", name)
-    ctx.remember(unit_id=match.unit_id, renamed=match.matched_former_name)
-    if match.matched_former_name:
-        outcome.say(
-            "这个名称是单位改名前的名称，按改名申诉办理：证件正面处上传证件正反面复印件（本人签字并加盖公章），"
-            "证件反面处上传单位名称变更声明（加盖公章）。"
-        )
+    if matches:
+        ctx.remember(unit_id=matches[0].unit_id, renamed=matches[0].matched_former_name)
 
 
 def _take_photo(steps: Steps, ctx: Context, turn: Turn, slot: str) -> None:

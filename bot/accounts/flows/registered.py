@@ -2,8 +2,9 @@
 
 A document number, or a unit name / credit code -> a code to the holding
 account's reserved phone -> its masked login name, kind and phone, with the
-reset button (the reset then needs no second code).  Nobody holds it: the
-user can register; a former unit name: the rename advice.
+reset button (the reset then needs no second code); a former unit name: the
+rename advice, after the code too.  Nobody holds it: the same answer as when
+somebody does (a code "if the account exists"), and the code never comes.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any, List, Mapping, Optional
 
-from bot import SUPPORT_PHONE
 from bot.accounts import checks
-from bot.accounts.flows.base import Context, Outcome, Turn, stop
+from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.flows.flow import Flow
 from bot.accounts.flows.prompts import RESET_BUTTON
 from bot.accounts.flows.verification import Steps, verification_findings
@@ -28,6 +28,11 @@ def _show_holder(steps: Steps, ctx: Context, outcome: Outcome, what: str) -> Opt
         return steps.needs_verification(ctx)
     account = steps.service.account(account_id)
     kind = ACCOUNT_KIND_HOLDERS[account.kind]
+    if ctx.data.get("renamed"):
+        outcome.say(
+            "您给的是单位改名前的名称：单位账号仍以旧名称登记。找回账号后可在 修改法人信息 里更新名称；"
+            "申诉时用旧名称，并上传单位名称变更声明（加盖公章）。"
+        )
     outcome.say(
         f"这个{what}已经登记在{kind} "
         f"{mask_login_name(account.login_name)} 上，预留手机 {mask_phone(account.phone)}。"
@@ -53,16 +58,9 @@ def lookup_id(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
         if re.fullmatch(r"\d{15,}[\dXx]?", text)
         else checks.parse_document_number(text, None)
     )
+    steps.take_lookup(ctx)
     holders = steps.service.document_holders(number)
-    if not holders:
-        stop(
-            ctx,
-            outcome,
-            "平台上没有账号登记这个证件号码，可以正常注册。若注册时仍提示已存在，请核对号码，"
-            f"或联系平台技术支持 {SUPPORT_PHONE}。",
-        )
-        return
-    steps.start_verification(ctx, holders[0], outcome)
+    steps.start_verification(ctx, holders[0] if holders else None, outcome)
 
 
 def lookup_unit(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
@@ -72,23 +70,14 @@ def lookup_unit(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> Non
         reference = checks.parse_credit_code(text)
     else:
         reference = checks.parse_unit_name(turn.text)
+    steps.take_lookup(ctx)
     matches = steps.service.find_units(reference)
     if not matches:
-        stop(
-            ctx,
-            outcome,
-            "平台上没有以这个名称或信用代码注册的单位账号。"
-            "单位改过名的，请用注册时的旧名称再问我；"
-            f"仍提示已存在，请联系平台技术支持 {SUPPORT_PHONE}。",
-        )
+        steps.start_verification(ctx, None, outcome)
         return
-    match = matches[0]
-    if match.matched_former_name:
-        outcome.say(
-            "这是单位改名前的名称：单位账号仍以旧名称登记。找回账号后可在 修改法人信息 里更新名称；"
-            "申诉时用旧名称，并上传单位名称变更声明（加盖公章）。"
-        )
-    steps.start_verification(ctx, steps.service.account(match.account_id), outcome)
+    # A former name is told after verification (_show_holder): before, it would tell the unit exists.
+    ctx.remember(renamed=matches[0].matched_former_name)
+    steps.start_verification(ctx, steps.service.account(matches[0].account_id), outcome)
 
 
 def findings_id(flow_data: Mapping[str, Any]) -> List[str]:

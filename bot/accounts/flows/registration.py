@@ -1,7 +1,10 @@
 """registration (the button under the garbled-page answer): did the registration go through?
 
-A login name or document number -> registered or not.  Existence only, as the
-platform's own search shows it: no code, nothing of the account.
+A login name or document number -> a code to the account's reserved phone
+"if the account exists" -> registered.  Whether a login name or document is
+registered is told only after the code, like everything about an account: a
+registration that did not go through gets the same answer, and the code never
+comes (the answer says what that means).
 """
 
 from __future__ import annotations
@@ -10,26 +13,26 @@ from typing import Any, List, Mapping, Optional
 
 from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.flows.flow import Flow
-from bot.accounts.flows.verification import FINISHED, Steps, parse_reference
+from bot.accounts.flows.verification import Steps, parse_reference, verification_findings
 
 
 def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
-    return None if ctx.slots.get("account_ref") else "account_ref"
+    if steps.account_in_question(ctx) is None:
+        return steps.needs_verification(ctx)
+    outcome.say("查到了：这个账号已经注册成功，最后一步的乱码不影响注册结果，直接登录即可（建议用最新版谷歌浏览器）。")
+    return None
 
 
 def lookup(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
     reference = parse_reference(turn.text)
-    if steps.service.registration_exists(reference):
-        outcome.say(
-            "查到了：这个账号已经注册成功，最后一步的乱码不影响注册结果，直接登录即可" "（建议用最新版谷歌浏览器）。"
-        )
-    else:
-        outcome.say("没有查到这个登录名或证件号码的账号，说明注册没有完成。请换用最新版谷歌浏览器重新注册。")
+    steps.take_lookup(ctx)
+    accounts = steps.service.accounts_for_reference(reference)
+    steps.start_verification(ctx, accounts[0] if accounts else None, outcome, purpose="registration")
+    outcome.say("一直收不到验证码，多半是注册没有完成：请换用最新版谷歌浏览器重新注册。")
 
 
 def findings(flow_data: Mapping[str, Any]) -> List[str]:
-    # The lookup leaves nothing in flow_data: the flow ends with its answer.
-    return [FINISHED] if flow_data.get("finished") else []
+    return verification_findings(flow_data, looked_up_by="登录名或证件号码", found="已找到注册的账号")
 
 
 REGISTRATION = Flow(

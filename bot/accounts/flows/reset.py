@@ -2,7 +2,8 @@
 
 The link is valid for ``RESET_LINK_LIFETIME`` and opens the project's own
 page, which checks ``PASSWORD_RULE``; the password never travels through the
-chat.  No login name, or no reserved phone: the appeal.
+chat.  No login name, or no reserved phone: the appeal.  An unknown login name
+gets the same answer as a known one (verification.py): the code never comes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from bot.accounts import checks
 from bot.accounts.checks import PASSWORD_RULE, InvalidInput
 from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.flows.flow import Flow
-from bot.accounts.flows.verification import Steps, looks_like_value, miss, verification_findings
+from bot.accounts.flows.verification import Steps, looks_like_value, verification_findings
 from bot.accounts.masking import mask_login_name
 from bot.accounts.service import RESET_LINK_LIFETIME, minutes_of
 
@@ -38,14 +39,9 @@ def lookup(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
     if looks_like_value(turn.text) and not re.fullmatch(r"\w+", checks.normalise(turn.text), re.ASCII):
         raise InvalidInput("重置密码需要的是登录名。登录名忘了，请说“忘记登录名”，我带您申诉找回。")
     login_name = checks.parse_login_name(turn.text)
-    account = steps.service.account_by_login(login_name)
-    if account is None:
-        miss(
-            ctx,
-            f"没有找到登录名为“{login_name}”的账号，注意区分数字 0 和字母 O、数字 1 和字母 l。",
-            "登录名记不清，请走申诉找回。",
-        )
-    steps.start_verification(ctx, account, outcome, purpose="reset")
+    steps.take_lookup(ctx)
+    # Found or not, the same answer (a code "if the account exists"): nothing tells which.
+    steps.start_verification(ctx, steps.service.account_by_login(login_name), outcome, purpose="reset")
 
 
 def findings(flow_data: Mapping[str, Any]) -> List[str]:

@@ -2,7 +2,8 @@
 
 A credit code or phone -> a code to the account's reserved phone -> which of
 the four migration cases applies (``diagnosis.torch_explanation``): the login
-window and the masked login name.
+window and the masked login name.  Nothing migrated under that number: the
+same answer, and the code never comes.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any, List, Mapping, Optional
 
-from bot import SUPPORT_PHONE
 from bot.accounts import checks, diagnosis
-from bot.accounts.flows.base import Context, Outcome, Turn, stop
+from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.flows.flow import Flow
 from bot.accounts.flows.verification import Steps, verification_findings
 
@@ -30,17 +30,9 @@ def lookup(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
     """A phone (personal accounts) or a credit code (enterprises)."""
     text = checks.normalise(turn.text).upper()
     key = checks.parse_phone(text) if re.fullmatch(r"\+?\d[\d\-]{8,}", text) else checks.parse_credit_code(text)
+    steps.take_lookup(ctx)
     accounts = steps.service.torch_accounts(key)
-    if not accounts:
-        stop(
-            ctx,
-            outcome,
-            "没有查到以这个号码从火炬中心迁移过来的账号。"
-            "企业账号请用统一社会信用代码查，个人账号用注册手机号查；"
-            f"都查不到，请联系平台技术支持 {SUPPORT_PHONE}。",
-        )
-        return
-    steps.start_verification(ctx, accounts[0], outcome)
+    steps.start_verification(ctx, accounts[0] if accounts else None, outcome)
 
 
 def findings(flow_data: Mapping[str, Any]) -> List[str]:

@@ -9,13 +9,19 @@ Contract:
 * ``take_verification_code`` reads the ``verification_code`` answer and
   ``lookup_account`` the ``account_ref`` answer of flows without a lookup of
   their own; both have the reader signature ``(steps, ctx, turn, outcome)``.
-* ``miss`` counts a lookup that found nothing and ends the flow at the
-  ``MAX_LOOKUP_MISSES``-th; ``verification_findings`` says in words what these
-  steps left in ``flow_data`` (for the agent's summary).
+* ``verification_findings`` says in words what these steps left in
+  ``flow_data`` (for the agent's summary).
 
 Privacy: before a code sent to the account's reserved phone has been entered
-(or the identity token is presented), nothing account-specific is shown;
-afterwards identity data is masked.
+(or the identity token is presented), nothing account-specific is shown, not
+even whether the account exists: a lookup that finds nothing answers exactly
+as one that finds an account ("如果账号存在，验证码已发到预留手机 1**********"),
+and goes on to the code question; its code (``NO_PHONE``) is never sent and
+never right.  The phone is never shown before verification (``HIDDEN_PHONE``),
+a phone over its SMS limit is not mentioned (no SMS, same answer), and every
+lookup counts against the conversation's and the client address's limits
+(``Steps.take_lookup``; bot/accounts/limits.py).  Afterwards identity data is
+masked.
 
 Trust: the slots come back from Rasa with every turn, and whoever can call
 the action server can write them.  So the verified account
@@ -42,14 +48,13 @@ import json
 import re
 import secrets
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from bot import config
 from bot.accounts import checks, identity
 from bot.accounts.checks import InvalidInput
 from bot.accounts.flows import privacy
-from bot.accounts.flows.base import Context, Outcome, Turn, stop
-from bot.accounts.flows.prompts import APPEAL_BUTTON
+from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.masking import mask_phone
 from bot.accounts.models import Account
 from bot.accounts.service import (
@@ -58,12 +63,16 @@ from bot.accounts.service import (
     AccountService,
     CodeRefused,
     CodeRejected,
+    Requester,
     minutes_of,
 )
 from bot.timezones import local_time, support_zone
 
 VERIFIED_FOR = timedelta(minutes=30)
-MAX_LOOKUP_MISSES = 3
+# The phone a code went to, as shown before verification: the same for every account, and for none.
+HIDDEN_PHONE = "1**********"
+# code_phone when the lookup found no account, or one without a reserved phone: no SMS goes out.
+NO_PHONE = "none"
 RESEND_WORDS = re.compile(r"重发|重新发|再发|没收到|没有收到")
 LOST_PHONE_WORDS = re.compile(r"不用了|停机|换号|换了号|丢了|注销|不是我的|收不到")
 FINISHED = "已给出最后的答复，流程到此结束"
@@ -232,8 +241,8 @@ class Steps:
     def account_in_question(self, ctx: Context) -> Optional[int]:
         """The verified account, unless this flow looked up another one, which needs its own code."""
         verified = self.verified_account_id(ctx)
-        target = ctx.data.get("target")
-        if verified is None or (target is not None and target != verified):
+        # A lookup that found nothing leaves the target None: that is not the verified account either.
+        if verified is None or ("target" in ctx.data and ctx.data["target"] != verified):
             return None
         return verified
 
@@ -241,39 +250,42 @@ class Steps:
         """The next slot of the shared verification steps, or None once verified."""
         if self.account_in_question(ctx) is not None:
             return None
-        if not ctx.data.get("target"):
+        if "target" not in ctx.data:
             return "account_ref"
         return "verification_code"
 
+    # -- limits ------------------------------------------------------------------
+
+    @staticmethod
+    def requester(ctx: Context) -> Requester:
+        return Requester(ctx.sender_id, ctx.client_address)
+
+    def take_lookup(self, ctx: Context) -> None:
+        """Counts a lookup against the conversation's and the client address's limits (``RateLimited``
+        says how long to wait); called before the lookup, so found and not found count alike."""
+        self.service.take_lookup(self.requester(ctx))
+
     # -- codes -------------------------------------------------------------------
 
-    def start_verification(self, ctx: Context, account: Account, outcome: Outcome, purpose: str = "verify") -> None:
-        """The looked-up account becomes the flow's target; a code goes to its reserved phone."""
-        if not account.phone:
-            stop(
-                ctx,
-                outcome,
-                "这个账号没有预留手机号，没法发验证码确认身份，也不能用“登录名重置密码”。"
-                f"请走申诉找回：提交证件照片，人工审核约 {REVIEW_DURATION}。",
-                [APPEAL_BUTTON],
-            )
-            return
-        if account.id == self.verified_account_id(ctx):  # verified in this conversation already
+    def start_verification(
+        self, ctx: Context, account: Optional[Account], outcome: Outcome, purpose: str = "verify"
+    ) -> None:
+        """The looked-up account (None: nothing found) becomes the flow's target; a code goes to its
+        reserved phone.  Found or not, with a phone or without, the user sees the same answer."""
+        if account is not None and account.id == self.verified_account_id(ctx):  # verified here already
             ctx.remember(target=account.id)
             return
-        ctx.remember(target=account.id, code_phone=account.phone, purpose=purpose)
-        self.send_code(
-            ctx,
-            outcome,
-            account.phone,
-            purpose,
-            sent_text=f"为确认是您本人，已向该账号的预留手机 {mask_phone(account.phone)} "
-            f"发送了 6 位验证码（{minutes_of(CODE_LIFETIME)} 分钟内有效）。",
-        )
+        phone = account.phone if account is not None else None
+        ctx.remember(target=account.id if account else None, code_phone=phone or NO_PHONE, purpose=purpose)
+        self.send_code(ctx, outcome, phone, purpose, lookup_code_sent(), quiet=True)
 
-    def send_code(self, ctx: Context, outcome: Outcome, phone: str, purpose: str, sent_text: str) -> bool:
+    def send_code(
+        self, ctx: Context, outcome: Outcome, phone: Optional[str], purpose: str, sent_text: str, quiet: bool = False
+    ) -> bool:
+        """A code to ``phone`` (None: a code nobody receives); ``quiet``: a phone over its limit
+        is not mentioned (before verification, the refusal would tell that the account exists)."""
         try:
-            self.service.send_code(phone, purpose)
+            self.service.send_code(phone, purpose, self.requester(ctx), quiet=quiet)
             outcome.say(sent_text)
             return True
         except CodeRefused as refusal:
@@ -281,27 +293,43 @@ class Steps:
             return False
 
 
+def lookup_code_sent() -> str:
+    """What a lookup answers, found or not."""
+    return (
+        f"如果账号存在，为确认是您本人，6 位验证码已发到该账号的预留手机 {HIDDEN_PHONE}"
+        f"（{minutes_of(CODE_LIFETIME)} 分钟内有效）。收不到验证码：可能没有这个账号，"
+        "或账号没有预留手机号、号码已不用，请说“手机号不用了”改走申诉找回。"
+    )
+
+
 def take_verification_code(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
-    """Reads the code sent to ``flow_data["code_phone"]``; "重发" sends a new one, a lost phone ends the flow."""
+    """Reads the code sent to ``flow_data["code_phone"]``; "重发" sends a new one, a lost phone ends the flow.
+
+    A looked-up account's phone (``hidden``) is never shown and its limit never mentioned;
+    ``NO_PHONE`` (nothing found) goes through the same steps with a code nobody has.
+    """
     if not ctx.data.get("code_phone"):  # no code of this flow (flow_data was not ours): start again
         ctx.remember(finished=True)
         raise InvalidInput("这次办理的验证已失效，请重新开始办理（例如再说一次您遇到的问题）。")
-    phone, purpose = ctx.data["code_phone"], ctx.data.get("purpose", "verify")
-    if ctx.data.get("target") and LOST_PHONE_WORDS.search(turn.text or ""):
+    code_phone, purpose = ctx.data["code_phone"], ctx.data.get("purpose", "verify")
+    phone = None if code_phone == NO_PHONE else code_phone
+    hidden = "target" in ctx.data or bool(ctx.data.get("hidden"))
+    shown = HIDDEN_PHONE if hidden else mask_phone(phone)
+    if "target" in ctx.data and LOST_PHONE_WORDS.search(turn.text or ""):
         ctx.remember(finished=True)
         raise InvalidInput(
             "预留手机号用不了，就没法用短信确认身份，也不能用“登录名重置密码”。"
             f"请走申诉找回：用现在的手机号和证件照片提交，人工审核约 {REVIEW_DURATION}。"
         )
     if RESEND_WORDS.search(turn.text or ""):
-        steps.send_code(ctx, outcome, phone, purpose, f"已重新发送验证码到 {mask_phone(phone)}。")
+        steps.send_code(ctx, outcome, phone, purpose, f"已重新发送验证码到 {shown}。", quiet=hidden)
         raise InvalidInput("请输入新收到的 6 位验证码。")
     code = checks.parse_code(turn.text)
     try:
-        steps.service.check_code(phone, purpose, code)
+        steps.service.check_code(phone, purpose, code, ctx.sender_id)
     except CodeRejected as rejection:
         if rejection.final:
-            if steps.send_code(ctx, outcome, phone, purpose, f"{rejection} 我已重新发送到 {mask_phone(phone)}。"):
+            if steps.send_code(ctx, outcome, phone, purpose, f"{rejection} 我已重新发送到 {shown}。", quiet=hidden):
                 raise InvalidInput("请输入新收到的 6 位验证码。") from None
             raise InvalidInput(str(rejection)) from None  # nothing new was sent: the old code is dead
         raise
@@ -315,25 +343,13 @@ def take_verification_code(steps: Steps, ctx: Context, turn: Turn, outcome: Outc
 # -- the account lookup ---------------------------------------------------------------
 
 
-def miss(ctx: Context, message: str, give_up: str) -> NoReturn:
-    """A lookup found nothing: ask again, or end the flow after MAX_LOOKUP_MISSES."""
-    misses = ctx.data.get("misses", 0) + 1
-    ctx.remember(misses=misses)
-    if misses >= MAX_LOOKUP_MISSES:
-        ctx.remember(finished=True)
-        raise InvalidInput(message + give_up)
-    raise InvalidInput(message + "请核对后重新输入。")
-
-
 def lookup_account(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
-    """The account a login name, document number, phone or credit code names; then its code."""
+    """The account a login name, document number, phone or credit code names (the first, when several
+    do); then its code.  Found or not, the same answer."""
     reference = parse_reference(turn.text)
+    steps.take_lookup(ctx)
     accounts = steps.service.accounts_for_reference(reference)
-    if not accounts:
-        miss(ctx, "没有找到对应的账号。", "多次没有找到，可能是注册时信息不同。您可以走申诉找回，或转人工客服。")
-    if len(accounts) > 1:
-        raise InvalidInput("这个号码对应了多个账号，请告诉我您要查的那个账号的登录名。")
-    steps.start_verification(ctx, accounts[0], outcome)
+    steps.start_verification(ctx, accounts[0] if accounts else None, outcome)
 
 
 def parse_reference(text: str) -> str:
@@ -362,14 +378,17 @@ def verification_findings(
     found: str = "已找到要办理的账号",
     confirmed: str = "身份已确认",
 ) -> List[str]:
-    """The lookup and the code in words: misses, the account found, the code sent or entered, the end."""
+    """The lookup and the code in words: the account found (or not), the code sent or entered, the end."""
     words = []
-    misses = flow_data.get("misses")
-    if misses:
-        words.append(f"按{looked_up_by}查了 {misses} 次，没有找到")
     if flow_data.get("target"):
         words.append(found)
+    elif "target" in flow_data:
+        words.append(f"按{looked_up_by}没有找到账号（用户看到的回答和找到时一样，验证码没有发出）")
     phone = flow_data.get("code_phone")
+    if phone == NO_PHONE:
+        phone = None
+        if flow_data.get("target"):
+            words.append("这个账号没有预留手机号，验证码没有发出")
     if flow_data.get("code_ok"):
         words.append(f"短信验证码已通过（{mask_phone(phone)}），{confirmed}" if phone else confirmed)
     elif phone:

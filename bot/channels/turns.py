@@ -1,0 +1,218 @@
+"""Every channel's intake: turns counted, drained on shutdown, and failures
+told to the user instead of silence.
+
+Contract:
+
+* :func:`intake` wraps a channel's ``on_new_message`` (Rasa's, with the
+  handoff's side: ``handoff_bridge.handoff_aware``) and returns an
+  :class:`Outcome` for each message; it never raises.  The channel
+  translates the outcome; when it is not ``ANSWERED`` it tells the user
+  :data:`BUSY_TEXT` in its own way (REST: in the reply or with 503, the
+  widget: to the socket that sent, Telegram: a message).
+* ``DEGRADED``: the turn ran and Rasa stored the user's message in the
+  conversation, but a call to the action server failed (the action server
+  down or slow, or an action failing, e.g. on its database): Rasa swallows
+  that failure and would answer nothing (``MessageProcessor._run_action``).
+  :class:`WatchedActionEndpoint`, which :func:`watch_action_endpoint`
+  installs as the agent's action endpoint, notes the failure on the running
+  turn (a context variable: one turn is one task).  :func:`watch_stores`
+  makes a failing conversation store raise instead of Rasa's silent
+  fallback to memory.
+* ``REFUSED``: the message was not handled and not stored: the conversation
+  store or the lock store (database, Redis) failed, or the process is
+  draining.  The user must send it again (the busy message says so).
+* :data:`TURNS` counts the turns in flight of this process.  On SIGTERM
+  (Sanic's ``before_server_stop``, bot/channels/health.py) it starts
+  draining: readiness answers 503, new messages are ``REFUSED`` and the
+  turns in flight finish, for at most ``SHUTDOWN_GRACE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Optional, Text
+
+from aiohttp import ClientResponseError
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import UserMessage
+from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.utils.endpoints import EndpointConfig
+
+from bot import SUPPORT_PHONE
+from bot.channels.handoff_bridge import handoff_aware
+
+logger = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+# The one message of every degradation (issue 13): short, honest, with the phone.
+BUSY_TEXT = f"系统繁忙，请稍后再试；急事请拨打{SUPPORT_PHONE}"
+# rasa-sdk answers 400 when an action rejects its execution (a form's
+# validation); Rasa then predicts another action: not a failure.
+REJECTED_STATUS = 400
+
+
+class Outcome(enum.Enum):
+    ANSWERED = "answered"  # handled as usual
+    DEGRADED = "degraded"  # stored in the conversation; an action call failed
+    REFUSED = "refused"  # not handled, not stored: send it again
+
+
+@dataclass
+class _Turn:
+    action_failed: bool = False
+
+
+_CURRENT_TURN: ContextVar[Optional[_Turn]] = ContextVar("current_turn", default=None)
+
+
+class TurnGate:
+    """The turns in flight of this process, and whether it still takes new ones."""
+
+    def __init__(self) -> None:
+        self.draining = False
+        self.in_flight = 0
+        self._idle: Optional[asyncio.Event] = None
+
+    def _event(self) -> asyncio.Event:
+        if self._idle is None:  # made on the server's loop, at the first use
+            self._idle = asyncio.Event()
+            self._idle.set()
+        return self._idle
+
+    def begin(self) -> None:
+        self.in_flight += 1
+        self._event().clear()
+
+    def end(self) -> None:
+        self.in_flight -= 1
+        if self.in_flight == 0:
+            self._event().set()
+
+    async def drain(self, grace_seconds: float) -> bool:
+        """Takes no new turns from now on; waits for those in flight.  True if all finished in time."""
+        self.draining = True
+        started = time.monotonic()
+        logger.info("draining: %d turn(s) in flight, waiting up to %.0f s", self.in_flight, grace_seconds)
+        try:
+            await asyncio.wait_for(self._event().wait(), timeout=grace_seconds)
+        except asyncio.TimeoutError:
+            logger.warning("draining: %d turn(s) still running after %.0f s", self.in_flight, grace_seconds)
+            return False
+        logger.info("drained in %.1f s", time.monotonic() - started)
+        return True
+
+
+TURNS = TurnGate()
+
+
+class WatchedActionEndpoint(EndpointConfig):
+    """The action endpoint of endpoints.yml, noting a failed call on the running turn."""
+
+    @classmethod
+    def watching(cls, endpoint: EndpointConfig) -> "WatchedActionEndpoint":
+        return cls(
+            endpoint.url,
+            endpoint.params,
+            endpoint.headers,
+            endpoint.basic_auth,
+            endpoint.token,
+            endpoint.token_name,
+            endpoint.cafile,
+            **endpoint.kwargs,
+        )
+
+    async def request(
+        self,
+        method: Text = "post",
+        subpath: Optional[Text] = None,
+        content_type: Optional[Text] = "application/json",
+        compress: bool = False,
+        **kwargs: Any,
+    ) -> Optional[Any]:
+        try:
+            return await super().request(method, subpath, content_type, compress, **kwargs)
+        except ClientResponseError as error:
+            if error.status != REJECTED_STATUS:
+                _note_action_failure()
+            raise
+        except Exception:
+            _note_action_failure()
+            raise
+
+    def copy(self) -> "WatchedActionEndpoint":
+        return WatchedActionEndpoint.watching(self)
+
+
+def _note_action_failure() -> None:
+    turn = _CURRENT_TURN.get()
+    if turn is not None:
+        turn.action_failed = True
+
+
+def _raise(error: Exception) -> None:
+    raise error
+
+
+def watch_stores(agent: Agent) -> None:
+    """Makes a failing conversation store fail the turn (``REFUSED``, the busy message).
+
+    Rasa wraps the tracker store in a ``FailSafeTrackerStore``: on an error it
+    reads no conversation (``None``: the user's next message would start a
+    new one, its context gone) and saves to memory, lost at the next read.
+    An answer out of a forgotten conversation is not honest; the wrapper's
+    ``on_tracker_store_error`` callback (a constructor argument, set here on
+    the agent's instance, which the processor shares) raises the error
+    instead."""
+    store = agent.tracker_store
+    if isinstance(store, FailSafeTrackerStore):
+        store._on_tracker_store_error = _raise  # Rasa 3.6's attribute of that argument
+
+
+def watch_action_endpoint(agent: Agent) -> None:
+    """Makes the agent's (and its processor's) action calls report failures to :func:`intake`.
+
+    Rasa builds the processor's actions from ``processor.action_endpoint``
+    at each call, and a new processor (a model reload) from the agent's."""
+    endpoint = agent.action_endpoint
+    if endpoint is None or isinstance(endpoint, WatchedActionEndpoint):
+        return
+    watched = WatchedActionEndpoint.watching(endpoint)
+    agent.action_endpoint = watched
+    if agent.processor is not None:
+        agent.processor.action_endpoint = watched
+
+
+def guarded(on_new_message: OnNewMessage, gate: TurnGate = TURNS) -> Callable[[UserMessage], Awaitable[Outcome]]:
+    """``on_new_message`` counted by ``gate``, its failures as an :class:`Outcome` (see the module docstring)."""
+
+    async def receive(message: UserMessage) -> Outcome:
+        if gate.draining:
+            return Outcome.REFUSED
+        turn = _Turn()
+        token = _CURRENT_TURN.set(turn)
+        gate.begin()
+        try:
+            await on_new_message(message)
+        except Exception:  # noqa: BLE001 - a store failed: the user hears it, the server stays up
+            logger.exception("a message of %s was not handled (a store is unreachable?)", message.sender_id)
+            return Outcome.REFUSED
+        finally:
+            gate.end()
+            _CURRENT_TURN.reset(token)
+        if turn.action_failed:
+            logger.error("a turn of %s ran without its actions (the action server failed)", message.sender_id)
+            return Outcome.DEGRADED
+        return Outcome.ANSWERED
+
+    return receive
+
+
+def intake(on_new_message: OnNewMessage) -> Callable[[UserMessage], Awaitable[Outcome]]:
+    """What every channel hands its messages to: the handoff's side, then Rasa, guarded."""
+    return guarded(handoff_aware(on_new_message))

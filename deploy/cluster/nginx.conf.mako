@@ -1,0 +1,110 @@
+## nginx, the cluster's single entry point (`python -m bot cluster start`, bot/cluster.py).
+## A Mako template: the cluster renders it into CLUSTER_DIR/nginx.conf at every start.
+## Lines starting with ## are template comments; the # comments below reach the rendered file.
+# Rendered by `python -m bot cluster start` from deploy/cluster/nginx.conf.mako; edit that, not this.
+% if worker_user:
+user ${worker_user};
+% endif
+worker_processes 1;
+daemon off;  # supervisord watches the master process and restarts it if it dies
+pid ${cluster_dir}/nginx.pid;
+error_log ${log_dir}/nginx-error.log warn;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log ${log_dir}/nginx-access.log;
+    server_tokens off;
+    client_body_temp_path ${temp_dir}/client_body;
+    proxy_temp_path ${temp_dir}/proxy;
+    fastcgi_temp_path ${temp_dir}/fastcgi;
+    uwsgi_temp_path ${temp_dir}/uwsgi;
+    scgi_temp_path ${temp_dir}/scgi;
+
+    # Connection: upgrade for WebSocket requests, close otherwise.
+    map $http_upgrade $connection_upgrade {
+        default upgrade;
+        '' close;
+    }
+
+    # REST, the account pages, the agent console, the widget's files: any replica
+    # (every conversation lives in PostgreSQL, its lock in Redis).
+    upstream rasa {
+        least_conn;
+% for port in rasa_ports:
+        server 127.0.0.1:${port} max_fails=1 fail_timeout=5s;
+% endfor
+    }
+
+    # socket.io: a client's HTTP long-polling requests must all reach the replica that
+    # holds its engine.io session, so the client's address picks the replica.
+    upstream rasa_sticky {
+        ip_hash;
+% for port in rasa_ports:
+        server 127.0.0.1:${port} max_fails=1 fail_timeout=5s;
+% endfor
+    }
+
+    upstream actions {
+        least_conn;
+% for port in action_ports:
+        server 127.0.0.1:${port} max_fails=1 fail_timeout=5s;
+% endfor
+    }
+
+<%def name="forwarded()">
+            # Set, never appended: a client's own X-Forwarded-* headers are dropped here, so
+            # the Rasa servers (TRUSTED_PROXIES=127.0.0.1) believe only what nginx saw.
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Real-IP "";
+</%def>
+    server {
+        listen ${listen_host}:${public_port};
+        # The Rasa server reads no larger body (MAX_UPLOAD_BYTES plus the multipart overhead);
+        # nginx answers 413 before passing one on.
+        client_max_body_size ${max_body_bytes};
+        proxy_http_version 1.1;
+        proxy_connect_timeout 2s;
+        # A replica that refuses the connection (stopped, restarting) is skipped; a request
+        # it has already received is never sent twice.
+        proxy_next_upstream error timeout;
+
+        location /socket.io/ {
+            proxy_pass http://rasa_sticky;
+${forwarded()}
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_buffering off;
+            # Longer than socket.io's ping interval and timeout (25 s + 20 s).
+            proxy_read_timeout 120s;
+        }
+
+        location / {
+            proxy_pass http://rasa;
+${forwarded()}
+            proxy_set_header Connection "";
+            proxy_read_timeout 120s;
+        }
+    }
+
+    # The action servers, for the Rasa servers only (ACTION_SERVER_URL): loopback.
+    server {
+        listen 127.0.0.1:${actions_port};
+        client_max_body_size ${actions_max_body_bytes};
+        proxy_http_version 1.1;
+        proxy_connect_timeout 2s;
+        proxy_next_upstream error timeout;
+
+        location / {
+            proxy_pass http://actions;
+            proxy_set_header Host $http_host;
+            proxy_set_header Connection "";
+            proxy_read_timeout 120s;
+        }
+    }
+}
