@@ -4,8 +4,9 @@
 every ``SWEEP_SECONDS`` the waiting handoffs are offered to online agents
 (auto-assignment) and the unclaimed-handoff webhooks due are sent
 (``bot.handoff.webhook``); once a minute waiting handoffs whose user left
-are closed.  The sweeps run beside the server, never inside a user's turn.  The console never hands messages to Rasa: agents' replies reach
-users through ``bot.channels.handoff_bridge``.
+are closed.  The sweeps run beside the server, never inside a user's turn.
+The console never hands messages to Rasa: agents' replies reach users
+through ``bot.channels.handoff_bridge``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint
 
+from bot import config
 from bot.channels.client_address import trusted_proxies
 from bot.channels.common import in_thread
-from bot import config
 from bot.console.routes import ConsoleRoutes, announce_assigned
 from bot.console.services import ConsoleServices, connect
 from bot.console.views import CONSOLE_PATH

@@ -14,8 +14,8 @@ delivery is reported to the agent, the action itself stands.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
 
 from sanic import Blueprint
 from sanic.request import Request

@@ -20,8 +20,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from bot.console.views import Frame, handoff_json, message_json, queue_row_json
 from bot.handoff.agents import AgentDirectory, AgentView
 from bot.handoff.canned import CannedReply, canned_replies
-from bot.handoff.reports import HandoffReport, handoff_report
 from bot.handoff.models import Presence
+from bot.handoff.reports import HandoffReport, handoff_report
 from bot.handoff.service import HandoffService, HandoffView, MessageView
 from bot.handoff.teams import TeamDirectory, TeamView
 from bot.services import Services

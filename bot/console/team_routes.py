@@ -66,7 +66,8 @@ class TeamRoutes:
     def _changer(self, name: str) -> Callable[..., Any]:
         async def change(request: Request, agent: AgentView, token: str) -> HTTPResponse:
             if not agent.is_admin:
-                return html_page(pages.message_page("团队管理", ADMINS_ONLY, await self.guards.frame(token, agent)), 403)
+                frame = await self.guards.frame(token, agent)
+                return html_page(pages.message_page("团队管理", ADMINS_ONLY, frame), 403)
             form = {key: (request.form or {}).get(key) or "" for key in ("name", "team", "login", "topic", "default")}
             try:
                 await in_thread(CHANGES[name], self._services().teams, form, agent.actor)

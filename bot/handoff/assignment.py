@@ -71,9 +71,7 @@ def candidates(session: Session, team_id: Optional[int], now: datetime, cap: int
 
 def available_count(session: Session, team_id: Optional[int], now: datetime) -> int:
     """How many agents of the team (any, for None) are available now, whatever their load."""
-    return int(
-        session.execute(select(func.count(Agent.id)).where(*_available(now), *_of_team(team_id))).scalar_one()
-    )
+    return int(session.execute(select(func.count(Agent.id)).where(*_available(now), *_of_team(team_id))).scalar_one())
 
 
 def lock_agent(session: Session, agent_id: int, now: datetime) -> bool:

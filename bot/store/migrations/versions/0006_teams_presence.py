@@ -1,4 +1,4 @@
-"""teams, their members and routes; agents' presence and round-robin turn; handoffs' team, topic, auto-assignment and webhook
+"""teams, members and routes; agents' presence and turn; handoffs' team, topic, auto-assignment, webhook
 
 Revision ID: 0006
 Revises: 0005
@@ -86,9 +86,12 @@ def downgrade() -> None:
         batch_op.drop_column("presence")
     # SQLite's batch mode copies the table and cannot reflect the expression index: put it back.
     bind = op.get_bind()
-    if bind.dialect.name == "sqlite" and not bind.execute(
-        sa.text("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'uq_agents_login_lower'")
-    ).first():
+    if (
+        bind.dialect.name == "sqlite"
+        and not bind.execute(
+            sa.text("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'uq_agents_login_lower'")
+        ).first()
+    ):
         op.create_index("uq_agents_login_lower", "agents", [sa.text("lower(login)")], unique=True)
     op.drop_index("ix_team_routes_team_id", table_name="team_routes")
     op.drop_table("team_routes")
