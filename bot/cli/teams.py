@@ -9,10 +9,11 @@ the team each goes to.
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
 from bot.cli.common import CliError, Commands, actor, add_command, add_group, open_services
 from bot.cli.views import table
-from bot.handoff.teams import routable_topics
+from bot.handoff.teams import TeamDirectory, routable_topics
 
 
 def register(commands: Commands, common: argparse.ArgumentParser) -> None:
@@ -71,62 +72,53 @@ def list_teams(args: argparse.Namespace) -> int:
     return 0
 
 
-def create(args: argparse.Namespace) -> int:
+def _change(args: argparse.Namespace, step: Callable[[TeamDirectory], object], done: str) -> int:
+    """One change through the team directory (audited as ``cli:<user>``), then ``done``."""
     with open_services(args) as services:
-        team = services.teams.create(args.name, actor(), default=args.default)
-    print(f"team {team.name} created" + (" (the default team)" if team.is_default else ""))
+        step(services.teams)
+    print(done)
     return 0
+
+
+def create(args: argparse.Namespace) -> int:
+    done = f"team {args.name.strip()} created" + (" (the default team)" if args.default else "")
+    return _change(args, lambda teams: teams.create(args.name, actor(), default=args.default), done)
 
 
 def rename(args: argparse.Namespace) -> int:
-    with open_services(args) as services:
-        team = services.teams.rename(args.name, args.new_name, actor())
-    print(f"team {args.name} renamed {team.name}")
-    return 0
+    done = f"team {args.name} renamed {args.new_name.strip()}"
+    return _change(args, lambda teams: teams.rename(args.name, args.new_name, actor()), done)
 
 
 def delete(args: argparse.Namespace) -> int:
-    with open_services(args) as services:
-        services.teams.delete(args.name, actor())
-    print(f"team {args.name} deleted")
-    return 0
+    return _change(args, lambda teams: teams.delete(args.name, actor()), f"team {args.name} deleted")
 
 
 def set_default(args: argparse.Namespace) -> int:
     if bool(args.name) == bool(args.none):
         raise CliError("name a team, or --none (not both)")
-    with open_services(args) as services:
-        services.teams.set_default(None if args.none else args.name, actor())
-    print("no default team" if args.none else f"{args.name} is the default team")
-    return 0
+    done = "no default team" if args.none else f"{args.name} is the default team"
+    return _change(args, lambda teams: teams.set_default(None if args.none else args.name, actor()), done)
 
 
 def add_member(args: argparse.Namespace) -> int:
-    with open_services(args) as services:
-        team = services.teams.add_member(args.name, args.login, actor())
-    print(f"{args.login} is in team {team.name}")
-    return 0
+    done = f"{args.login} is in team {args.name}"
+    return _change(args, lambda teams: teams.add_member(args.name, args.login, actor()), done)
 
 
 def remove_member(args: argparse.Namespace) -> int:
-    with open_services(args) as services:
-        team = services.teams.remove_member(args.name, args.login, actor())
-    print(f"{args.login} removed from team {team.name}")
-    return 0
+    done = f"{args.login} removed from team {args.name}"
+    return _change(args, lambda teams: teams.remove_member(args.name, args.login, actor()), done)
 
 
 def route(args: argparse.Namespace) -> int:
-    with open_services(args) as services:
-        team = services.teams.route(args.topic, args.name, actor())
-    print(f"handoffs about {args.topic.strip()} go to team {team.name}")
-    return 0
+    done = f"handoffs about {args.topic.strip()} go to team {args.name}"
+    return _change(args, lambda teams: teams.route(args.topic, args.name, actor()), done)
 
 
 def unroute(args: argparse.Namespace) -> int:
-    with open_services(args) as services:
-        services.teams.unroute(args.topic, actor())
-    print(f"handoffs about {args.topic.strip()} go to the default team")
-    return 0
+    done = f"handoffs about {args.topic.strip()} go to the default team"
+    return _change(args, lambda teams: teams.unroute(args.topic, actor()), done)
 
 
 def list_topics(args: argparse.Namespace) -> int:
