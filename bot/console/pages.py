@@ -114,5 +114,16 @@ def reports_page(frame: Frame, report: HandoffReport, days: int) -> str:
 def teams_page(frame: Frame, teams: Sequence[TeamView], agents: Sequence[AgentView], error: str = "") -> str:
     """团队管理 (admins): the teams with members and topics, and the forms that change them."""
     routed = {topic: team.name for team in teams for topic in team.topics}
-    topics = [(key, question, routed.get(key)) for key, question in routable_topics().items()]
-    return _page("teams.mako", "团队管理", "teams", frame, teams=teams, agents=agents, topics=topics, error=error)
+    questions = routable_topics()
+    topics = [(key, question, routed.get(key)) for key, question in questions.items()]
+    return _page(
+        "teams.mako",
+        "团队管理",
+        "teams",
+        frame,
+        teams=teams,
+        agents=agents,
+        topics=topics,
+        questions=questions,
+        error=error,
+    )

@@ -22,19 +22,20 @@ ${alert(error)}
  <span class="tag">默认团队</span>\
 % endif
 </h3>
-<p>成员：\
+<h4>成员</h4>
 % if team.members:
+<ul class="members">
 % for member in team.members:
-<span class="member">${member.display_name}（${member.login} · ${PRESENCE_LABELS[member.presence]}）</span>
+<li><span class="member">${member.display_name}（${member.login} · ${PRESENCE_LABELS[member.presence]}）</span>
 <form method="post" action="${url("teams/remove")}" class="inline">${csrf_field(frame.csrf)}\
 <input type="hidden" name="team" value="${team.name}"><input type="hidden" name="login" value="${member.login}">\
-<button type="submit" aria-label="把 ${member.login} 移出 ${team.name}">移出</button></form>
+<button type="submit" aria-label="把 ${member.login} 移出 ${team.name}">移出</button></form></li>
 % endfor
+</ul>
 % else:
-（暂无）\
+<p class="muted">（暂无成员）</p>
 % endif
-</p>
-<p>负责的问题：${"、".join(team.topics) if team.topics else "（无）"}</p>
+<p>负责的问题：${"、".join(questions.get(topic, topic) for topic in team.topics) if team.topics else "（无）"}</p>
 <form method="post" action="${url("teams/add")}" class="row">${csrf_field(frame.csrf)}\
 <input type="hidden" name="team" value="${team.name}">
 <label>添加成员 <select name="login" data-testid="add-member-${team.name}">\
