@@ -201,6 +201,13 @@ def test_an_agent_online_is_assigned_her_teams_handoff_notified_and_the_unclaime
         expect(page.get_by_test_id("waiting-row")).to_contain_text("法人账号", timeout=10_000)
         page.wait_for_function("() => window.__notifications.length >= 2", timeout=10_000)
         assert page.evaluate("() => window.__notifications[1].title") == f"新的转人工会话 #{other.id}"
+        # with the tab in front, the page itself tells (row, sound, title): no desktop notification
+        page.evaluate("() => { window.__hidden = false; document.dispatchEvent(new Event('visibilitychange')); }")
+        ask_for_a_person("widget-c", "单位账号已存在", "unit_already_registered")
+        expect(page.get_by_test_id("waiting-row")).to_have_count(2, timeout=10_000)
+        expect(page).to_have_title("(2) 排队与会话 - 客服工作台")
+        assert page.evaluate("() => window.__notifications.length") == 2
+        assert services.handoffs.cancel("widget-c")  # that user goes back to the assistant
         assert not problems, problems
 
         # 3. nobody claims it for 5 minutes: the webhook, once, although two processes sweep
