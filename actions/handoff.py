@@ -3,7 +3,7 @@ the user is told their place, and the conversation pauses (Rasa predicts
 nothing until the agent hands it back; see bot/channels/handoff_bridge.py).
 The services are the process's (``bot.services.services()``)."""
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused
@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.account_flows import STATE_SLOTS, cleared_flow
 from bot.accounts.flows import trusted_slots
 from bot.handoff.hours import ServiceHours
-from bot.handoff.request_summary import reason_of, summary_of
+from bot.handoff.request_summary import assistant_told, reason_of, summary_of, understood_topic, user_key_of
 from bot.handoff.user_replies import queued_reply
 from bot.services import services
 
@@ -36,15 +36,6 @@ def user_texts(tracker: Tracker) -> List[Text]:
     return [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
 
 
-def latest_core_intent(tracker: Tracker) -> Optional[Text]:
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if name and name not in ("request_human", "negative_feedback"):
-                return name
-    return None
-
-
 class ActionRequestHuman(Action):
     def name(self) -> Text:
         return "action_request_human"
@@ -63,10 +54,20 @@ class ActionRequestHuman(Action):
             previous_bot_buttons(tracker),
             flow_was_running=bool(slots.get("flow")),
         )
-        summary = summary_of(slots, user_texts(tracker), latest_core_intent(tracker), current.accounts)
+        summary = summary_of(
+            slots,
+            user_texts(tracker),
+            understood_topic(tracker.events),
+            current.accounts,
+            told=assistant_told(tracker.events),
+        )
         service = current.handoffs
         handoff = service.request(
-            tracker.sender_id, tracker.get_latest_input_channel() or DEFAULT_CHANNEL, reason, summary
+            tracker.sender_id,
+            tracker.get_latest_input_channel() or DEFAULT_CHANNEL,
+            reason,
+            summary,
+            user_key=user_key_of(slots, tracker.sender_id),
         )
         reply = queued_reply(service, handoff, ServiceHours.from_settings(), service.now())
         dispatcher.utter_message(text=reply.text, buttons=reply.buttons)

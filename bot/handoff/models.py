@@ -2,7 +2,7 @@
 handoffs with their messages, and the event log the console polls.
 
 They live on the store's declarative ``Base``, so the store's one Alembic
-chain (``bot/store/migrations``, revision 0003) and ``python -m bot db
+chain (``bot/store/migrations``, revisions 0003 and 0006) and ``python -m bot db
 upgrade`` create them next to the account tables.
 """
 
@@ -13,6 +13,9 @@ import enum
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, func, text
 
 from bot.store import Base, stored_enum
+
+
+PROBLEM_CHARS = 200  # of the problem kept beside the summary, for search
 
 
 class HandoffState(str, enum.Enum):
@@ -131,6 +134,10 @@ class Handoff(Base):
     closed_at = Column(DateTime)
     rating = Column(Integer)  # 1..5, given after it was resolved
     rated_at = Column(DateTime)
+    # Who the user is as far as the assistant knew at the request: ``account:<id>`` when
+    # verified, else the conversation (sender_id).  The same user's history (revision 0006).
+    user_key = Column(String(160), index=True)
+    problem = Column(String(PROBLEM_CHARS), index=True)  # the summary's problem, for search
 
 
 class HandoffMessage(Base):
