@@ -93,7 +93,7 @@ def conversation_page(
         "conversation",
         frame,
         handoff=handoff,
-        log=[log_entry_view(entry) for entry in log],
+        log=[log_entry_view(entry, handoff.id, via) for entry in log],
         reason=reason_label(handoff.reason),
         history=None if history is None else [handoff_row(other) for other in history],
         via=via,

@@ -240,9 +240,7 @@ class ConsoleRoutes:
         via: Optional[int] = None,
     ) -> HTTPResponse:
         try:
-            found = await in_thread(
-                self.services.conversation, handoff_id, frame.agent, client_address(request), via
-            )
+            found = await in_thread(self.services.conversation, handoff_id, frame.agent, client_address(request), via)
         except HandoffHidden as hidden:
             return html_page(pages.message_page("无权查看", str(hidden), frame), 403)
         if found is None:
@@ -330,7 +328,16 @@ class ConsoleRoutes:
         if wants_json(request):
             return json_reply({"error": reason}, status)
         frame = await self.guards.frame(token, agent)
-        return await self._render_conversation(request, frame, handoff_id, reason, status, **(drafts or {}))
+        drafts = drafts or {}
+        return await self._render_conversation(
+            request,
+            frame,
+            handoff_id,
+            reason,
+            status,
+            reply_draft=drafts.get("reply_draft", ""),
+            note_draft=drafts.get("note_draft", ""),
+        )
 
     async def _claim(self, request: Request, agent: AgentView, token: str, handoff_id: int) -> HTTPResponse:
         async def announce(handoff: HandoffView) -> Optional[str]:

@@ -202,8 +202,14 @@ def summary_rows(handoff: HandoffView) -> List[Tuple[str, SummaryValue]]:
 # -- the conversation before the handoff, the user's history, search results ----------
 
 
-def log_entry_view(entry: LogEntry) -> Dict[str, Any]:
-    """An entry of the conversation before the handoff (``templates/conversation.mako``)."""
+def photo_url(handoff_id: int, upload_id: str, via: Optional[int] = None) -> str:
+    """Where the console serves a photo's masked thumbnail (read as ``handoff_id``, or through ``via``)."""
+    address = conversation_url(handoff_id, f"photos/{upload_id}")
+    return f"{address}?via={via}" if via is not None else address
+
+
+def log_entry_view(entry: LogEntry, handoff_id: int, via: Optional[int] = None) -> Dict[str, Any]:
+    """An entry of the conversation before the handoff ``handoff_id`` (``templates/conversation.mako``)."""
     if entry.kind == "user":
         label = "用户"
     elif entry.kind == "step":
@@ -219,6 +225,7 @@ def log_entry_view(entry: LogEntry) -> Dict[str, Any]:
         "at": clock_time(entry.at, with_date=True) if entry.at else "",
         "buttons": [{"title": button.title, "clicked": button.clicked} for button in entry.buttons],
         "upload_id": entry.upload_id,
+        "photo_url": photo_url(handoff_id, entry.upload_id, via) if entry.upload_id else "",
         "understood": entry.understood,
     }
 

@@ -11,8 +11,9 @@ Contract of :func:`conversation_before`:
   start (the last ``session_started`` or ``restart`` before the request) up to
   the request: the assistant's ``action_request_human`` nearest to
   ``created_at`` (within :data:`CLOCK_SLACK`, the action and Rasa servers'
-  clocks may differ), and the assistant's words right after it (the queued
-  message); without that action, the events up to ``created_at``.  What
+  clocks may differ), and what that action did (the queued message, the
+  running flow ended) up to the pause; without that action, the events up to
+  ``created_at``.  What
   follows the request is the handoff's own transcript (``HandoffService``),
   so nothing is shown twice.
 * Entries (:class:`LogEntry`), oldest first: ``user`` (the words the user saw
@@ -134,7 +135,7 @@ def session_until_request(events: Sequence[Mapping[str, Any]], created_at: datet
     if anchors:
         anchor = min(anchors, key=lambda index: abs(float(events[index].get("timestamp") or 0) - requested))
         end = anchor + 1
-        while end < len(events) and events[end].get("event") not in ("user", "action", "session_started", "restart"):
+        while end < len(events) and not _ends_the_request(events[end]):
             end += 1
     else:
         end = 0
@@ -146,6 +147,14 @@ def session_until_request(events: Sequence[Mapping[str, Any]], created_at: datet
             start = index + 1
             break
     return list(events[start:end])
+
+
+def _ends_the_request(event: Mapping[str, Any]) -> bool:
+    """The first event after the request action's own (its words, the flow it ended): the
+    pause, the next turn, or an agent's words written into the conversation."""
+    if event.get("event") in ("user", "action", "pause", "session_started", "restart"):
+        return True
+    return event.get("event") == "bot" and bool((event.get("metadata") or {}).get("handoff_agent"))
 
 
 def log_entries(events: Sequence[Mapping[str, Any]]) -> List[LogEntry]:
@@ -165,7 +174,9 @@ def log_entries(events: Sequence[Mapping[str, Any]]) -> List[LogEntry]:
             offered, last_bot = {}, None
         elif kind == "bot":
             text = mask_text(str(event.get("text") or "")).strip()
-            buttons = [button for button in ((event.get("data") or {}).get("buttons") or []) if isinstance(button, dict)]
+            buttons = [
+                button for button in ((event.get("data") or {}).get("buttons") or []) if isinstance(button, dict)
+            ]
             if not text and not buttons:
                 continue
             agent = (event.get("metadata") or {}).get("handoff_agent")
@@ -174,7 +185,9 @@ def log_entries(events: Sequence[Mapping[str, Any]]) -> List[LogEntry]:
                     "bot",
                     text,
                     at,
-                    tuple(Button(mask_text(str(button.get("title") or button.get("payload") or ""))) for button in buttons),
+                    tuple(
+                        Button(mask_text(str(button.get("title") or button.get("payload") or ""))) for button in buttons
+                    ),
                     agent_name=str(agent) if agent else None,
                 )
             )
@@ -188,7 +201,9 @@ def log_entries(events: Sequence[Mapping[str, Any]]) -> List[LogEntry]:
     return entries
 
 
-def _user_entry(event: Mapping[str, Any], at: Optional[datetime], offered: Mapping[str, str]) -> Tuple[LogEntry, Optional[str]]:
+def _user_entry(
+    event: Mapping[str, Any], at: Optional[datetime], offered: Mapping[str, str]
+) -> Tuple[LogEntry, Optional[str]]:
     """The user's entry, and the payload of the button they clicked (None: they typed)."""
     raw = str(event.get("text") or "")
     metadata = event.get("metadata") or {}

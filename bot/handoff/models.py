@@ -14,7 +14,6 @@ from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, St
 
 from bot.store import Base, stored_enum
 
-
 PROBLEM_CHARS = 200  # of the problem kept beside the summary, for search
 
 

@@ -221,9 +221,7 @@ def agent_report(
 
 
 def _agent_stats(agent: Agent, rows: Sequence[Handoff]) -> AgentStats:
-    first_replies = [
-        seconds for row in rows if (seconds := _seconds(row.claimed_at, row.first_reply_at)) is not None
-    ]
+    first_replies = [seconds for row in rows if (seconds := _seconds(row.claimed_at, row.first_reply_at)) is not None]
     handling = [
         seconds
         for row in rows

@@ -55,7 +55,9 @@ def topic_of_parse(parse_data: Mapping[str, Any]) -> Optional[str]:
     None for anything else (greetings, answers to a flow's questions, asking for a person)."""
     name = ((parse_data.get("intent") or {}).get("name")) or ""
     if name == FAQ_INTENT:
-        selector = (parse_data.get("response_selector") or {}).get(FAQ_INTENT) or {}
+        selectors = parse_data.get("response_selector") or {}
+        # Rasa names the selector after its retrieval intent, or "default" without one.
+        selector = selectors.get(FAQ_INTENT) or selectors.get("default") or {}
         key = (selector.get("response") or {}).get("intent_response_key") or ""
         if not key:
             ranking = selector.get("ranking") or [{}]

@@ -104,7 +104,9 @@ def conditions(criteria: SearchCriteria, dialect: str, timezone_name: Optional[s
         found.append(_contains(Handoff.problem, problem, dialect))
     text = criteria.text.strip()[:MAX_TEXT_CHARS]
     if text:
-        in_messages = exists().where(HandoffMessage.handoff_id == Handoff.id, _contains(HandoffMessage.text, text, dialect))
+        in_messages = exists().where(
+            HandoffMessage.handoff_id == Handoff.id, _contains(HandoffMessage.text, text, dialect)
+        )
         found.append(or_(_contains(Handoff.summary, text, dialect), in_messages))
     if criteria.date_from and criteria.date_to and criteria.date_from > criteria.date_to:
         found.append(false())

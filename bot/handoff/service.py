@@ -569,7 +569,9 @@ class HandoffService:
             raise HandoffHidden(HIDDEN)
         return view, messages
 
-    def read_access(self, handoff_id: int, agent_id: int, client_address: str, what: str, via: Optional[int] = None) -> HandoffView:
+    def read_access(
+        self, handoff_id: int, agent_id: int, client_address: str, what: str, via: Optional[int] = None
+    ) -> HandoffView:
         """The handoff, when the agent may read it (as ``read_transcript``), to read ``what``
         of it (e.g. a photo); audited as ``handoff_<what>_read`` (or ``_refused``)."""
         with self.db.session() as session:
@@ -581,7 +583,11 @@ class HandoffService:
                 detail["via"] = via
             outcome = "read" if allowed else "refused"
             self._audit(
-                session, f"agent:{agent.login}", f"handoff_{what}_{outcome}", client_ip=_client(client_address), **detail
+                session,
+                f"agent:{agent.login}",
+                f"handoff_{what}_{outcome}",
+                client_ip=_client(client_address),
+                **detail,
             )
             view = self._view(session, row) if allowed else None
         if view is None:
@@ -595,9 +601,7 @@ class HandoffService:
         with self.db.session() as session:
             agent = self._active_agent(session, agent_id)
             row = self._row(session, handoff_id)
-            allowed = agent.role == AgentRole.ADMIN or (
-                row.state == HandoffState.ASSIGNED and row.agent_id == agent.id
-            )
+            allowed = agent.role == AgentRole.ADMIN or (row.state == HandoffState.ASSIGNED and row.agent_id == agent.id)
             earlier: List[HandoffView] = []
             if allowed:
                 rows = (
@@ -673,9 +677,12 @@ class HandoffService:
     def _linked(session: Session, one: Handoff, other: Handoff) -> bool:
         if one.id == other.id:
             return True
-        return session.execute(
-            select(func.count()).select_from(Handoff).where(Handoff.id == other.id, _same_user(one))
-        ).scalar_one() == 1
+        return (
+            session.execute(
+                select(func.count()).select_from(Handoff).where(Handoff.id == other.id, _same_user(one))
+            ).scalar_one()
+            == 1
+        )
 
     @staticmethod
     def _messages(session: Session, handoff_id: int, after_message_id: int) -> List[MessageView]:

@@ -101,6 +101,7 @@ def realname_conversation(start: datetime) -> Conversation:
     talk.user("/request_human", "request_human", {"display_text": "转人工客服"})
     talk.action("action_request_human")
     talk.bot("正在为您转接人工客服，您前面还有 0 位。")
+    talk.slot("flow", None)  # the request ends the running flow
     talk.add({"event": "pause"})
     return talk
 
@@ -109,7 +110,8 @@ def test_the_whole_conversation_up_to_the_request(database, service, clock):
     talk = realname_conversation(clock.now - timedelta(minutes=5))
     clock.now = talk.moment  # the handoff is requested as the action runs
     handoff = service.request("widget:s1", "widget", HandoffReason.USER_REQUEST, {"problem": "实名认证失败"})
-    talk.user("我还在等", "inform")  # after the request: the handoff's own transcript has it
+    talk.bot("人工客服 张丽 已接入，请直接向客服说明您的情况。", handoff_agent="张丽")  # after the request:
+    talk.user("我还在等", "inform")  # the handoff's own transcript has these
     store_events(database, "widget:s1", talk.events)
     store_events(database, "widget:other", realname_conversation(clock.now).events)
 
@@ -134,6 +136,7 @@ def test_the_whole_conversation_up_to_the_request(database, service, clock):
         ("bot", "收到，请再上传国徽面照片。"),
         ("user", "转人工客服"),
         ("bot", "正在为您转接人工客服，您前面还有 0 位。"),
+        ("step", "办理流程结束：实名认证失败"),
     ]
     greeting = log[1]
     assert [(button.title, button.clicked) for button in greeting.buttons] == [("实名认证失败", True), ("忘记密码", False)]

@@ -29,7 +29,7 @@
 </dl>
 </section>
 % if history is not None:
-${history_panel(history)}
+${history_panel(history, handoff.id)}
 % endif
 <section aria-labelledby="transcript-heading" class="panel">
 <h2 id="transcript-heading">对话记录</h2>
@@ -143,23 +143,23 @@ ${value.text}\
 </div>\
 <div class="text">${entry["text"]}</div>\
 % if entry["upload_id"]:
-<img class="thumb" src="${photo_url(entry["upload_id"])}" alt="用户发送的照片（已模糊处理）" data-testid="photo" width="160" height="120">\
+<img class="thumb" src="${entry["photo_url"]}" alt="用户发送的照片（已模糊处理）" data-testid="photo" width="160" height="120">\
 % endif
 % if entry["buttons"]:
 <ul class="buttons" aria-label="助手给出的按钮">\
 % for button in entry["buttons"]:
-<li class="${"clicked" if button["clicked"] else ""}"${' data-testid="clicked-button"' if button["clicked"] else ""}>${button["title"]}\
 % if button["clicked"]:
-<span class="clicked-mark">（用户点了这个）</span>\
+<li class="clicked" data-testid="clicked-button">${button["title"]}<span class="clicked-mark">（用户点了这个）</span></li>\
+% else:
+<li>${button["title"]}</li>\
 % endif
-</li>\
 % endfor
 </ul>\
 % endif
 </li>\
 </%def>\
-<%def name="photo_url(upload_id)">${conversation_url(handoff.id, "photos/" + upload_id)}${"?via=%d" % via if via is not None else ""}</%def>\
-<%def name="history_panel(rows)">\
+<%def name="history_panel(rows, held_id)">\
+## The same user's other handoffs (views.handoff_row), each opened through ``held_id``.
 <section aria-labelledby="history-heading" class="panel">
 <details data-testid="history">
 <summary id="history-heading">这位用户的历史会话（${len(rows)}）</summary>
@@ -167,7 +167,7 @@ ${value.text}\
 <table class="list"><thead><tr><th scope="col">会话</th><th scope="col">时间</th><th scope="col">用户的问题</th>\
 <th scope="col">结果</th><th scope="col">客服</th><th scope="col">评分</th></tr></thead><tbody>\
 % for row in rows:
-<tr data-testid="history-row"><td><a href="${conversation_url(row["id"])}?via=${handoff.id}">#${row["id"]}</a></td>\
+<tr data-testid="history-row"><td><a href="${conversation_url(row["id"])}?via=${held_id}">#${row["id"]}</a></td>\
 <td>${row["when"]}</td><td class="problem">${row["problem"]}</td><td>${row["state"]}</td>\
 <td>${row["agent_name"]}</td><td>${row["rating"]}</td></tr>\
 % endfor

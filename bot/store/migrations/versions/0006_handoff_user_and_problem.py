@@ -30,8 +30,12 @@ def upgrade() -> None:
         batch_op.create_index("ix_handoffs_user_key", ["user_key"], unique=False)
         batch_op.create_index("ix_handoffs_problem", ["problem"], unique=False)
     handoffs = sa.table(
-        "handoffs", sa.column("id", sa.Integer), sa.column("sender_id", sa.String), sa.column("summary", sa.Text),
-        sa.column("user_key", sa.String), sa.column("problem", sa.String),
+        "handoffs",
+        sa.column("id", sa.Integer),
+        sa.column("sender_id", sa.String),
+        sa.column("summary", sa.Text),
+        sa.column("user_key", sa.String),
+        sa.column("problem", sa.String),
     )
     connection = op.get_bind()
     rows = connection.execute(sa.select(handoffs.c.id, handoffs.c.sender_id, handoffs.c.summary)).all()
