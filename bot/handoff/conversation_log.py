@@ -23,9 +23,13 @@ Contract of :func:`conversation_before`:
   handoff is named), ``step`` (a flow started or ended, and each finding of
   the running flow in words, ``findings_of``, as its ``flow_data`` grew).
 * Every text is masked again (``mask_text``) — the store's scrubbing is the
-  first guard, this the second.  ``flow_data`` is read as the actions set it
-  (its slot has a custom mapping: no user message can set it); its signature
-  cannot be checked here (the action server's key) and is not needed for words.
+  first guard, this the second.
+* A flow's findings are shown only when this server can trust them: the
+  ``flow_data`` they come from carries the signature of this conversation
+  (checked with ``VERIFICATION_SIGNING_KEY`` when the Rasa server has it too),
+  or the finding is among ``confirmed`` — the findings the action server
+  checked when it wrote the handoff's summary (``checked``).  Whoever can write
+  the tracker cannot make the agent read that a code was entered.
 * Without the ``events`` table (a console on a database without Rasa's
   store) the log is empty.
 """
@@ -35,12 +39,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.accounts.flows import findings_of
+from bot.accounts.flows import findings_of, trusted_slots
 from bot.accounts.masking import mask_text
 from bot.handoff.request_summary import FLOW_PROBLEMS, problem_words, topic_of_parse
 from bot.topics import topic_for
@@ -76,10 +80,15 @@ class LogEntry:
 class _Flow:
     name: Optional[str] = None
     shown: List[str] = field(default_factory=list)
+    trusted: Set[str] = field(default_factory=set)  # findings vouched for without a signature
+    sender_id: str = ""
 
 
-def conversation_before(session: Session, sender_id: str, created_at: datetime) -> List[LogEntry]:
-    """The conversation of ``sender_id`` up to its handoff requested at ``created_at`` (naive UTC)."""
+def conversation_before(
+    session: Session, sender_id: str, created_at: datetime, confirmed: Sequence[str] = ()
+) -> List[LogEntry]:
+    """The conversation of ``sender_id`` up to its handoff requested at ``created_at`` (naive UTC);
+    ``confirmed``: the findings the action server vouched for (see the module docstring)."""
     if not has_tracker_events(session):
         return []
     rows = session.execute(
@@ -89,7 +98,7 @@ def conversation_before(session: Session, sender_id: str, created_at: datetime) 
         .limit(MAX_EVENTS)
     ).all()
     events = [_event(data, timestamp) for timestamp, data in reversed(rows)]
-    return log_entries(session_until_request(events, created_at))
+    return log_entries(session_until_request(events, created_at), sender_id, confirmed)
 
 
 def has_tracker_events(session: Session) -> bool:
@@ -157,10 +166,12 @@ def _ends_the_request(event: Mapping[str, Any]) -> bool:
     return event.get("event") == "bot" and bool((event.get("metadata") or {}).get("handoff_agent"))
 
 
-def log_entries(events: Sequence[Mapping[str, Any]]) -> List[LogEntry]:
-    """The entries of ``events`` (see the module docstring)."""
+def log_entries(
+    events: Sequence[Mapping[str, Any]], sender_id: str = "", confirmed: Sequence[str] = ()
+) -> List[LogEntry]:
+    """The entries of ``events`` of the conversation ``sender_id`` (see the module docstring)."""
     entries: List[LogEntry] = []
-    flow = _Flow()
+    flow = _Flow(trusted=set(confirmed), sender_id=sender_id)
     offered: Dict[str, str] = {}  # payload -> title of the last bot message's buttons
     last_bot: Optional[int] = None  # index in entries of the last bot message with buttons
     for event in events:
@@ -252,11 +263,15 @@ def _flow_changed(flow: _Flow, value: Any, at: Optional[datetime]) -> List[LogEn
 def _flow_found(flow: _Flow, value: Any, at: Optional[datetime]) -> List[LogEntry]:
     if not isinstance(value, dict) or flow.name is None:
         return []
-    data = {key: item for key, item in value.items() if not str(key).startswith("_")}  # the signature
+    # Signed for this conversation with the key this server knows, or nothing (now: expiry is not checked).
+    signed = trusted_slots({"flow_data": value, "verified_account": None}, flow.sender_id, _EPOCH)["flow_data"]
+    data = signed or {key: item for key, item in value.items() if not str(key).startswith("_")}
     try:
         found = findings_of(flow.name, data)
     except (KeyError, TypeError, ValueError, AttributeError):  # data of an older version of a flow
         return []
+    if not signed:
+        found = [finding for finding in found if finding in flow.trusted]
     fresh = [finding for finding in found if finding not in flow.shown]
     flow.shown.extend(fresh)
     return [LogEntry("step", mask_text(finding), at) for finding in fresh]

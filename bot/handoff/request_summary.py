@@ -85,10 +85,14 @@ def problem_words(topic: Optional[str]) -> Optional[str]:
 
 
 def assistant_told(events: Iterable[Mapping[str, Any]], limit: int = TOLD_MESSAGES) -> List[str]:
-    """What the assistant last told the user (masked, each at most ``TOLD_CHARS``), oldest first."""
+    """What the assistant last told the user before their latest message (the one that led
+    to the handoff), masked, each at most ``TOLD_CHARS``, oldest first."""
+    listed = list(events)
+    users = [index for index, event in enumerate(listed) if event.get("event") == "user"]
+    before = listed[: users[-1]] if users else listed
     texts = [
         str(event.get("text")).strip()
-        for event in events
+        for event in before
         if event.get("event") == "bot" and str(event.get("text") or "").strip()
     ]
     return [_shortened(mask_text(text)) for text in texts[-limit:]] if limit > 0 else []

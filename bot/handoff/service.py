@@ -553,19 +553,14 @@ class HandoffService:
         the same user (``links``: the user's history); else HandoffHidden; NotFound for no
         such handoff.  Either way the read is in the audit log, with the client's address."""
         with self.db.session() as session:
-            agent = self._active_agent(session, agent_id)
-            row = self._row(session, handoff_id)
-            allowed = self._may_read(session, row, agent, via)
-            action = "handoff_transcript_read" if allowed else "handoff_transcript_refused"
-            detail: Dict[str, object] = {"handoff": handoff_id, "after_message": after_message_id}
-            if via is not None:
-                detail["via"] = via
-            self._audit(session, f"agent:{agent.login}", action, client_ip=_client(client_address), **detail)
-            if allowed:
+            row = self._read_checked(
+                session, handoff_id, agent_id, client_address, "transcript", via, after_message=after_message_id
+            )
+            if row is not None:
                 view = self._view(session, row)
                 messages = self._messages(session, handoff_id, after_message_id)
         # Raised after the block: the refusal's audit entry is committed, not rolled back.
-        if not allowed:
+        if row is None:
             raise HandoffHidden(HIDDEN)
         return view, messages
 
@@ -575,24 +570,38 @@ class HandoffService:
         """The handoff, when the agent may read it (as ``read_transcript``), to read ``what``
         of it (e.g. a photo); audited as ``handoff_<what>_read`` (or ``_refused``)."""
         with self.db.session() as session:
-            agent = self._active_agent(session, agent_id)
-            row = self._row(session, handoff_id)
-            allowed = self._may_read(session, row, agent, via)
-            detail: Dict[str, object] = {"handoff": handoff_id}
-            if via is not None:
-                detail["via"] = via
-            outcome = "read" if allowed else "refused"
-            self._audit(
-                session,
-                f"agent:{agent.login}",
-                f"handoff_{what}_{outcome}",
-                client_ip=_client(client_address),
-                **detail,
-            )
-            view = self._view(session, row) if allowed else None
+            row = self._read_checked(session, handoff_id, agent_id, client_address, what, via)
+            view = self._view(session, row) if row is not None else None
         if view is None:
             raise HandoffHidden(HIDDEN)
         return view
+
+    def _read_checked(
+        self,
+        session: Session,
+        handoff_id: int,
+        agent_id: int,
+        client_address: str,
+        what: str,
+        via: Optional[int],
+        **detail: object,
+    ) -> Optional[Handoff]:
+        """The handoff's row if the agent may read it (``_may_read``), else None; the read
+        or its refusal goes to the audit log (``handoff_<what>_read`` / ``_refused``)."""
+        agent = self._active_agent(session, agent_id)
+        row = self._row(session, handoff_id)
+        allowed = self._may_read(session, row, agent, via)
+        if via is not None:
+            detail["via"] = via
+        self._audit(
+            session,
+            f"agent:{agent.login}",
+            f"handoff_{what}_{'read' if allowed else 'refused'}",
+            handoff=handoff_id,
+            client_ip=_client(client_address),
+            **detail,
+        )
+        return row if allowed else None
 
     def history(self, handoff_id: int, agent_id: int, client_address: str) -> List[HandoffView]:
         """The same user's other handoffs (``links``), the latest first, for the agent who holds
@@ -628,10 +637,13 @@ class HandoffService:
         return earlier
 
     def conversation_log(self, handoff: HandoffView) -> List[LogEntry]:
-        """The conversation before ``handoff`` (``conversation_log.conversation_before``);
-        for a caller that has read the handoff (``read_transcript``, checked and audited)."""
+        """The conversation before ``handoff`` (``conversation_log.conversation_before``, the
+        flow's findings as far as the summary's ``checked`` vouches for them); for a caller
+        that has read the handoff (``read_transcript``, checked and audited)."""
         with self.db.session() as session:
-            return conversation_before(session, handoff.sender_id, handoff.created_at)
+            checked = handoff.summary.get("checked")
+            confirmed = [str(item) for item in checked] if isinstance(checked, list) else []
+            return conversation_before(session, handoff.sender_id, handoff.created_at, confirmed)
 
     def search(
         self, criteria: SearchCriteria, agent_id: int, client_address: str, page: int = 1

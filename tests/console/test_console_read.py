@@ -7,35 +7,27 @@ each within least privilege and audited."""
 from __future__ import annotations
 
 import io
-import json
 from datetime import timedelta
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
 
 from bot.handoff.models import HandoffReason
-from bot.store import AuditEntry
 from tests.console.test_console import (  # noqa: F401  (the fixtures of test_console.py)
     agent_client, clock, db, delivered, directory, server, service,
 )
+from tests.handoff.test_history import audit
 from tests.handoff.test_conversation_log import PHONE, UPLOAD_ID, Conversation, realname_conversation, store_events
 from tests.widget_images import photo
 
 SENDER = "widget:read-1"
 
 
-def audited(db, action):
-    with db.session() as session:
-        rows = session.execute(select(AuditEntry).where(AuditEntry.action == action)).scalars().all()
-        return [(row.actor, json.loads(row.detail)) for row in rows]
-
-
 @pytest.fixture
 def realname_handoff(services, service):
     """A widget user's realname conversation (with a real stored photo) handed over with its summary."""
     upload = services.accounts.save_upload(SENDER, photo(label="ID 110101199003071234"), "front.jpg")
-    talk = realname_conversation(service.now() - timedelta(minutes=3))
+    talk = realname_conversation(service.now() - timedelta(minutes=3), SENDER)
     for event in talk.events:  # the photo the user really sent
         if (event.get("metadata") or {}).get("upload_id") == UPLOAD_ID:
             event["metadata"]["upload_id"] = upload.id
@@ -84,8 +76,8 @@ def test_a_photo_is_a_masked_thumbnail_for_who_may_read_the_conversation(server,
     assert alice_browser.get(f"conversations/{other.id}/photos/{upload.id}").status_code == 404  # not theirs
     from tests.console.console_client import Agent
     assert Agent(server).get(address).status_code == 401
-    assert [actor for actor, _ in audited(db, "handoff_photo_read")] == ["agent:alice", "agent:alice", "agent:alice"]
-    assert [actor for actor, _ in audited(db, "handoff_photo_refused")] == ["agent:bob"]
+    assert [actor for actor, _ in audit(db, "handoff_photo_read")] == ["agent:alice", "agent:alice", "agent:alice"]
+    assert [actor for actor, _ in audit(db, "handoff_photo_refused")] == ["agent:bob"]
 
 
 def test_the_holder_sees_the_users_history_one_click_away(server, service, db, alice, bob, admin):
@@ -111,9 +103,9 @@ def test_the_holder_sees_the_users_history_one_click_away(server, service, db, a
     assert alice_browser.get(f"conversations/{earlier.id}").status_code == 403  # not without the link
     assert alice_browser.get(f"conversations/{earlier.id}?via=abc").status_code == 404
     assert agent_client(server, "bob").get(link).status_code == 403  # bob does not hold the current one
-    reads = [detail for actor, detail in audited(db, "handoff_transcript_read") if detail.get("via")]
+    reads = [detail for actor, detail in audit(db, "handoff_transcript_read") if detail.get("via")]
     assert reads == [{"handoff": earlier.id, "after_message": 0, "via": current.id, "client_ip": "127.0.0.1"}]
-    assert audited(db, "handoff_history_read")[0][1]["shown"] == [earlier.id]
+    assert audit(db, "handoff_history_read")[0][1]["shown"] == [earlier.id]
 
 
 def test_search_finds_conversations_and_pages_through_them(server, service, alice, admin):

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 
+from bot.accounts.flows import signed_flow_data
 from bot.accounts.flows.verification import SIGNATURE_KEY
 from bot.accounts.masking import mask_document
 from bot.handoff.conversation_log import conversation_before, log_entries
@@ -78,9 +79,10 @@ class Conversation:
         return EPOCH + timedelta(seconds=self.now)
 
 
-def realname_conversation(start: datetime) -> Conversation:
+def realname_conversation(start: datetime, sender: str = "widget:s1") -> Conversation:
     """A user greets, clicks 实名认证失败, gives an ID number, a code goes to the phone,
-    the diagnosis says photos are needed, a photo is sent, then 转人工."""
+    the diagnosis says photos are needed, a photo is sent, then 转人工 (``flow_data`` signed
+    for ``sender`` by this process, as the action server signs it)."""
     talk = Conversation(start)
     talk.session()
     talk.user("你好", "greet")
@@ -90,11 +92,11 @@ def realname_conversation(start: datetime) -> Conversation:
     talk.slot("flow", "realname")
     talk.bot("请告诉我您的登录名、证件号码或单位的统一社会信用代码。")
     talk.user(f"身份证 {ID_NUMBER}", "inform")
-    talk.slot("flow_data", {"target": 7, "code_phone": PHONE, SIGNATURE_KEY: "x" * 64})
+    talk.slot("flow_data", signed_flow_data({"target": 7, "code_phone": PHONE}, sender))
     talk.bot(f"验证码已发送到 {PHONE}，请输入短信里的 6 位验证码。")
     talk.user("123456", "inform")
-    talk.slot("flow_data", {"target": 7, "code_phone": PHONE, "code_ok": True, "diagnosed": "upload",
-                            SIGNATURE_KEY: "y" * 64})
+    talk.slot("flow_data", signed_flow_data({"target": 7, "code_phone": PHONE, "code_ok": True,
+                                             "diagnosed": "upload"}, sender))
     talk.bot("需要上传证件照片做人工审核，请上传身份证人像面照片。")
     talk.user("/send_file", "send_file", {"upload_id": UPLOAD_ID, "display_text": "[照片] front.jpg"})
     talk.bot("收到，请再上传国徽面照片。", [{"title": "转人工客服", "payload": "/request_human"}])
@@ -113,7 +115,7 @@ def test_the_whole_conversation_up_to_the_request(database, service, clock):
     talk.bot("人工客服 张丽 已接入，请直接向客服说明您的情况。", handoff_agent="张丽")  # after the request:
     talk.user("我还在等", "inform")  # the handoff's own transcript has these
     store_events(database, "widget:s1", talk.events)
-    store_events(database, "widget:other", realname_conversation(clock.now).events)
+    store_events(database, "widget:other", realname_conversation(clock.now, "widget:other").events)
 
     with database.session() as session:
         log = conversation_before(session, "widget:s1", handoff.created_at)
@@ -206,3 +208,17 @@ def test_an_earlier_agent_is_named_and_an_unknown_payload_is_shown_as_its_topic(
         ("step", "办理流程结束：忘记密码 / 提示登录名或密码错误"),
     ]
     assert log[1].agent_name == "张丽" and log[2].upload_id == UPLOAD_ID
+
+
+def test_a_flow_s_findings_need_this_conversation_s_signature_or_the_summary_s_word():
+    """Whoever can write the tracker cannot make the agent read that a code was entered."""
+    claimed = {"target": 7, "code_phone": PHONE, "code_ok": True}
+    events = [{"event": "slot", "name": "flow", "value": "reset"},
+              {"event": "slot", "name": "flow_data", "value": {**claimed, SIGNATURE_KEY: "forged"}}]
+    copied = [events[0], {"event": "slot", "name": "flow_data", "value": signed_flow_data(claimed, "widget:else")}]
+    for forged in (events, copied):
+        assert [entry.text for entry in log_entries(forged, "widget:me")] == ["开始办理：忘记密码 / 提示登录名或密码错误"]
+    vouched = log_entries(events, "widget:me", confirmed=["已按登录名找到账号"])
+    assert [entry.text for entry in vouched][1:] == ["已按登录名找到账号"]
+    signed = [events[0], {"event": "slot", "name": "flow_data", "value": signed_flow_data(claimed, "widget:me")}]
+    assert len(log_entries(signed, "widget:me")) == 3  # found, and the code entered

@@ -22,7 +22,8 @@ def test_the_issue_s_case_realname_then_a_person():
     events = [user("我的账号实名认证失败了，身份证号 110101199003071234", "realname_failed"),
               {"event": "bot", "text": "请告诉我您的登录名、证件号码或单位的统一社会信用代码。"},
               user("110101199003071234", "inform"),  # an answer, not a problem
-              user("转人工", "request_human")]
+              user("转人工", "request_human"),
+              {"event": "bot", "text": "好的，先停下当前的办理，为您转人工。"}]  # after it: not what it told before
     assert understood_topic(events) == "realname_failed"
     summary = summary_of({}, ["转人工"], understood_topic(events), None, told=assistant_told(events))
     assert summary["problem"] == CORE_TOPICS["realname_failed"] == "实名认证失败"
