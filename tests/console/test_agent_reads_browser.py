@@ -79,6 +79,7 @@ def test_the_agent_reads_the_whole_conversation_finds_it_and_sees_it_in_the_user
     expect(log.first).to_contain_text("我的账号实名认证失败了")
     expect(log.first).to_contain_text("助手理解为：实名认证失败")
     expect(transcript).to_contain_text(assistant_words)
+    expect(transcript).to_contain_text("开始办理：实名认证失败")  # the flow's steps
     expect(console.get_by_test_id("handoff-mark")).to_contain_text("在这里转人工")
     expect(console.get_by_test_id("message").last).to_contain_text("客服 赵敏 已接入")
     shown = transcript.inner_text()
