@@ -5,7 +5,7 @@ when agents answer, and the conversation pauses (Rasa predicts
 nothing until the agent hands it back; see bot/channels/handoff_bridge.py).
 The services are the process's (``bot.services.services()``)."""
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused
@@ -15,7 +15,7 @@ from actions.account_flows import STATE_SLOTS, cleared_flow
 from bot.accounts.flows import trusted_slots
 from bot.handoff.hours import ServiceHours
 from bot.handoff.models import HandoffState
-from bot.handoff.request_summary import reason_of, summary_of
+from bot.handoff.request_summary import assistant_told, reason_of, summary_of, understood_topic, user_key_of
 from bot.handoff.teams import routed_topic
 from bot.handoff.user_replies import queued_reply
 from bot.services import services
@@ -39,15 +39,6 @@ def previous_bot_buttons(tracker: Tracker) -> List[Dict[Text, Any]]:
 
 def user_texts(tracker: Tracker) -> List[Text]:
     return [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
-
-
-def latest_core_intent(tracker: Tracker) -> Optional[Text]:
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if name and name not in ("request_human", "negative_feedback"):
-                return name
-    return None
 
 
 def understood_topics(tracker: Tracker) -> List[Text]:
@@ -84,11 +75,22 @@ class ActionRequestHuman(Action):
             previous_bot_buttons(tracker),
             flow_was_running=bool(slots.get("flow")),
         )
-        summary = summary_of(slots, user_texts(tracker), latest_core_intent(tracker), current.accounts)
+        summary = summary_of(
+            slots,
+            user_texts(tracker),
+            understood_topic(tracker.events),
+            current.accounts,
+            told=assistant_told(tracker.events),
+        )
         service = current.handoffs
         topic = routed_topic(slots.get("flow"), understood_topics(tracker))
         handoff = service.request(
-            tracker.sender_id, tracker.get_latest_input_channel() or DEFAULT_CHANNEL, reason, summary, topic
+            tracker.sender_id,
+            tracker.get_latest_input_channel() or DEFAULT_CHANNEL,
+            reason,
+            summary,
+            topic,
+            user_key=user_key_of(slots, tracker.sender_id),
         )
         if handoff.state == HandoffState.WAITING:  # to an online agent of its team, if one is free
             handoff = service.auto_assign(handoff.id) or handoff

@@ -41,7 +41,7 @@ from bot.accounts.models import (
     Upload,
 )
 from bot.accounts.sms import SmsGateway, gateway_from_settings
-from bot.accounts.uploads import UploadStore
+from bot.accounts.uploads import UploadStore, masked_thumbnail
 from bot.store import AuditEntry, Database, NotFound, hash_password, record_audit, utcnow
 
 CODE_LIFETIME = timedelta(minutes=5)
@@ -609,6 +609,18 @@ class AccountService:
         if upload is None or upload.sender_id != sender_id:
             raise InvalidInput("没有找到这张照片，请重新上传。")
         return upload
+
+    def photo_thumbnail(self, upload_id: str, sender_id: str) -> Optional[bytes]:
+        """The masked thumbnail (``uploads.masked_thumbnail``) of the conversation's photo;
+        None when it is not that conversation's or its file is gone (purged)."""
+        with self.db.session() as session:
+            upload = session.get(Upload, upload_id)
+        if upload is None or upload.sender_id != sender_id or not upload.stored_name:
+            return None
+        try:
+            return masked_thumbnail(self.uploads.path_of(upload).read_bytes())
+        except (OSError, ValueError):
+            return None
 
     def stored_photos(self, upload_ids: Sequence[str]) -> Optional[List[Path]]:
         """Where the photos are stored, in the given order; None unless every one

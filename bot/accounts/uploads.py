@@ -7,6 +7,9 @@ recorded in the ``uploads`` table, rationed, and deleted when nothing uses them.
   its header, before a pixel is decoded), and returns the photo re-encoded:
   the EXIF orientation applied to the pixels, and EXIF (GPS, camera, time),
   XMP, comments, text chunks and anything appended after the image dropped.
+* :func:`masked_thumbnail` is what an agent sees of a photo: at most
+  :data:`THUMBNAIL_PIXELS` on its longer side and blurred, so that the kind of
+  document and whether it is readable show, and its numbers and face do not.
 * :class:`UploadStore` refuses a photo over the quotas (:class:`UploadQuota`:
   per conversation and for everyone together, within :data:`QUOTA_WINDOW`)
   before looking at it, and :meth:`UploadStore.purge_unattached` deletes the
@@ -26,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, JpegImagePlugin, UnidentifiedImageError
 from sqlalchemy import delete, func, select, union
 from sqlalchemy.orm import Session
 
@@ -158,6 +161,26 @@ def _without_metadata(image: Image.Image, content_type: str) -> bytes:
             options["subsampling"] = sampling
     buffer = io.BytesIO()
     upright.save(buffer, "JPEG" if content_type == "image/jpeg" else "PNG", **options)
+    return buffer.getvalue()
+
+
+THUMBNAIL_PIXELS = 160  # the longer side of the thumbnail agents see
+THUMBNAIL_BLUR = 2.0  # Gaussian radius, in thumbnail pixels: a document's characters become a blur
+
+
+def masked_thumbnail(data: bytes) -> bytes:
+    """A small blurred JPEG of a stored photo (see the module docstring); ValueError
+    when ``data`` is no image."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (THUMBNAIL_PIXELS * 2, THUMBNAIL_PIXELS * 2))  # JPEG: decode small
+            small = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ValueError("not an image") from error
+    small.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+    blurred = small.filter(ImageFilter.GaussianBlur(THUMBNAIL_BLUR))
+    buffer = io.BytesIO()
+    blurred.save(buffer, "JPEG", quality=70)
     return buffer.getvalue()
 
 

@@ -16,7 +16,7 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from bot.console.views import day_of, reason_label
 from bot.handoff.models import HandoffReason
-from bot.handoff.reports import HandoffReport
+from bot.handoff.reports import AgentStats, HandoffReport
 
 CHART_WIDTH, CHART_HEIGHT = 640, 240
 PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 44, 12, 28, 42
@@ -227,5 +227,42 @@ def report_charts(report: HandoffReport, days: int) -> List[Chart]:
             [report.total.by_reason[reason] for reason in reasons],
             lambda value: f"{value:g}",
             colours=[REASON_COLOURS[reason] for reason in reasons],
+        ),
+    ]
+
+
+def agent_charts(agents: Sequence[AgentStats], days: int) -> List[Chart]:
+    """The per-agent charts of the reports page (agents with a handoff in the period)."""
+    working = [stats for stats in agents if stats.handoffs]
+    labels = [stats.name for stats in working]
+    return [
+        bar_chart(
+            "chart-agent-handoffs",
+            f"每位客服接待的转人工（最近 {days} 天）",
+            labels,
+            [stats.handoffs for stats in working],
+            lambda value: f"{value:g}",
+        ),
+        bar_chart(
+            "chart-agent-first-reply",
+            "每位客服接手到首次回复的中位数（分钟）",
+            labels,
+            [_minutes(stats.first_reply_median_seconds) for stats in working],
+            _one_decimal,
+        ),
+        bar_chart(
+            "chart-agent-handling",
+            "每位客服处理用时中位数（分钟）",
+            labels,
+            [_minutes(stats.handling_median_seconds) for stats in working],
+            _one_decimal,
+        ),
+        bar_chart(
+            "chart-agent-rating",
+            "每位客服的平均评分（1–5 分）",
+            labels,
+            [stats.rating_average for stats in working],
+            _one_decimal,
+            top=5,
         ),
     ]

@@ -19,21 +19,29 @@ from typing import Any, Dict, Optional, Sequence
 
 from bot.console import charts
 from bot.console.views import (
+    AGENT_REPORT_HEAD,
     Frame,
     abilities,
+    agent_report_cells,
+    channel_choices,
     day_of,
+    handoff_row,
+    log_entry_view,
     message_json,
     reason_label,
     report_cells,
     report_day_choices,
     report_totals,
+    state_choices,
     status_line,
     summary_rows,
 )
 from bot.handoff.agents import AgentView
 from bot.handoff.canned import CannedReply, grouped
+from bot.handoff.conversation_log import LogEntry
 from bot.handoff.models import HandoffReason
-from bot.handoff.reports import HandoffReport
+from bot.handoff.reports import AgentStats, HandoffReport
+from bot.handoff.search import SearchPage
 from bot.handoff.service import HandoffView, MessageView
 from bot.handoff.teams import TeamView, routable_topics
 from bot.web.rendering import Templates
@@ -74,13 +82,22 @@ def conversation_page(
     error: str = "",
     reply_draft: str = "",
     note_draft: str = "",
+    log: Sequence[LogEntry] = (),
+    history: Optional[Sequence[HandoffView]] = None,
+    via: Optional[int] = None,
 ) -> str:
+    """``log``: the conversation before the handoff; ``history``: the same user's other
+    handoffs (None: not shown to this agent); ``via``: opened from that handoff's history."""
     return _page(
         "conversation.mako",
         f"会话 #{handoff.id}",
         "conversation",
         frame,
         handoff=handoff,
+        log=[log_entry_view(entry, handoff.id, via) for entry in log],
+        reason=reason_label(handoff.reason),
+        history=None if history is None else [handoff_row(other) for other in history],
+        via=via,
         status=status_line(handoff, frame.agent),
         can=abilities(handoff, frame.agent),
         summary=summary_rows(handoff),
@@ -94,7 +111,37 @@ def conversation_page(
     )
 
 
-def reports_page(frame: Frame, report: HandoffReport, days: int) -> str:
+def search_page(
+    frame: Frame,
+    query: Dict[str, str],
+    found: Optional[SearchPage],
+    results: Sequence[HandoffView],
+    agents: Sequence[AgentView],
+    page_links: Dict[str, str],
+    error: str = "",
+    teams: Sequence[TeamView] = (),
+) -> str:
+    """The search form (``query``: the fields as typed) and a page of results (None: no search yet);
+    ``page_links``: the addresses of the previous and next pages, where there are; ``teams``: the
+    teams to filter by."""
+    return _page(
+        "search.mako",
+        "会话搜索",
+        "search",
+        frame,
+        query=query,
+        found=found,
+        rows=[handoff_row(handoff) for handoff in results],
+        agents=agents,
+        teams=teams,
+        states=state_choices(),
+        channels=channel_choices(),
+        page_links=page_links,
+        error=error,
+    )
+
+
+def reports_page(frame: Frame, report: HandoffReport, days: int, agents: Sequence[AgentStats] = ()) -> str:
     return _page(
         "reports.mako",
         "统计报表",
@@ -108,6 +155,9 @@ def reports_page(frame: Frame, report: HandoffReport, days: int) -> str:
         reasons=[reason_label(reason) for reason in HandoffReason],
         rows=[(day_of(stats).isoformat(), report_cells(stats)) for stats in report.days],
         total=report_cells(report.total),
+        agent_head=AGENT_REPORT_HEAD,
+        agent_rows=[agent_report_cells(stats) for stats in agents],
+        agent_charts=charts.agent_charts(agents, days),
     )
 
 

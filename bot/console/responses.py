@@ -8,8 +8,10 @@ static files (``static/``) are served with ``nosniff`` and ``no-cache``.
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from sanic import response
 from sanic.request import Request
@@ -39,6 +41,31 @@ def html_page(document: str, status: int = 200) -> HTTPResponse:
 
 def json_reply(data: Any, status: int = 200) -> HTTPResponse:
     return response.json(data, status=status, headers=dict(SECURITY_HEADERS), ensure_ascii=False)
+
+
+def image_reply(data: bytes) -> HTTPResponse:
+    """A JPEG the console made (a photo's masked thumbnail): never cached, never sniffed."""
+    return response.raw(data, content_type="image/jpeg", headers=dict(SECURITY_HEADERS))
+
+
+def csv_reply(rows: Sequence[Sequence[Any]], filename: str) -> HTTPResponse:
+    """A CSV download (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese
+    words right); a text cell starting with = + - @ is prefixed with ' (no formulas)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([_csv_cell(cell) for cell in row])
+    headers = dict(SECURITY_HEADERS)
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response.raw(
+        ("\ufeff" + buffer.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8", headers=headers
+    )
+
+
+def _csv_cell(cell: Any) -> Any:
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@"):
+        return "'" + cell
+    return cell
 
 
 def see_other(path: str) -> HTTPResponse:

@@ -14,8 +14,9 @@ delivery is reported to the agent, the action itself stands.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple
-from urllib.parse import urlsplit
+import re
+from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple, Union
+from urllib.parse import urlencode, urlsplit
 
 from sanic import Blueprint
 from sanic.request import Request
@@ -38,10 +39,19 @@ from bot.console.guards import (
     same_origin,
     set_cookie,
 )
-from bot.console.responses import html_page, json_reply, see_other, static_file, wants_json
-from bot.console.services import ConsoleServices
+from bot.console.responses import csv_reply, html_page, image_reply, json_reply, see_other, static_file, wants_json
+from bot.console.services import ConsoleServices, search_criteria
 from bot.console.team_routes import TeamRoutes
-from bot.console.views import CONSOLE_PATH, Frame, conversation_url, event_json, url
+from bot.console.views import (
+    CONSOLE_PATH,
+    SEARCH_FIELDS,
+    Frame,
+    agent_csv_rows,
+    conversation_url,
+    event_json,
+    report_csv_rows,
+    url,
+)
 from bot.handoff.agents import AgentView, LoginRefused
 from bot.handoff.service import HandoffConflict, HandoffHidden, HandoffView
 from bot.store import NotFound
@@ -50,6 +60,9 @@ logger = logging.getLogger(__name__)
 
 EVENTS_LIMIT = 100
 MAX_REPORT_DAYS = 366
+BAD_DAYS = f"天数需要是 1 到 {MAX_REPORT_DAYS} 之间的整数。"
+NO_PHOTO = "没有这张照片（可能已按保存期限删除）。"
+PHOTO_ID = re.compile(r"[0-9a-f]{32}")  # uploads are named by secrets.token_hex(16)
 LOGIN_EXPIRED = "登录页已过期，请重新输入。"
 NOT_FOUND = "没有这个会话。"
 DELIVERY_FAILED = "回复已记录，但发送给用户时出错：请稍后确认用户是否收到。"
@@ -88,6 +101,14 @@ class ConsoleRoutes:
         add(page(self._reports_page), "/reports", "GET", "console_reports")
         add(action(self._presence), "/presence", "POST", "console_presence")
         TeamRoutes(self._services, self.guards).register(add)
+        add(page(self._reports_csv), "/reports.csv", "GET", "console_reports_csv")
+        add(page(self._search_page), "/search", "GET", "console_search")
+        add(
+            api(self._photo),
+            "/conversations/<handoff_id:int>/photos/<upload_id:str>",
+            "GET",
+            "console_photo",
+        )
         add(api(self._events), "/events", "GET", "console_events")
         add(api(self._queue_json), "/api/queue", "GET", "console_queue_json")
         add(api(self._conversation_json), "/api/conversations/<handoff_id:int>", "GET", "console_conversation_json")
@@ -192,7 +213,24 @@ class ConsoleRoutes:
     async def _conversation_page(
         self, request: Request, agent: AgentView, frame: Frame, handoff_id: int
     ) -> HTTPResponse:
-        return await self._render_conversation(request, frame, handoff_id)
+        via = _via(request)
+        if via is False:
+            return html_page(pages.message_page("没有找到", NOT_FOUND, frame), 404)
+        return await self._render_conversation(request, frame, handoff_id, via=via or None)
+
+    async def _photo(self, request: Request, agent: AgentView, handoff_id: int, upload_id: str) -> HTTPResponse:
+        via = _via(request)
+        if via is False or not PHOTO_ID.fullmatch(upload_id):
+            return json_reply({"error": NO_PHOTO}, 404)
+        try:
+            thumbnail = await in_thread(
+                self.services.thumbnail, handoff_id, upload_id, agent, client_address(request), via or None
+            )
+        except HandoffHidden as hidden:
+            return json_reply({"error": str(hidden)}, 403)
+        if thumbnail is None:
+            return json_reply({"error": NO_PHOTO}, 404)
+        return image_reply(thumbnail)
 
     async def _render_conversation(
         self,
@@ -203,9 +241,10 @@ class ConsoleRoutes:
         status: int = 200,
         reply_draft: str = "",
         note_draft: str = "",
+        via: Optional[int] = None,
     ) -> HTTPResponse:
         try:
-            found = await in_thread(self.services.conversation, handoff_id, frame.agent, client_address(request))
+            found = await in_thread(self.services.conversation, handoff_id, frame.agent, client_address(request), via)
         except HandoffHidden as hidden:
             return html_page(pages.message_page("无权查看", str(hidden), frame), 403)
         if found is None:
@@ -220,6 +259,9 @@ class ConsoleRoutes:
                 error,
                 reply_draft,
                 note_draft,
+                found.log,
+                found.history,
+                found.via,
             ),
             status,
         )
@@ -290,7 +332,16 @@ class ConsoleRoutes:
         if wants_json(request):
             return json_reply({"error": reason}, status)
         frame = await self.guards.frame(token, agent)
-        return await self._render_conversation(request, frame, handoff_id, reason, status, **(drafts or {}))
+        drafts = drafts or {}
+        return await self._render_conversation(
+            request,
+            frame,
+            handoff_id,
+            reason,
+            status,
+            reply_draft=drafts.get("reply_draft", ""),
+            note_draft=drafts.get("note_draft", ""),
+        )
 
     async def _claim(self, request: Request, agent: AgentView, token: str, handoff_id: int) -> HTTPResponse:
         async def announce(handoff: HandoffView) -> Optional[str]:
@@ -396,17 +447,58 @@ class ConsoleRoutes:
     # -- reports -----------------------------------------------------------------------
 
     async def _reports_page(self, request: Request, agent: AgentView, frame: Frame) -> HTTPResponse:
-        raw = (request.args.get("days") or "7").strip()
-        days = int(raw) if raw.isdigit() else 0
-        if not 1 <= days <= MAX_REPORT_DAYS:
-            return html_page(
-                pages.message_page("统计报表", f"天数需要是 1 到 {MAX_REPORT_DAYS} 之间的整数。", frame), 400
-            )
+        days = _report_days(request)
+        if days is None:
+            return html_page(pages.message_page("统计报表", BAD_DAYS, frame), 400)
         try:
             report = await in_thread(self.services.report, days)
+            agents = await in_thread(self.services.agent_report, days)
         except ValueError as problem:  # SUPPORT_TIMEZONE
             return html_page(pages.message_page("统计报表", str(problem), frame), 500)
-        return html_page(pages.reports_page(frame, report, days))
+        return html_page(pages.reports_page(frame, report, days, agents))
+
+    async def _reports_csv(self, request: Request, agent: AgentView, frame: Frame) -> HTTPResponse:
+        days = _report_days(request)
+        by = request.args.get("by") or "day"
+        if days is None or by not in ("day", "agent"):
+            problem = BAD_DAYS if days is None else "by 只能是 day（每日数据）或 agent（每位客服）。"
+            return html_page(pages.message_page("统计报表", problem, frame), 400)
+        try:
+            if by == "day":
+                rows = report_csv_rows(await in_thread(self.services.report, days))
+            else:
+                rows = agent_csv_rows(await in_thread(self.services.agent_report, days))
+        except ValueError as problem:  # SUPPORT_TIMEZONE
+            return html_page(pages.message_page("统计报表", str(problem), frame), 500)
+        return csv_reply(rows, f"handoff-report-{by}-{days}d.csv")
+
+    # -- search ------------------------------------------------------------------------
+
+    async def _search_page(self, request: Request, agent: AgentView, frame: Frame) -> HTTPResponse:
+        query = {name: (request.args.get(name) or "").strip()[:100] for name in SEARCH_FIELDS}
+        if not any(query.values()) and not request.args.get("page"):
+            agents = await in_thread(self.services.agents.list)
+            teams = await in_thread(self.services.teams.list)
+            return html_page(pages.search_page(frame, query, None, [], agents, {}, teams=teams))
+        try:
+            criteria = search_criteria(query)
+        except ValueError as problem:
+            agents = await in_thread(self.services.agents.list)
+            teams = await in_thread(self.services.teams.list)
+            return html_page(pages.search_page(frame, query, None, [], agents, {}, str(problem), teams), 400)
+        raw_page = request.args.get("page") or "1"
+        page_number = int(raw_page) if raw_page.isdigit() else 1
+        found, results, agents = await in_thread(
+            self.services.search, criteria, agent, client_address(request), page_number
+        )
+        links = {}
+        kept = {name: value for name, value in query.items() if value}
+        if found.page > 1:
+            links["prev"] = url("search") + "?" + urlencode({**kept, "page": found.page - 1})
+        if found.page < found.pages:
+            links["next"] = url("search") + "?" + urlencode({**kept, "page": found.page + 1})
+        teams = await in_thread(self.services.teams.list)
+        return html_page(pages.search_page(frame, query, found, results, agents, links, teams=teams))
 
 
 async def announce_assigned(app: Any, assigned: Sequence[HandoffView]) -> None:
@@ -421,3 +513,17 @@ async def announce_assigned(app: Any, assigned: Sequence[HandoffView]) -> None:
 
 def _form_text(request: Request) -> str:
     return (request.form or {}).get("text") or ""
+
+
+def _via(request: Request) -> Union[int, bool]:
+    """``?via=<id>``: the held handoff a history read goes through; 0: none; False: not a number."""
+    raw = (request.args.get("via") or "").strip()
+    if not raw:
+        return 0
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else False
+
+
+def _report_days(request: Request) -> Optional[int]:
+    raw = (request.args.get("days") or "7").strip()
+    days = int(raw) if raw.isdigit() else 0
+    return days if 1 <= days <= MAX_REPORT_DAYS else None

@@ -14,15 +14,18 @@ others.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from bot.accounts.service import AccountService
 from bot.console.views import Frame, handoff_json, message_json, queue_row_json
 from bot.handoff.agents import AgentDirectory, AgentView
 from bot.handoff.canned import CannedReply, canned_replies
-from bot.handoff.models import Presence
-from bot.handoff.reports import HandoffReport, handoff_report
-from bot.handoff.service import HandoffService, HandoffView, MessageView
+from bot.handoff.conversation_log import LogEntry
+from bot.handoff.models import HandoffState, Presence
+from bot.handoff.reports import AgentStats, HandoffReport, agent_report, handoff_report
+from bot.handoff.search import SearchCriteria, SearchPage
+from bot.handoff.service import HandoffHidden, HandoffService, HandoffView, MessageView
 from bot.handoff.teams import TeamDirectory, TeamView
 from bot.services import Services
 from bot.services import services as process_services
@@ -39,6 +42,9 @@ class Conversation:
     messages: List[MessageView]
     transfer_targets: List[AgentView]  # active agents other than the handoff's own
     canned: Sequence[CannedReply]
+    log: List[LogEntry]  # the conversation before the handoff
+    history: Optional[List[HandoffView]]  # the same user's other handoffs; None: not for this agent
+    via: Optional[int] = None  # read as the history of this handoff, held by the agent
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class ConsoleServices:
     agents: AgentDirectory
     teams: TeamDirectory
     clock: Clock
+    accounts: Optional[AccountService] = None  # the photos' thumbnails
 
     def frame(self, token: str, agent: AgentView) -> Frame:
         """What every page of a logged-in agent carries."""
@@ -76,16 +83,51 @@ class ConsoleServices:
         last_event = self.handoffs.latest_event_id()
         return {"last_event_id": last_event, **self.queue_lists(agent)}
 
-    def conversation(self, handoff_id: int, agent: AgentView, client_address: str) -> Optional[Conversation]:
-        """None: no such handoff; HandoffHidden: not for this agent.  The read is audited."""
+    def conversation(
+        self, handoff_id: int, agent: AgentView, client_address: str, via: Optional[int] = None
+    ) -> Optional[Conversation]:
+        """None: no such handoff; HandoffHidden: not for this agent (``via``: the open
+        handoff of the same user she holds).  The reads are audited."""
         try:
-            handoff, messages = self.handoffs.read_transcript(handoff_id, agent.id, client_address)
+            handoff, messages = self.handoffs.read_transcript(handoff_id, agent.id, client_address, via=via)
         except NotFound:
             return None
         targets = [
             candidate for candidate in self.agents.list() if candidate.active and candidate.id != handoff.agent_id
         ]
-        return Conversation(handoff, messages, targets, canned_replies())
+        history: Optional[List[HandoffView]] = None
+        if via is None and (agent.is_admin or (handoff.agent_id == agent.id and handoff.is_open)):
+            try:
+                history = self.handoffs.history(handoff_id, agent.id, client_address)
+            except HandoffHidden:  # transferred meanwhile
+                history = None
+        log = self.handoffs.conversation_log(handoff)
+        return Conversation(handoff, messages, targets, canned_replies(), log, history, via)
+
+    def thumbnail(
+        self, handoff_id: int, upload_id: str, agent: AgentView, client_address: str, via: Optional[int] = None
+    ) -> Optional[bytes]:
+        """The masked thumbnail of a photo of the handoff's conversation, for an agent who
+        may read the handoff (audited: ``handoff_photo_read``); None: no such photo (or
+        handoff); HandoffHidden: not for this agent."""
+        if self.accounts is None:
+            return None
+        try:
+            handoff = self.handoffs.read_access(handoff_id, agent.id, client_address, "photo", via)
+        except NotFound:
+            return None
+        return self.accounts.photo_thumbnail(upload_id, handoff.sender_id)
+
+    def search(
+        self, criteria: SearchCriteria, agent: AgentView, client_address: str, page: int
+    ) -> Tuple[SearchPage, List[HandoffView], List[AgentView]]:
+        """A page of results (audited), and the agents to filter by."""
+        found, views = self.handoffs.search(criteria, agent.id, client_address, page)
+        return found, views, self.agents.list()
+
+    def agent_report(self, days: int) -> List[AgentStats]:
+        """The last ``days`` days per agent; ValueError for a wrong SUPPORT_TIMEZONE."""
+        return agent_report(self.database, days, now=self.clock())
 
     def conversation_update(
         self, handoff_id: int, after_message_id: int, agent: AgentView, client_address: str
@@ -128,7 +170,40 @@ class ConsoleServices:
         return handoff_report(self.database, days, now=self.clock())
 
 
+def search_criteria(query: Dict[str, str]) -> SearchCriteria:
+    """The search form's fields (``views.SEARCH_FIELDS``) as criteria; ValueError, in words
+    for the agent, for a field that is not what the form offers."""
+    state = query.get("state") or ""
+    agent = query.get("agent") or ""
+    team = query.get("team") or ""
+    if state and state not in {value.value for value in HandoffState}:
+        raise ValueError("没有这个状态，请从列表中选择。")
+    if agent and not agent.isdigit():
+        raise ValueError("请从列表中选择客服。")
+    if team and not team.isdigit():
+        raise ValueError("请从列表中选择团队。")
+    return SearchCriteria(
+        date_from=_day(query.get("from") or ""),
+        date_to=_day(query.get("to") or ""),
+        state=HandoffState(state) if state else None,
+        agent_id=int(agent) if agent else None,
+        channel=query.get("channel") or None,
+        problem=query.get("problem") or "",
+        text=query.get("q") or "",
+        team_id=int(team) if team else None,
+    )
+
+
+def _day(raw: str) -> Optional[date]:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"日期“{raw}”不对，请写成 2026-11-23 这样。") from None
+
+
 def connect(services: Optional[Services] = None) -> ConsoleServices:
     """The console's view of ``services``, else of the process's services."""
     built = services if services is not None else process_services()
-    return ConsoleServices(built.database, built.handoffs, built.agents, built.teams, built.clock)
+    return ConsoleServices(built.database, built.handoffs, built.agents, built.teams, built.clock, built.accounts)

@@ -18,9 +18,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 from bot.handoff.agents import AgentView
-from bot.handoff.labels import CHANNEL_LABELS, REASON_LABELS
+from bot.handoff.conversation_log import LogEntry
+from bot.handoff.labels import CHANNEL_LABELS, OUTCOME_LABELS, REASON_LABELS, STATE_LABELS
 from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffReason, HandoffState, Presence
-from bot.handoff.reports import HandoffStats
+from bot.handoff.reports import AgentStats, HandoffReport, HandoffStats
 from bot.handoff.service import EventView, HandoffView, MessageView
 from bot.timezones import local_time, support_zone
 
@@ -33,13 +34,14 @@ SUMMARY_LABELS = {
     "topic": "话题",
     "flow": "办理流程",
     "checked": "助手已核查",
+    "told": "助手已告诉用户",
     "found": "核查结果",
     "findings": "核查结果",
     "identity": "用户身份（已脱敏）",
     "account": "账号（已脱敏）",
     "last_messages": "用户最近的话",
 }
-SUMMARY_ORDER = ("problem", "topic", "flow", "checked", "found", "findings", "identity", "account")
+SUMMARY_ORDER = ("problem", "topic", "flow", "checked", "found", "findings", "told", "identity", "account")
 PROBLEM_CHARS = 80  # of the problem, in queue rows
 NOTHING = "（无）"
 REPORT_DAY_CHOICES = (7, 14, 30, 90)
@@ -202,6 +204,71 @@ def summary_rows(handoff: HandoffView) -> List[Tuple[str, SummaryValue]]:
     return rows
 
 
+# -- the conversation before the handoff, the user's history, search results ----------
+
+
+def photo_url(handoff_id: int, upload_id: str, via: Optional[int] = None) -> str:
+    """Where the console serves a photo's masked thumbnail (read as ``handoff_id``, or through ``via``)."""
+    address = conversation_url(handoff_id, f"photos/{upload_id}")
+    return f"{address}?via={via}" if via is not None else address
+
+
+def log_entry_view(entry: LogEntry, handoff_id: int, via: Optional[int] = None) -> Dict[str, Any]:
+    """An entry of the conversation before the handoff ``handoff_id`` (``templates/conversation.mako``)."""
+    if entry.kind == "user":
+        label = "用户"
+    elif entry.kind == "step":
+        label = "办理步骤"
+    elif entry.agent_name:
+        label = f"客服 {entry.agent_name}（之前的人工服务）"
+    else:
+        label = "智能助手"
+    return {
+        "kind": entry.kind,
+        "label": label,
+        "text": entry.text,
+        "at": clock_time(entry.at, with_date=True) if entry.at else "",
+        "buttons": [{"title": button.title, "clicked": button.clicked} for button in entry.buttons],
+        "upload_id": entry.upload_id,
+        "photo_url": photo_url(handoff_id, entry.upload_id, via) if entry.upload_id else "",
+        "understood": entry.understood,
+    }
+
+
+def state_words(handoff: HandoffView) -> str:
+    """A handoff's state in a list: 已结束（已解决）, 接待中 …"""
+    words = STATE_LABELS.get(handoff.state, handoff.state.value)
+    if handoff.outcome is not None:
+        words += f"（{OUTCOME_LABELS.get(handoff.outcome, handoff.outcome.value)}）"
+    return words
+
+
+def handoff_row(handoff: HandoffView) -> Dict[str, Any]:
+    """A row of the search results and of the user's history."""
+    return {
+        "id": handoff.id,
+        "when": clock_time(handoff.created_at, with_date=True),
+        "day": local_time(handoff.created_at, _zone()).strftime("%Y-%m-%d"),
+        "state": state_words(handoff),
+        "reason": reason_label(handoff.reason),
+        "channel": channel_label(handoff.channel),
+        "problem": problem_of(handoff),
+        "agent_name": handoff.agent_name or "-",
+        "rating": f"{handoff.rating} 分" if handoff.rating is not None else "-",
+    }
+
+
+SEARCH_FIELDS = ("q", "problem", "from", "to", "state", "channel", "team", "agent")  # the search form's fields
+
+
+def state_choices() -> List[Tuple[str, str]]:
+    return [(state.value, label) for state, label in STATE_LABELS.items()]
+
+
+def channel_choices() -> List[Tuple[str, str]]:
+    return [(channel, label) for channel, label in CHANNEL_LABELS.items() if channel != "socketio"]
+
+
 # -- JSON for the script -------------------------------------------------------------
 
 
@@ -297,6 +364,90 @@ def report_cells(stats: HandoffStats) -> List[Any]:
 
 def report_day_choices(days: int) -> Sequence[int]:
     return sorted(set(REPORT_DAY_CHOICES) | {days})
+
+
+AGENT_REPORT_HEAD = (
+    "客服",
+    "登录名",
+    "转人工（接待）",
+    "已解决",
+    "交还助手",
+    "首次回复 中位数",
+    "处理用时 中位数",
+    "评分（人数）",
+)
+
+
+def agent_report_cells(stats: AgentStats) -> List[Any]:
+    """A row of the per-agent table, in the order of :data:`AGENT_REPORT_HEAD`."""
+    rating = f"{stats.rating_average:.1f}（{stats.rating_count}）" if stats.rating_count else "-"
+    name = stats.name if stats.active else f"{stats.name}（已停用）"
+    return [
+        name,
+        stats.login,
+        stats.handoffs,
+        stats.resolved,
+        stats.handed_back,
+        duration_zh(stats.first_reply_median_seconds),
+        duration_zh(stats.handling_median_seconds),
+        rating,
+    ]
+
+
+def _csv_seconds(seconds: Optional[float]) -> str:
+    return "" if seconds is None else f"{seconds:.0f}"
+
+
+def _csv_number(value: Optional[float], digits: int = 2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def report_csv_rows(report: HandoffReport) -> List[List[Any]]:
+    """The per-day report for a spreadsheet: raw numbers (seconds, fractions), a head row first."""
+    head = ["日期", "会话数", "转人工", "转人工率"]
+    head += [reason_label(reason) for reason in HandoffReason]
+    head += ["首次回复中位数（秒）", "首次回复P90（秒）", "解决用时中位数（秒）", "平均评分", "评分人数", "用户离开"]
+    rows: List[List[Any]] = [head]
+    for stats in [*report.days, report.total]:
+        rows.append(
+            [
+                stats.day.isoformat() if stats.day else "合计",
+                stats.conversations,
+                stats.handoffs,
+                _csv_number(stats.handoff_rate, 4),
+                *(stats.by_reason[reason] for reason in HandoffReason),
+                _csv_seconds(stats.first_reply_median_seconds),
+                _csv_seconds(stats.first_reply_p90_seconds),
+                _csv_seconds(stats.resolution_median_seconds),
+                _csv_number(stats.rating_average),
+                stats.rating_count,
+                stats.abandoned,
+            ]
+        )
+    return rows
+
+
+def agent_csv_rows(agents: Sequence[AgentStats]) -> List[List[Any]]:
+    """The per-agent report for a spreadsheet, a head row first."""
+    head = ["客服", "登录名", "在职", "转人工（接待）", "已解决", "交还助手"]
+    head += ["首次回复中位数（秒）", "处理用时中位数（秒）", "平均评分", "评分人数"]
+    rows: List[List[Any]] = [head]
+    for stats in agents:
+        rows.append(
+            [
+                stats.name,
+                stats.login,
+                "是" if stats.active else "否",
+                stats.handoffs,
+                stats.resolved,
+                stats.handed_back,
+                _csv_seconds(stats.first_reply_median_seconds),
+                _csv_seconds(stats.handling_median_seconds),
+                _csv_number(stats.rating_average),
+                stats.rating_count,
+            ]
+        )
+    return rows
 
 
 # -- the frame ---------------------------------------------------------------------

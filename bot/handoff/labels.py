@@ -6,15 +6,17 @@ holds every table to that, and finds a table of these enums' words written
 anywhere else).  The console's page script gets these words already rendered
 by the server (queue rows, status lines), never a copy.
 
-The states and outcomes of a handoff have no labels of their own: the
-console describes them in sentences (``bot.console.views.status_line``).
+A conversation's page describes its state and outcome in sentences
+(``bot.console.views.status_line``); lists (search results, the user's
+history, the search form) use the short words of ``STATE_LABELS`` and
+``OUTCOME_LABELS``.
 """
 
 from __future__ import annotations
 
 from typing import Dict
 
-from bot.handoff.models import HandoffReason
+from bot.handoff.models import HandoffOutcome, HandoffReason, HandoffState
 
 # Why a conversation went to a person, as agents read it (and the transcript says).
 REASON_LABELS: Dict[HandoffReason, str] = {
@@ -34,3 +36,18 @@ REASON_COLUMNS: Dict[HandoffReason, str] = {
 
 # The channel a handoff came from (``Handoff.channel``), as agents read it; others are shown as they are.
 CHANNEL_LABELS: Dict[str, str] = {"widget": "网页", "telegram": "Telegram", "rest": "接口", "socketio": "网页"}
+
+# A handoff's state in a list (search results, the user's history, the search form).
+STATE_LABELS: Dict[HandoffState, str] = {
+    HandoffState.WAITING: "排队中",
+    HandoffState.ASSIGNED: "接待中",
+    HandoffState.RESOLVED: "已结束",
+    HandoffState.ABANDONED: "用户离开",
+    HandoffState.CANCELLED: "用户取消",
+}
+
+# How an agent ended it, in a list.
+OUTCOME_LABELS: Dict[HandoffOutcome, str] = {
+    HandoffOutcome.RESOLVED: "已解决",
+    HandoffOutcome.HANDED_BACK: "交还助手",
+}

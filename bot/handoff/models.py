@@ -3,8 +3,8 @@ presence, teams with their members and routes, handoffs with their messages,
 and the event log the console polls.
 
 They live on the store's declarative ``Base``, so the store's one Alembic
-chain (``bot/store/migrations``, revisions 0003 and 0006) and ``python -m bot
-db upgrade`` create them next to the account tables.
+chain (``bot/store/migrations``, revisions 0003, 0006 and 0007) and ``python -m
+bot db upgrade`` create them next to the account tables.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import enum
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, false, func, text
 
 from bot.store import Base, stored_enum
+
+PROBLEM_CHARS = 200  # of the problem kept beside the summary, for search
 
 
 class HandoffState(str, enum.Enum):
@@ -188,6 +190,10 @@ class Handoff(Base):
     webhook_attempts = Column(Integer, nullable=False, default=0, server_default="0")
     webhook_claimed_at = Column(DateTime)
     webhook_sent_at = Column(DateTime)
+    # Who the user is as far as the assistant knew at the request: ``account:<id>`` when
+    # verified, else the conversation (sender_id).  The same user's history (revision 0007).
+    user_key = Column(String(160), index=True)
+    problem = Column(String(PROBLEM_CHARS), index=True)  # the summary's problem, for search
 
 
 class HandoffMessage(Base):

@@ -11,6 +11,14 @@ period (its medians are over all handoffs, not medians of the days).
   requested: by reason, time to the first agent reply (median and p90,
   nearest rank), resolution time (request → closed by an agent, ``resolved``
   handoffs of either outcome), ratings, abandoned ones.
+
+``agent_report`` gives the same period per agent: the handoffs an agent
+held last (claimed, or transferred to her) among those requested in the
+period, how they ended (resolved / handed back), her first response time
+(claim → her first reply: the queue's wait is not hers), handling time
+(claim → closed) as medians, and the ratings.  Agents with no handoff in the
+period are listed with zeros, so the table names everyone.  (With teams, the
+rows group by the agent's team: the agent's team is the one thing to add.)
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.handoff.models import Handoff, HandoffReason, HandoffState
+from bot.handoff.models import Agent, Handoff, HandoffOutcome, HandoffReason, HandoffState
 from bot.store import Database, utcnow
 from bot.timezones import day_start_utc, local_time, support_zone
 
@@ -139,8 +147,8 @@ def _handoff_facts(session: Session, start: datetime, end: datetime, zone: ZoneI
     return facts
 
 
-def _seconds(start: datetime, end: Optional[datetime]) -> Optional[float]:
-    return (end - start).total_seconds() if end else None
+def _seconds(start: Optional[datetime], end: Optional[datetime]) -> Optional[float]:
+    return (end - start).total_seconds() if start and end else None
 
 
 def _stats(day: Optional[date], conversations: int, facts: Sequence[_HandoffFacts]) -> HandoffStats:
@@ -167,3 +175,69 @@ def percentile(values: Sequence[float], percent: float) -> Optional[float]:
         return None
     ordered = sorted(values)
     return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
+
+
+@dataclass(frozen=True)
+class AgentStats:
+    agent_id: int
+    login: str
+    name: str
+    active: bool
+    handoffs: int
+    resolved: int
+    handed_back: int
+    first_reply_median_seconds: Optional[float]
+    handling_median_seconds: Optional[float]
+    rating_average: Optional[float]
+    rating_count: int
+
+
+def agent_report(
+    database: Database, days: int = 7, now: Optional[datetime] = None, timezone_name: Optional[str] = None
+) -> List[AgentStats]:
+    """Per agent, the handoffs requested in the last ``days`` days (see the module docstring),
+    the agents in login order."""
+    if days < 1:
+        raise ValueError(f"a report covers at least 1 day, not {days}")
+    zone = support_zone(timezone_name)
+    today = local_time(now or utcnow(), zone).date()
+    start = day_start_utc(today - timedelta(days=days - 1), zone)
+    end = day_start_utc(today + timedelta(days=1), zone)
+    with database.session() as session:
+        agents = session.execute(select(Agent).order_by(Agent.login)).scalars().all()
+        rows = (
+            session.execute(
+                select(Handoff).where(
+                    Handoff.created_at >= start, Handoff.created_at < end, Handoff.agent_id.is_not(None)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        by_agent: Dict[int, List[Handoff]] = {}
+        for row in rows:
+            by_agent.setdefault(row.agent_id, []).append(row)
+        return [_agent_stats(agent, by_agent.get(agent.id, [])) for agent in agents]
+
+
+def _agent_stats(agent: Agent, rows: Sequence[Handoff]) -> AgentStats:
+    first_replies = [seconds for row in rows if (seconds := _seconds(row.claimed_at, row.first_reply_at)) is not None]
+    handling = [
+        seconds
+        for row in rows
+        if row.state == HandoffState.RESOLVED and (seconds := _seconds(row.claimed_at, row.closed_at)) is not None
+    ]
+    ratings = [row.rating for row in rows if row.rating is not None]
+    return AgentStats(
+        agent_id=agent.id,
+        login=agent.login,
+        name=agent.display_name,
+        active=bool(agent.active),
+        handoffs=len(rows),
+        resolved=sum(row.outcome == HandoffOutcome.RESOLVED for row in rows),
+        handed_back=sum(row.outcome == HandoffOutcome.HANDED_BACK for row in rows),
+        first_reply_median_seconds=statistics.median(first_replies) if first_replies else None,
+        handling_median_seconds=statistics.median(handling) if handling else None,
+        rating_average=sum(ratings) / len(ratings) if ratings else None,
+        rating_count=len(ratings),
+    )

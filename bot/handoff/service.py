@@ -27,6 +27,10 @@ Guarantees:
 * Least privilege (:func:`may_see`, the one rule): a plain agent sees and acts
   on waiting handoffs and on those assigned to them (claimed, or transferred
   to them); those assigned to other agents and closed ones are for admins.
+  What a handoff links to: the agent who holds it also reads the same user's
+  other handoffs (``history``, and ``read_transcript(..., via=held id)``);
+  the same user is the same ``user_key`` (``account:<id>`` once verified) or
+  the same conversation.
   Every read and action of an agent is checked here, in the transaction that
   does it; a refusal is ``HandoffHidden`` (a ``HandoffConflict``).
 * Every agent action is written to ``audit_log`` as ``agent:<login>``, user
@@ -67,8 +71,13 @@ API (each call one transaction):
   rate(sender_id, rating) -> HandoffView                          1..5, latest resolved one, once
   abandon_stale(now=None) -> [handoff ids]
   transcript(handoff_id, after_message_id=0) -> [MessageView]     ID numbers and phones masked
-  read_transcript(handoff_id, agent_id, client_address, after_message_id=0)
-      -> (HandoffView, [MessageView])                             checked (may_see) and audited
+  read_transcript(handoff_id, agent_id, client_address, after_message_id=0, via=None)
+      -> (HandoffView, [MessageView])                             checked (may_see, or via) and audited
+  read_access(handoff_id, agent_id, client_address, what, via=None) -> HandoffView   the same check, audited
+  history(handoff_id, agent_id, client_address) -> [HandoffView]  the same user's others: holder or admin; audited
+  links(handoff_id, other_id) -> bool                             the same user (user_key or conversation)?
+  conversation_log(handoff) -> [LogEntry]                         the conversation before it (Rasa's events)
+  search(criteria, agent_id, client_address, page=1) -> (SearchPage, [HandoffView])   visible ones; audited
   message(message_id) -> MessageView                              unmasked: for delivery to the user
   events_after(event_id, limit=100) -> [EventView];  latest_event_id() -> int
   purge_transcripts_before(cutoff) -> counts                      retention (python -m bot privacy purge)
@@ -97,9 +106,11 @@ from bot import config
 from bot.accounts.checks import InvalidInput
 from bot.accounts.masking import mask_text, mask_value
 from bot.handoff import assignment
+from bot.handoff.conversation_log import LogEntry, conversation_before
 from bot.handoff.labels import REASON_LABELS
 from bot.handoff.models import (
     OPEN_STATES,
+    PROBLEM_CHARS,
     Agent,
     AgentRole,
     AuthorKind,
@@ -111,6 +122,8 @@ from bot.handoff.models import (
     HandoffState,
     Team,
 )
+from bot.handoff.search import SearchCriteria, SearchPage
+from bot.handoff.search import search as search_handoffs
 from bot.handoff.teams import team_for_topic
 from bot.store import Database, NotFound, record_audit, utcnow
 
@@ -140,6 +153,8 @@ class HandoffHidden(HandoffConflict):
 
 
 HIDDEN = "这个会话由其他客服接待或已经结束，只有管理员可以查看。"
+HISTORY_HIDDEN = "只有接待这个会话的客服和管理员可以查看用户的历史会话。"
+HISTORY_LIMIT = 50  # of the same user's earlier handoffs shown
 
 
 class _AgentFull(Exception):
@@ -179,6 +194,7 @@ class HandoffView:
     team_name: Optional[str] = None
     topic: Optional[str] = None
     auto_assigned: bool = False
+    user_key: Optional[str] = None  # whose it is (``request``); None before revision 0007
 
     @property
     def is_open(self) -> bool:
@@ -234,10 +250,12 @@ class HandoffService:
         reason: Union[HandoffReason, str],
         summary: Dict[str, Any],
         topic: Optional[str] = None,
+        user_key: Optional[str] = None,
     ) -> HandoffView:
         """Queues the conversation for an agent, routed by ``topic`` (an intent or
         ``faq/<key>``: what the assistant understood last); asking again returns
-        the open handoff."""
+        the open handoff.  ``user_key``: whose it is (``request_summary.user_key_of``;
+        default the conversation)."""
         reason = HandoffReason(reason)
         stored_summary = summary_json(summary)
         existing = self.open_handoff(sender_id)
@@ -252,6 +270,8 @@ class HandoffService:
                     channel=(channel or "unknown")[:64],
                     reason=reason,
                     summary=stored_summary,
+                    problem=_problem_column(summary),
+                    user_key=(user_key or sender_id)[:160],
                     state=HandoffState.WAITING,
                     created_at=now,
                     user_seen_at=now,
@@ -678,31 +698,160 @@ class HandoffService:
             return self._messages(session, handoff_id, after_message_id)
 
     def read_transcript(
-        self, handoff_id: int, agent_id: int, client_address: str, after_message_id: int = 0
+        self,
+        handoff_id: int,
+        agent_id: int,
+        client_address: str,
+        after_message_id: int = 0,
+        via: Optional[int] = None,
     ) -> Tuple[HandoffView, List[MessageView]]:
         """The handoff and its messages after ``after_message_id`` (masked, as ``transcript``)
-        for an agent who may see it (``may_see``), else HandoffHidden; NotFound for no such
-        handoff.  Either way the read is in the audit log, with the client's address."""
+        for an agent who may see it (``may_see``), or who holds ``via``, an open handoff of
+        the same user (``links``: the user's history); else HandoffHidden; NotFound for no
+        such handoff.  Either way the read is in the audit log, with the client's address."""
         with self.db.session() as session:
-            agent = self._active_agent(session, agent_id)
-            row = self._row(session, handoff_id)
-            allowed = _sees(row, agent)
-            action = "handoff_transcript_read" if allowed else "handoff_transcript_refused"
-            self._audit(
-                session,
-                f"agent:{agent.login}",
-                action,
-                handoff=handoff_id,
-                after_message=after_message_id,
-                client_ip=(client_address or "unknown")[:64],
+            row = self._read_checked(
+                session, handoff_id, agent_id, client_address, "transcript", via, after_message=after_message_id
             )
-            if allowed:
+            if row is not None:
                 view = self._view(session, row)
                 messages = self._messages(session, handoff_id, after_message_id)
         # Raised after the block: the refusal's audit entry is committed, not rolled back.
-        if not allowed:
+        if row is None:
             raise HandoffHidden(HIDDEN)
         return view, messages
+
+    def read_access(
+        self, handoff_id: int, agent_id: int, client_address: str, what: str, via: Optional[int] = None
+    ) -> HandoffView:
+        """The handoff, when the agent may read it (as ``read_transcript``), to read ``what``
+        of it (e.g. a photo); audited as ``handoff_<what>_read`` (or ``_refused``)."""
+        with self.db.session() as session:
+            row = self._read_checked(session, handoff_id, agent_id, client_address, what, via)
+            view = self._view(session, row) if row is not None else None
+        if view is None:
+            raise HandoffHidden(HIDDEN)
+        return view
+
+    def _read_checked(
+        self,
+        session: Session,
+        handoff_id: int,
+        agent_id: int,
+        client_address: str,
+        what: str,
+        via: Optional[int],
+        **detail: object,
+    ) -> Optional[Handoff]:
+        """The handoff's row if the agent may read it (``_may_read``), else None; the read
+        or its refusal goes to the audit log (``handoff_<what>_read`` / ``_refused``)."""
+        agent = self._active_agent(session, agent_id)
+        row = self._row(session, handoff_id)
+        allowed = self._may_read(session, row, agent, via)
+        if via is not None:
+            detail["via"] = via
+        self._audit(
+            session,
+            f"agent:{agent.login}",
+            f"handoff_{what}_{'read' if allowed else 'refused'}",
+            handoff=handoff_id,
+            client_ip=_client(client_address),
+            **detail,
+        )
+        return row if allowed else None
+
+    def history(self, handoff_id: int, agent_id: int, client_address: str) -> List[HandoffView]:
+        """The same user's other handoffs (``links``), the latest first, for the agent who holds
+        ``handoff_id`` (or an admin); HandoffHidden for anyone else.  Audited either way
+        (``handoff_history_read`` / ``handoff_history_refused``)."""
+        with self.db.session() as session:
+            agent = self._active_agent(session, agent_id)
+            row = self._row(session, handoff_id)
+            allowed = agent.role == AgentRole.ADMIN or (row.state == HandoffState.ASSIGNED and row.agent_id == agent.id)
+            earlier: List[HandoffView] = []
+            if allowed:
+                rows = (
+                    session.execute(
+                        select(Handoff)
+                        .where(Handoff.id != row.id, _same_user(row))
+                        .order_by(Handoff.created_at.desc(), Handoff.id.desc())
+                        .limit(HISTORY_LIMIT)
+                    )
+                    .scalars()
+                    .all()
+                )
+                earlier = [self._view(session, other) for other in rows]
+            self._audit(
+                session,
+                f"agent:{agent.login}",
+                "handoff_history_read" if allowed else "handoff_history_refused",
+                handoff=handoff_id,
+                shown=[view.id for view in earlier],
+                client_ip=_client(client_address),
+            )
+        if not allowed:
+            raise HandoffHidden(HISTORY_HIDDEN)
+        return earlier
+
+    def conversation_log(self, handoff: HandoffView) -> List[LogEntry]:
+        """The conversation before ``handoff`` (``conversation_log.conversation_before``, the
+        flow's findings as far as the summary's ``checked`` vouches for them); for a caller
+        that has read the handoff (``read_transcript``, checked and audited)."""
+        with self.db.session() as session:
+            checked = handoff.summary.get("checked")
+            confirmed = [str(item) for item in checked] if isinstance(checked, list) else []
+            return conversation_before(session, handoff.sender_id, handoff.created_at, confirmed)
+
+    def search(
+        self, criteria: SearchCriteria, agent_id: int, client_address: str, page: int = 1
+    ) -> Tuple[SearchPage, List[HandoffView]]:
+        """One page of the handoffs the agent may find (``search.search``), audited
+        (``handoff_search``, with the criteria and the client's address)."""
+        with self.db.session() as session:
+            agent = self._active_agent(session, agent_id)
+            found = search_handoffs(session, criteria, agent.id, agent.role == AgentRole.ADMIN, page)
+            rows = {row.id: row for row in session.execute(select(Handoff).where(Handoff.id.in_(found.ids))).scalars()}
+            views = [self._view(session, rows[handoff_id]) for handoff_id in found.ids]
+            self._audit(
+                session,
+                f"agent:{agent.login}",
+                "handoff_search",
+                criteria=criteria.as_audit(),
+                page=found.page,
+                found=found.total,
+                client_ip=_client(client_address),
+            )
+        return found, views
+
+    def links(self, handoff_id: int, other_id: int) -> bool:
+        """Whether two handoffs are the same user's (the same ``user_key`` or conversation)."""
+        with self.db.session() as session:
+            return self._linked(session, self._row(session, handoff_id), self._row(session, other_id))
+
+    def _may_read(self, session: Session, row: Handoff, agent: Agent, via: Optional[int]) -> bool:
+        """``may_see``, or: the agent holds ``via``, an open handoff of the same user."""
+        if _sees(row, agent):
+            return True
+        if via is None:
+            return False
+        held = session.get(Handoff, via)
+        return (
+            held is not None
+            and held.state == HandoffState.ASSIGNED
+            and held.agent_id == agent.id
+            and self._linked(session, held, row)
+        )
+
+    @staticmethod
+    def _linked(session: Session, one: Handoff, other: Handoff) -> bool:
+        if one.id == other.id:
+            return True
+        return (
+            session.execute(
+                select(func.count()).select_from(Handoff).where(Handoff.id == other.id, _same_user(one))
+            ).scalar_one()
+            == 1
+        )
 
     @staticmethod
     def _messages(session: Session, handoff_id: int, after_message_id: int) -> List[MessageView]:
@@ -934,6 +1083,7 @@ class HandoffService:
             team_name=team.name if team else None,
             topic=row.topic,
             auto_assigned=bool(row.auto_assigned),
+            user_key=row.user_key,
         )
 
 
@@ -946,8 +1096,23 @@ def summary_json(summary: Dict[str, Any]) -> str:
     return json.dumps(mask_value(summary), ensure_ascii=False)
 
 
+def _problem_column(summary: Dict[str, Any]) -> Optional[str]:
+    problem = summary.get("problem")
+    return mask_text(str(problem))[:PROBLEM_CHARS] if problem else None
+
+
 def summary_from_json(stored: str) -> Dict[str, Any]:
     return json.loads(stored) if stored else {}
+
+
+def _same_user(row: Handoff) -> Any:
+    """The condition "a handoff of the same user as ``row``": its user_key or its conversation."""
+    keys = {key for key in (row.user_key, row.sender_id) if key}
+    return Handoff.user_key.in_(keys) | (Handoff.sender_id == row.sender_id)
+
+
+def _client(client_address: str) -> str:
+    return (client_address or "unknown")[:64]
 
 
 def _sees(row: Handoff, agent: Agent) -> bool:

@@ -24,7 +24,9 @@ from bot.handoff.agents import AgentView
 from bot.handoff.canned import CannedReply
 from bot.handoff.teams import Member, TeamView
 from bot.handoff.models import AgentRole, AuthorKind, HandoffOutcome, HandoffReason, HandoffState, Presence
-from bot.handoff.reports import HandoffReport, HandoffStats
+from bot.handoff.conversation_log import Button, LogEntry
+from bot.handoff.reports import AgentStats, HandoffReport, HandoffStats
+from bot.handoff.search import SearchPage
 from bot.handoff.service import HandoffView, MessageView
 from bot.web import rendering
 
@@ -66,6 +68,16 @@ def row(handoff_id: int = 7) -> Dict[str, Any]:
     return views.queue_row_json(handoff(HandoffState.WAITING, agent_id=2), 65) | {"id": handoff_id}
 
 
+def log() -> List[LogEntry]:
+    return [LogEntry("user", XSS, NOW, upload_id="ab" * 16, understood=XSS),
+            LogEntry("bot", XSS, NOW, (Button(XSS, True), Button(XSS)), agent_name=XSS),
+            LogEntry("step", XSS, None)]
+
+
+def agent_stats() -> AgentStats:
+    return AgentStats(1, "alice" + XSS, "张丽" + XSS, True, 3, 1, 1, 60.0, 600.0, 4.0, 2)
+
+
 def report() -> HandoffReport:
     def stats(day):
         return HandoffStats(day, 10, 3, {reason: 1 for reason in HandoffReason}, 65.0, 300.0, 4000.0, 4.5, 2, 1)
@@ -90,13 +102,26 @@ PAGES: Dict[str, Callable[[], str]] = {
     "conversation_page": lambda: pages.conversation_page(
         frame(), handoff(), messages(), [agent(2)], [CannedReply("key" + XSS, "title" + XSS, XSS, "group" + XSS)],
         XSS, "reply" + XSS, "note" + XSS),
-    "reports_page": lambda: pages.reports_page(frame(), report(), 7),
+    "reports_page": lambda: pages.reports_page(frame(), report(), 7, [agent_stats()]),
+    "search_page": lambda: pages.search_page(
+        frame(), {"q": XSS, "problem": XSS, "from": XSS}, SearchPage([7], 1, 1, 1), [handoff()], [agent(2)],
+        {"next": "/webhooks/console/search?q=" + XSS}, XSS),
     "teams_page": lambda: pages.teams_page(
         Frame(agent(role=AgentRole.ADMIN), "csrf" + XSS, 7, 1),
         [TeamView(1, "自然人账号" + XSS, True, (Member(2, "bob" + XSS, "王波" + XSS, Presence.ONLINE, True),),
                   ("realname_failed",))],
         [agent(2)], XSS),
 }
+
+
+def test_the_conversation_page_shows_the_log_and_the_history_escaped():
+    html = pages.conversation_page(frame(), handoff(), messages(), [], [], log=log(), history=[handoff()], via=None)
+    assert_escaped(html)
+    assert 'data-testid="clicked-button"' in html and 'data-testid="handoff-mark"' in html
+    assert 'src="/webhooks/console/conversations/7/photos/' + "ab" * 16 + '"' in html
+    assert 'href="/webhooks/console/conversations/7?via=7"' in html
+    through = pages.conversation_page(frame(), handoff(), messages(), [], [], log=log(), history=None, via=3)
+    assert "?via=3" in through and 'data-testid="history-notice"' in through and 'data-testid="history"' not in through
 
 
 def test_every_page_renderer_is_tested():
@@ -130,6 +155,8 @@ FRAGMENTS: Dict[Tuple[str, str], Tuple[Any, ...]] = {
     ("conversation.mako", "summary_value"): (views.summary_value([XSS, {XSS: XSS}, "", True]),),
     ("conversation.mako", "message_item"): (views.message_json(messages()[0]),),
     ("conversation.mako", "hidden"): ({"reply": False}, "reply"),
+    ("conversation.mako", "log_item"): (views.log_entry_view(log()[0], 7),),
+    ("conversation.mako", "history_panel"): ([views.handoff_row(handoff())], 7),
     ("reports.mako", "report_row"): (XSS, [XSS, 1]),
     ("chart.mako", "chart_svg"): (chart(),),
     ("chart.mako", "legend"): ([(XSS, "key")],),

@@ -36,6 +36,8 @@ ENUM_TABLES = {
     "bot.handoff.labels.REASON_LABELS": HandoffReason,
     "bot.handoff.labels.REASON_COLUMNS": HandoffReason,
     "bot.handoff.labels.CHANNEL_LABELS": None,
+    "bot.handoff.labels.STATE_LABELS": HandoffState,
+    "bot.handoff.labels.OUTCOME_LABELS": HandoffOutcome,
 }
 
 

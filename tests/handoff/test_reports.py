@@ -147,3 +147,19 @@ def test_nearest_rank_percentiles():
     assert percentile(list(range(1, 11)), 90) == 9
     assert percentile(list(range(20, 0, -1)), 90) == 18
     assert percentile([1, 2], 50) == 1
+
+
+def test_per_agent_figures(database, history, bob):
+    from bot.handoff.reports import agent_report
+
+    alice, nobody = agent_report(database, days=3, now=utc(REPORT_TIME), timezone_name="Asia/Shanghai")
+    assert (alice.login, alice.name, alice.handoffs, alice.resolved, alice.handed_back) == ("alice", "张丽", 3, 1, 1)
+    assert alice.first_reply_median_seconds == 60  # from her claim: 60, 60 and 600 seconds
+    assert alice.handling_median_seconds == 840  # claim to close: 1080 and 600 seconds; the open one not yet
+    assert (alice.rating_average, alice.rating_count) == (4.0, 2)
+    assert (nobody.login, nobody.handoffs, nobody.first_reply_median_seconds, nobody.rating_count) == ("bob", 0, None, 0)
+    # only handoffs requested in the period count
+    today = agent_report(database, days=1, now=utc(REPORT_TIME), timezone_name="Asia/Shanghai")
+    assert [stats.handoffs for stats in today] == [1, 0]
+    with pytest.raises(ValueError):
+        agent_report(database, days=0)

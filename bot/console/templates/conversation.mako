@@ -6,8 +6,15 @@
     from bot.console.views import conversation_url, url
 %>\
 <%namespace file="widgets.mako" import="csrf_field, alert"/>\
-<p class="back"><a href="${url()}">← 返回排队与会话</a></p>
+<p class="back"><a href="${url()}">← 返回排队与会话</a>\
+% if via is not None:
+ · <a href="${conversation_url(via)}" data-testid="back-to-held">← 返回会话 #${via}</a>\
+% endif
+</p>
 <h1>会话 #${handoff.id}</h1>
+% if via is not None:
+<p class="notice" role="status" data-testid="history-notice">这是会话 #${via} 的用户之前的会话，供您参考（只读）。</p>
+% endif
 <p class="status" id="status" role="status" data-testid="status"
  data-state="${handoff.state.value}">${status}</p>
 <div id="action-error">${alert(error)}</div>
@@ -21,9 +28,19 @@
 % endfor
 </dl>
 </section>
+% if history is not None:
+${history_panel(history, handoff.id)}
+% endif
 <section aria-labelledby="transcript-heading" class="panel">
 <h2 id="transcript-heading">对话记录</h2>
+<p class="muted">从本次对话开始：用户与智能助手的对话、助手给出的按钮（用户点的那个已标出）、照片（已模糊处理）和办理步骤，然后是转人工以后的消息。</p>
 <ol class="transcript" id="transcript" aria-live="polite" data-testid="transcript">
+% for entry in log:
+${log_item(entry)}\
+% endfor
+% if log:
+<li class="msg handoff-mark" data-testid="handoff-mark"><div class="text">—— 在这里转人工（${reason}）——</div></li>
+% endif
 % for message in messages:
 ${message_item(message)}\
 % endfor
@@ -115,6 +132,51 @@ ${message_item(message)}\
 % else:
 ${value.text}\
 % endif
+</%def>\
+<%def name="log_item(entry)">\
+## An entry of the conversation before the handoff: ``entry`` as views.log_entry_view.
+<li class="msg msg-log msg-log-${entry["kind"]}" data-testid="log-entry" data-kind="${entry["kind"]}">\
+<div class="meta"><span class="who">${entry["label"]}</span> <time>${entry["at"]}</time>\
+% if entry["understood"]:
+ <span class="understood">助手理解为：${entry["understood"]}</span>\
+% endif
+</div>\
+<div class="text">${entry["text"]}</div>\
+% if entry["upload_id"]:
+<img class="thumb" src="${entry["photo_url"]}" alt="用户发送的照片（已模糊处理）" data-testid="photo" width="160" height="120">\
+% endif
+% if entry["buttons"]:
+<ul class="buttons" aria-label="助手给出的按钮">\
+% for button in entry["buttons"]:
+% if button["clicked"]:
+<li class="clicked" data-testid="clicked-button">${button["title"]}<span class="clicked-mark">（用户点了这个）</span></li>\
+% else:
+<li>${button["title"]}</li>\
+% endif
+% endfor
+</ul>\
+% endif
+</li>\
+</%def>\
+<%def name="history_panel(rows, held_id)">\
+## The same user's other handoffs (views.handoff_row), each opened through ``held_id``.
+<section aria-labelledby="history-heading" class="panel">
+<details data-testid="history">
+<summary id="history-heading">这位用户的历史会话（${len(rows)}）</summary>
+% if rows:
+<table class="list"><thead><tr><th scope="col">会话</th><th scope="col">时间</th><th scope="col">用户的问题</th>\
+<th scope="col">结果</th><th scope="col">客服</th><th scope="col">评分</th></tr></thead><tbody>\
+% for row in rows:
+<tr data-testid="history-row"><td><a href="${conversation_url(row["id"])}?via=${held_id}">#${row["id"]}</a></td>\
+<td>${row["when"]}</td><td class="problem">${row["problem"]}</td><td>${row["state"]}</td>\
+<td>${row["agent_name"]}</td><td>${row["rating"]}</td></tr>\
+% endfor
+</tbody></table>
+% else:
+<p class="empty">没有这位用户之前的会话。</p>
+% endif
+</details>
+</section>
 </%def>\
 <%def name="message_item(message)">\
 ## A message of the transcript: ``message`` as views.message_json.

@@ -39,6 +39,7 @@ ${next.body()}
 <nav aria-label="主导航"><ul>
 <li><a href="${url()}">排队与会话 <span class="badge" id="waiting-badge" data-testid="waiting-badge"
  aria-label="排队中的会话数"${"" if frame.waiting else " hidden"}>${frame.waiting}</span></a></li>
+<li><a href="${url("search")}">会话搜索</a></li>
 <li><a href="${url("reports")}">统计报表</a></li>
 % if frame.agent.is_admin:
 <li><a href="${url("teams")}">团队管理</a></li>

@@ -18,6 +18,8 @@
 </form>
 <p class="muted">日期按 ${timezone} 时区计算，含今天；转人工的各项数据都算在发起转人工的那一天。
 命令行：<code>python -m bot handoff report --days ${days}</code></p>
+<p class="exports">导出 CSV：<a href="${url("reports.csv")}?days=${days}&amp;by=day" data-testid="csv-days">每日数据</a>
+· <a href="${url("reports.csv")}?days=${days}&amp;by=agent" data-testid="csv-agents">每位客服</a></p>
 <dl class="totals" data-testid="totals">\
 % for label, value in totals:
 <div><dt>${label}</dt><dd>${value}</dd></div>\
@@ -42,6 +44,29 @@
 ${report_row(label, cells)}\
 % endfor
 </tbody><tfoot>${report_row("合计", total)}</tfoot></table></div>
+</section>
+<section class="panel" aria-labelledby="agents-heading">
+<h2 id="agents-heading">每位客服</h2>
+<p class="muted">按最后接待的客服统计（接手或被转给她）；首次回复和处理用时从她接手时算起。</p>
+<div class="charts">
+% for chart in agent_charts:
+<figure class="panel chart">${chart_svg(chart)}</figure>\
+% endfor
+
+</div>
+<div class="table-scroll"><table class="list numbers" data-testid="agent-table"><thead><tr>\
+% for head in agent_head:
+<th scope="col">${head}</th>\
+% endfor
+</tr></thead><tbody>\
+% for cells in agent_rows:
+<tr><th scope="row">${cells[0]}</th>\
+% for cell in cells[1:]:
+<td>${cell}</td>\
+% endfor
+</tr>\
+% endfor
+</tbody></table></div>
 </section>\
 <%def name="report_row(label, cells)">\
 <tr><th scope="row">${label}</th>\
