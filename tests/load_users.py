@@ -289,6 +289,8 @@ class SimulatedAgent:
                 warning = await self._act(handoff, "reply", {"text": AGENT_REPLY.format(id=handoff)})
                 if warning != "":  # not delivered: she sends it again next round
                     del self.desk.replied_at[handoff]
+                else:
+                    report.counts["handoffs_answered"] += 1
                 continue
             warning = await self._act(handoff, "resolve")
             if warning:
