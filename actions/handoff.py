@@ -1,5 +1,7 @@
 """A person takes over: the handoff is queued with the assistant's summary,
-the user is told their place, and the conversation pauses (Rasa predicts
+routed to a team by what the assistant understood last and offered to an
+online agent of that team; the user is told who took it, or their place, or
+when agents answer, and the conversation pauses (Rasa predicts
 nothing until the agent hands it back; see bot/channels/handoff_bridge.py).
 The services are the process's (``bot.services.services()``)."""
 
@@ -12,9 +14,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.account_flows import STATE_SLOTS, cleared_flow
 from bot.accounts.flows import trusted_slots
 from bot.handoff.hours import ServiceHours
+from bot.handoff.models import HandoffState
 from bot.handoff.request_summary import reason_of, summary_of
+from bot.handoff.teams import routed_topic
 from bot.handoff.user_replies import queued_reply
 from bot.services import services
+from bot.topics import FAQ_INTENT
 
 DEFAULT_CHANNEL = "rest"
 
@@ -45,6 +50,22 @@ def latest_core_intent(tracker: Tracker) -> Optional[Text]:
     return None
 
 
+def understood_topics(tracker: Tracker) -> List[Text]:
+    """What the assistant understood of each user message, oldest first: the intent,
+    or ``faq/<key>`` for an FAQ answer (the response selector's choice)."""
+    topics = []
+    for event in tracker.events:
+        if event.get("event") != "user":
+            continue
+        parse_data = event.get("parse_data") or {}
+        name = (parse_data.get("intent") or {}).get("name") or ""
+        if name == FAQ_INTENT:
+            selected = ((parse_data.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}
+            name = selected.get("intent_response_key") or name
+        topics.append(name)
+    return topics
+
+
 class ActionRequestHuman(Action):
     def name(self) -> Text:
         return "action_request_human"
@@ -65,9 +86,12 @@ class ActionRequestHuman(Action):
         )
         summary = summary_of(slots, user_texts(tracker), latest_core_intent(tracker), current.accounts)
         service = current.handoffs
+        topic = routed_topic(slots.get("flow"), understood_topics(tracker))
         handoff = service.request(
-            tracker.sender_id, tracker.get_latest_input_channel() or DEFAULT_CHANNEL, reason, summary
+            tracker.sender_id, tracker.get_latest_input_channel() or DEFAULT_CHANNEL, reason, summary, topic
         )
+        if handoff.state == HandoffState.WAITING:  # to an online agent of its team, if one is free
+            handoff = service.auto_assign(handoff.id) or handoff
         reply = queued_reply(service, handoff, ServiceHours.from_settings(), service.now())
         dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
         # A running flow ends here (the agent takes the problem over); then nothing

@@ -267,6 +267,31 @@ SETTINGS = (
         "this many minutes is closed as abandoned.",
     ),
     Setting(
+        "HANDOFF_MAX_OPEN_PER_AGENT",
+        "3",
+        "Auto-assignment gives an online agent a waiting conversation of her team only while she "
+        "holds fewer open conversations than this (she may still claim more herself).",
+    ),
+    Setting(
+        "HANDOFF_WEBHOOK_URL",
+        "",
+        "Where a JSON POST goes when a handoff has waited HANDOFF_WEBHOOK_MINUTES without an agent "
+        "(once per handoff, from one Rasa process), e.g. a WeCom or DingTalk group robot's address "
+        "with its key or access_token (docs/agent-console.md); empty: no webhook.",
+    ),
+    Setting(
+        "HANDOFF_WEBHOOK_MINUTES",
+        "5",
+        "Minutes a handoff waits unclaimed before the webhook is sent (0: at the next sweep).",
+    ),
+    Setting(
+        "HANDOFF_WEBHOOK_SECRET",
+        "",
+        "Optional signing secret of the webhook: each POST then carries X-Handoff-Timestamp and "
+        "X-Handoff-Signature (hex HMAC-SHA256 of '<timestamp>.<body>') and DingTalk's timestamp "
+        "and sign query parameters; empty: unsigned (the URL's token alone).",
+    ),
+    Setting(
         "RETENTION_DAYS",
         "30",
         "Days conversations are kept: python -m bot privacy purge deletes conversations (tracker "

@@ -85,6 +85,12 @@ def _data(environ: Environ) -> List[str]:
         )
     elif not config.get("SMS_HTTP_URL", environ).startswith("https://"):
         problems.append("SMS_HTTP_URL is not an https:// address: codes would travel in the clear. Set the provider's.")
+    webhook = config.get("HANDOFF_WEBHOOK_URL", environ).strip()
+    if webhook and not webhook.startswith("https://"):
+        problems.append(
+            "HANDOFF_WEBHOOK_URL is not an https:// address: the robot's key in it would travel in the clear. "
+            "Use the robot's https address."
+        )
     if config.get("DATABASE_URL", environ).startswith("sqlite"):
         problems.append("DATABASE_URL is SQLite: replicas cannot share it. Use PostgreSQL (postgresql+psycopg2://...).")
     return problems

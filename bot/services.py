@@ -3,7 +3,8 @@
 Contract:
 
 * ``build_services`` is the only function that builds the account service,
-  the handoff service, the agent directory and the flow engine for use by
+  the handoff service, the agent directory, the team directory and the
+  flow engine for use by
   the actions, the channels, the console and the CLI.  They all share one
   ``Database`` (so one engine: ``bot.store.engine_for``) and one clock.
   Without arguments it builds from the settings (``bot.config``:
@@ -39,6 +40,7 @@ from bot.accounts.sms import SmsGateway
 from bot.accounts.uploads import UploadStore
 from bot.handoff.agents import AgentDirectory
 from bot.handoff.service import HandoffService
+from bot.handoff.teams import TeamDirectory
 from bot.store import Database, utcnow
 
 
@@ -50,6 +52,7 @@ class Services:
     accounts: AccountService
     handoffs: HandoffService
     agents: AgentDirectory
+    teams: TeamDirectory
     flows: FlowEngine
     clock: Callable[[], datetime]  # the services' clock: naive UTC
 
@@ -76,6 +79,7 @@ def build_services(
         accounts=accounts,
         handoffs=HandoffService(database, clock=clock, abandon_after=abandon_after),
         agents=AgentDirectory(database, clock=clock),
+        teams=TeamDirectory(database, clock=clock),
         flows=FlowEngine(
             accounts, token_secret=config.get("IDENTITY_TOKEN_SECRET") if token_secret is None else token_secret
         ),

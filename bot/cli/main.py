@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional, Tuple
 
-from bot.cli import accounts, agents, appeals, assistant, cluster, db, handoff, privacy, reviews, sms, uploads
+from bot.cli import accounts, agents, appeals, assistant, cluster, db, handoff, privacy, reviews, sms, teams, uploads
 from bot.cli.common import Registration, database_option
 
 # Every command group, in the order ``python -m bot --help`` lists them.
@@ -18,6 +18,7 @@ GROUPS: Tuple[Registration, ...] = (
     appeals.register,
     uploads.register,
     agents.register,
+    teams.register,  # teams and the routing of handoffs (docs/agent-console.md)
     handoff.register,
     privacy.register,
     cluster.register,  # cluster start|stop|status (docs/deploy.md)

@@ -9,6 +9,8 @@ Pages (HTML)::
   GET  conversations/<id>                  summary, transcript, actions
   POST conversations/<id>/claim|reply|note|transfer|hand-back|resolve
   GET  reports?days=N                      per-day figures with SVG charts
+  POST presence                            在线 / 忙碌 / 离开 (going online assigns at once)
+  GET  teams, POST teams/<change>          团队管理, admins only (``team_routes``)
   GET  static/console.js|console.css
 
 JSON for the page script (``static/console.js``)::
@@ -27,7 +29,8 @@ Modules, each with one concern:
 
 * ``channel``: the Rasa input channel (``AgentConsoleInput``): the blueprint
   and the sweep of abandoned handoffs.
-* ``routes``: the route handlers and the table of routes.  Handlers call
+* ``routes``: the route handlers and the table of routes; ``team_routes``:
+  those of the 团队管理 page.  Handlers call
   ``services`` only — no SQL and no HTML in them.
 * ``services``: ``connect``, the one place the console obtains its database
   and services (``HandoffService``, ``AgentDirectory``), and the reads each

@@ -35,6 +35,7 @@ from bot.handoff.canned import CannedReply, grouped
 from bot.handoff.models import HandoffReason
 from bot.handoff.reports import HandoffReport
 from bot.handoff.service import HandoffView, MessageView
+from bot.handoff.teams import TeamView, routable_topics
 from bot.web.rendering import Templates
 
 TEMPLATES = Templates(Path(__file__).resolve().parent / "templates")
@@ -107,4 +108,22 @@ def reports_page(frame: Frame, report: HandoffReport, days: int) -> str:
         reasons=[reason_label(reason) for reason in HandoffReason],
         rows=[(day_of(stats).isoformat(), report_cells(stats)) for stats in report.days],
         total=report_cells(report.total),
+    )
+
+
+def teams_page(frame: Frame, teams: Sequence[TeamView], agents: Sequence[AgentView], error: str = "") -> str:
+    """团队管理 (admins): the teams with members and topics, and the forms that change them."""
+    routed = {topic: team.name for team in teams for topic in team.topics}
+    questions = routable_topics()
+    topics = [(key, question, routed.get(key)) for key, question in questions.items()]
+    return _page(
+        "teams.mako",
+        "团队管理",
+        "teams",
+        frame,
+        teams=teams,
+        agents=agents,
+        topics=topics,
+        questions=questions,
+        error=error,
     )

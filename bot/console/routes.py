@@ -14,7 +14,8 @@ delivery is reported to the agent, the action itself stands.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
 
 from sanic import Blueprint
 from sanic.request import Request
@@ -39,6 +40,7 @@ from bot.console.guards import (
 )
 from bot.console.responses import html_page, json_reply, see_other, static_file, wants_json
 from bot.console.services import ConsoleServices
+from bot.console.team_routes import TeamRoutes
 from bot.console.views import CONSOLE_PATH, Frame, conversation_url, event_json, url
 from bot.handoff.agents import AgentView, LoginRefused
 from bot.handoff.service import HandoffConflict, HandoffHidden, HandoffView
@@ -84,6 +86,8 @@ class ConsoleRoutes:
         add(self._static, "/static/<name>", "GET", "console_static")
         add(page(self._conversation_page), "/conversations/<handoff_id:int>", "GET", "console_conversation")
         add(page(self._reports_page), "/reports", "GET", "console_reports")
+        add(action(self._presence), "/presence", "POST", "console_presence")
+        TeamRoutes(self._services, self.guards).register(add)
         add(api(self._events), "/events", "GET", "console_events")
         add(api(self._queue_json), "/api/queue", "GET", "console_queue_json")
         add(api(self._conversation_json), "/api/conversations/<handoff_id:int>", "GET", "console_conversation_json")
@@ -166,6 +170,7 @@ class ConsoleRoutes:
 
     async def _events(self, request: Request, agent: AgentView) -> HTTPResponse:
         handoffs = self.services.handoffs
+        await in_thread(self.services.heartbeat, agent)  # an open page: she is still there
         raw = request.args.get("after")
         if raw is None:
             return json_reply({"events": [], "last_id": await in_thread(handoffs.latest_event_id), "more": False})
@@ -368,6 +373,26 @@ class ConsoleRoutes:
 
         return await self._act(request, agent, token, handoff_id, lambda: close(handoff_id, agent.id), give_back)
 
+    # -- presence ----------------------------------------------------------------------
+
+    async def _presence(self, request: Request, agent: AgentView, token: str) -> HTTPResponse:
+        """在线 / 忙碌 / 离开 from the header; going online may assign her waiting
+        conversations at once, whose users are told who took them."""
+        form = request.form or {}
+        try:
+            assigned = await in_thread(self.services.set_presence, agent, form.get("presence") or "")
+        except InvalidInput as problem:
+            if wants_json(request):
+                return json_reply({"error": str(problem)}, 400)
+            frame = await self.guards.frame(token, agent)
+            return html_page(pages.message_page("状态", str(problem), frame), 400)
+        await announce_assigned(request.app, assigned)
+        if wants_json(request):
+            return json_reply({"ok": True, "presence": form.get("presence")})
+        # Back to the page she was on: the path of the (same-origin, checked) Referer, only within the console.
+        back = urlsplit(request.headers.get("referer") or "").path
+        return see_other(back if back.startswith(CONSOLE_PATH) and "//" not in back else CONSOLE_PATH)
+
     # -- reports -----------------------------------------------------------------------
 
     async def _reports_page(self, request: Request, agent: AgentView, frame: Frame) -> HTTPResponse:
@@ -382,6 +407,16 @@ class ConsoleRoutes:
         except ValueError as problem:  # SUPPORT_TIMEZONE
             return html_page(pages.message_page("统计报表", str(problem), frame), 500)
         return html_page(pages.reports_page(frame, report, days))
+
+
+async def announce_assigned(app: Any, assigned: Sequence[HandoffView]) -> None:
+    """Tells the users of auto-assigned handoffs who took them (a failure is logged: the
+    agent sees the conversation anyway, and the user sees her first reply)."""
+    for handoff in assigned:
+        try:
+            await bridge.announce_agent(app, handoff, handoff.agent_name or "")
+        except Exception:  # noqa: BLE001 - assigned already; one failed notice must not stop the others
+            logger.exception("console: telling the user of auto-assigned handoff %s failed", handoff.id)
 
 
 def _form_text(request: Request) -> str:

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from bot.console.views import Frame, handoff_json, message_json, queue_row_json
 from bot.handoff.agents import AgentDirectory, AgentView
 from bot.handoff.canned import CannedReply, canned_replies
+from bot.handoff.models import Presence
 from bot.handoff.reports import HandoffReport, handoff_report
 from bot.handoff.service import HandoffService, HandoffView, MessageView
+from bot.handoff.teams import TeamDirectory, TeamView
 from bot.services import Services
 from bot.services import services as process_services
 from bot.store import Database, NotFound
@@ -44,6 +46,7 @@ class ConsoleServices:
     database: Database
     handoffs: HandoffService
     agents: AgentDirectory
+    teams: TeamDirectory
     clock: Clock
 
     def frame(self, token: str, agent: AgentView) -> Frame:
@@ -106,6 +109,20 @@ class ConsoleServices:
         except NotFound:
             return False
 
+    def set_presence(self, agent: AgentView, presence: str) -> List[HandoffView]:
+        """在线 / 忙碌 / 离开 (InvalidInput otherwise); going online, she is offered the
+        waiting conversations of her teams at once: the ones assigned now (to tell the users)."""
+        chosen = self.agents.set_presence(agent.id, presence)
+        return self.handoffs.assign_waiting() if chosen.presence == Presence.ONLINE else []
+
+    def heartbeat(self, agent: AgentView) -> None:
+        """Her console is open (it polls): keeps an online agent assignable."""
+        self.agents.heartbeat(agent.id)
+
+    def team_page(self) -> Tuple[List[TeamView], List[AgentView]]:
+        """The teams page (admins): the teams, and the active agents one may add."""
+        return self.teams.list(), [candidate for candidate in self.agents.list() if candidate.active]
+
     def report(self, days: int) -> HandoffReport:
         """The last ``days`` days' figures; ValueError for a wrong SUPPORT_TIMEZONE."""
         return handoff_report(self.database, days, now=self.clock())
@@ -114,4 +131,4 @@ class ConsoleServices:
 def connect(services: Optional[Services] = None) -> ConsoleServices:
     """The console's view of ``services``, else of the process's services."""
     built = services if services is not None else process_services()
-    return ConsoleServices(built.database, built.handoffs, built.agents, built.clock)
+    return ConsoleServices(built.database, built.handoffs, built.agents, built.teams, built.clock)

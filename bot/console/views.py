@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 
 from bot.handoff.agents import AgentView
 from bot.handoff.labels import CHANNEL_LABELS, REASON_LABELS
-from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffReason, HandoffState
+from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffReason, HandoffState, Presence
 from bot.handoff.reports import HandoffStats
 from bot.handoff.service import EventView, HandoffView, MessageView
 from bot.timezones import local_time, support_zone
 
 CONSOLE_PATH = "/webhooks/console/"
-STATIC_VERSION = "1"  # bump when console.js/css change in an incompatible way
+STATIC_VERSION = "2"  # bump when console.js/css change in an incompatible way
 PRODUCT = "客服工作台"
 
 SUMMARY_LABELS = {
@@ -43,6 +43,9 @@ SUMMARY_ORDER = ("problem", "topic", "flow", "checked", "found", "findings", "id
 PROBLEM_CHARS = 80  # of the problem, in queue rows
 NOTHING = "（无）"
 REPORT_DAY_CHOICES = (7, 14, 30, 90)
+NO_TEAM = "未分组"
+# The agent's presence as the console's header offers it, in this order.
+PRESENCE_LABELS = {Presence.ONLINE: "在线", Presence.BUSY: "忙碌", Presence.AWAY: "离开"}
 
 
 def url(path: str = "") -> str:
@@ -112,7 +115,8 @@ def status_line(handoff: HandoffView, me: AgentView) -> str:
     if handoff.state == HandoffState.WAITING:
         return "排队中，等待客服接手。"
     if handoff.state == HandoffState.ASSIGNED:
-        return "由您接待中。" if handoff.agent_id == me.id else f"由 {handoff.agent_name} 接待中。"
+        mine = "由您接待中" if handoff.agent_id == me.id else f"由 {handoff.agent_name} 接待中"
+        return mine + ("（自动分配）。" if handoff.auto_assigned else "。")
     if handoff.state == HandoffState.RESOLVED:
         ended = (
             "已结束：问题已解决，会话已回到智能助手。"
@@ -190,6 +194,7 @@ def summary_rows(handoff: HandoffView) -> List[Tuple[str, SummaryValue]]:
     rows = [
         ("转人工原因", SummaryValue("text", reason_label(handoff.reason))),
         ("渠道", SummaryValue("text", channel_label(handoff.channel))),
+        ("团队", SummaryValue("text", handoff.team_name or NO_TEAM)),
         ("发起时间", SummaryValue("text", clock_time(handoff.created_at, with_date=True))),
     ]
     keys = [key for key in SUMMARY_ORDER if key in summary] + [key for key in summary if key not in SUMMARY_ORDER]
@@ -229,6 +234,7 @@ def queue_row_json(handoff: HandoffView, seconds: int) -> Dict[str, Any]:
         "reason": reason_label(handoff.reason),
         "channel": channel_label(handoff.channel),
         "problem": problem_of(handoff),
+        "team": handoff.team_name or NO_TEAM,
         "agent_name": handoff.agent_name,
         "seconds": seconds,
     }

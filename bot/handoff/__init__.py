@@ -3,9 +3,13 @@ hand them back to the assistant.
 
 This package is the core, without Rasa and without web code: ``models``
 (tables on the store's ``Base``, migration 0003 of ``bot/store/migrations``),
-``service`` (``HandoffService``: the state machine, queue, transcript, ratings
-and the event log the console polls), ``agents`` (``AgentDirectory``: agents,
-login with a rate limit, console sessions, CSRF tokens), ``hours``
+``service`` (``HandoffService``: the state machine, queue, transcript, ratings,
+auto-assignment and the event log the console polls), ``agents``
+(``AgentDirectory``: agents, login with a rate limit, console sessions, CSRF
+tokens, presence), ``teams`` (``TeamDirectory``: teams, members, the routing
+of topics to teams), ``assignment`` (who is offered a waiting handoff, and
+the lock that keeps two processes from overfilling an agent), ``webhook``
+(the unclaimed-handoff webhook), ``hours``
 (``ServiceHours``: when agents answer), ``reports`` (per-day figures),
 ``labels`` (the words shown for its states and reasons), ``request_summary``
 (why a conversation goes to a person and what the agent is handed),
@@ -17,6 +21,6 @@ It uses the store (``bot.store``) and the accounts' public names only.  The
 services are built once per process by ``bot.services``; the agent console's
 web side (routes, pages, templates, script) is ``bot/console``, the bridge to
 the running assistant ``bot/channels/handoff_bridge.py`` and the commands
-(``python -m bot agents ...`` / ``handoff report``) ``bot/cli``'s.  A test
+(``python -m bot agents ...`` / ``teams ...`` / ``handoff report``) ``bot/cli``'s.  A test
 keeps web code out of this package.
 """

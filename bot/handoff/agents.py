@@ -28,6 +28,12 @@ console sessions and CSRF tokens.
   sliding: ``SESSION_IDLE`` (8 h) after the last use, but at most
   ``SESSION_MAX`` (12 h) after the login.  Disabling an agent, and setting
   their password, end their sessions (but the one that set it, if any).
+* Presence (在线 / 忙碌 / 离开, ``set_presence``) is what the agent chose in
+  the console; logging out and disabling set 离开.  An online agent counts as
+  available (``bot.handoff.assignment``) only while her console shows signs
+  of life (``heartbeat``, every poll of an open page; written at most every
+  ``PRESENCE_REFRESH_STEP``) within ``PRESENCE_STALE``: a closed laptop is
+  not assigned conversations.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.accounts import checks
 from bot.accounts.checks import InvalidInput
-from bot.handoff.models import Agent, AgentRole, AgentSession, LoginAttempt
+from bot.handoff.models import Agent, AgentRole, AgentSession, LoginAttempt, Presence
 from bot.store import Database, NotFound, check_password, hash_password, record_audit, utcnow
 
 LOGIN_WINDOW = timedelta(hours=1)  # failures older than this no longer count
@@ -59,6 +65,8 @@ KNOWN_ADDRESS_AGE = timedelta(days=30)  # an agent's successful login makes the 
 SESSION_IDLE = timedelta(hours=8)
 SESSION_MAX = timedelta(hours=12)
 SESSION_REFRESH_STEP = timedelta(minutes=1)  # sliding expiry is written at most this often
+PRESENCE_STALE = timedelta(minutes=2)  # an online agent's console silent this long: not assigned anything
+PRESENCE_REFRESH_STEP = timedelta(seconds=20)  # the console's sign of life is written at most this often
 _LOGIN_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{2,64}")
 
 PENDING, FAILED, OK, THROTTLED, DISABLED = "pending", "failed", "ok", "throttled", "disabled"
@@ -92,6 +100,7 @@ class AgentView:
     role: AgentRole
     active: bool
     created_at: datetime
+    presence: Presence = Presence.AWAY
 
     @property
     def is_admin(self) -> bool:
@@ -104,7 +113,15 @@ class AgentView:
 
 
 def agent_view(row: Agent) -> AgentView:
-    return AgentView(row.id, row.login, row.display_name, AgentRole(row.role), bool(row.active), row.created_at)
+    return AgentView(
+        row.id,
+        row.login,
+        row.display_name,
+        AgentRole(row.role),
+        bool(row.active),
+        row.created_at,
+        Presence(row.presence or Presence.AWAY),
+    )
 
 
 def digest(secret_value: str) -> str:
@@ -165,6 +182,7 @@ class AgentDirectory:
         with self.db.session() as session:
             row = self._existing(session, login)
             row.active = False
+            row.presence = Presence.AWAY
             session.execute(delete(AgentSession).where(AgentSession.agent_id == row.id))
             self._audit(session, actor, "agent_disabled", login=row.login)
             return agent_view(row)
@@ -184,6 +202,37 @@ class AgentDirectory:
             ended = session.execute(ending).rowcount
             self._audit(session, actor, "agent_password_set", login=row.login, sessions_ended=ended)
             return agent_view(row)
+
+    # -- presence -------------------------------------------------------------------
+
+    def set_presence(self, agent_id: int, presence: Presence | str, actor: Optional[str] = None) -> AgentView:
+        """在线 / 忙碌 / 离开; InvalidInput for anything else.  Setting it is a sign of life."""
+        try:
+            chosen = Presence(presence)
+        except ValueError:
+            raise InvalidInput("状态只能是 在线、忙碌 或 离开。") from None
+        with self.db.session() as session:
+            row = session.get(Agent, agent_id)
+            if row is None:
+                raise NotFound(f"no agent {agent_id}")
+            previous = Presence(row.presence)
+            row.presence, row.presence_seen_at = chosen, self.now()
+            if previous != chosen:
+                self._audit(session, actor or f"agent:{row.login}", "agent_presence_set", presence=chosen.value)
+            return agent_view(row)
+
+    def heartbeat(self, agent_id: int) -> None:
+        """The agent's console is open (a poll): keeps an online agent available."""
+        now = self.now()
+        with self.db.session() as session:
+            session.execute(
+                update(Agent)
+                .where(
+                    Agent.id == agent_id,
+                    (Agent.presence_seen_at.is_(None)) | (Agent.presence_seen_at <= now - PRESENCE_REFRESH_STEP),
+                )
+                .values(presence_seen_at=now)
+            )
 
     def last_logins(self) -> Dict[str, datetime]:
         """Lower-case login name → time of the latest successful login."""
@@ -376,6 +425,12 @@ class AgentDirectory:
         """Ends the session ``token`` of ``agent`` and writes ``agent_logout`` to the audit log."""
         self.end_session(token)
         with self.db.session() as session:
+            # Gone from the console: no more assignments (unless another session of hers is still open).
+            still_open = session.execute(
+                select(AgentSession.id).where(AgentSession.agent_id == agent.id, AgentSession.expires_at > self.now())
+            ).first()
+            if still_open is None:
+                session.execute(update(Agent).where(Agent.id == agent.id).values(presence=Presence.AWAY))
             self._audit(session, agent.actor, "agent_logout", client_ip=client_ip)
 
     @staticmethod

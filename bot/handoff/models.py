@@ -1,16 +1,17 @@
-"""Tables of the human handoff: agents, their logins and console sessions,
-handoffs with their messages, and the event log the console polls.
+"""Tables of the human handoff: agents, their logins, console sessions and
+presence, teams with their members and routes, handoffs with their messages,
+and the event log the console polls.
 
 They live on the store's declarative ``Base``, so the store's one Alembic
-chain (``bot/store/migrations``, revision 0003) and ``python -m bot db
-upgrade`` create them next to the account tables.
+chain (``bot/store/migrations``, revisions 0003 and 0006) and ``python -m bot
+db upgrade`` create them next to the account tables.
 """
 
 from __future__ import annotations
 
 import enum
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, false, func, text
 
 from bot.store import Base, stored_enum
 
@@ -48,6 +49,14 @@ class AgentRole(str, enum.Enum):
     ADMIN = "admin"  # also transfers and closes other agents' conversations
 
 
+class Presence(str, enum.Enum):
+    """What an agent set in the console; only ``online`` agents are assigned conversations."""
+
+    ONLINE = "online"  # 在线: takes conversations
+    BUSY = "busy"  # 忙碌: at work, no new conversations
+    AWAY = "away"  # 离开: not there (also after logging out, and the default)
+
+
 class AuthorKind(str, enum.Enum):
     USER = "user"
     AGENT = "agent"
@@ -66,6 +75,47 @@ class Agent(Base):
     role = Column(stored_enum(AgentRole), nullable=False, default=AgentRole.AGENT)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime, nullable=False)
+    presence = Column(stored_enum(Presence), nullable=False, default=Presence.AWAY, server_default="away")
+    presence_seen_at = Column(DateTime)  # the console's latest sign of life (online counts only while recent)
+    # Round robin: the agent's place in the order of auto-assignments (the latest one has the highest).
+    assignment_turn = Column(Integer, nullable=False, default=0, server_default="0")
+
+
+class Team(Base):
+    """A group of agents a handoff can be routed to (e.g. 自然人账号, 法人账号)."""
+
+    __tablename__ = "teams"
+    __table_args__ = (
+        # At most one default team (the one unrouted problems go to), guarded by the database.
+        Index(
+            "uq_teams_default",
+            "is_default",
+            unique=True,
+            sqlite_where=text("is_default = 1"),
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    is_default = Column(Boolean, nullable=False, default=False)
+    created_at = Column(DateTime, nullable=False)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    team_id = Column(Integer, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class TeamRoute(Base):
+    """Routing: handoffs about ``topic`` (an intent, or ``faq/<key>``) go to the team."""
+
+    __tablename__ = "team_routes"
+
+    topic = Column(String(80), primary_key=True)
+    team_id = Column(Integer, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False, index=True)
 
 
 class LoginAttempt(Base):
@@ -131,6 +181,13 @@ class Handoff(Base):
     closed_at = Column(DateTime)
     rating = Column(Integer)  # 1..5, given after it was resolved
     rated_at = Column(DateTime)
+    topic = Column(String(80))  # what it was routed by: an intent, or faq/<key>
+    team_id = Column(Integer, ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+    auto_assigned = Column(Boolean, nullable=False, default=False, server_default=false())
+    # The unclaimed-handoff webhook: a replica takes the send (attempts, claimed_at), then marks it sent.
+    webhook_attempts = Column(Integer, nullable=False, default=0, server_default="0")
+    webhook_claimed_at = Column(DateTime)
+    webhook_sent_at = Column(DateTime)
 
 
 class HandoffMessage(Base):

@@ -4,7 +4,7 @@ agent and back, safe with several processes on one database.
 States of a handoff (one row per request; a conversation is with the bot
 whenever it has no open handoff)::
 
-    waiting ──claim──▶ assigned ──resolve──▶ resolved (outcome resolved)
+    waiting ──claim / auto_assign──▶ assigned ──resolve──▶ resolved (outcome resolved)
        │                  │  ▲  └─hand_back─▶ resolved (outcome handed_back)
        │                  └──┘ transfer
        ├──cancel (user)──▶ cancelled
@@ -33,11 +33,24 @@ Guarantees:
   actions as ``user:<sender_id>``; so is every transcript an agent reads
   (``handoff_transcript_read``, with the client's address) or was refused
   (``handoff_transcript_refused``).
+* Routing: ``request`` stores the handoff's topic and its team by the routing
+  rule (``bot.handoff.teams.team_for_topic``) in the same transaction.
+* Auto-assignment (``auto_assign``, ``assign_waiting``; the rule and its race
+  safety are ``bot.handoff.assignment``'s): a waiting handoff goes to an
+  available agent of its team under the cap, or stays in the team's queue.
+* The unclaimed-handoff webhook (``webhooks_due``, ``take_webhook``,
+  ``webhook_sent``): of several processes exactly one takes a handoff's send
+  (a conditional ``UPDATE``); it is retried after ``WEBHOOK_LEASE`` only when
+  the send was not confirmed, at most ``WEBHOOK_ATTEMPTS`` times.
 * Times are naive UTC, from the ``clock`` (like ``AccountService``).
 
 API (each call one transaction):
 
-  request(sender_id, channel, reason, summary) -> HandoffView   open one, or the open one
+  request(sender_id, channel, reason, summary, topic=None) -> HandoffView   open one (routed), or the open one
+  auto_assign(handoff_id) -> HandoffView | None                  to an available agent of its team, or None
+  assign_waiting(limit=50) -> [HandoffView]                      every waiting one that can be assigned now
+  available_agents(team_id) -> int                                how many of the team are online now
+  webhooks_due(after) -> [ids];  take_webhook(id, after) -> HandoffView | None;  webhook_sent(id)
   open_handoff(sender_id) -> HandoffView | None;  get(handoff_id) -> HandoffView
   assigned_to(agent_id=None) -> [HandoffView]                    the agent's open conversations (None: all agents')
   queue() -> [QueueEntry];  position(handoff_id) -> int | None   (1-based; None: not waiting)
@@ -60,7 +73,8 @@ API (each call one transaction):
   events_after(event_id, limit=100) -> [EventView];  latest_event_id() -> int
   purge_transcripts_before(cutoff) -> counts                      retention (python -m bot privacy purge)
 
-Event kinds: created, claimed, message (data: message_id, author), note
+Event kinds: created (data: reason, channel, team_id, team), claimed, assigned (auto-assignment;
+data: team_id, team), message (data: message_id, author), note
 (data: message_id), transferred (data: from_agent_id, to_agent_id), closed
 (data: state, outcome), rated (data: rating).
 """
@@ -82,6 +96,7 @@ from sqlalchemy.orm import Session
 from bot import config
 from bot.accounts.checks import InvalidInput
 from bot.accounts.masking import mask_text, mask_value
+from bot.handoff import assignment
 from bot.handoff.labels import REASON_LABELS
 from bot.handoff.models import (
     OPEN_STATES,
@@ -94,7 +109,9 @@ from bot.handoff.models import (
     HandoffOutcome,
     HandoffReason,
     HandoffState,
+    Team,
 )
+from bot.handoff.teams import team_for_topic
 from bot.store import Database, NotFound, record_audit, utcnow
 
 DEFAULT_MINUTES_PER_POSITION = 5  # the estimate without enough history
@@ -103,6 +120,8 @@ ESTIMATE_HISTORY = timedelta(days=14)  # ... within this time
 ESTIMATE_MIN_SAMPLES = 3
 MAX_TEXT_CHARS = 4000
 EVENTS_LOCK_KEY = 0x68616E64  # PostgreSQL advisory lock serialising event inserts ("hand")
+WEBHOOK_LEASE = timedelta(minutes=2)  # a taken send not confirmed within this may be taken again ...
+WEBHOOK_ATTEMPTS = 3  # ... this many times at most
 
 CLOSED_MESSAGES = {
     HandoffState.RESOLVED: "这个会话已经结束。",
@@ -121,6 +140,14 @@ class HandoffHidden(HandoffConflict):
 
 
 HIDDEN = "这个会话由其他客服接待或已经结束，只有管理员可以查看。"
+
+
+class _AgentFull(Exception):
+    """Auto-assignment: the agent is no longer available or at the cap (try the next one)."""
+
+
+class _NotWaiting(Exception):
+    """Auto-assignment: the handoff was claimed, assigned or closed meanwhile."""
 
 
 def may_see(state: HandoffState, assigned_agent_id: Optional[int], agent_id: int, is_admin: bool) -> bool:
@@ -148,6 +175,10 @@ class HandoffView:
     first_reply_at: Optional[datetime]
     closed_at: Optional[datetime]
     rating: Optional[int]
+    team_id: Optional[int] = None
+    team_name: Optional[str] = None
+    topic: Optional[str] = None
+    auto_assigned: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -197,9 +228,16 @@ class HandoffService:
     # -- the user's side -----------------------------------------------------------
 
     def request(
-        self, sender_id: str, channel: str, reason: Union[HandoffReason, str], summary: Dict[str, Any]
+        self,
+        sender_id: str,
+        channel: str,
+        reason: Union[HandoffReason, str],
+        summary: Dict[str, Any],
+        topic: Optional[str] = None,
     ) -> HandoffView:
-        """Queues the conversation for an agent; asking again returns the open handoff."""
+        """Queues the conversation for an agent, routed by ``topic`` (an intent or
+        ``faq/<key>``: what the assistant understood last); asking again returns
+        the open handoff."""
         reason = HandoffReason(reason)
         stored_summary = summary_json(summary)
         existing = self.open_handoff(sender_id)
@@ -208,6 +246,7 @@ class HandoffService:
         now = self.now()
         try:
             with self.db.session() as session:
+                topic = (topic or "")[:80] or None
                 row = Handoff(
                     sender_id=_sender(sender_id),
                     channel=(channel or "unknown")[:64],
@@ -216,6 +255,8 @@ class HandoffService:
                     state=HandoffState.WAITING,
                     created_at=now,
                     user_seen_at=now,
+                    topic=topic,
+                    team_id=team_for_topic(session, topic),
                 )
                 session.add(row)
                 session.flush()
@@ -224,7 +265,10 @@ class HandoffService:
                 )
                 self._audit(session, f"user:{sender_id}", "handoff_requested", handoff=row.id, reason=reason.value)
                 self._append_events(
-                    session, self._event(row, "created", None, reason=reason.value, channel=row.channel)
+                    session,
+                    self._event(
+                        row, "created", None, reason=reason.value, channel=row.channel, **self._team_of(session, row)
+                    ),
                 )
                 handoff_id = row.id
         except IntegrityError:
@@ -313,6 +357,122 @@ class HandoffService:
             self._audit(session, f"agent:{agent.login}", "handoff_claimed", handoff=handoff_id)
             self._append_events(session, self._event(self._row(session, handoff_id), "claimed", agent.id))
         return self.get(handoff_id)
+
+    def auto_assign(self, handoff_id: int) -> Optional[HandoffView]:
+        """Assigns a waiting handoff to an available agent of its team (the rule of
+        ``bot.handoff.assignment``); None when it is not waiting or nobody may take it."""
+        cap = assignment.max_open_per_agent()
+        now = self.now()
+        with self.db.session() as session:
+            row = session.get(Handoff, handoff_id)
+            if row is None:
+                raise NotFound(f"no handoff {handoff_id}")
+            if row.state != HandoffState.WAITING:
+                return None
+            team_id = row.team_id
+            offered = assignment.candidates(session, team_id, now, cap)
+        for agent_id, _ in offered:
+            try:
+                return self._assign_to(handoff_id, agent_id, cap, now)
+            except _AgentFull:
+                continue  # another process gave her one meanwhile (or she left): the next one
+            except _NotWaiting:
+                return None
+        return None
+
+    def assign_waiting(self, limit: int = 50) -> List[HandoffView]:
+        """Auto-assigns the waiting handoffs, the longest waiting first; the ones assigned."""
+        with self.db.session() as session:
+            waiting = (
+                session.execute(
+                    select(Handoff.id)
+                    .where(Handoff.state == HandoffState.WAITING)
+                    .order_by(Handoff.created_at, Handoff.id)
+                    .limit(max(1, limit))
+                )
+                .scalars()
+                .all()
+            )
+            if not waiting or not assignment.available_count(session, None, self.now()):
+                return []  # nobody online: nothing to try
+        assigned = []
+        for handoff_id in waiting:
+            view = self.auto_assign(handoff_id)
+            if view is not None:
+                assigned.append(view)
+        return assigned
+
+    def available_agents(self, team_id: Optional[int]) -> int:
+        """How many agents of the team (of all, for None) are online now."""
+        with self.db.session() as session:
+            return assignment.available_count(session, team_id, self.now())
+
+    def _assign_to(self, handoff_id: int, agent_id: int, cap: int, now: datetime) -> HandoffView:
+        with self.db.session() as session:
+            # First the agent's lock (the module docstring of bot.handoff.assignment says why).
+            if not assignment.lock_agent(session, agent_id, now) or assignment.open_count(session, agent_id) >= cap:
+                raise _AgentFull()
+            if not self._transition(
+                session,
+                handoff_id,
+                [Handoff.state == HandoffState.WAITING],
+                state=HandoffState.ASSIGNED,
+                agent_id=agent_id,
+                claimed_at=now,
+                auto_assigned=True,
+            ):
+                raise _NotWaiting()
+            agent = session.get(Agent, agent_id)
+            self._add_message(session, handoff_id, AuthorKind.SYSTEM, f"已自动分配给客服 {agent.display_name}。")
+            self._audit(session, "assistant", "handoff_assigned", handoff=handoff_id, agent=agent.login)
+            row = self._row(session, handoff_id)
+            self._append_events(session, self._event(row, "assigned", agent_id, **self._team_of(session, row)))
+        return self.get(handoff_id)
+
+    # -- the unclaimed-handoff webhook -------------------------------------------------
+
+    def webhooks_due(self, after: timedelta) -> List[int]:
+        """Handoffs waiting for longer than ``after`` whose webhook was not sent (nor is being sent)."""
+        now = self.now()
+        with self.db.session() as session:
+            return list(
+                session.execute(
+                    select(Handoff.id)
+                    .where(*self._webhook_due(now, after))
+                    .order_by(Handoff.created_at, Handoff.id)
+                    .limit(100)
+                ).scalars()
+            )
+
+    def take_webhook(self, handoff_id: int, after: timedelta) -> Optional[HandoffView]:
+        """Takes the handoff's webhook send for this process (None: not due, or
+        another process has it); the caller sends, then calls ``webhook_sent``."""
+        now = self.now()
+        with self.db.session() as session:
+            if not self._transition(
+                session,
+                handoff_id,
+                self._webhook_due(now, after),
+                webhook_claimed_at=now,
+                webhook_attempts=Handoff.webhook_attempts + 1,
+            ):
+                return None
+            return self._view(session, self._row(session, handoff_id))
+
+    def webhook_sent(self, handoff_id: int) -> None:
+        with self.db.session() as session:
+            self._transition(session, handoff_id, [Handoff.webhook_sent_at.is_(None)], webhook_sent_at=self.now())
+            self._audit(session, "assistant", "handoff_webhook_sent", handoff=handoff_id)
+
+    @staticmethod
+    def _webhook_due(now: datetime, after: timedelta) -> List[Any]:
+        return [
+            Handoff.state == HandoffState.WAITING,
+            Handoff.created_at <= now - after,
+            Handoff.webhook_sent_at.is_(None),
+            Handoff.webhook_attempts < WEBHOOK_ATTEMPTS,
+            (Handoff.webhook_claimed_at.is_(None)) | (Handoff.webhook_claimed_at <= now - WEBHOOK_LEASE),
+        ]
 
     def reply(self, handoff_id: int, agent_id: int, text: str) -> MessageView:
         """A message to the user from the assigned agent (stored; delivery is the channel's job)."""
@@ -476,7 +636,7 @@ class HandoffService:
             ]
 
     def position(self, handoff_id: int) -> Optional[int]:
-        """1-based place in the queue; None when the handoff is not waiting."""
+        """1-based place in its team's queue; None when the handoff is not waiting."""
         with self.db.session() as session:
             row = self._row(session, handoff_id)
             if row.state != HandoffState.WAITING:
@@ -486,6 +646,7 @@ class HandoffService:
                 .select_from(Handoff)
                 .where(
                     Handoff.state == HandoffState.WAITING,
+                    Handoff.team_id.is_(None) if row.team_id is None else Handoff.team_id == row.team_id,
                     (Handoff.created_at < row.created_at)
                     | ((Handoff.created_at == row.created_at) & (Handoff.id < row.id)),
                 )
@@ -736,6 +897,12 @@ class HandoffService:
         )
 
     @staticmethod
+    def _team_of(session: Session, row: Handoff) -> Dict[str, Any]:
+        """The handoff's team for an event's data: its id and name (for the console's notifications)."""
+        team = session.get(Team, row.team_id) if row.team_id else None
+        return {"team_id": row.team_id, "team": team.name if team else None}
+
+    @staticmethod
     def _append_events(session: Session, *events: HandoffEvent) -> None:
         """The last step of a change: ids are taken, and the transaction commits, in one order."""
         if session.get_bind().dialect.name == "postgresql":
@@ -746,6 +913,7 @@ class HandoffService:
     @staticmethod
     def _view(session: Session, row: Handoff) -> HandoffView:
         agent = session.get(Agent, row.agent_id) if row.agent_id else None
+        team = session.get(Team, row.team_id) if row.team_id else None
         return HandoffView(
             id=row.id,
             sender_id=row.sender_id,
@@ -762,6 +930,10 @@ class HandoffService:
             first_reply_at=row.first_reply_at,
             closed_at=row.closed_at,
             rating=row.rating,
+            team_id=row.team_id,
+            team_name=team.name if team else None,
+            topic=row.topic,
+            auto_assigned=bool(row.auto_assigned),
         )
 
 

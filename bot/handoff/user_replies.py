@@ -1,5 +1,6 @@
-"""What the assistant tells the user around a handoff: the place in the queue
-or the service hours (``queued_reply``), the return to the assistant with the
+"""What the assistant tells the user around a handoff: the agent it was
+assigned to, the place in the queue, or the service hours when it is outside
+them or nobody of the team is online (``queued_reply``), the return to the assistant with the
 rating buttons, the cancellation, and the thanks for a rating (``rating_of``
 reads it).  Used by ``actions/handoff.py`` (the request) and
 ``bot/channels/handoff_bridge.py`` (rating and return); no Rasa here.  What
@@ -15,6 +16,7 @@ from typing import Dict, List, Optional
 
 from bot import SUPPORT_EMAIL, SUPPORT_PHONE
 from bot.handoff.hours import ServiceHours
+from bot.handoff.models import HandoffState
 from bot.handoff.service import HandoffService, HandoffView
 
 CANCEL_BUTTON = {"title": "取消，回到助手", "payload": "/cancel_handoff"}
@@ -30,7 +32,10 @@ class Reply:
 
 
 def queued_reply(handoffs: HandoffService, handoff: HandoffView, hours: ServiceHours, now: datetime) -> Reply:
-    """Tells the user a person is coming: their place and an estimate, or when outside hours."""
+    """Tells the user a person is coming: who (auto-assigned), when (outside hours, or
+    nobody of the team online: the service hours at once), or their place and an estimate."""
+    if handoff.state == HandoffState.ASSIGNED:
+        return Reply(f"好的，已为您接入人工客服 {handoff.agent_name}，请直接向客服说明您的情况。")
     if not hours.in_service(now):
         return Reply(
             "好的，已为您转人工客服。现在不在人工服务时间（"
@@ -38,6 +43,15 @@ def queued_reply(handoffs: HandoffService, handoff: HandoffView, hours: ServiceH
             + "），您的留言已经保存，"
             + hours.next_opening_phrase(now)
             + "，客服上班后会按顺序回复您，届时在这里就能看到。\n"
+            "您可以继续留言说明情况；想先回到助手，点下面的按钮。急事请联系" + CONTACTS + "。",
+            [CANCEL_BUTTON],
+        )
+    if not handoffs.available_agents(handoff.team_id):
+        return Reply(
+            "好的，已为您转人工客服。"
+            + (f"负责这类问题的{handoff.team_name}客服" if handoff.team_name else "客服")
+            + "现在都不在线，您的留言已经保存，客服上线后会按顺序回复您，届时在这里就能看到"
+            "（人工服务时间：" + hours.describe() + "）。\n"
             "您可以继续留言说明情况；想先回到助手，点下面的按钮。急事请联系" + CONTACTS + "。",
             [CANCEL_BUTTON],
         )

@@ -10,7 +10,8 @@ Contract:
 * Every table is declared on ``Base`` (enum columns with ``stored_enum``);
   ``upgrade`` (``python -m bot db upgrade``) applies ``bot/store/migrations``,
   whose revision ids (0001 accounts, 0002 login names, 0003 handoff, 0004
-  conversation values, 0005 codes per conversation and rate limits) never
+  conversation values, 0005 codes per conversation and rate limits, 0006
+  teams and presence) never
   change, so existing databases keep upgrading.
 * ``record_audit`` writes ``AuditEntry`` rows in the caller's transaction.
 * Times are naive UTC (``utcnow``); a missing row raises ``NotFound``.

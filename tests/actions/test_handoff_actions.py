@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff as handoff_actions
+from bot import config
 from bot.accounts.flows import signed_flow_data, signed_verification
 from bot.accounts.models import Account, AccountKind, RealnameState
 from bot.channels import handoff_bridge as bridge
@@ -63,7 +64,18 @@ def run(events, slots=None, channel="widget"):
     return returned, dispatcher.messages
 
 
-def test_asking_for_a_person_queues_pauses_and_tells_the_place(handoffs):
+@pytest.fixture
+def full_agent(services):
+    """An agent online but at the cap (HANDOFF_MAX_OPEN_PER_AGENT): handoffs wait in the queue."""
+    directory, handoffs = services.agents, services.handoffs
+    agent = directory.create("busy", "忙碌的客服", "Agent-Passw0rd")
+    directory.set_presence(agent.id, "online")
+    for n in range(config.get_int("HANDOFF_MAX_OPEN_PER_AGENT")):
+        handoffs.claim(handoffs.request(f"held-{n}", "widget", "user_request", {}).id, agent.id)
+    return agent
+
+
+def test_asking_for_a_person_queues_pauses_and_tells_the_place(handoffs, full_agent):
     returned, messages = run([user("我的授权一直没有", "missing_grant"), action("utter_missing_grant"),
                               user("转人工", "request_human")])
     assert returned[-1]["event"] == "pause"
@@ -76,7 +88,7 @@ def test_asking_for_a_person_queues_pauses_and_tells_the_place(handoffs):
     assert messages[0]["buttons"] == [user_replies.CANCEL_BUTTON]
 
 
-def test_the_second_in_line_hears_so(handoffs):
+def test_the_second_in_line_hears_so(handoffs, full_agent):
     handoffs.request("someone-else", "telegram", HandoffReason.USER_REQUEST, {"problem": "x"})
     _, messages = run([user("转人工", "request_human")])
     assert "前面还有 1 位" in messages[0]["text"]
@@ -113,6 +125,36 @@ def test_a_flow_that_offered_a_person_is_a_dead_end_and_ends(handoffs):
     assert handoff.summary["checked"] == ["诊断：人工审核已两次未通过，需要人工客服看一下材料"]
     cleared = {event["name"]: event["value"] for event in returned if event["event"] == "slot"}
     assert cleared["flow"] is None and cleared["flow_data"] is None
+
+
+def test_the_handoff_is_routed_by_the_problem_and_assigned_to_an_online_agent_of_its_team(services, handoffs):
+    teams, directory = services.teams, services.agents
+    teams.create("自然人账号", default=True)
+    teams.create("业务系统权限")
+    teams.route("missing_grant", "业务系统权限")
+    for login, name, team in (("zhang", "张丽", "业务系统权限"), ("wang", "王波", "自然人账号")):
+        agent = directory.create(login, name, "Agent-Passw0rd")
+        teams.add_member(team, login)
+        directory.set_presence(agent.id, "online")
+    _, messages = run([user("我的授权一直没有", "missing_grant"), action("utter_missing_grant"),
+                       user("转人工", "request_human")])
+    handoff = handoffs.open_handoff(SENDER)
+    assert (handoff.topic, handoff.team_name) == ("missing_grant", "业务系统权限")
+    assert handoff.state == HandoffState.ASSIGNED and handoff.agent_name == "张丽" and handoff.auto_assigned
+    assert messages[0]["text"] == "好的，已为您接入人工客服 张丽，请直接向客服说明您的情况。"
+
+
+def test_an_faq_answer_routes_by_its_own_topic(services, handoffs):
+    services.teams.create("自然人账号")
+    services.teams.route("faq/captcha_wrong", "自然人账号")
+    faq = user("验证码老是错", "faq", response_selector={"faq": {"response": {
+        "intent_response_key": "faq/captcha_wrong"}}})
+    _, messages = run([faq, action("utter_faq"), user("转人工", "request_human")])
+    handoff = handoffs.open_handoff(SENDER)
+    assert (handoff.topic, handoff.team_name, handoff.state) == ("faq/captcha_wrong", "自然人账号",
+                                                                 HandoffState.WAITING)
+    assert "负责这类问题的自然人账号客服现在都不在线" in messages[0]["text"]  # nobody of the team online
+    assert "周一至周五 08:30-17:30（北京时间）" in messages[0]["text"]
 
 
 def add_account(database) -> int:

@@ -95,7 +95,7 @@ def test_two_misunderstandings_in_a_row_offer_a_person_and_yes_connects(assistan
     second = say(assistant, sender, "/nlu_fallback")
     assert texts(second) == [ANSWERS["utter_offer_human"]]
     queued = say(assistant, sender, "/affirm")
-    assert "正在为您转接人工客服" in texts(queued)[0]  # the fixture's SUPPORT_HOURS: always
+    assert "客服现在都不在线" in texts(queued)[0]  # SUPPORT_HOURS always, no agent 在线: said at once
     assert queued[0]["buttons"] == [{"title": "取消，回到助手", "payload": "/cancel_handoff"}]
     handoff = default_handoff_service_on(assistant).open_handoff(f"rest:{sender}")
     assert handoff.reason.value == "misunderstood" and handoff.channel == "rest"

@@ -22,7 +22,8 @@ from bot.console import charts, pages, views
 from bot.console.views import Frame, SummaryValue
 from bot.handoff.agents import AgentView
 from bot.handoff.canned import CannedReply
-from bot.handoff.models import AgentRole, AuthorKind, HandoffOutcome, HandoffReason, HandoffState
+from bot.handoff.teams import Member, TeamView
+from bot.handoff.models import AgentRole, AuthorKind, HandoffOutcome, HandoffReason, HandoffState, Presence
 from bot.handoff.reports import HandoffReport, HandoffStats
 from bot.handoff.service import HandoffView, MessageView
 from bot.web import rendering
@@ -90,6 +91,11 @@ PAGES: Dict[str, Callable[[], str]] = {
         frame(), handoff(), messages(), [agent(2)], [CannedReply("key" + XSS, "title" + XSS, XSS, "group" + XSS)],
         XSS, "reply" + XSS, "note" + XSS),
     "reports_page": lambda: pages.reports_page(frame(), report(), 7),
+    "teams_page": lambda: pages.teams_page(
+        Frame(agent(role=AgentRole.ADMIN), "csrf" + XSS, 7, 1),
+        [TeamView(1, "自然人账号" + XSS, True, (Member(2, "bob" + XSS, "王波" + XSS, Presence.ONLINE, True),),
+                  ("realname_failed",))],
+        [agent(2)], XSS),
 }
 
 

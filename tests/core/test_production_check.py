@@ -49,6 +49,7 @@ def test_a_production_configuration_has_no_problem():
     ({"SMS_BACKEND": "outbox"}, "SMS_BACKEND"),
     ({"SMS_HTTP_URL": "http://sms.example.gov.cn/send"}, "SMS_HTTP_URL"),
     ({"DATABASE_URL": "sqlite:///var/assistant.db"}, "DATABASE_URL"),
+    ({"HANDOFF_WEBHOOK_URL": "http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"}, "HANDOFF_WEBHOOK_URL"),
 ])
 def test_each_unfit_setting_is_named(changes, named):
     problems = production_problems({**FIT, **changes})

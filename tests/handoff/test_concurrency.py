@@ -11,11 +11,12 @@ from typing import Callable, List, Optional, Tuple
 
 import sqlalchemy as sa
 
-from bot.handoff.models import AuthorKind, HandoffState
+from bot.handoff.models import AuthorKind, HandoffState, Presence
 from bot.handoff.service import ALREADY_CLAIMED, HandoffConflict, HandoffService
+from bot.handoff.teams import TeamDirectory
 from bot.store import Database
 from tests.accounts.factories import rows
-from tests.handoff.conftest import SUMMARY
+from tests.handoff.conftest import PASSWORD, SUMMARY
 
 ROUNDS = 20
 Outcome = Tuple[str, object]  # ("ok", result) | ("conflict", message) | ("error", repr)
@@ -162,3 +163,43 @@ def test_a_poller_sees_every_event_while_processes_write(database, service, cloc
     written = [event.id for event in service.events_after(start_id, limit=10_000)]
     assert len(written) == writers * messages_each
     assert seen == written  # nothing skipped, nothing twice, in order
+
+
+def test_two_processes_assigning_at_once_never_exceed_the_cap(database, service, clock, directory, monkeypatch):
+    """Per round, a team with one online agent (cap 1) and two of its handoffs,
+    auto-assigned by two processes at the same moment: one gets her, the other waits."""
+    monkeypatch.setenv("HANDOFF_MAX_OPEN_PER_AGENT", "1")
+    teams = TeamDirectory(database, clock=clock)
+    pairs = []
+    for n in range(ROUNDS):
+        agent = directory.create(f"agent{n}", f"客服{n}", PASSWORD)
+        directory.set_presence(agent.id, Presence.ONLINE)
+        teams.create(f"团队{n}")
+        teams.add_member(f"团队{n}", agent.login)
+        teams.set_default(f"团队{n}")  # the next two handoffs go to this round's team
+        pairs.append((agent.id, [service.request(f"cap-{n}-{side}", "widget", "user_request", SUMMARY).id
+                                 for side in range(2)]))
+    results = race(database, clock, ROUNDS,
+                   lambda s, n: s.auto_assign(pairs[n][1][0]),
+                   lambda s, n: s.auto_assign(pairs[n][1][1]))
+    for (agent_id, _), (first, second) in zip(pairs, results):
+        assert first[0] == second[0] == "ok", (first, second)
+        assigned = [view for view in (first[1], second[1]) if view is not None]
+        assert len(assigned) == 1 and assigned[0].agent_id == agent_id, (first, second)
+        assert len(service.assigned_to(agent_id)) == 1
+
+
+def test_an_assignment_and_a_claim_at_once_give_the_handoff_to_one(database, service, clock, directory, alice,
+                                                                    bob):
+    directory.set_presence(alice.id, Presence.ONLINE)
+    ids = [service.request(f"both-{n}", "widget", "user_request", SUMMARY).id for n in range(ROUNDS)]
+    results = race(database, clock, ROUNDS,
+                   lambda s, n: s.auto_assign(ids[n]),
+                   lambda s, n: s.claim(ids[n], bob.id).agent_id)
+    for handoff_id, (assigned, claimed) in zip(ids, results):
+        assert assigned[0] == "ok" and claimed[0] in ("ok", "conflict"), (assigned, claimed)
+        auto_won = assigned[1] is not None
+        assert auto_won != (claimed[0] == "ok"), (assigned, claimed)
+        assert service.get(handoff_id).agent_id == (alice.id if auto_won else bob.id)
+    taken = [event for event in service.events_after(0, limit=1000) if event.kind in ("assigned", "claimed")]
+    assert sorted(event.handoff_id for event in taken) == ids  # one each

@@ -44,7 +44,7 @@ def test_a_person_takes_over_and_hands_back(assistant, agent_account, browser):
     widget.expect_bot("实名")
     user_page.get_by_test_id("widget-human").click()  # the widget's own 转人工 button
     expect(widget.user_messages().last).to_contain_text("转人工客服")
-    widget.expect_bot("正在为您转接人工客服")
+    widget.expect_bot("客服现在都不在线")  # nobody 在线 yet: the user hears it at once
     session_id = widget.session_id()
     handoff = handoffs.open_handoff(f"widget:{session_id}")
     assert handoff is not None and handoff.channel == "widget"

@@ -1,4 +1,4 @@
-"""Migration 0003 on SQLite and PostgreSQL: it creates what the models
+"""Migrations 0003 and 0006 on SQLite and PostgreSQL: it creates what the models
 declare (nothing for autogenerate to add) and can be undone and redone."""
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from alembic.migration import MigrationContext
 from bot.handoff import models
 from bot.store import Base, alembic_config, upgrade
 
-HANDOFF_TABLES = {"agents", "login_attempts", "agent_sessions", "handoffs", "handoff_messages", "handoff_events"}
+HANDOFF_TABLES = {"agents", "login_attempts", "agent_sessions", "handoffs", "handoff_messages", "handoff_events",
+                  "teams", "team_members", "team_routes"}
 
 
 def _table_of(diff) -> str:
@@ -56,3 +57,19 @@ def test_the_migration_can_be_undone_and_redone(database):
     assert "accounts" in sa.inspect(database.engine).get_table_names()
     upgrade(database.url)
     assert HANDOFF_TABLES <= set(sa.inspect(database.engine).get_table_names())
+
+
+@pytest.mark.filterwarnings("ignore:.*expression-based index")
+def test_migration_0006_can_be_undone_and_keeps_the_login_index(database):
+    command.downgrade(alembic_config(database.url), "0005")
+    tables = set(sa.inspect(database.engine).get_table_names())
+    assert not {"teams", "team_members", "team_routes"} & tables
+    assert "presence" not in {column["name"] for column in sa.inspect(database.engine).get_columns("agents")}
+    with database.engine.connect() as connection:  # the case-blind login index survived SQLite's table copy
+        connection.execute(sa.text("INSERT INTO agents (login, display_name, password_hash, role, active, "
+                                   "created_at) VALUES ('Alice', 'A', 'x', 'agent', true, '2026-01-01')"))
+        with pytest.raises(sa.exc.IntegrityError):
+            connection.execute(sa.text("INSERT INTO agents (login, display_name, password_hash, role, active, "
+                                       "created_at) VALUES ('alice', 'B', 'x', 'agent', true, '2026-01-01')"))
+    upgrade(database.url)
+    assert {"teams", "team_members", "team_routes"} <= set(sa.inspect(database.engine).get_table_names())

@@ -573,7 +573,7 @@ def test_every_change_is_an_event_in_order(service, alice, bob, clock):
         ("note", alice.id), ("transferred", alice.id), ("closed", bob.id), ("rated", None)]
     assert [e.id for e in events] == sorted(e.id for e in events)
     assert {(e.handoff_id, e.sender_id) for e in events} == {(handoff_id, "u1")}
-    assert events[0].data == {"reason": "user_request", "channel": "widget"}
+    assert events[0].data == {"reason": "user_request", "channel": "widget", "team_id": None, "team": None}
     assert events[1].data["author"] == "user"
     assert events[3].data == {"message_id": reply.id, "author": "agent"}
     assert events[4].data == {"message_id": note.id}

@@ -10,6 +10,12 @@
  * database is the only truth: nothing here decides anything, a missed poll
  * is caught up by the next one.
  *
+ * Notifications: a new waiting conversation, or one auto-assigned to this
+ * agent, raises a desktop notification (the browser's Notification API, once
+ * the agent allowed it with the header's button) while the tab is in the
+ * background; in front, the sound, the title and the highlight do.  The
+ * header's 在线 / 忙碌 / 离开 buttons post without leaving the page.
+ *
  * Data from JSON is written with textContent only (never innerHTML); the
  * queue's rows are the server's escaped HTML, parsed with DOMParser (which
  * runs no script).  The page's Content-Security-Policy allows no inline
@@ -196,6 +202,82 @@
   }
   document.addEventListener("pointerdown", unlockAudio);
   document.addEventListener("keydown", unlockAudio);
+
+  // -- desktop notifications (while the tab is in the background) ------------------
+
+  var notifyToggle = document.getElementById("notify-toggle");
+  var canNotify = typeof window.Notification === "function";
+
+  function showNotifyToggle() {
+    if (!notifyToggle || !canNotify) {
+      return;
+    }
+    var permission = window.Notification.permission;
+    notifyToggle.hidden = permission === "denied";
+    notifyToggle.disabled = permission === "granted";
+    notifyToggle.textContent = permission === "granted" ? "桌面通知已开启" : "开启桌面通知";
+  }
+
+  if (notifyToggle && canNotify) {
+    notifyToggle.addEventListener("click", function () {
+      var asked = window.Notification.requestPermission(showNotifyToggle);
+      if (asked && asked.then) {
+        asked.then(showNotifyToggle);
+      }
+    });
+    showNotifyToggle();
+  }
+
+  function notify(title, text, id) {
+    if (!canNotify || window.Notification.permission !== "granted" || document.visibilityState === "visible") {
+      return;
+    }
+    try {
+      var shown = new window.Notification(title, { body: text, tag: "handoff-" + id, lang: "zh-CN" });
+      shown.onclick = function () {
+        window.focus();
+        window.location.assign(BASE + "conversations/" + id);
+        shown.close();
+      };
+      body.dataset.notified = String(Number(body.dataset.notified || 0) + 1);
+    } catch (error) {
+      // e.g. browsers that allow notifications from service workers only: the sound and the title still tell
+    }
+  }
+
+  // -- presence: 在线 / 忙碌 / 离开 without leaving the page -------------------------
+
+  var presenceForm = document.querySelector("form.presence");
+  if (presenceForm) {
+    presenceForm.addEventListener("submit", function (event) {
+      var chosen = event.submitter;
+      if (!chosen || !chosen.value) {
+        return; // an old browser: the form posts and the server redirects back
+      }
+      event.preventDefault();
+      var data = new FormData(presenceForm);
+      data.set("presence", chosen.value);
+      fetch(presenceForm.action, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRF-Token": CSRF },
+        body: data
+      }).then(function (response) {
+        if (response.status === 401) {
+          window.location.assign(BASE + "login");
+          return;
+        }
+        if (response.ok) {
+          presenceForm.querySelectorAll("button[name=presence]").forEach(function (button) {
+            button.setAttribute("aria-pressed", button === chosen ? "true" : "false");
+          });
+          announce("状态已设为" + chosen.textContent);
+        }
+      }).catch(function () {
+        setOnline(false);
+      });
+    });
+  }
 
   // -- ticking times -------------------------------------------------------------
 
@@ -417,14 +499,24 @@
     return refreshingQueue;
   }
 
-  var QUEUE_KINDS = { created: true, claimed: true, transferred: true, closed: true, message: false, note: false };
+  var QUEUE_KINDS = {
+    created: true, claimed: true, assigned: true, transferred: true, closed: true, message: false, note: false
+  };
 
   function handle(events) {
     var work = [];
     var queueChanged = false;
     var arrived = [];
     var mineChanged = false;
+    var assignedToMe = [];
+    var taken = {};
     events.forEach(function (event) {
+      if (event.kind === "assigned" || event.kind === "claimed") {
+        taken[event.handoff_id] = true;
+      }
+      if (event.kind === "assigned" && event.agent_id === ME) {
+        assignedToMe.push(event);
+      }
       if (QUEUE_KINDS[event.kind]) {
         queueChanged = true;
       }
@@ -446,6 +538,21 @@
       body.dataset.alerts = String(Number(body.dataset.alerts || 0) + 1); // how many times it alerted
       beep();
       announce("有新的转人工会话（#" + arrived.join("、#") + "）");
+    }
+    events.forEach(function (event) {
+      if (event.kind === "created" && !taken[event.handoff_id]) {
+        notify("新的转人工会话 #" + event.handoff_id,
+               ((event.data && event.data.team) || "未分组") + "：用户在排队等待客服。", event.handoff_id);
+      }
+    });
+    assignedToMe.forEach(function (event) {
+      notify("已为您分配会话 #" + event.handoff_id,
+             ((event.data && event.data.team) || "未分组") + "：用户在等您回复。", event.handoff_id);
+    });
+    if (assignedToMe.length) {
+      body.dataset.assigned = String(Number(body.dataset.assigned || 0) + assignedToMe.length);
+      beep();
+      announce("已为您分配会话（#" + assignedToMe.map(function (event) { return event.handoff_id; }).join("、#") + "）");
     }
     return Promise.all(work);
   }

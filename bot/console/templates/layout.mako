@@ -2,7 +2,7 @@
 ## CSRF token, the page script, data for it on <body> and the header.  No
 ## inline script or style: the pages' Content-Security-Policy forbids them.
 <%!
-    from bot.console.views import CONSOLE_PATH, PRODUCT, STATIC_VERSION, url
+    from bot.console.views import CONSOLE_PATH, PRESENCE_LABELS, PRODUCT, STATIC_VERSION, url
 %>\
 <%namespace file="widgets.mako" import="csrf_field"/>\
 <!doctype html>
@@ -40,9 +40,20 @@ ${next.body()}
 <li><a href="${url()}">排队与会话 <span class="badge" id="waiting-badge" data-testid="waiting-badge"
  aria-label="排队中的会话数"${"" if frame.waiting else " hidden"}>${frame.waiting}</span></a></li>
 <li><a href="${url("reports")}">统计报表</a></li>
+% if frame.agent.is_admin:
+<li><a href="${url("teams")}">团队管理</a></li>
+% endif
 </ul></nav>
 <span class="connection" id="connection" role="status" aria-live="polite"></span>
+<form method="post" action="${url("presence")}" class="presence" data-testid="presence"
+ aria-label="我的状态">${csrf_field(frame.csrf)}<span class="presence-label">状态</span>\
+% for value, label in PRESENCE_LABELS.items():
+<button type="submit" name="presence" value="${value.value}" data-testid="presence-${value.value}"\
+ aria-pressed="${"true" if frame.agent.presence == value else "false"}">${label}</button>\
+% endfor
+</form>
 <label class="sound"><input type="checkbox" id="sound-toggle" checked> 新会话提示音</label>
+<button type="button" id="notify-toggle" class="notify" data-testid="notify-toggle" hidden>开启桌面通知</button>
 <span class="whoami">${frame.agent.display_name}（${"管理员" if frame.agent.is_admin else "客服"} · ${frame.agent.login}）</span>
 <form method="post" action="${url("logout")}" class="logout">${csrf_field(frame.csrf)}
 <button type="submit">退出登录</button></form>

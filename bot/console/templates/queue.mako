@@ -12,7 +12,7 @@ ${alert(error)}
 <section aria-labelledby="waiting-heading" class="panel">
 <h2 id="waiting-heading">排队等待 <span class="count" id="waiting-count">${len(waiting)}</span></h2>
 <table class="list" data-testid="waiting-table"><thead><tr>
-<th scope="col">序号</th><th scope="col">已等待</th><th scope="col">原因</th><th scope="col">渠道</th>
+<th scope="col">序号</th><th scope="col">已等待</th><th scope="col">团队</th><th scope="col">原因</th><th scope="col">渠道</th>
 <th scope="col">用户的问题</th><th scope="col">操作</th></tr></thead>
 <tbody id="waiting-rows">\
 % for position, row in enumerate(waiting, 1):
@@ -25,7 +25,7 @@ ${waiting_row(row, position, frame.csrf)}\
 <section aria-labelledby="mine-heading" class="panel">
 <h2 id="mine-heading">我接待的会话 <span class="count" id="mine-count">${len(mine)}</span></h2>
 <table class="list" data-testid="mine-table"><thead><tr>
-<th scope="col">会话</th><th scope="col">接手至今</th><th scope="col">原因</th><th scope="col">渠道</th>
+<th scope="col">会话</th><th scope="col">接手至今</th><th scope="col">团队</th><th scope="col">原因</th><th scope="col">渠道</th>
 <th scope="col">用户的问题</th><th scope="col">操作</th></tr></thead>
 <tbody id="mine-rows">\
 % for row in mine:
@@ -38,7 +38,7 @@ ${assigned_row(row, True)}\
 <section aria-labelledby="others-heading" class="panel">
 <h2 id="others-heading">其他客服接待中 <span class="count" id="others-count">${len(others)}</span></h2>
 <table class="list" data-testid="others-table"><thead><tr>
-<th scope="col">会话</th><th scope="col">客服</th><th scope="col">原因</th><th scope="col">渠道</th>
+<th scope="col">会话</th><th scope="col">客服</th><th scope="col">团队</th><th scope="col">原因</th><th scope="col">渠道</th>
 <th scope="col">用户的问题</th><th scope="col">操作</th></tr></thead>
 <tbody id="others-rows">\
 % for row in others:
@@ -55,7 +55,7 @@ ${assigned_row(row, False)}\
 <tr data-handoff-id="${row["id"]}" data-testid="waiting-row">
 <td>${position}</td>
 ${ticking(row["seconds"])}
-<td>${row["reason"]}</td><td>${row["channel"]}</td><td class="problem">${row["problem"]}</td>
+<td>${row["team"]}</td><td>${row["reason"]}</td><td>${row["channel"]}</td><td class="problem">${row["problem"]}</td>
 <td class="row-actions"><a href="${conversation_url(row["id"])}">查看</a>
 <form method="post" action="${conversation_url(row["id"], "claim")}" class="inline">${csrf_field(csrf)}
 <button type="submit" aria-label="接手会话 ${row["id"]}">接手</button></form></td></tr>\
@@ -68,6 +68,6 @@ ${ticking(row["seconds"])}
 % else:
 <td>${row["agent_name"]}</td>
 % endif
-<td>${row["reason"]}</td><td>${row["channel"]}</td><td class="problem">${row["problem"]}</td>
+<td>${row["team"]}</td><td>${row["reason"]}</td><td>${row["channel"]}</td><td class="problem">${row["problem"]}</td>
 <td class="row-actions"><a href="${conversation_url(row["id"])}">打开</a></td></tr>\
 </%def>\
