@@ -783,7 +783,7 @@ async def realname_script(world: World, chat: Conversation, rng: random.Random) 
 async def handoff_script(world: World, chat: Conversation, rng: random.Random) -> None:
     assert isinstance(chat, WidgetConversation)
     asked = time.monotonic()
-    await chat.say("/request_human", "转接人工", "handoff", display="转人工客服")
+    await chat.say("/request_human", "为您转", "handoff", display="转人工客服")  # 正在为您转接…; 已为您转…
     world.handoffs_asked[chat.label] = asked
     world.report.counts["handoffs_asked"] += 1
     reply = await chat.wait_for("负载测试客服回复", world.plan.handoff_timeout)
