@@ -16,7 +16,7 @@ WITH_ENV = eval "$$($(PY) -m bot env)" && export PYTHONPATH=$(CURDIR) &&
 WIDGET_ASSETS := bot/widget/node_modules/.package-lock.json
 TRAINING_INPUTS := config.yml $(shell find domain data bot/nlu bot/topics.py bot/accounts/checks.py bot/accounts/systems.py bot/input_screen.py -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: help setup system-packages widget-assets train calibrate run cluster cluster-stop shell test test-fast lint validate test-stories test-python bench clean
+.PHONY: help setup system-packages widget-assets train calibrate run cluster cluster-stop shell test test-fast lint validate test-stories test-python bench loadtest clean
 
 help:
 	@echo "make run    set up, train if the data changed, start the assistant"
@@ -27,6 +27,7 @@ help:
 	@echo "make test-fast  the tests not marked integration (no real servers, browser or model)"
 	@echo "make lint   ruff (lint and format) and mypy on bot/ and actions/ (part of make test)"
 	@echo "make bench  measure latency, load and training time (docs/benchmark.md)"
+	@echo "make loadtest  simulated users against the cluster at 1, 2 and 3 Rasa servers (docs/capacity.md)"
 	@echo "make calibrate  choose the fallback thresholds on the validation set (docs/understanding.md)"
 
 setup: $(VENV_STAMP) $(WIDGET_ASSETS)
@@ -135,6 +136,15 @@ lint: $(VENV_STAMP)
 
 bench: $(MODEL) $(WIDGET_ASSETS)
 	$(WITH_ENV) $(PY) tests/bench/run_bench.py
+
+# Not part of `make test` (its smoke and chaos forms are: tests/core/test_cluster.py).
+# A fresh cluster per number of Rasa servers; results/loadtest-<time>.json and .md.
+# Shorter: make loadtest LOAD_USERS=100 LOAD_SECONDS=60 LOAD_REPLICAS="1 2".
+LOAD_USERS ?= 500
+LOAD_SECONDS ?= 300
+LOAD_REPLICAS ?= 1 2 3
+loadtest: $(MODEL) $(WIDGET_ASSETS) system-packages
+	$(PY) tests/bench/loadtest.py --users $(LOAD_USERS) --seconds $(LOAD_SECONDS) --replicas $(LOAD_REPLICAS)
 
 clean:
 	rm -rf models results var .pytest_cache

@@ -6,7 +6,9 @@ Contract:
   store writes instead of Rasa's events (``bot.channels.tracker_store``):
   the same events as dicts, with ID numbers and mobile phone numbers masked
   wherever a user or the assistant wrote them (the text, the NLU's copy of it
-  and its entities, the widget's ``display_text``, bot messages, slot values),
+  and its entities, the widget's ``display_text``, bot messages, slot values) —
+  except, in bot messages, the ``published`` numbers the assistant's own answers
+  give (``published_values`` of the domain's responses: a support line) —,
   a user's answer to a question for a name, a document number or a phone
   (the flows' ``MASKED_SLOTS``) masked whole, and the platform's identity
   token (``identity_token``, message metadata) removed wherever it occurs.
@@ -14,7 +16,8 @@ Contract:
   The flows already send those slots masked and keep the full values
   server-side (``bot.accounts.flows.privacy``); this is the store's own guard.
 * ``mask_text`` masks the ID numbers and phones of one text
-  (``bot.nlu.values`` finds them).
+  (``bot.nlu.values`` finds them) and leaves the rest of it as written, so a
+  bot message in the widget's history reads as it did live.
 * ``purge(database, accounts, handoffs, cutoff)`` deletes what is older than
   ``cutoff``: conversations whose last event is older (every event of them),
   uploads, SMS outbox rows and kept flow values (``AccountService.purge_before``)
@@ -32,7 +35,7 @@ import copy
 import re
 import unicodedata
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Mapping, Optional
+from typing import AbstractSet, Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy import inspect
@@ -63,17 +66,44 @@ _TRACKER_EVENTS = sa.table("events", sa.column("sender_id"), sa.column("timestam
 # -- masking ----------------------------------------------------------------------------
 
 
-def mask_text(text: str) -> str:
-    """``text`` (NFKC) with every ID number and mobile phone number masked."""
+def mask_text(text: str, published: AbstractSet[str] = frozenset()) -> str:
+    """``text`` with every ID number and mobile phone number masked but the ``published``
+    ones; the rest of the text stays as written.  Values are found in the text's NFKC form
+    (full-width digits are digits) and replaced where they stand in the original: a bot
+    message kept with its full-width punctuation is the message the user saw."""
     if not text:
         return text
-    plain = unicodedata.normalize("NFKC", text)
-    found = [value for value in find_values(plain) if value.kind in _MASKS]
+    plain, origins = _nfkc_with_origins(text)
+    found = [value for value in find_values(plain) if value.kind in _MASKS and value.value not in published]
     if not found:
         return text
+    masked = text
     for value in sorted(found, key=lambda value: value.start, reverse=True):
-        plain = plain[: value.start] + _MASKS[value.kind](value.value) + plain[value.end :]
-    return plain
+        start, end = origins[value.start], origins[value.end - 1] + 1
+        masked = masked[:start] + _MASKS[value.kind](value.value) + masked[end:]
+    return masked
+
+
+def published_values(texts: Iterable[str]) -> FrozenSet[str]:
+    """The ID numbers and phones the assistant's own answers give (a support line that looks
+    like a mobile number): nobody's identity data, and masked they would be useless."""
+    found: Set[str] = set()
+    for text in texts:
+        plain = unicodedata.normalize("NFKC", text or "")
+        found.update(value.value for value in find_values(plain) if value.kind in _MASKS)
+    return frozenset(found)
+
+
+def _nfkc_with_origins(text: str) -> Tuple[str, List[int]]:
+    """NFKC of ``text`` character by character, and for each character of it the index of
+    the original character it came from."""
+    pieces: List[str] = []
+    origins: List[int] = []
+    for index, character in enumerate(text):
+        normal = unicodedata.normalize("NFKC", character)
+        pieces.append(normal)
+        origins.extend([index] * len(normal))
+    return "".join(pieces), origins
 
 
 def _mask_digit_runs(text: str) -> str:
@@ -131,15 +161,18 @@ def _scrub_slot(event: Dict[str, Any]) -> None:
     event["value"] = mask(value) if mask is not None else mask_text(value)
 
 
-def scrub_events(events: List[Mapping[str, Any]], requested: Optional[str] = None) -> List[Dict[str, Any]]:
-    """The events as the conversation store may keep them (see the module docstring)."""
+def scrub_events(
+    events: List[Mapping[str, Any]], requested: Optional[str] = None, published: AbstractSet[str] = frozenset()
+) -> List[Dict[str, Any]]:
+    """The events as the conversation store may keep them (see the module docstring);
+    ``published``: the numbers the assistant's answers give, left in its messages."""
     scrubbed: List[Dict[str, Any]] = [_without_identity_token(copy.deepcopy(dict(event))) for event in events]
     for index, event in enumerate(scrubbed):
         kind = event.get("event")
         if kind == "user":
             _scrub_user(event, _answered_slot(scrubbed, index, requested), requested)
         elif kind == "bot" and isinstance(event.get("text"), str):
-            event["text"] = mask_text(event["text"])
+            event["text"] = mask_text(event["text"], published)
         elif kind == "slot":
             if event.get("name") == REQUESTED_SLOT:
                 requested = event.get("value")

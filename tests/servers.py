@@ -25,6 +25,27 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def free_run(length: int) -> int:
+    """The first of ``length`` consecutive free loopback ports."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + length >= 65000:
+            continue
+        free = True
+        for port in range(first, first + length):
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    free = False
+                    break
+        if free:
+            return first
+    raise RuntimeError("no run of free ports")
+
+
 def _postgres_bin(tool: str) -> str:
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"))
     if not candidates:

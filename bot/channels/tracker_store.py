@@ -4,8 +4,11 @@
 it with the store's URL (``DATABASE_URL``) as ``host``, as it does its own
 ``SQL`` type.  ``save`` is ``SQLTrackerStore.save`` (Rasa 3.6) with one
 change: each new event is written as ``bot.privacy.scrub_events`` returns it
-— ID numbers and phones masked, answers to a name / document number / phone
-question masked whole, the platform's identity token removed.  The running
+— ID numbers and phones masked (in bot messages, all but the numbers the
+domain's own answers give, such as a support line), answers to a name /
+document number / phone question masked whole, the platform's identity token
+removed; the rest of a message is kept as written, so the widget's history
+shows a bot message as the user saw it live.  The running
 turn keeps the full message in memory (the NLU and the actions read it); the
 next turn, and every later reader of the store (the widget's history, the
 handoff reports, an operator with SQL), sees the scrubbed events only.
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, FrozenSet, List, Optional
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
@@ -29,7 +32,7 @@ from rasa.shared.core.events import Restarted, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import sessionmaker
 
-from bot.privacy import REQUESTED_SLOT, scrub_events
+from bot.privacy import REQUESTED_SLOT, published_values, scrub_events
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +62,24 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
         self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sessionmaker(bind=self.engine)
 
+    def _published(self) -> FrozenSet[str]:
+        """The numbers the domain's answers give (a support line), read once per domain: Rasa
+        gives the store the model's domain when it loads one."""
+        domain = getattr(self, "domain", None)
+        if domain is None:
+            return frozenset()
+        if getattr(self, "_published_of", None) is not domain:
+            texts = [variant.get("text") or "" for variants in domain.responses.values() for variant in variants]
+            self._published_values = published_values(texts)
+            self._published_of = domain
+        return self._published_values
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         with self.session_scope() as session:
             stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
             new_events = list(tracker.events)[stored:]
             rows: List[Dict[str, Any]] = scrub_events(
-                [event.as_dict() for event in new_events], requested_slot_before(tracker, stored)
+                [event.as_dict() for event in new_events], requested_slot_before(tracker, stored), self._published()
             )
             for event, data in zip(new_events, rows, strict=True):
                 intent = (data.get("parse_data") or {}).get("intent", {}).get("name")

@@ -23,6 +23,10 @@ version lacks:
 * a message the assistant could not handle (an action call failed, a store
   is down, the server is shutting down: bot/channels/turns.py) is answered
   with the busy message, never with silence;
+* a turn's messages are sent once Rasa has stored the turn (``TurnOutput``),
+  so what the user saw is always what the history shows after a reconnect:
+  a turn cut short shows nothing but the busy message, or nothing at all when
+  its server died, and the user's message is not in the history either;
 * only the origins in ``WIDGET_ALLOWED_ORIGINS`` (and the assistant's own)
   may connect; with ``REDIS_HOST`` set, socket.io rooms are shared through
   Redis, so any Rasa process can reach any widget.
@@ -151,6 +155,25 @@ class WidgetOutput(OutputChannel):
         logger.debug("custom JSON not shown in the widget: %s", json_message)
 
 
+class TurnOutput(WidgetOutput):
+    """The messages of one user turn, held until Rasa has stored the turn, then sent to the
+    conversation's room.  Sent as they were made, a turn cut short (its Rasa server killed,
+    the conversation store down at the save) would have shown the user replies that the
+    conversation never kept: gone from the history at the next reconnect, and the message
+    they answered with them (the load test's chaos found both)."""
+
+    def __init__(self, sio: AsyncServer) -> None:
+        super().__init__(sio)
+        self.messages: List[Dict[str, Any]] = []
+
+    async def _emit(self, recipient_id: Text, message: Dict[str, Any]) -> None:
+        self.messages.append(message)
+
+    async def send(self, conversation: str) -> None:
+        for message in self.messages:
+            await self.sio.emit("bot_uttered", message, room=conversation)
+
+
 class WidgetBlueprint(SocketBlueprint):
     """Remembers the app it is registered on: the history needs its tracker store."""
 
@@ -248,14 +271,13 @@ class WidgetInput(InputChannel):
                 return
             metadata = client_metadata(data.get("metadata"))
             metadata[CLIENT_ADDRESS_METADATA] = socket_client_address(sio.get_environ(sid))
-            message = UserMessage(
-                data["message"],
-                WidgetOutput(sio),
-                widget_conversation(session_id),
-                input_channel=self.name(),
-                metadata=metadata,
-            )
-            if await receive_message(message) is not Outcome.ANSWERED:
+            conversation = widget_conversation(session_id)
+            turn = TurnOutput(sio)
+            message = UserMessage(data["message"], turn, conversation, input_channel=self.name(), metadata=metadata)
+            outcome = await receive_message(message)
+            if outcome is not Outcome.REFUSED:  # the turn is stored: what it said may be shown
+                await turn.send(conversation)
+            if outcome is not Outcome.ANSWERED:
                 await tell_busy(sio, sid)
 
     @staticmethod

@@ -1,8 +1,14 @@
-"""The widget channel's pure parts: session ids, metadata, transcripts, origins."""
+"""The widget channel's pure parts: session ids, metadata, transcripts, origins, when a
+turn's messages go out."""
+import asyncio
+from types import SimpleNamespace
+
+import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, Restarted, SlotSet, UserUttered
 
 from bot.channels.common import origin_allowed, own_origins
-from bot.channels.widget import client_metadata, new_session_id, resumable_session_id, transcript
+from bot.channels.turns import BUSY_TEXT, Outcome
+from bot.channels.widget import WidgetInput, client_metadata, new_session_id, resumable_session_id, transcript
 
 
 def test_session_ids_are_128_random_bits_and_only_those_resume():
@@ -71,3 +77,48 @@ def test_behind_a_tls_proxy_the_assistants_own_https_pages_are_its_own(monkeypat
                    "https://assistant.example.gov.cn"}
     assert origin_allowed("https://assistant.example.gov.cn", own)
     assert not origin_allowed("https://evil.example.com", own)
+
+
+class RecordingServer:
+    """As much of socket.io's AsyncServer as the ``user_uttered`` handler uses."""
+
+    def __init__(self) -> None:
+        self.handlers = {}
+        self.emitted = []
+
+    def on(self, event):
+        def register(handler):
+            self.handlers[event] = handler
+            return handler
+        return register
+
+    async def get_session(self, sid):
+        return {"session_id": "a" * 32}
+
+    def get_environ(self, sid):
+        return {}
+
+    async def emit(self, event, data, room=None, **kwargs):
+        self.emitted.append((event, data.get("text"), room))
+
+
+@pytest.mark.parametrize("outcome, shown", [
+    (Outcome.ANSWERED, ["答复"]),
+    (Outcome.DEGRADED, ["答复", BUSY_TEXT]),  # stored, then an action failed
+    (Outcome.REFUSED, [BUSY_TEXT]),  # not stored: nothing of the turn is shown
+])
+def test_a_turns_messages_go_out_once_it_is_stored_and_only_then(outcome, shown):
+    """A turn cut short must not show replies the conversation never kept (the chaos test:
+    a Rasa server killed, the store down at the save, and the history after the reconnect
+    lacked what the user had seen)."""
+    sio = RecordingServer()
+
+    async def receive(message):
+        await message.output_channel.send_text_message(message.sender_id, "答复")
+        assert sio.emitted == []  # held while the turn runs
+        return outcome
+
+    WidgetInput()._add_socket_handlers(sio, SimpleNamespace(ctx=SimpleNamespace()), receive)
+    asyncio.run(sio.handlers["user_uttered"]("sid-1", {"session_id": "a" * 32, "message": "你好"}))
+    assert [text for _, text, _ in sio.emitted] == shown
+    assert all(room == f"widget:{'a' * 32}" for _, text, room in sio.emitted if text != BUSY_TEXT)

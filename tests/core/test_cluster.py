@@ -6,6 +6,7 @@ last test stops it and checks that nothing of it is left running."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -28,33 +29,13 @@ from bot.handoff.agents import AgentDirectory
 from bot.store import Database
 from tests.console.console_client import Agent
 from tests.assistants import RESULTS
+from tests.load_users import KINDS, Plan, Report, Target, cluster_settings, run_load, socketio_replica
 from tests.widget_client import WidgetClient
 
 pytestmark = pytest.mark.integration
 
 PROJECT = Path(__file__).resolve().parents[2]
 REPLICAS, ACTION_SERVERS = 2, 2
-
-
-def free_run(length: int) -> int:
-    """The first of ``length`` consecutive free loopback ports."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = probe.getsockname()[1]
-        if first + length >= 65000:
-            continue
-        free = True
-        for port in range(first, first + length):
-            with socket.socket() as probe:
-                try:
-                    probe.bind(("127.0.0.1", port))
-                except OSError:
-                    free = False
-                    break
-        if free:
-            return first
-    raise RuntimeError("no run of free ports")
 
 
 def run_cli(environ: Dict[str, str], *arguments: str, timeout: float = 420) -> subprocess.CompletedProcess:
@@ -82,15 +63,8 @@ def running_cluster() -> Iterator[Cluster]:
     # Its own directory, readable on the way down: PostgreSQL runs as `postgres` under root.
     directory = Path(tempfile.mkdtemp(prefix="assistant-cluster-"))
     directory.chmod(0o755)
-    environ = {
-        **{name: value for name, value in os.environ.items() if name not in {s.name for s in config.SETTINGS}},
-        "CLUSTER_DIR": str(directory / "cluster"),
-        "RASA_PORT": str(free_run(REPLICAS + 1)),
-        "ACTIONS_PORT": str(free_run(ACTION_SERVERS + 1)),
-        "CLUSTER_POSTGRES_PORT": str(free_run(1)),
-        "REDIS_PORT": str(free_run(1)),
-        "SUPPORT_HOURS": "always",
-    }
+    # Free ports, and the settings of a load from one address (the load and chaos tests below).
+    environ = cluster_settings(str(directory / "cluster"), REPLICAS, ACTION_SERVERS)
     started = run_cli(environ, "start", "--rasa", str(REPLICAS), "--actions", str(ACTION_SERVERS))
     (RESULTS / "integration-cluster.log").write_text(started.stdout + started.stderr, encoding="utf-8")
     layout = cluster.Layout.from_settings(environ)
@@ -231,6 +205,61 @@ def test_a_killed_rasa_server_is_restarted_and_conversations_go_on(running_clust
         time.sleep(1)
     for _ in range(4):  # both replicas again
         assert "账号助手" in say(running_cluster, sender, "你好")[0]["text"]
+
+
+def load_target(running: Cluster) -> Target:
+    return Target(running.url, running.rest_token, running.database_url)
+
+
+def assert_nothing_lost(report: Report, name: str) -> dict:
+    summary = report.summary()
+    (RESULTS / f"cluster-{name}.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    assert report.problems == {}, summary["problem_examples"]
+    assert report.counts["messages_in"] == report.counts["replies_out"] > 0, summary["counts"]
+    return summary
+
+
+def test_a_short_load_through_nginx_loses_nothing(running_cluster):
+    """The smoke form of `make loadtest` (tests/bench/loadtest.py): every kind of conversation
+    at once, each reply checked against the stored conversation, every handoff answered once
+    by an agent (claimed by her or given to her by auto-assignment).  Speed is not asserted."""
+    plan = Plan(users=20, seconds=20, think=(0.5, 1.5), agents=2)
+    summary = assert_nothing_lost(asyncio.run(run_load(load_target(running_cluster), plan)), "smoke-load")
+    assert all(summary["kinds"].get(kind, {}).get("n") for kind in KINDS), summary["kinds"]
+    assert summary["counts"]["conversations_completed"] >= len(KINDS)
+    assert summary["counts"]["handoffs_answered"] == summary["counts"]["handoffs_asked"] > 0
+
+
+def test_chaos_under_load_no_message_goes_unanswered(running_cluster):
+    """Under load: the Rasa server holding the widgets' sockets is killed, then an action
+    server; PostgreSQL and then Redis are restarted.  Every message gets a reply (the busy
+    message counts), the widgets reconnect to the other replica and find their history,
+    no handoff is lost or doubled, and what was stored is what the users saw."""
+    layout = running_cluster.layout
+    cluster.wait_until_ready(layout, 300)
+
+    def kill(program: str) -> None:
+        os.kill(running_cluster.pid(program), signal.SIGKILL)
+
+    def socketio_server() -> None:
+        kill(f"rasa:rasa-{socketio_replica(layout.rasa_ports)}")
+
+    def restart(program: str) -> None:
+        running_cluster.supervisorctl("restart", program)
+
+    chaos = [
+        (8, "kill the Rasa server of the sockets", lambda: asyncio.to_thread(socketio_server)),
+        (22, "kill an action server", lambda: asyncio.to_thread(kill, "actions:actions-1")),
+        (34, "restart PostgreSQL", lambda: asyncio.to_thread(restart, "stores:postgres")),
+        (48, "restart Redis", lambda: asyncio.to_thread(restart, "stores:redis")),
+    ]
+    plan = Plan(users=12, seconds=62, think=(0.5, 1.5), agents=2, strict=False, reply_timeout=90,
+                handoff_timeout=150, seed=7)
+    summary = assert_nothing_lost(asyncio.run(run_load(load_target(running_cluster), plan, chaos)), "chaos")
+    assert summary["counts"]["reconnected_with_history"] >= 1, summary
+    assert summary["counts"]["handoffs_answered"] == summary["counts"]["handoffs_asked"] > 0, summary
+    cluster.wait_until_ready(layout, 300)  # every process back
+    assert all(" RUNNING " in line for line in cluster.status_lines(layout))
 
 
 def test_stop_leaves_nothing_running(running_cluster):

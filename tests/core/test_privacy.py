@@ -15,7 +15,7 @@ from bot.accounts.flows.base import Context
 from bot.accounts.flows.prompts import asks_for_identity, privacy_notice
 from bot.accounts.masking import mask_document, mask_name, mask_phone
 from bot.channels.tracker_store import PrivateSQLTrackerStore
-from bot.privacy import mask_text, retention_cutoff, scrub_events
+from bot.privacy import mask_text, published_values, retention_cutoff, scrub_events
 
 ID_NUMBER = "110101199003074514"
 PHONE = "13912345678"
@@ -36,6 +36,25 @@ def test_mask_text_masks_id_numbers_and_phones_and_nothing_else():
     assert mask_document(ID_NUMBER) in masked and mask_phone(PHONE) in masked
     assert "zhang_san1" in masked and "123456" in masked
     assert mask_text("你好") == "你好" and mask_text("") == ""
+
+
+def test_mask_text_keeps_the_rest_of_the_text_as_written():
+    """Found in the NFKC form (full-width digits are digits), replaced where they stand: the
+    widget's history shows a message with its full-width punctuation as it was sent (the
+    load test found history and live view differing in every such character)."""
+    assert mask_text("请联系（手机１３９１２３４５６７８），谢谢！") == f"请联系（手机{mask_phone(PHONE)}），谢谢！"
+    assert mask_text(f"因公出国（境）：{ID_NUMBER}。") == f"因公出国（境）：{mask_document(ID_NUMBER)}。"
+
+
+def test_numbers_the_answers_publish_stay_in_bot_messages_only():
+    answer = "因公出国（境）业务咨询：技术电话 18003435512。"
+    published = published_values([answer, "你好"])
+    assert published == {"18003435512"}
+    bot, said = scrub_events([{"event": "bot", "text": answer}, user("技术电话是18003435512吗")], published=published)
+    assert bot["text"] == answer
+    assert "18003435512" not in said["text"]
+    [other] = scrub_events([{"event": "bot", "text": f"已发送到 {PHONE}"}], published=published)
+    assert other["text"] == f"已发送到 {mask_phone(PHONE)}"
 
 
 def test_user_text_its_nlu_copy_entities_and_display_text_are_masked():
@@ -134,6 +153,18 @@ def test_the_store_writes_scrubbed_events_and_rasa_reads_them_back(store):
     assert restored.get_slot("person_name") == mask_name("欧阳明远")
     assert restored.latest_message.text == f"手机 {mask_phone(PHONE)}"
     assert [type(event) for event in restored.events] == [type(event) for event in tracker.events]
+
+
+def test_the_store_keeps_the_domains_own_answers_as_written(tmp_path):
+    answer = "因公出国（境）业务咨询：otm@most.cn，技术电话 18003435512。"
+    domain = Domain.from_dict({"responses": {"utter_faq/overseas": [{"text": answer}]}})
+    tracker_store = PrivateSQLTrackerStore(domain=domain, host=f"sqlite:///{tmp_path / 'tracker.db'}")
+    tracker = DialogueStateTracker("widget:someone", domain.slots)
+    tracker.update(BotUttered(answer))
+    tracker.update(BotUttered(f"验证码已发送到 {PHONE}（请查收）"))
+    asyncio.run(tracker_store.save(tracker))
+    restored = asyncio.run(tracker_store.retrieve("widget:someone"))
+    assert [event.text for event in restored.events] == [answer, f"验证码已发送到 {mask_phone(PHONE)}（请查收）"]
 
 
 # -- the notice --------------------------------------------------------------------------------
