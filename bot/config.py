@@ -42,7 +42,8 @@ SETTINGS = (
         "",
         "Where the Rasa server reaches the action servers (endpoints.yml), e.g. "
         "http://assistant-actions:5055/webhook in a container deployment (deploy/); empty: "
-        "http://<BIND_HOST>:<ACTIONS_PORT>/webhook on this machine.",
+        "http://<BIND_HOST>:<ACTIONS_PORT>/webhook on this machine. python -m bot run (make run) "
+        "always uses the action server it starts beside the Rasa server.",
     ),
     Setting(
         "VERIFICATION_SIGNING_KEY",

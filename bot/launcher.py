@@ -111,6 +111,10 @@ def _prepare_environment(overrides: Optional[Mapping[str, str]]) -> Dict[str, st
     if not environ.get("ACTION_SERVER_TOKEN"):
         # Both servers are started here, so a token for this start is enough.
         environ["ACTION_SERVER_TOKEN"] = secrets.token_urlsafe(32)
+    # The Rasa server calls the action server started beside it, on this start's
+    # ACTIONS_PORT, whatever ACTION_SERVER_URL the environment carries (`make`
+    # exports the one of the default port).
+    environ["ACTION_SERVER_URL"] = ""
     environ.update(config.rasa_environment(environ))
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(config.PROJECT_ROOT), environ.get("PYTHONPATH", "")]))
     sqlite_prefix = "sqlite:///"

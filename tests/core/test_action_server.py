@@ -76,3 +76,11 @@ def test_rasa_sends_the_token_in_a_header():
         monkeypatch.undo()
     assert endpoint.headers == {"Authorization": f"Bearer {TOKEN}"}
     assert endpoint.url == "http://127.0.0.1:5055/webhook" and not endpoint.token
+
+
+def test_the_launcher_points_rasa_at_the_action_server_it_starts(monkeypatch):
+    # `make` exports the settings of the default ports; a start on other ports must not
+    # send the Rasa server's action calls to whatever listens on the default one.
+    monkeypatch.setenv("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")
+    environ = launcher._prepare_environment({"ACTIONS_PORT": "6123", "BIND_HOST": "127.0.0.1"})
+    assert environ["ACTION_SERVER_URL"] == "http://127.0.0.1:6123/webhook"
