@@ -20,6 +20,7 @@ from typing import Any, Dict, Optional, Sequence
 from bot.console import charts
 from bot.console.views import (
     AGENT_REPORT_HEAD,
+    TEAM_REPORT_HEAD,
     Frame,
     abilities,
     agent_report_cells,
@@ -35,12 +36,13 @@ from bot.console.views import (
     state_choices,
     status_line,
     summary_rows,
+    team_report_cells,
 )
 from bot.handoff.agents import AgentView
 from bot.handoff.canned import CannedReply, grouped
 from bot.handoff.conversation_log import LogEntry
 from bot.handoff.models import HandoffReason
-from bot.handoff.reports import AgentStats, HandoffReport
+from bot.handoff.reports import AgentStats, HandoffReport, TeamStats
 from bot.handoff.search import SearchPage
 from bot.handoff.service import HandoffView, MessageView
 from bot.handoff.teams import TeamView, routable_topics
@@ -141,7 +143,13 @@ def search_page(
     )
 
 
-def reports_page(frame: Frame, report: HandoffReport, days: int, agents: Sequence[AgentStats] = ()) -> str:
+def reports_page(
+    frame: Frame,
+    report: HandoffReport,
+    days: int,
+    agents: Sequence[AgentStats] = (),
+    teams: Sequence[TeamStats] = (),
+) -> str:
     return _page(
         "reports.mako",
         "统计报表",
@@ -158,6 +166,8 @@ def reports_page(frame: Frame, report: HandoffReport, days: int, agents: Sequenc
         agent_head=AGENT_REPORT_HEAD,
         agent_rows=[agent_report_cells(stats) for stats in agents],
         agent_charts=charts.agent_charts(agents, days),
+        team_head=TEAM_REPORT_HEAD,
+        team_rows=[team_report_cells(stats) for stats in teams],
     )
 
 

@@ -50,6 +50,7 @@ from bot.console.views import (
     conversation_url,
     event_json,
     report_csv_rows,
+    team_csv_rows,
     url,
 )
 from bot.handoff.agents import AgentView, LoginRefused
@@ -453,21 +454,24 @@ class ConsoleRoutes:
         try:
             report = await in_thread(self.services.report, days)
             agents = await in_thread(self.services.agent_report, days)
+            teams = await in_thread(self.services.team_report, days)
         except ValueError as problem:  # SUPPORT_TIMEZONE
             return html_page(pages.message_page("统计报表", str(problem), frame), 500)
-        return html_page(pages.reports_page(frame, report, days, agents))
+        return html_page(pages.reports_page(frame, report, days, agents, teams))
 
     async def _reports_csv(self, request: Request, agent: AgentView, frame: Frame) -> HTTPResponse:
         days = _report_days(request)
         by = request.args.get("by") or "day"
-        if days is None or by not in ("day", "agent"):
-            problem = BAD_DAYS if days is None else "by 只能是 day（每日数据）或 agent（每位客服）。"
+        if days is None or by not in ("day", "agent", "team"):
+            problem = BAD_DAYS if days is None else "by 只能是 day（每日数据）、agent（每位客服）或 team（每个团队）。"
             return html_page(pages.message_page("统计报表", problem, frame), 400)
         try:
             if by == "day":
                 rows = report_csv_rows(await in_thread(self.services.report, days))
-            else:
+            elif by == "agent":
                 rows = agent_csv_rows(await in_thread(self.services.agent_report, days))
+            else:
+                rows = team_csv_rows(await in_thread(self.services.team_report, days))
         except ValueError as problem:  # SUPPORT_TIMEZONE
             return html_page(pages.message_page("统计报表", str(problem), frame), 500)
         return csv_reply(rows, f"handoff-report-{by}-{days}d.csv")

@@ -23,7 +23,7 @@ from bot.handoff.agents import AgentDirectory, AgentView
 from bot.handoff.canned import CannedReply, canned_replies
 from bot.handoff.conversation_log import LogEntry
 from bot.handoff.models import HandoffState, Presence
-from bot.handoff.reports import AgentStats, HandoffReport, agent_report, handoff_report
+from bot.handoff.reports import AgentStats, HandoffReport, TeamStats, agent_report, handoff_report, team_report
 from bot.handoff.search import SearchCriteria, SearchPage
 from bot.handoff.service import HandoffHidden, HandoffService, HandoffView, MessageView
 from bot.handoff.teams import TeamDirectory, TeamView
@@ -124,6 +124,10 @@ class ConsoleServices:
         """A page of results (audited), and the agents to filter by."""
         found, views = self.handoffs.search(criteria, agent.id, client_address, page)
         return found, views, self.agents.list()
+
+    def team_report(self, days: int) -> List[TeamStats]:
+        """The last ``days`` days per team; ValueError for a wrong SUPPORT_TIMEZONE."""
+        return team_report(self.database, days, now=self.clock())
 
     def agent_report(self, days: int) -> List[AgentStats]:
         """The last ``days`` days per agent; ValueError for a wrong SUPPORT_TIMEZONE."""

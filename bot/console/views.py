@@ -21,7 +21,7 @@ from bot.handoff.agents import AgentView
 from bot.handoff.conversation_log import LogEntry
 from bot.handoff.labels import CHANNEL_LABELS, OUTCOME_LABELS, REASON_LABELS, STATE_LABELS
 from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffReason, HandoffState, Presence
-from bot.handoff.reports import AgentStats, HandoffReport, HandoffStats
+from bot.handoff.reports import AgentStats, HandoffReport, HandoffStats, TeamStats
 from bot.handoff.service import EventView, HandoffView, MessageView
 from bot.timezones import local_time, support_zone
 
@@ -392,6 +392,52 @@ def agent_report_cells(stats: AgentStats) -> List[Any]:
         duration_zh(stats.handling_median_seconds),
         rating,
     ]
+
+
+TEAM_REPORT_HEAD = (
+    "团队",
+    "转人工（分到本团队）",
+    "已解决",
+    "交还助手",
+    "首次回复 中位数",
+    "处理用时 中位数",
+    "评分（人数）",
+)
+
+
+def team_report_cells(stats: TeamStats) -> List[Any]:
+    """A row of the per-team table, in the order of :data:`TEAM_REPORT_HEAD`."""
+    rating = f"{stats.rating_average:.1f}（{stats.rating_count}）" if stats.rating_count else "-"
+    return [
+        stats.name,
+        stats.handoffs,
+        stats.resolved,
+        stats.handed_back,
+        duration_zh(stats.first_reply_median_seconds),
+        duration_zh(stats.handling_median_seconds),
+        rating,
+    ]
+
+
+def team_csv_rows(teams: Sequence[TeamStats]) -> List[List[Any]]:
+    """The per-team report for a spreadsheet, a head row first."""
+    head = ["团队", "转人工（分到本团队）", "已解决", "交还助手"]
+    head += ["首次回复中位数（秒）", "处理用时中位数（秒）", "平均评分", "评分人数"]
+    rows: List[List[Any]] = [head]
+    for stats in teams:
+        rows.append(
+            [
+                stats.name,
+                stats.handoffs,
+                stats.resolved,
+                stats.handed_back,
+                _csv_seconds(stats.first_reply_median_seconds),
+                _csv_seconds(stats.handling_median_seconds),
+                _csv_number(stats.rating_average),
+                stats.rating_count,
+            ]
+        )
+    return rows
 
 
 def _csv_seconds(seconds: Optional[float]) -> str:

@@ -17,8 +17,11 @@ held last (claimed, or transferred to her) among those requested in the
 period, how they ended (resolved / handed back), her first response time
 (claim → her first reply: the queue's wait is not hers), handling time
 (claim → closed) as medians, and the ratings.  Agents with no handoff in the
-period are listed with zeros, so the table names everyone.  (With teams, the
-rows group by the agent's team: the agent's team is the one thing to add.)
+period are listed with zeros, so the table names everyone.  ``team_report``
+gives the same figures per team: the handoffs routed to the team (its
+``team_id`` at the request) among those requested in the period, whoever held
+them; teams with none are listed with zeros, and handoffs routed to no team
+form a last row when there are any.
 """
 
 from __future__ import annotations
@@ -27,14 +30,14 @@ import math
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.handoff.models import Agent, Handoff, HandoffOutcome, HandoffReason, HandoffState
+from bot.handoff.models import Agent, Handoff, HandoffOutcome, HandoffReason, HandoffState, Team
 from bot.store import Database, utcnow
 from bot.timezones import day_start_utc, local_time, support_zone
 
@@ -192,17 +195,59 @@ class AgentStats:
     rating_count: int
 
 
+@dataclass(frozen=True)
+class TeamStats:
+    team_id: Optional[int]  # None: the handoffs routed to no team
+    name: str
+    handoffs: int
+    resolved: int
+    handed_back: int
+    first_reply_median_seconds: Optional[float]
+    handling_median_seconds: Optional[float]
+    rating_average: Optional[float]
+    rating_count: int
+
+
+NO_TEAM = "未分配团队"
+
+
+def _period(days: int, now: Optional[datetime], timezone_name: Optional[str]) -> Tuple[datetime, datetime]:
+    """The UTC bounds of the last ``days`` days in the support time zone, today included."""
+    if days < 1:
+        raise ValueError(f"a report covers at least 1 day, not {days}")
+    zone = support_zone(timezone_name)
+    today = local_time(now or utcnow(), zone).date()
+    return day_start_utc(today - timedelta(days=days - 1), zone), day_start_utc(today + timedelta(days=1), zone)
+
+
+def team_report(
+    database: Database, days: int = 7, now: Optional[datetime] = None, timezone_name: Optional[str] = None
+) -> List[TeamStats]:
+    """Per team, the handoffs routed to it and requested in the last ``days`` days (see the
+    module docstring), the teams by name."""
+    start, end = _period(days, now, timezone_name)
+    with database.session() as session:
+        teams = session.execute(select(Team).order_by(Team.name)).scalars().all()
+        rows = (
+            session.execute(select(Handoff).where(Handoff.created_at >= start, Handoff.created_at < end))
+            .scalars()
+            .all()
+        )
+        by_team: Dict[Optional[int], List[Handoff]] = {}
+        for row in rows:
+            by_team.setdefault(row.team_id, []).append(row)
+        found = [TeamStats(team.id, team.name, **_figures(by_team.get(team.id, []))) for team in teams]
+        if by_team.get(None):
+            found.append(TeamStats(None, NO_TEAM, **_figures(by_team[None])))
+        return found
+
+
 def agent_report(
     database: Database, days: int = 7, now: Optional[datetime] = None, timezone_name: Optional[str] = None
 ) -> List[AgentStats]:
     """Per agent, the handoffs requested in the last ``days`` days (see the module docstring),
     the agents in login order."""
-    if days < 1:
-        raise ValueError(f"a report covers at least 1 day, not {days}")
-    zone = support_zone(timezone_name)
-    today = local_time(now or utcnow(), zone).date()
-    start = day_start_utc(today - timedelta(days=days - 1), zone)
-    end = day_start_utc(today + timedelta(days=1), zone)
+    start, end = _period(days, now, timezone_name)
     with database.session() as session:
         agents = session.execute(select(Agent).order_by(Agent.login)).scalars().all()
         rows = (
@@ -221,6 +266,17 @@ def agent_report(
 
 
 def _agent_stats(agent: Agent, rows: Sequence[Handoff]) -> AgentStats:
+    return AgentStats(
+        agent_id=agent.id,
+        login=agent.login,
+        name=agent.display_name,
+        active=bool(agent.active),
+        **_figures(rows),
+    )
+
+
+def _figures(rows: Sequence[Handoff]) -> Dict[str, Any]:
+    """The figures an agent's and a team's row share (first response and handling from the claim)."""
     first_replies = [seconds for row in rows if (seconds := _seconds(row.claimed_at, row.first_reply_at)) is not None]
     handling = [
         seconds
@@ -228,16 +284,12 @@ def _agent_stats(agent: Agent, rows: Sequence[Handoff]) -> AgentStats:
         if row.state == HandoffState.RESOLVED and (seconds := _seconds(row.claimed_at, row.closed_at)) is not None
     ]
     ratings = [row.rating for row in rows if row.rating is not None]
-    return AgentStats(
-        agent_id=agent.id,
-        login=agent.login,
-        name=agent.display_name,
-        active=bool(agent.active),
-        handoffs=len(rows),
-        resolved=sum(row.outcome == HandoffOutcome.RESOLVED for row in rows),
-        handed_back=sum(row.outcome == HandoffOutcome.HANDED_BACK for row in rows),
-        first_reply_median_seconds=statistics.median(first_replies) if first_replies else None,
-        handling_median_seconds=statistics.median(handling) if handling else None,
-        rating_average=sum(ratings) / len(ratings) if ratings else None,
-        rating_count=len(ratings),
-    )
+    return {
+        "handoffs": len(rows),
+        "resolved": sum(row.outcome == HandoffOutcome.RESOLVED for row in rows),
+        "handed_back": sum(row.outcome == HandoffOutcome.HANDED_BACK for row in rows),
+        "first_reply_median_seconds": statistics.median(first_replies) if first_replies else None,
+        "handling_median_seconds": statistics.median(handling) if handling else None,
+        "rating_average": sum(ratings) / len(ratings) if ratings else None,
+        "rating_count": len(ratings),
+    }

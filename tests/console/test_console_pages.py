@@ -25,7 +25,7 @@ from bot.handoff.canned import CannedReply
 from bot.handoff.teams import Member, TeamView
 from bot.handoff.models import AgentRole, AuthorKind, HandoffOutcome, HandoffReason, HandoffState, Presence
 from bot.handoff.conversation_log import Button, LogEntry
-from bot.handoff.reports import AgentStats, HandoffReport, HandoffStats
+from bot.handoff.reports import AgentStats, HandoffReport, HandoffStats, TeamStats
 from bot.handoff.search import SearchPage
 from bot.handoff.service import HandoffView, MessageView
 from bot.web import rendering
@@ -102,7 +102,8 @@ PAGES: Dict[str, Callable[[], str]] = {
     "conversation_page": lambda: pages.conversation_page(
         frame(), handoff(), messages(), [agent(2)], [CannedReply("key" + XSS, "title" + XSS, XSS, "group" + XSS)],
         XSS, "reply" + XSS, "note" + XSS),
-    "reports_page": lambda: pages.reports_page(frame(), report(), 7, [agent_stats()]),
+    "reports_page": lambda: pages.reports_page(
+        frame(), report(), 7, [agent_stats()], [TeamStats(1, "法人账号" + XSS, 2, 1, 0, 60.0, 300.0, 4.0, 1)]),
     "search_page": lambda: pages.search_page(
         frame(), {"q": XSS, "problem": XSS, "from": XSS}, SearchPage([7], 1, 1, 1), [handoff()], [agent(2)],
         {"next": "/webhooks/console/search?q=" + XSS}, XSS),

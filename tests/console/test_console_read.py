@@ -149,7 +149,10 @@ def test_reports_per_agent_and_csv_exports(server, service, alice):
     assert "张丽,alice,是,1,1,0," in text
     days = browser.get("reports.csv?days=2&by=day").content.decode("utf-8").splitlines()
     assert days[0].startswith("\ufeff日期,会话数,转人工") and len(days) == 1 + 2 + 1 and days[-1].startswith("合计,")
-    assert browser.get("reports.csv?days=2&by=team").status_code == 400
+    teams = browser.get("reports.csv?days=7&by=team").content.decode("utf-8").splitlines()
+    assert teams[0].startswith("\ufeff团队,转人工（分到本团队）") and teams[-1].startswith("未分配团队,1,1,0,")
+    assert 'data-testid="team-table"' in page and 'href="/webhooks/console/reports.csv?days=7&amp;by=team"' in page
+    assert browser.get("reports.csv?days=2&by=nonsense").status_code == 400
     assert browser.get("reports.csv?days=0").status_code == 400
 
 

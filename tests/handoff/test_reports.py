@@ -163,3 +163,29 @@ def test_per_agent_figures(database, history, bob):
     assert [stats.handoffs for stats in today] == [1, 0]
     with pytest.raises(ValueError):
         agent_report(database, days=0)
+
+
+def test_per_team_figures(database, service, clock, alice):
+    from bot.handoff.reports import NO_TEAM, team_report
+    from bot.handoff.teams import TeamDirectory
+
+    teams = TeamDirectory(database, clock=clock)
+    teams.create("法人账号")
+    teams.create("自然人账号")
+    teams.route("unit_already_registered", "法人账号")
+    routed = service.request("t1", "widget", HandoffReason.USER_REQUEST, {}, "unit_already_registered").id
+    service.claim(routed, alice.id)
+    clock.advance(minutes=1)
+    service.reply(routed, alice.id, "您好")  # first reply 60 s after the claim
+    clock.advance(minutes=4)
+    service.resolve(routed, alice.id)  # handled in 300 s
+    service.rate("t1", 4)
+    service.request("t2", "widget", HandoffReason.USER_REQUEST, {}, "forgot_password")  # routed nowhere
+    found = {stats.name: stats for stats in team_report(database, days=1, now=service.now())}
+    legal, natural, unrouted = found["法人账号"], found["自然人账号"], found[NO_TEAM]
+    assert (legal.handoffs, legal.resolved, legal.handed_back) == (1, 1, 0)
+    assert (legal.first_reply_median_seconds, legal.handling_median_seconds) == (60, 300)
+    assert (legal.rating_average, legal.rating_count) == (4.0, 1)
+    assert (natural.handoffs, natural.first_reply_median_seconds, natural.rating_count) == (0, None, 0)
+    assert (unrouted.team_id, unrouted.handoffs, unrouted.resolved) == (None, 1, 0)
+    assert len(found) == 3

@@ -19,7 +19,8 @@
 <p class="muted">日期按 ${timezone} 时区计算，含今天；转人工的各项数据都算在发起转人工的那一天。
 命令行：<code>python -m bot handoff report --days ${days}</code></p>
 <p class="exports">导出 CSV：<a href="${url("reports.csv")}?days=${days}&amp;by=day" data-testid="csv-days">每日数据</a>
-· <a href="${url("reports.csv")}?days=${days}&amp;by=agent" data-testid="csv-agents">每位客服</a></p>
+· <a href="${url("reports.csv")}?days=${days}&amp;by=agent" data-testid="csv-agents">每位客服</a>
+· <a href="${url("reports.csv")}?days=${days}&amp;by=team" data-testid="csv-teams">每个团队</a></p>
 <dl class="totals" data-testid="totals">\
 % for label, value in totals:
 <div><dt>${label}</dt><dd>${value}</dd></div>\
@@ -60,6 +61,23 @@ ${report_row(label, cells)}\
 % endfor
 </tr></thead><tbody>\
 % for cells in agent_rows:
+<tr><th scope="row">${cells[0]}</th>\
+% for cell in cells[1:]:
+<td>${cell}</td>\
+% endfor
+</tr>\
+% endfor
+</tbody></table></div>
+</section>
+<section class="panel" aria-labelledby="teams-heading">
+<h2 id="teams-heading">每个团队</h2>
+<p class="muted">按转人工时分到的团队统计，不论由谁接待；首次回复和处理用时从客服接手时算起。</p>
+<div class="table-scroll"><table class="list numbers" data-testid="team-table"><thead><tr>\
+% for head in team_head:
+<th scope="col">${head}</th>\
+% endfor
+</tr></thead><tbody>\
+% for cells in team_rows:
 <tr><th scope="row">${cells[0]}</th>\
 % for cell in cells[1:]:
 <td>${cell}</td>\
