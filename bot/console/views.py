@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from zoneinfo import ZoneInfo
 
 from bot.handoff.agents import AgentView
@@ -366,77 +366,52 @@ def report_day_choices(days: int) -> Sequence[int]:
     return sorted(set(REPORT_DAY_CHOICES) | {days})
 
 
-AGENT_REPORT_HEAD = (
-    "客服",
-    "登录名",
-    "转人工（接待）",
-    "已解决",
-    "交还助手",
-    "首次回复 中位数",
-    "处理用时 中位数",
-    "评分（人数）",
-)
+# The figures an agent's and a team's row share (reports.AgentStats and TeamStats).
+FIGURES_HEAD = ("已解决", "交还助手", "首次回复 中位数", "处理用时 中位数", "评分（人数）")
+FIGURES_CSV_HEAD = ["已解决", "交还助手", "首次回复中位数（秒）", "处理用时中位数（秒）", "平均评分", "评分人数"]
+AGENT_REPORT_HEAD = ("客服", "登录名", "转人工（接待）", *FIGURES_HEAD)
+TEAM_REPORT_HEAD = ("团队", "转人工（分到本团队）", *FIGURES_HEAD)
+
+
+def _figure_cells(stats: Union[AgentStats, TeamStats]) -> List[Any]:
+    rating = f"{stats.rating_average:.1f}（{stats.rating_count}）" if stats.rating_count else "-"
+    return [
+        stats.handoffs,
+        stats.resolved,
+        stats.handed_back,
+        duration_zh(stats.first_reply_median_seconds),
+        duration_zh(stats.handling_median_seconds),
+        rating,
+    ]
+
+
+def _figure_csv(stats: Union[AgentStats, TeamStats]) -> List[Any]:
+    return [
+        stats.handoffs,
+        stats.resolved,
+        stats.handed_back,
+        _csv_seconds(stats.first_reply_median_seconds),
+        _csv_seconds(stats.handling_median_seconds),
+        _csv_number(stats.rating_average),
+        stats.rating_count,
+    ]
 
 
 def agent_report_cells(stats: AgentStats) -> List[Any]:
     """A row of the per-agent table, in the order of :data:`AGENT_REPORT_HEAD`."""
-    rating = f"{stats.rating_average:.1f}（{stats.rating_count}）" if stats.rating_count else "-"
     name = stats.name if stats.active else f"{stats.name}（已停用）"
-    return [
-        name,
-        stats.login,
-        stats.handoffs,
-        stats.resolved,
-        stats.handed_back,
-        duration_zh(stats.first_reply_median_seconds),
-        duration_zh(stats.handling_median_seconds),
-        rating,
-    ]
-
-
-TEAM_REPORT_HEAD = (
-    "团队",
-    "转人工（分到本团队）",
-    "已解决",
-    "交还助手",
-    "首次回复 中位数",
-    "处理用时 中位数",
-    "评分（人数）",
-)
+    return [name, stats.login, *_figure_cells(stats)]
 
 
 def team_report_cells(stats: TeamStats) -> List[Any]:
     """A row of the per-team table, in the order of :data:`TEAM_REPORT_HEAD`."""
-    rating = f"{stats.rating_average:.1f}（{stats.rating_count}）" if stats.rating_count else "-"
-    return [
-        stats.name,
-        stats.handoffs,
-        stats.resolved,
-        stats.handed_back,
-        duration_zh(stats.first_reply_median_seconds),
-        duration_zh(stats.handling_median_seconds),
-        rating,
-    ]
+    return [stats.name, *_figure_cells(stats)]
 
 
 def team_csv_rows(teams: Sequence[TeamStats]) -> List[List[Any]]:
     """The per-team report for a spreadsheet, a head row first."""
-    head = ["团队", "转人工（分到本团队）", "已解决", "交还助手"]
-    head += ["首次回复中位数（秒）", "处理用时中位数（秒）", "平均评分", "评分人数"]
-    rows: List[List[Any]] = [head]
-    for stats in teams:
-        rows.append(
-            [
-                stats.name,
-                stats.handoffs,
-                stats.resolved,
-                stats.handed_back,
-                _csv_seconds(stats.first_reply_median_seconds),
-                _csv_seconds(stats.handling_median_seconds),
-                _csv_number(stats.rating_average),
-                stats.rating_count,
-            ]
-        )
+    rows: List[List[Any]] = [["团队", "转人工（分到本团队）", *FIGURES_CSV_HEAD]]
+    rows += [[stats.name, *_figure_csv(stats)] for stats in teams]
     return rows
 
 
@@ -475,24 +450,8 @@ def report_csv_rows(report: HandoffReport) -> List[List[Any]]:
 
 def agent_csv_rows(agents: Sequence[AgentStats]) -> List[List[Any]]:
     """The per-agent report for a spreadsheet, a head row first."""
-    head = ["客服", "登录名", "在职", "转人工（接待）", "已解决", "交还助手"]
-    head += ["首次回复中位数（秒）", "处理用时中位数（秒）", "平均评分", "评分人数"]
-    rows: List[List[Any]] = [head]
-    for stats in agents:
-        rows.append(
-            [
-                stats.name,
-                stats.login,
-                "是" if stats.active else "否",
-                stats.handoffs,
-                stats.resolved,
-                stats.handed_back,
-                _csv_seconds(stats.first_reply_median_seconds),
-                _csv_seconds(stats.handling_median_seconds),
-                _csv_number(stats.rating_average),
-                stats.rating_count,
-            ]
-        )
+    rows: List[List[Any]] = [["客服", "登录名", "在职", "转人工（接待）", *FIGURES_CSV_HEAD]]
+    rows += [[stats.name, stats.login, "是" if stats.active else "否", *_figure_csv(stats)] for stats in agents]
     return rows
 
 
