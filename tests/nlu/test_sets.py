@@ -52,3 +52,15 @@ def test_the_blind_set_covers_every_topic_in_size():
         assert len(blind[f"faq/{key}"]) >= 5, key
     assert len(blind[OUT_OF_SCOPE]) >= 60
     assert set(blind) <= {*CORE_TOPICS, *(f"faq/{key}" for key in FAQ_TOPICS), OUT_OF_SCOPE}
+
+
+def test_the_english_blind_set_covers_every_topic_in_size():
+    # Issue 15: at least 150 messages; every core problem, FAQ topic and out of scope.
+    blind = load_set("blind_en")
+    assert sum(len(texts) for texts in blind.values()) >= 150
+    for intent in CORE_TOPICS:
+        assert len(blind[intent]) >= 12, intent
+    for key in FAQ_TOPICS:
+        assert len(blind[f"faq/{key}"]) >= 1, key
+    assert len(blind[OUT_OF_SCOPE]) >= 30
+    assert set(blind) <= {*CORE_TOPICS, *(f"faq/{key}" for key in FAQ_TOPICS), OUT_OF_SCOPE}
