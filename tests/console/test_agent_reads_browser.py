@@ -63,7 +63,7 @@ def test_the_agent_reads_the_whole_conversation_finds_it_and_sees_it_in_the_user
     assistant_words = "请先核对信息，再申请人工审核"  # utter_realname_failed
     widget.expect_bot(assistant_words)
     widget.page.get_by_test_id("widget-human").click()
-    widget.expect_bot("正在为您转接人工客服")
+    widget.expect_bot("为您转")
     first = handoffs.open_handoff(f"widget:{widget.session_id()}")
     assert first is not None
 
@@ -97,7 +97,7 @@ def test_the_agent_reads_the_whole_conversation_finds_it_and_sees_it_in_the_user
     expect(found).to_contain_text("赵敏")
 
     # the same user asks for a person again: the earlier conversation is in their history
-    queued = widget.bot_messages().filter(has_text="正在为您转接人工客服")
+    queued = widget.bot_messages().filter(has_text="为您转")
     before = queued.count()
     widget.say("转人工")
     expect(queued).to_have_count(before + 1)
