@@ -54,7 +54,8 @@ def test_a_person_takes_over_and_hands_back(assistant, agent_account, browser):
     console.get_by_label("登录名").fill(AGENT_LOGIN)
     console.get_by_label("密码").fill(AGENT_PASSWORD)
     console.get_by_role("button", name="登录").click()
-    row = console.get_by_test_id("waiting-row")
+    # other tests' conversations may wait in the shared servers' queue: this one's row
+    row = console.locator(f'[data-testid="waiting-row"][data-handoff-id="{handoff.id}"]')
     expect(row).to_contain_text("实名认证失败")
     row.get_by_role("button", name=f"接手会话 {handoff.id}").click()
     expect(console.get_by_test_id("status")).to_have_text("由您接待中。")
