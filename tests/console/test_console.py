@@ -108,11 +108,12 @@ def request_handoff(service: HandoffService, sender: str = "user-1", summary: Op
 def test_pages_need_a_login_and_json_answers_401(server, service):
     handoff = request_handoff(service)
     anonymous = Agent(server)
-    for path in ("", f"conversations/{handoff.id}", "reports"):
+    for path in ("", f"conversations/{handoff.id}", "reports", "reports.csv?days=7&by=team", "search?q=x", "teams"):
         answer = anonymous.get(path)
         assert answer.status_code == 303, path
         assert answer.headers["Location"] == "/webhooks/console/login"
-    for path in ("events?after=0", "api/queue", f"api/conversations/{handoff.id}"):
+    photo = f"conversations/{handoff.id}/photos/{'ab' * 16}"
+    for path in ("events?after=0", "api/queue", f"api/conversations/{handoff.id}", photo):
         answer = anonymous.get(path)
         assert answer.status_code == 401, path
         assert answer.json()["error"] == "登录已过期，请重新登录。"
