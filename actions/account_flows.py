@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.accounts.flows import FLOW_OF_INTENT, FLOW_SLOTS, Outcome, Turn
 from bot.channels.client_address import CLIENT_ADDRESS_METADATA
+from bot.language import LANGUAGE_SLOT
 from bot.nlu.values import EXTRACTOR_NAME
 from bot.services import services
 
@@ -68,7 +69,8 @@ def answers_the_question(tracker: Tracker) -> bool:
 
 
 def slots_of(tracker: Tracker) -> Dict[Text, Any]:
-    return {name: tracker.get_slot(name) for name in STATE_SLOTS}
+    """The flow's state and the conversation's language, which the flow speaks."""
+    return {name: tracker.get_slot(name) for name in STATE_SLOTS + (LANGUAGE_SLOT,)}
 
 
 def cleared_flow() -> List[Dict[Text, Any]]:

@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from bot.language import LANGUAGE_SLOT, language_of
+
 # Slots the form can ask; each one is a slot in domain/account_flows.yml.
 FLOW_SLOTS = (
     "account_kind",
@@ -77,6 +79,8 @@ class Context:
         self.slots: Dict[str, Any] = {name: slots.get(name) for name in FLOW_SLOTS}
         self.data: Dict[str, Any] = dict(slots.get("flow_data") or {})
         self.verified: Optional[str] = slots.get("verified_account")
+        # What the flow says is in this language (bot/language.py).
+        self.language: str = language_of(slots.get(LANGUAGE_SLOT))
         self.changes: Dict[str, Any] = {}
 
     def set(self, slot: str, value: Any) -> None:
