@@ -18,15 +18,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.language import LANGUAGE_SLOT, language_of
+from bot.language import LANGUAGE_HINT_METADATA, LANGUAGE_SLOT, language_of
 
 SESSION_METADATA_SLOT = "session_started_metadata"
-LANGUAGE_HINT_KEY = "language_hint"
 
 
 def hinted_language(metadata: Optional[Dict[str, Any]]) -> Optional[str]:
     """One of ``LANGUAGES`` for the metadata's language tag ("en-GB" -> en), else None."""
-    hint = (metadata or {}).get(LANGUAGE_HINT_KEY)
+    hint = (metadata or {}).get(LANGUAGE_HINT_METADATA)
     if not isinstance(hint, str):
         return None
     language = language_of(hint)  # the default language for a tag it does not know ...

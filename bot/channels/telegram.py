@@ -20,6 +20,9 @@ webhook mode at most ``MAX_WAITING_UPDATES`` wait; beyond that the webhook
 answers 503 with Retry-After, and Telegram delivers the update again later
 (nothing is lost; polling fetches the next batch only when one is handled).  Commands are
 mapped to intents here, because Rasa would read any ``/word`` as an intent.
+Every message to Rasa carries the sender's app language (``language_code``)
+as the metadata ``language_hint``: the session start takes it for the
+conversation's language (actions/session.py).
 Sending, with its retry rules, is in ``telegram_delivery.py``.
 """
 
@@ -63,6 +66,7 @@ from bot.channels.common import SEND_FILE_TEXT, store_upload, upload_metadata
 from bot.channels.conversation_ids import TELEGRAM, local_id, telegram_conversation
 from bot.channels.telegram_delivery import Undelivered, deliver, retry_after_seconds, split_text
 from bot.channels.turns import BUSY_TEXT, TURNS, Outcome, intake
+from bot.language import LANGUAGE_HINT_METADATA
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +173,12 @@ def sender_id_of(chat_id: int) -> str:
 def chat_id_of(recipient_id: str) -> int:
     """``telegram:<chat_id>`` to the chat id; ValueError for a conversation of any other channel."""
     return int(local_id(recipient_id, TELEGRAM))
+
+
+def client_metadata(update: Update) -> Dict[str, Any]:
+    """What the update tells of the sender's client: the app's language as the session's hint (actions/session.py)."""
+    code = getattr(update.effective_user, "language_code", None)
+    return {LANGUAGE_HINT_METADATA: code} if isinstance(code, str) and code else {}
 
 
 def command_of(text: str) -> Optional[str]:
@@ -534,41 +544,42 @@ class TelegramInput(InputChannel):
     async def _handle(self, chat_id: int, update: Update) -> None:
         try:
             await self._typing(chat_id)
+            client = client_metadata(update)
             if update.callback_query is not None:
-                await self._on_callback(sender_id_of(chat_id), update.callback_query)
+                await self._on_callback(sender_id_of(chat_id), update.callback_query, client)
             elif update.message is not None:
-                await self._on_message(sender_id_of(chat_id), update.message)
+                await self._on_message(sender_id_of(chat_id), update.message, client)
         except Exception:  # noqa: BLE001 - one bad update must not stop the others
             logger.exception("Handling Telegram update %s failed", update.update_id)
 
-    async def _on_message(self, sender_id: str, message: Message) -> None:
+    async def _on_message(self, sender_id: str, message: Message, client: Dict[str, Any]) -> None:
         if message.text is not None:
-            await self._on_text(sender_id, message.text)
+            await self._on_text(sender_id, message.text, client)
         elif message.photo or message.document:
-            await self._on_file(sender_id, message)
+            await self._on_file(sender_id, message, client)
         else:
             await self._reply(sender_id, UNSUPPORTED_TEXT)
 
-    async def _on_text(self, sender_id: str, text: str) -> None:
+    async def _on_text(self, sender_id: str, text: str, client: Dict[str, Any]) -> None:
         if not text.lstrip().startswith("/"):
-            await self._to_rasa(sender_id, text, None)
+            await self._to_rasa(sender_id, text, client)
             return
         intent = COMMANDS.get(command_of(text) or "")
         if intent is None:
             # Never passed on: Rasa would take "/anything" for an intent.
             await self._reply(sender_id, UNKNOWN_COMMAND_TEXT)
             return
-        await self._to_rasa(sender_id, intent, {"display_text": text.strip()})
+        await self._to_rasa(sender_id, intent, {**client, "display_text": text.strip()})
 
-    async def _on_callback(self, sender_id: str, query: CallbackQuery) -> None:
+    async def _on_callback(self, sender_id: str, query: CallbackQuery, client: Dict[str, Any]) -> None:
         choice = self.callbacks.decode(query.data, query.message)
         if choice is None:
             await self._reply(sender_id, EXPIRED_BUTTON_TEXT)
             return
         payload, title = choice
-        await self._to_rasa(sender_id, payload, {"display_text": title})
+        await self._to_rasa(sender_id, payload, {**client, "display_text": title})
 
-    async def _on_file(self, sender_id: str, message: Message) -> None:
+    async def _on_file(self, sender_id: str, message: Message, client: Dict[str, Any]) -> None:
         item, name = _file_of(message)
         limit = self.settings.max_upload_bytes
         if item.file_size and item.file_size > limit:
@@ -583,7 +594,7 @@ class TelegramInput(InputChannel):
         except InvalidInput as refusal:
             await self._reply(sender_id, str(refusal))
             return
-        await self._to_rasa(sender_id, SEND_FILE_TEXT, upload_metadata(upload.id, f"[照片] {name}"))
+        await self._to_rasa(sender_id, SEND_FILE_TEXT, {**client, **upload_metadata(upload.id, f"[照片] {name}")})
 
     async def _download(self, sender_id: str, item: Union[PhotoSize, Document]) -> Optional[bytes]:
         assert self.bot is not None

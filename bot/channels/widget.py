@@ -57,14 +57,16 @@ from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import origin_allowed, own_origins
 from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
 from bot.channels.turns import BUSY_TEXT, Outcome, intake
+from bot.language import LANGUAGE_HINT_METADATA
 
 logger = logging.getLogger(__name__)
 
 WIDGET_DIR = config.PROJECT_ROOT / "bot" / "widget"
 SESSION_ID = WIDGET_SESSION_ID
 HISTORY_LIMIT = 200
-# Metadata a browser may attach to a message; anything else is dropped.
-CLIENT_METADATA_KEYS = ("identity_token", "upload_id", "display_text")
+# Metadata a browser may attach to a message; anything else is dropped.  The
+# language hint is the browser's navigator.language (actions/session.py).
+CLIENT_METADATA_KEYS = ("identity_token", "upload_id", "display_text", LANGUAGE_HINT_METADATA)
 
 STATIC_FILES: Dict[str, tuple] = {
     "widget.js": (WIDGET_DIR / "widget.js", "application/javascript; charset=utf-8"),
