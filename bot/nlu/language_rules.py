@@ -231,9 +231,14 @@ def evidence(text: str) -> Evidence:
     return Evidence(english, listed, pinyin, len(han), runs, particles, len(_ZH_QUOTING.findall(plain)), words)
 
 
+def is_payload(text: Optional[str]) -> bool:
+    """True for a button's or a command's ``/intent`` payload (``/set_language{"language": "en"}``)."""
+    return bool(text) and bool(_PAYLOAD.fullmatch((text or "").strip()))
+
+
 def detect_language(text: Optional[str]) -> Optional[str]:
     """``en``, ``zh``, or None when the message shows no language (see the module's contract)."""
-    if not text or _PAYLOAD.fullmatch(text.strip()):
+    if not text or is_payload(text):
         return None
     switched = switch_requested(text)
     if switched:

@@ -112,3 +112,38 @@ def test_without_carry_over_the_old_language_goes_and_the_hint_applies():
         SlotSet("language", "en"),
         ActionExecuted("action_listen"),
     ]
+
+
+# -- "did you mean" in the conversation's language ------------------------------------------
+
+UNSURE = dict(
+    intent_ranking=[
+        {"name": "nlu_fallback", "confidence": 0.55},
+        {"name": "faq", "confidence": 0.40},
+        {"name": "forgot_password", "confidence": 0.35},
+    ],
+    response_selector={"faq": {"ranking": [{"intent_response_key": "faq/reset_failed", "confidence": 0.9}]}},
+)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_did_you_mean_speaks_the_conversations_language_with_the_same_payloads(language):
+    from actions.clarification import ActionClarify
+    from bot.topics import CORE_TOPICS, CORE_TOPICS_EN, FAQ_TOPICS, FAQ_TOPICS_EN
+
+    events, messages = run(
+        ActionClarify(), tracker([user("reset thing broken", "nlu_fallback", 0.55, **UNSURE)], {"language": language})
+    )
+    assert events == [SlotSet("clarification", "choices")]
+    [message] = messages
+    assert message["text"] == tr("clarification.prompt", language)
+    titles = {"en": [FAQ_TOPICS_EN["reset_failed"], CORE_TOPICS_EN["forgot_password"], "None of these"],
+              "zh": [FAQ_TOPICS["reset_failed"], CORE_TOPICS["forgot_password"], "都不是"]}
+    assert [button["title"] for button in message["buttons"]] == titles[language]
+    # The payloads are the Chinese canonical question (a training example) and intents, in both languages.
+    assert [button["payload"] for button in message["buttons"]] == [FAQ_TOPICS["reset_failed"], "/forgot_password", "/deny"]
+
+
+def test_did_you_mean_is_english_in_english():
+    assert tr("clarification.prompt", "en") == "I'm not quite sure what you mean. Did you mean:"
+    assert tr("clarification.none_of_these", "en") == "None of these"

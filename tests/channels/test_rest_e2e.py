@@ -153,12 +153,12 @@ def test_conversations_survive_a_server_restart(assistant):
 
 
 def test_a_vague_message_gets_did_you_mean_buttons_that_lead_to_answers(assistant):
-    from actions.clarification import CLARIFY_PROMPT
+    from bot.language import tr
     from bot.topics import FAQ_TOPICS
 
     sender = conversation()
     (question,) = say(assistant, sender, "人遗")
-    assert question["text"] == CLARIFY_PROMPT
+    assert question["text"] == tr("clarification.prompt", "zh")
     *candidates, none_of_these = question["buttons"]
     assert candidates and none_of_these == {"title": "都不是", "payload": "/deny"}
     key = next(k for k, q in FAQ_TOPICS.items() if q == candidates[0]["payload"])

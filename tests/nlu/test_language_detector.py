@@ -134,3 +134,21 @@ def test_set_language_for_a_message_naming_no_language_falls_back():
 def test_a_longer_request_naming_a_language_keeps_the_models_set_language():
     assert classified("能说英语吗", "set_language").get("intent")["name"] == "set_language"
     assert classified("忘记密码了", "forgot_password").get("intent")["name"] == "forgot_password"
+
+
+def detected(text, metadata=None):
+    message = Message(data={"text": text, "metadata": metadata})
+    LanguageDetector.from_config({}).process([message])
+    return [entity["value"] for entity in message.get("entities") or [] if entity["entity"] == "language"]
+
+
+def test_a_pressed_button_is_read_by_its_title():
+    from bot.topics import FAQ_TOPICS, FAQ_TOPICS_EN
+
+    question = FAQ_TOPICS["review_duration"]  # an English "did you mean" button's payload
+    assert detected(question, {"display_text": FAQ_TOPICS_EN["review_duration"]}) == ["en"]
+    assert detected(question, {"display_text": question}) == ["zh"]
+    assert detected(question) == ["zh"]
+    # A payload stays a payload, whatever its title ("/send_file" shows "[照片] passport.jpg").
+    assert detected("/send_file", {"display_text": "[照片] passport.jpg"}) == []
+    assert detected("/realname_failed", {"display_text": "Real-name verification failed"}) == []
