@@ -12,9 +12,12 @@ in bot/nlu/language_rules.py.
 
 ``LanguageSwitchClassifier`` (after the classifiers) makes a whole-message
 request for a language ("English please", "说中文") the intent ``set_language``
-whatever the model said, and takes ``set_language`` away from a message that
-names no language (the model's char n-grams could read "中文乱码" as one):
-that message falls back to "did you mean" with the model's other candidates.
+whatever the model said.  The model's own ``set_language`` stands only for a
+message that names a language and no word of account support (the
+vocabulary of bot/nlu/off_topic_guard.py): "English, please, my Chinese is not
+good" is a request, "页面中文显示乱码" a garbled page whose char n-grams the
+model might take for one.  Any other ``set_language`` falls back to "did you
+mean" with the model's other candidates.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.component import PredictionComponent, predict_fallback, predict_instead, predicted_intent
 from bot.nlu.language_rules import detect_language, is_payload, requested_language, switch_requested
+from bot.nlu.normalisation import normalise, pinyin_syllables
+from bot.nlu.off_topic_guard import SupportVocabulary
+from bot.nlu.text_channels import NORMALISED_TEXT, PINYIN_TEXT
 
 ENTITY = "language"
 EXTRACTOR_NAME = "LanguageDetector"
@@ -78,12 +84,28 @@ class LanguageSwitchClassifier(PredictionComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {}
 
+    def __init__(self, vocabulary: SupportVocabulary) -> None:
+        self._vocabulary = vocabulary
+
+    @classmethod
+    def from_config(cls, config: Dict[Text, Any]) -> "LanguageSwitchClassifier":
+        return cls(SupportVocabulary.load())
+
+    def _asks_only_for_a_language(self, message: Message) -> bool:
+        text = message.get(TEXT) or ""
+        if requested_language(text) is None:
+            return False
+        normalised = message.get(NORMALISED_TEXT)
+        if normalised is None:
+            normalised = normalise(text)
+        pinyin = message.get(PINYIN_TEXT) or " ".join(pinyin_syllables(normalised))
+        return not self._vocabulary.mentioned(normalised, pinyin)
+
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            text = message.get(TEXT)
-            if switch_requested(text):
+            if switch_requested(message.get(TEXT)):
                 predict_instead(message, SET_LANGUAGE_INTENT, 1.0)
-            elif predicted_intent(message) == SET_LANGUAGE_INTENT and requested_language(text) is None:
+            elif predicted_intent(message) == SET_LANGUAGE_INTENT and not self._asks_only_for_a_language(message):
                 confidence = float((message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0)
                 others = [
                     ranked

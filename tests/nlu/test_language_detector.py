@@ -132,8 +132,13 @@ def test_set_language_for_a_message_naming_no_language_falls_back():
 
 
 def test_a_longer_request_naming_a_language_keeps_the_models_set_language():
-    assert classified("能说英语吗", "set_language").get("intent")["name"] == "set_language"
+    assert classified("English, please, my Chinese is not good", "set_language").get("intent")["name"] == "set_language"
     assert classified("忘记密码了", "forgot_password").get("intent")["name"] == "forgot_password"
+
+
+def test_a_problem_that_names_a_language_is_no_request_for_it():
+    message = classified("页面中文显示乱码", "set_language", 0.6, runner_up="garbled_page")
+    assert [ranked["name"] for ranked in message.get("intent_ranking")] == ["nlu_fallback", "garbled_page"]
 
 
 def detected(text, metadata=None):
