@@ -73,7 +73,6 @@ _URL_OR_EMAIL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\S+", re.IGNORECASE
 _LATIN_RUN = re.compile(r"[A-Za-z0-9_.\-'’]+")
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Characters that frame a Chinese sentence: pronouns, particles, question words.
 _ZH_PARTICLES = frozenset("我你您他她的了吗呢吧啊呀么怎什哪请要能没还是在就也都把被给该")
 # Words a Chinese user puts before a pasted English message or error.
@@ -142,7 +141,6 @@ class Evidence(NamedTuple):
     listed: int  # of them, words of the English list
     pinyin: int  # Latin words that spell pinyin and are no listed English word
     han: int  # Han characters
-    han_runs: int  # runs of Han characters (a pasted UI label is one)
     particles: int  # of them, the particles that frame a Chinese sentence
     quoting: int  # Chinese words that introduce a quotation (提示, 报错 ...)
     words: List[str]  # the Latin words that counted as English, lower case
@@ -227,8 +225,7 @@ def evidence(text: str) -> Evidence:
             words.append(word)
     han = _HAN.findall(plain)
     particles = sum(1 for char in han if char in _ZH_PARTICLES)
-    runs = len(_HAN_RUN.findall(plain))
-    return Evidence(english, listed, pinyin, len(han), runs, particles, len(_ZH_QUOTING.findall(plain)), words)
+    return Evidence(english, listed, pinyin, len(han), particles, len(_ZH_QUOTING.findall(plain)), words)
 
 
 def is_payload(text: Optional[str]) -> bool:
