@@ -29,7 +29,8 @@ version lacks:
   its server died, and the user's message is not in the history either;
 * only the origins in ``WIDGET_ALLOWED_ORIGINS`` (and the assistant's own)
   may connect; with ``REDIS_HOST`` set, socket.io rooms are shared through
-  Redis, so any Rasa process can reach any widget.
+  Redis, so any Rasa process can reach any widget, and a Redis restart loses
+  no message (bot/channels/socket_rooms.py).
 
 Files under ``/webhooks/widget/``: ``widget.js``, ``widget.css``,
 ``socket.io.min.js`` (npm, installed by the Makefile) and ``demo`` (a page
@@ -49,13 +50,14 @@ from rasa.shared.core.events import BotUttered, Restarted, UserUttered
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncRedisManager, AsyncServer
+from socketio import AsyncServer
 
 from bot import config
 from bot.accounts.uploads import upload_refusals
 from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import origin_allowed, own_origins
 from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
+from bot.channels.socket_rooms import DurableRedisManager
 from bot.channels.turns import BUSY_TEXT, Outcome, intake
 from bot.language import LANGUAGE_HINT_METADATA
 
@@ -278,7 +280,11 @@ class WidgetInput(InputChannel):
             message = UserMessage(data["message"], turn, conversation, input_channel=self.name(), metadata=metadata)
             outcome = await receive_message(message)
             if outcome is not Outcome.REFUSED:  # the turn is stored: what it said may be shown
-                await turn.send(conversation)
+                try:
+                    await turn.send(conversation)
+                except ConnectionError:  # Redis gone for longer than a restart: the history has it
+                    logger.exception("the replies to %s could not be sent", conversation)
+                    outcome = Outcome.DEGRADED
             if outcome is not Outcome.ANSWERED:
                 await tell_busy(sio, sid)
 
@@ -324,8 +330,8 @@ def _own_origins(environ: Dict[str, Any]) -> Set[str]:
     return own_origins(environ.get("wsgi.url_scheme", "http"), host, environ.get("HTTP_X_FORWARDED_PROTO", ""))
 
 
-def _room_manager() -> Optional[AsyncRedisManager]:
+def _room_manager() -> Optional[DurableRedisManager]:
     host = config.get("REDIS_HOST")
     if not host:
         return None
-    return AsyncRedisManager(f"redis://{host}:{config.get('REDIS_PORT')}/{config.get('REDIS_DB')}")
+    return DurableRedisManager(f"redis://{host}:{config.get('REDIS_PORT')}/{config.get('REDIS_DB')}")

@@ -1,9 +1,9 @@
 """Canned replies of the agent console: the assistant's own FAQ answers.
 
 Every ``utter_faq/<key>`` response of ``domain/faq_platform.yml`` and
-``domain/faq_systems.yml`` becomes one reply (its first text variant), titled
-with the question of ``FAQ_TOPICS[key]`` (the key itself when a topic has no
-question), grouped by file, in the order of ``FAQ_TOPICS``.  The agent picks
+``domain/faq_systems.yml`` becomes one reply (its Chinese variation, the one
+without a condition), titled with the question of ``FAQ_TOPICS[key]`` (the key
+itself when a topic has no question), grouped by file, in the order of ``FAQ_TOPICS``.  The agent picks
 one in the console; it fills the reply box, where it can be edited before it
 is sent.  Read once per process.
 """
@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from bot import config
+from bot.language import DEFAULT_LANGUAGE, response_variant
 from bot.topics import FAQ_TOPICS
 
 RESPONSE_PREFIX = "utter_faq/"
@@ -61,15 +62,11 @@ def replies_from_responses(responses: Dict[str, object], group: str) -> List[Can
         if not str(name).startswith(RESPONSE_PREFIX) or not isinstance(variants, list):
             continue
         key = str(name)[len(RESPONSE_PREFIX) :]
-        text = next(
-            (
-                variant["text"]
-                for variant in variants
-                if isinstance(variant, dict) and isinstance(variant.get("text"), str) and variant["text"].strip()
-            ),
-            None,
-        )
-        if text is not None:
+        # The Chinese variation (the one without a condition), wherever it stands: the English one
+        # comes first in the file (bot/language.py, response_variant).
+        variant = response_variant(variants, DEFAULT_LANGUAGE) or {}
+        text = variant.get("text")
+        if isinstance(text, str) and text.strip():
             replies.append(CannedReply(key, FAQ_TOPICS.get(key, key), text.strip(), group))
     order = {key: position for position, key in enumerate(FAQ_TOPICS)}
     return sorted(replies, key=lambda reply: (order.get(reply.key, len(order)), reply.key))

@@ -5,7 +5,12 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.nlu.language_detector import EXTRACTOR_NAME, LanguageDetector, LanguageSwitchClassifier
 from bot.nlu.language_rules import detect_language, switch_requested
 from tests.nlu import language_samples as samples
-from tests.nlu.language_detection import chinese_training_examples, other_training_examples, score
+from tests.nlu.language_detection import (
+    chinese_training_examples,
+    english_training_examples,
+    other_training_examples,
+    score,
+)
 
 
 @pytest.mark.parametrize(
@@ -94,6 +99,11 @@ def test_sample_lists_are_large_enough():
 def test_the_chinese_training_data_is_chinese_or_shows_no_language():
     share, misses = score(chinese_training_examples(), {"zh", None})
     assert share >= 0.99, misses[:20]
+
+
+def test_the_english_training_data_is_english_or_shows_no_language():
+    share, misses = score(english_training_examples(), {"en", None})
+    assert share >= 0.97, misses[:20]
 
 
 def test_training_examples_without_han_characters_are_never_chinese():
