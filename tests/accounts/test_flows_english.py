@@ -146,7 +146,7 @@ def test_english_realname_diagnosis_asks_for_the_photos_and_opens_the_review(lit
     assert texts[0] == "Thank you, you're verified."
     assert "Your account's current status: 实名认证失败 (real-name verification failed)." in texts
     assert any("Foreign passport (境外护照)" in text and "not verified online" in text for text in texts)
-    assert any("上传自然人信息 (Upload natural person information)" in text for text in texts)
+    assert any("上传自然人信息 (Upload personal information)" in text for text in texts)
     assert any(f"about 1–{REVIEW_WORKING_DAYS} working days" in text for text in texts)
     # The privacy notice came before the first question for a document number (the account's).
     notice = conversation.texts[0]
@@ -179,7 +179,7 @@ def test_english_realname_on_another_account_offers_the_appeal_button_with_an_en
     conversation = verified_in_english(lite, "realname", "wangwu")
     assert conversation.done
     assert conversation.buttons == [{"title": "Recover the account by appeal", "payload": APPEAL_BUTTON["payload"]}]
-    assert "登录名重置密码 (reset password by login name)" in conversation.text
+    assert "登录名重置密码 (Reset by login name)" in conversation.text
 
 
 # -- grants ---------------------------------------------------------------------------------------
@@ -196,13 +196,13 @@ def test_english_expired_grant_and_the_sms_to_the_admin(lite, unit_admin, admin_
             "payload": "技术合同管理与服务"} in conversation.buttons
     conversation.say("technology contract")
     assert conversation.ask == "confirm_request"
-    assert "expired on 2026-11-01" in conversation.text and "事项办理员 (item handler)" in conversation.text
+    assert "expired on 2026-11-01" in conversation.text and "事项办理员 (Item Handler)" in conversation.text
     assert [b["title"] for b in conversation.buttons] == ["Yes, text the administrator", "No, thanks"]
     conversation.say("yes please")
     assert conversation.done
     if admin_phone:
         assert conversation.text.startswith("I've sent an SMS to your unit's administrator")
-        assert mask_phone(ADMIN_PHONE) in conversation.text and "事项办理员 (item handler)" in conversation.text
+        assert mask_phone(ADMIN_PHONE) in conversation.text and "事项办理员 (Item Handler)" in conversation.text
     else:
         assert conversation.text == tr("checks.admin_without_phone", "en")
     assert is_english(conversation.text)
