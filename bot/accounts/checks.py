@@ -1,8 +1,16 @@
 """Checks on what users type into the account flows.
 
 Each ``parse_*`` function returns the normalised value or raises
-``InvalidInput`` whose message tells the user, in Chinese, what is wrong;
-the flow shows it and asks again.
+``InvalidInput`` saying what is wrong; the flow shows it and asks again.
+
+Languages: the checks know no conversation, so an ``InvalidInput`` made by
+``InvalidInput.of(key, **values)`` carries its catalogue key
+(bot/catalogues/<language>/checks.yml …) and values; ``str(error)`` stays the
+Chinese text (callers without a language, the back office, the tests) and
+``error.text(language)`` renders it in the conversation's language.  A value
+that is itself worded per language is a ``Worded`` (a callable of the
+language), rendered with the rest.  An ``InvalidInput`` made from a plain
+message (subclasses raised elsewhere) says that message in every language.
 """
 
 from __future__ import annotations
@@ -11,11 +19,48 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from bot.language import DEFAULT_LANGUAGE, tr
+
+# A value of a message that is itself worded per language: called with the language.
+Worded = Callable[[str], str]
+# How a list of names is joined in a sentence (not in the catalogues: a separator alone is no text).
+LIST_SEPARATORS: Dict[str, str] = {"zh": "、", "en": ", "}
+
+
+def render(key: str, language: str, values: Mapping[str, Any]) -> str:
+    """The catalogue text of ``key`` in ``language``, its ``Worded`` values worded in that language too."""
+    return tr(key, language, **{name: value(language) if callable(value) else value for name, value in values.items()})
+
+
+def worded(key: str, **values: Any) -> Worded:
+    """A value worded per language by a catalogue key."""
+    return lambda language: render(key, language, values)
+
+
+def listed(names: Callable[[str], List[str]]) -> Worded:
+    """A list of names, each worded per language, joined the way the language joins them."""
+    return lambda language: LIST_SEPARATORS[language].join(names(language))
 
 
 class InvalidInput(ValueError):
-    """The value cannot be used; ``str(error)`` is the explanation for the user."""
+    """The value cannot be used; ``str(error)`` is the explanation in Chinese, ``text(language)``
+    in the conversation's language (see the module docstring)."""
+
+    def __init__(self, message: str = "", key: Optional[str] = None, values: Optional[Mapping[str, Any]] = None):
+        super().__init__(message)
+        self.key = key
+        self.values: Dict[str, Any] = dict(values or {})
+
+    @classmethod
+    def of(cls, key: str, **values: Any) -> "InvalidInput":
+        """The refusal worded by the catalogue key ``key`` (str() in the default language)."""
+        return cls(render(key, DEFAULT_LANGUAGE, values), key, values)
+
+    def text(self, language: str) -> str:
+        """The explanation in ``language`` (the plain message when the error carries no key)."""
+        return str(self) if self.key is None else render(self.key, language, self.values)
 
 
 @dataclass(frozen=True)
@@ -33,17 +78,54 @@ DOCUMENT_TYPES: Tuple[DocumentType, ...] = (
         "中国大陆",
         True,
         ("姓名", "身份证号", "身份证有效起始日期"),
-        ("身份证", "二代身份证", "大陆身份证", "id card"),
+        ("身份证", "二代身份证", "大陆身份证", "id card", "chinese id card", "resident identity card"),
     ),
-    DocumentType("外国人永久居留证", "中国大陆", False, ("姓名", "证件号"), ("永久居留证", "永居证", "绿卡")),
+    DocumentType(
+        "外国人永久居留证",
+        "中国大陆",
+        False,
+        ("姓名", "证件号"),
+        (
+            "永久居留证",
+            "永居证",
+            "绿卡",
+            "permanent residence card",
+            "permanent resident card",
+            "permanent resident id card",
+            "green card",
+        ),
+    ),
     DocumentType("往来港澳通行证", "港澳台", True, ("姓名", "证件号"), ("港澳通行证",)),
     DocumentType("往来台湾通行证", "港澳台", True, ("姓名", "证件号"), ("台湾通行证", "大陆居民往来台湾通行证")),
-    DocumentType("港澳居民往来内地通行证", "港澳台", True, ("姓名", "证件号"), ("回乡证",)),
-    DocumentType("台湾居民来往大陆通行证", "港澳台", True, ("姓名", "证件号"), ("台胞证",)),
-    DocumentType("境外护照", "其他", False, ("姓名", "证件号"), ("护照", "外国护照", "passport")),
+    DocumentType("港澳居民往来内地通行证", "港澳台", True, ("姓名", "证件号"), ("回乡证", "home return permit")),
+    DocumentType("台湾居民来往大陆通行证", "港澳台", True, ("姓名", "证件号"), ("台胞证", "taiwan compatriot permit")),
+    DocumentType("境外护照", "其他", False, ("姓名", "证件号"), ("护照", "外国护照", "passport", "foreign passport")),
 )
 DOCUMENT_TYPE_BY_NAME: Dict[str, DocumentType] = {doc.name: doc for doc in DOCUMENT_TYPES}
 MAINLAND_ID = "居民身份证"
+# Each document type's catalogue key: the name users read.  The Chinese text is the type's name
+# (the platform's own); the English one has it beside the English name, as users find it on the
+# platform's forms.  tests/accounts/test_flows_english.py holds the catalogues to both.
+DOCUMENT_TYPE_KEYS: Dict[str, str] = {
+    "居民身份证": "checks.doc_mainland_id",
+    "外国人永久居留证": "checks.doc_permanent_residence",
+    "往来港澳通行证": "checks.doc_hk_macao_permit",
+    "往来台湾通行证": "checks.doc_taiwan_permit",
+    "港澳居民往来内地通行证": "checks.doc_hk_macao_residents_permit",
+    "台湾居民来往大陆通行证": "checks.doc_taiwan_residents_permit",
+    "境外护照": "checks.doc_foreign_passport",
+}
+
+
+def document_type_name(name: str, language: str) -> str:
+    """A document type's name as users of ``language`` read it (an unknown name as it is)."""
+    key = DOCUMENT_TYPE_KEYS.get(name)
+    return tr(key, language) if key else name
+
+
+def document_type_names(language: str) -> List[str]:
+    return [document_type_name(doc.name, language) for doc in DOCUMENT_TYPES]
+
 
 # What the platform's forms refuse (seed 000): SQL words, quotes and = ; < > %.
 # Whole words only: "account_01" or "Scott Counts" are not SQL.
@@ -58,7 +140,16 @@ def normalise(text: Optional[str]) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
 
 
+def strip_english_label(text: Optional[str], labels: str) -> str:
+    """``text`` without an English lead-in such as "my login name is" / "code:" (``labels``: the
+    alternatives of the label's words); only with "is" or a colon after it, so a value that merely
+    starts with those letters ("account_01") keeps them."""
+    return re.sub(rf"^\s*(?:my\s+)?(?:{labels})\s*(?:is\b|[:：])\s*", "", text or "", flags=re.I)
+
+
 def refuse_forbidden(text: str, what: str) -> None:
+    """Refuses what the platform's forms refuse; ``what`` is the catalogue key of the field's name
+    (``checks.field_*``)."""
     bad_chars = sorted({char for char in text if char in _FORBIDDEN_CHARS})
     bad_word = _FORBIDDEN_WORDS.search(text)
     if bad_chars:
@@ -67,10 +158,7 @@ def refuse_forbidden(text: str, what: str) -> None:
         shown = bad_word.group(0)
     else:
         return
-    raise InvalidInput(
-        f"{what}里不能含有 {shown} 这类字符或词语（平台不接受引号、= ; < > % 以及 "
-        "select、update、delete 等词）。请重新输入。"
-    )
+    raise InvalidInput.of("checks.forbidden", what=worded(what), shown=shown)
 
 
 def parse_document_type(text: str) -> DocumentType:
@@ -84,27 +172,22 @@ def parse_document_type(text: str) -> DocumentType:
         aliases = [normalise(alias).lower() for alias in doc.aliases]
         if doc.name in wanted or any(alias in wanted for alias in aliases if len(alias) > 2):
             return doc
-    raise InvalidInput(
-        "没有识别出证件类型。平台支持：" + "、".join(doc.name for doc in DOCUMENT_TYPES) + "。请从中选一个。"
-    )
+    raise InvalidInput.of("checks.doc_type_unknown", types=listed(document_type_names))
 
 
 def parse_mainland_id(text: str) -> str:
     number = normalise(text).upper()
     if not re.fullmatch(r"\d{17}[\dX]", number):
-        raise InvalidInput(
-            f"居民身份证号应为 18 位（前 17 位是数字，最后一位是数字或 X），您输入的是 {len(number)} 位。"
-            "请核对后重新输入。"
-        )
+        raise InvalidInput.of("checks.id_length", length=len(number))
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise InvalidInput("身份证号中的出生日期（第 7–14 位）不是有效日期，请核对后重新输入。") from None
+        raise InvalidInput.of("checks.id_birth_invalid") from None
     if birth > date.today() or birth.year < 1900:
-        raise InvalidInput("身份证号中的出生日期（第 7–14 位）不可能，请核对后重新输入。")
+        raise InvalidInput.of("checks.id_birth_impossible")
     checksum = sum(int(digit) * weight for digit, weight in zip(number[:17], _ID_WEIGHTS, strict=True))
     if _ID_CHECK_CHARS[checksum % 11] != number[17]:
-        raise InvalidInput("这个身份证号的校验位不对，可能有一位输错了，请核对后重新输入。")
+        raise InvalidInput.of("checks.id_checksum")
     return number
 
 
@@ -112,9 +195,9 @@ def parse_document_number(text: str, doc_type: Optional[str]) -> str:
     if doc_type == MAINLAND_ID:
         return parse_mainland_id(text)
     number = normalise(text).upper()
-    refuse_forbidden(number, "证件号码")
+    refuse_forbidden(number, "checks.field_document_number")
     if not re.fullmatch(r"[A-Z0-9\-()（）]{5,24}", number):
-        raise InvalidInput("证件号码应由 5–24 位字母和数字组成，请核对证件后重新输入。")
+        raise InvalidInput.of("checks.document_number")
     return number
 
 
@@ -122,35 +205,36 @@ def parse_phone(text: str) -> str:
     phone = re.sub(r"[\s\-]", "", normalise(text))
     phone = re.sub(r"^(\+?86)", "", phone)
     if not re.fullmatch(r"1[3-9]\d{9}", phone):
-        raise InvalidInput("手机号应为 11 位、以 1 开头的中国大陆手机号，例如 13800138000。请重新输入。")
+        raise InvalidInput.of("checks.phone")
     return phone
 
 
 def parse_code(text: str) -> str:
-    code = normalise(text)
+    code = normalise(strip_english_label(text, r"(?:verification\s+|sms\s+)?code"))
     match = re.fullmatch(r"(?:验证码(?:是|为)?[:：]?)?(\d{6})", code)
     if not match:
-        raise InvalidInput("验证码是短信里的 6 位数字，请重新输入。")
+        raise InvalidInput.of("checks.code")
     return match.group(1)
 
 
 def parse_login_name(text: str) -> str:
-    name = normalise(text)
+    name = normalise(strip_english_label(text, r"login\s*name|user\s*name|account(?:\s+name)?"))
     name = re.sub(r"^(?:我的)?(?:登录名|用户名|账号|帐号)(?:是|为)?[:：]?", "", name)
-    refuse_forbidden(name, "登录名")
+    refuse_forbidden(name, "checks.field_login_name")
     if not re.fullmatch(r"\w{1,64}", name, re.ASCII):
-        raise InvalidInput("登录名只包含字母、数字和下划线，请按注册时的登录名重新输入。")
+        raise InvalidInput.of("checks.login_name")
     return name
 
 
 def parse_credit_code(text: str) -> str:
     code = normalise(text).upper()
     if not re.fullmatch(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}", code):
-        raise InvalidInput("统一社会信用代码是 18 位数字和大写字母，请对照营业执照重新输入。")
+        raise InvalidInput.of("checks.credit_code")
     return code
 
 
 def parse_person_name(text: str) -> str:
+    text = strip_english_label(text, r"(?:full\s+)?name")
     # Latin names keep single blanks, but full-width letters are made half-width too.
     name = (
         normalise(text)
@@ -158,24 +242,29 @@ def parse_person_name(text: str) -> str:
         else " ".join(unicodedata.normalize("NFKC", text or "").split())
     )
     name = re.sub(r"^(?:我(?:叫|的名字是|的姓名是)|姓名(?:是)?[:：]?)", "", name)
-    refuse_forbidden(name, "姓名")
+    refuse_forbidden(name, "checks.field_person_name")
     if not re.fullmatch(r"[\u4e00-\u9fff·•]{2,20}|[A-Za-z][A-Za-z .'\-]{1,59}", name):
-        raise InvalidInput("请输入证件上的真实姓名（中文 2–20 个字，或证件上的外文姓名），不要带数字和符号。")
+        raise InvalidInput.of("checks.person_name")
     return name
 
 
 def parse_unit_name(text: str) -> str:
     name = normalise(text)
     name = re.sub(r"^(?:我们?(?:单位|公司)(?:是|叫)?|单位(?:名称)?(?:是)?[:：]?)", "", name)
-    refuse_forbidden(name, "单位名称")
+    refuse_forbidden(name, "checks.field_unit_name")
     if not 4 <= len(name) <= 100 or not re.search(r"[\u4e00-\u9fffA-Za-z]", name):
-        raise InvalidInput("请输入单位的全称（与营业执照或登记证书上的一致），例如“北京某某科技有限公司”。")
+        raise InvalidInput.of("checks.unit_name")
     return name
 
 
-# The platform's password rule as users are told it (the reset link's message
-# and the reset page); password_problems enforces it.
-PASSWORD_RULE = "新密码至少 8 位，包含大写字母、小写字母、数字、特殊符号中的至少 3 种。"
+def password_rule(language: str) -> str:
+    """The platform's password rule as users are told it (the reset link's message and the reset
+    page); password_problems enforces it."""
+    return tr("checks.password_rule", language)
+
+
+# The rule in Chinese: the reset page is Chinese (docs/english-lang-flows.md).
+PASSWORD_RULE = password_rule(DEFAULT_LANGUAGE)
 
 
 def password_problems(password: str) -> List[str]:

@@ -11,6 +11,9 @@ Contract:
   caller's transaction rolls the records back).  A refused request therefore
   does not count, and a request counts even when what it asked for turns out
   not to exist (so the counters never tell whether it did).
+* A refusal is a catalogue key (bot/catalogues/<language>/limits.yml):
+  ``RateLimited`` carries it with its values, so ``text(language)`` says it in
+  the conversation's language and ``str()`` in Chinese.
 * Keys are stored as SHA-256 digests: the table holds no address or number.
   Records older than a bucket's window are deleted as that bucket is counted.
 
@@ -25,7 +28,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy import text as sql_text
@@ -34,6 +37,7 @@ from sqlalchemy.orm import Session
 from bot import config
 from bot.accounts.checks import InvalidInput
 from bot.accounts.models import RateLimitHit
+from bot.language import DEFAULT_LANGUAGE, tr
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -44,42 +48,41 @@ class Limit:
     bucket: str
     setting: str  # the name in bot/config.py of how many requests the window allows ("": ``fixed``)
     window: timedelta
-    refusal: str  # what the user is told, formatted with {allowed}, {seconds}, {minutes} and {hours}
+    refusal: str  # the catalogue key of what the user is told ({allowed}, {seconds}, {minutes}, {hours})
     fixed: int = 0
 
     def allowed(self) -> int:
         return config.get_int(self.setting) if self.setting else self.fixed
 
-    def refused(self, wait: timedelta) -> str:
+    def refusal_values(self, wait: timedelta) -> Dict[str, int]:
         minutes = wait_in_minutes(wait)
         seconds = max(1, -(-int(wait.total_seconds() * 1000) // 1000))
-        return self.refusal.format(allowed=self.allowed(), seconds=seconds, minutes=minutes, hours=-(-minutes // 60))
+        return {"allowed": self.allowed(), "seconds": seconds, "minutes": minutes, "hours": -(-minutes // 60)}
+
+    def refused(self, wait: timedelta, language: str = DEFAULT_LANGUAGE) -> str:
+        return tr(self.refusal, language, **self.refusal_values(wait))
 
 
-_TOO_MANY_LOOKUPS = "查询太频繁了，请 {minutes} 分钟后再试。"
-_TOO_MANY_SMS = "短信发送太频繁了，请 {minutes} 分钟后再让我发送。"
+_TOO_MANY_LOOKUPS = "limits.too_many_lookups"
+_TOO_MANY_SMS = "limits.too_many_sms"
 LOOKUPS_PER_CONVERSATION = Limit("lookup_conversation", "LOOKUP_LIMIT_PER_CONVERSATION", HOUR, _TOO_MANY_LOOKUPS)
 LOOKUPS_PER_ADDRESS = Limit("lookup_address", "LOOKUP_LIMIT_PER_ADDRESS", HOUR, _TOO_MANY_LOOKUPS)
 SMS_PER_PHONE = Limit(
     "sms_phone",
     "SMS_LIMIT_PER_PHONE",
     HOUR,
-    "这个手机号一小时内已经发送了 {allowed} 次验证码，请 {minutes} 分钟后再试。",
+    "limits.sms_per_phone",
 )
 # One code a minute per phone: a fact of the platform's SMS rules, not a setting.
-SMS_PER_PHONE_MINUTE = Limit(
-    "sms_phone_minute", "", timedelta(minutes=1), "验证码刚刚发过，请 {seconds} 秒后再让我重新发送。", fixed=1
-)
+SMS_PER_PHONE_MINUTE = Limit("sms_phone_minute", "", timedelta(minutes=1), "limits.sms_per_phone_minute", fixed=1)
 SMS_PER_CONVERSATION = Limit("sms_conversation", "SMS_LIMIT_PER_CONVERSATION", HOUR, _TOO_MANY_SMS)
 SMS_PER_ADDRESS = Limit("sms_address", "SMS_LIMIT_PER_ADDRESS", HOUR, _TOO_MANY_SMS)
-SMS_BUDGET = Limit(
-    "sms_all", "SMS_HOURLY_BUDGET", HOUR, "平台这一小时的短信已经发完了，请 {minutes} 分钟后再试，或转人工客服。"
-)
+SMS_BUDGET = Limit("sms_all", "SMS_HOURLY_BUDGET", HOUR, "limits.sms_budget")
 GRANT_REQUESTS_PER_ADMIN = Limit(
     "grant_admin",
     "GRANT_REQUEST_LIMIT_PER_ADMIN",
     DAY,
-    "这位单位管理员一天内已经收到 {allowed} 条授权提醒短信，请直接联系单位管理员，或 {hours} 小时后再试。",
+    "limits.grant_requests_per_admin",
 )
 
 
@@ -87,7 +90,7 @@ class RateLimited(InvalidInput):
     """Too many requests; ``wait`` is how long until one more is allowed."""
 
     def __init__(self, message: str, limit: Limit, wait: timedelta) -> None:
-        super().__init__(message)
+        super().__init__(message, limit.refusal, limit.refusal_values(wait))
         self.limit, self.wait = limit, wait
 
 

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy import text as sql_text
@@ -42,6 +42,7 @@ from bot.accounts.models import (
 )
 from bot.accounts.sms import SmsGateway, gateway_from_settings
 from bot.accounts.uploads import UploadStore, masked_thumbnail
+from bot.language import DEFAULT_LANGUAGE, tr
 from bot.store import AuditEntry, Database, NotFound, hash_password, record_audit, utcnow
 
 CODE_LIFETIME = timedelta(minutes=5)
@@ -80,10 +81,11 @@ class Requester:
 
 
 class CodeRejected(InvalidInput):
-    """The code did not match; ``final`` when a new code is needed."""
+    """The code did not match; ``final`` when a new code is needed.  Worded by a catalogue key
+    (checks.yml's ``code_*``), like ``InvalidInput.of``."""
 
-    def __init__(self, message: str, final: bool) -> None:
-        super().__init__(message)
+    def __init__(self, key: str, final: bool, **values: Any) -> None:
+        super().__init__(tr(key, DEFAULT_LANGUAGE, **values), key, values)
         self.final = final
 
 
@@ -405,7 +407,7 @@ class AccountService:
                 return
             except limits.RateLimited as refusal:
                 if not (quiet and refusal.limit in (limits.SMS_PER_PHONE, limits.SMS_PER_PHONE_MINUTE)):
-                    raise CodeRefused(str(refusal)) from None
+                    raise CodeRefused(str(refusal), refusal.key, refusal.values) from None
         now = self.now()
         try:
             with self.db.session() as session:
@@ -425,7 +427,7 @@ class AccountService:
                 reason = "phone over its SMS limit" if phone else "no reserved phone or no account"
                 self._audit(session, actor, "code_withheld", phone=mask_phone(phone), purpose=purpose, reason=reason)
         except limits.RateLimited as refusal:
-            raise CodeRefused(str(refusal)) from None
+            raise CodeRefused(str(refusal), refusal.key, refusal.values) from None
 
     def _refuse_a_second_code_within_a_minute(self, phone: str, conversation: Optional[str]) -> None:
         """One code a minute per conversation (sent or not, to any phone: so the refusal tells nothing
@@ -440,7 +442,9 @@ class AccountService:
                 )
             ).scalar_one_or_none()
         if last is not None:
-            raise CodeRefused(limits.SMS_PER_PHONE_MINUTE.refused(last + limits.SMS_PER_PHONE_MINUTE.window - now))
+            minute = limits.SMS_PER_PHONE_MINUTE
+            wait = last + minute.window - now
+            raise CodeRefused(minute.refused(wait), minute.refusal, minute.refusal_values(wait))
 
     def _send_code(
         self,
@@ -502,24 +506,19 @@ class AccountService:
         with self.db.session() as session:
             latest = self._latest_code(session, phone or "", purpose, conversation)
             if latest is None or latest.used_at is not None:
-                raise CodeRejected("没有待使用的验证码，请让我重新发送。", final=True)
+                raise CodeRejected("checks.code_none", final=True)
             if latest.expires_at < now:
-                raise CodeRejected(
-                    f"验证码已过期（{minutes_of(CODE_LIFETIME)} 分钟内有效），请让我重新发送。", final=True
-                )
+                raise CodeRejected("checks.code_expired", final=True, minutes=minutes_of(CODE_LIFETIME))
             if latest.wrong_tries >= CODE_MAX_WRONG_TRIES:
-                raise CodeRejected("验证码输错次数太多，已失效，请让我重新发送。", final=True)
+                raise CodeRejected("checks.code_too_many_tries", final=True)
             if not hmac.compare_digest(latest.code_hash, self._code_mac(phone or "", code)):
                 latest.wrong_tries += 1
                 left = CODE_MAX_WRONG_TRIES - latest.wrong_tries
                 # Raised after the block: raising here would roll the count back.
                 if left == 0:
-                    wrong_try = CodeRejected(
-                        f"验证码不正确，已输错 {CODE_MAX_WRONG_TRIES} 次，这个验证码失效了，请让我重新发送。",
-                        final=True,
-                    )
+                    wrong_try = CodeRejected("checks.code_wrong_last", final=True, tries=CODE_MAX_WRONG_TRIES)
                 else:
-                    wrong_try = CodeRejected(f"验证码不正确，还可以再试 {left} 次。请核对短信后重新输入。", final=False)
+                    wrong_try = CodeRejected("checks.code_wrong", final=False, left=left)
             else:
                 latest.used_at = now
         if wrong_try is not None:
@@ -607,7 +606,7 @@ class AccountService:
         with self.db.session() as session:
             upload = session.get(Upload, upload_id)
         if upload is None or upload.sender_id != sender_id:
-            raise InvalidInput("没有找到这张照片，请重新上传。")
+            raise InvalidInput.of("checks.photo_not_found")
         return upload
 
     def photo_thumbnail(self, upload_id: str, sender_id: str) -> Optional[bytes]:
@@ -743,9 +742,9 @@ class AccountService:
             if account is None:
                 raise NotFound(f"no account {account_id}")
             if account.state == RealnameState.IN_REVIEW:
-                raise InvalidInput("这个账号已经有一份人工审核在进行中，请等待结果。")
+                raise InvalidInput.of("checks.review_already_open")
             if account.state.is_verified:
-                raise InvalidInput("这个账号已经通过实名认证，不需要人工审核。")
+                raise InvalidInput.of("checks.review_not_needed")
             review = ManualReview(
                 account_id=account_id,
                 front_upload_id=front_upload_id,
@@ -814,7 +813,7 @@ class AccountService:
                 raise NotFound("account or unit missing")
             admin_phone = unit.account.phone
             if not admin_phone:
-                raise InvalidInput("单位的法人账号没有预留手机号，没法发短信提醒，请直接联系单位管理员。")
+                raise InvalidInput.of("checks.admin_without_phone")
             limits.take(
                 session,
                 self.now(),

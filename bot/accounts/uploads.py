@@ -27,36 +27,49 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from PIL import Image, ImageFilter, ImageOps, JpegImagePlugin, UnidentifiedImageError
 from sqlalchemy import delete, func, select, union
 from sqlalchemy.orm import Session
 
 from bot import config
-from bot.accounts.checks import InvalidInput
+from bot.accounts.checks import InvalidInput, worded
 from bot.accounts.models import Appeal, ManualReview, Upload
+from bot.language import DEFAULT_LANGUAGE, tr
 
 _SIGNATURES = {
     b"\xff\xd8\xff": "image/jpeg",
     b"\x89PNG\r\n\x1a\n": "image/png",
 }
+# Files that are no photo but often sent as one: what they are, by catalogue key.
 _KNOWN_OTHERS = {
-    b"%PDF": "PDF 文档",
-    b"PK\x03\x04": "压缩包或 Office 文档",
-    b"GIF8": "GIF 动图",
-    b"RIFF": "WebP 或音视频文件",
-    b"\xd0\xcf\x11\xe0": "Word/Excel 文档",
+    b"%PDF": "uploads.kind_pdf",
+    b"PK\x03\x04": "uploads.kind_zip",
+    b"GIF8": "uploads.kind_gif",
+    b"RIFF": "uploads.kind_riff",
+    b"\xd0\xcf\x11\xe0": "uploads.kind_office",
 }
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
-PHOTO_FORMATS = "jpg、jpeg 或 png"  # what _SIGNATURES accepts, as users are told
 MEGABYTE = 1048576
-# The one refusal of a photo over MAX_UPLOAD_BYTES, wherever it is found too
-# large: here, by the Telegram channel (before downloading) and by the widget's
-# script (before uploading; it gets the text from the server, ``{size}`` left).
-PHOTO_TOO_LARGE = "照片太大：{size} MB，最大 {limit} MB。请压缩后重新选择。"
-EMPTY_FILE = "收到的文件是空的，请重新选择照片上传。"
-NOT_A_PHOTO = "这个文件不是照片，"
+
+
+def photo_formats(language: str) -> str:
+    """What _SIGNATURES accepts, as users of ``language`` are told ("jpg、jpeg 或 png")."""
+    return tr("uploads.photo_formats", language)
+
+
+PHOTO_FORMATS = photo_formats(DEFAULT_LANGUAGE)
+# The one refusal of a photo over MAX_UPLOAD_BYTES (uploads.too_large), wherever it is found
+# too large: here, by the Telegram channel (before downloading) and by the widget's script
+# (before uploading; it gets the text from the server, ``{size}`` left).
+SIZE_FIELD = "{size}"
+EMPTY_FILE = tr("uploads.empty", DEFAULT_LANGUAGE)
+# How a pixel count is said: Chinese counts in 万 (ten thousands), English in millions.
+PIXEL_COUNTS: Dict[str, Callable[[int], str]] = {
+    "zh": lambda pixels: f"{pixels // 10000} 万",
+    "en": lambda pixels: f"{pixels / 1_000_000:g} million",
+}
 
 
 def megabytes(size: int) -> str:
@@ -67,26 +80,35 @@ def megabytes(size: int) -> str:
     return str(int(value)) if value == int(value) else f"{value:.1f}"
 
 
-def photo_too_large(size: int, limit: int) -> str:
+def photo_too_large(size: int, limit: int, language: str = DEFAULT_LANGUAGE) -> str:
     """The refusal of a photo of ``size`` bytes over the ``limit``."""
-    return photo_too_large_template(limit).replace("{size}", megabytes(size))
+    return photo_too_large_template(limit, language).replace(SIZE_FIELD, megabytes(size))
 
 
-def photo_too_large_template(limit: int) -> str:
+def photo_too_large_template(limit: int, language: str = DEFAULT_LANGUAGE) -> str:
     """The refusal with the limit filled in and ``{size}`` left (for the widget's script)."""
-    return PHOTO_TOO_LARGE.replace("{limit}", megabytes(limit))
+    return tr("uploads.too_large", language, size=SIZE_FIELD, limit=megabytes(limit))
 
 
-def upload_refusals(limit: int) -> Dict[str, str]:
+def upload_refusals(limit: int, language: str = DEFAULT_LANGUAGE) -> Dict[str, str]:
     """The refusals the widget's script shows before uploading (``too_large`` with
     ``{size}`` left for the file's size), the same words as the server's."""
-    return {"too_large": photo_too_large_template(limit), "empty": EMPTY_FILE, "not_a_photo": not_a_photo()}
+    return {
+        "too_large": photo_too_large_template(limit, language),
+        "empty": tr("uploads.empty", language),
+        "not_a_photo": not_a_photo(language=language),
+    }
 
 
-def not_a_photo(other: Optional[str] = None) -> str:
-    """The refusal of a file that is no jpg or png (``other``: what it is, when known)."""
-    what = f"这个文件实际上是{other}，" if other else NOT_A_PHOTO
-    return what + f"只能上传 {PHOTO_FORMATS} 格式的证件照片（改文件后缀名没有用）。"
+def not_a_photo(other: Optional[str] = None, language: str = DEFAULT_LANGUAGE) -> str:
+    """The refusal of a file that is no jpg or png (``other``: the catalogue key of what it is, when known)."""
+    return _not_a_photo(other).text(language)
+
+
+def _not_a_photo(other: Optional[str]) -> InvalidInput:
+    if other:
+        return InvalidInput.of("uploads.not_a_photo_but", other=worded(other), formats=photo_formats)
+    return InvalidInput.of("uploads.not_a_photo", formats=photo_formats)
 
 
 # A photo worth reading needs at least a third of a bit per pixel even as a
@@ -110,13 +132,13 @@ def check_image(data: bytes, max_bytes: int) -> CheckedImage:
     """jpg/jpeg/png by content (whatever the file name says), at most ``max_bytes``
     and :func:`max_photo_pixels`; returns the photo cleaned (see the module docstring)."""
     if not data:
-        raise InvalidInput(EMPTY_FILE)
+        raise InvalidInput.of("uploads.empty")
     if len(data) > max_bytes:
-        raise InvalidInput(photo_too_large(len(data), max_bytes))
+        raise InvalidInput.of("uploads.too_large", size=megabytes(len(data)), limit=megabytes(max_bytes))
     content_type = next((kind for magic, kind in _SIGNATURES.items() if data.startswith(magic)), None)
     if content_type is None:
         other = next((kind for magic, kind in _KNOWN_OTHERS.items() if data.startswith(magic)), None)
-        raise InvalidInput(not_a_photo(other))
+        raise _not_a_photo(other)
     try:
         # Opening reads the header only: the size is known before any pixel is decoded.
         with Image.open(io.BytesIO(data)) as image:
@@ -130,19 +152,20 @@ def check_image(data: bytes, max_bytes: int) -> CheckedImage:
     except Image.DecompressionBombError:
         raise _too_many_pixels(max_bytes) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InvalidInput("这张照片已损坏或不完整，无法打开，请重新拍照上传。") from None
+        raise InvalidInput.of("uploads.damaged") from None
     return CheckedImage(content_type, cleaned)
 
 
 def _check_pixels(width: int, height: int, max_bytes: int) -> None:
     if width * height > max_photo_pixels(max_bytes):
-        raise _too_many_pixels(max_bytes, f"（{width}×{height} 像素）")
+        raise _too_many_pixels(max_bytes, worded("uploads.pixel_size", width=width, height=height))
 
 
-def _too_many_pixels(max_bytes: int, shown: str = "") -> InvalidInput:
-    limit = max_photo_pixels(max_bytes) // 10000
-    return InvalidInput(
-        f"这张照片的尺寸太大{shown}，最多 {limit} 万像素。请用手机正常拍照（不要用超高像素模式）或缩小后再上传。"
+def _too_many_pixels(max_bytes: int, shown: Any = "") -> InvalidInput:
+    """``shown``: the photo's size in pixels (a ``Worded``), when known."""
+    pixels = max_photo_pixels(max_bytes)
+    return InvalidInput.of(
+        "uploads.too_many_pixels", shown=shown, limit=lambda language: PIXEL_COUNTS[language](pixels)
     )
 
 
@@ -188,8 +211,8 @@ def masked_thumbnail(data: bytes) -> bytes:
 QUOTA_WINDOW = timedelta(hours=1)
 
 
-def _window_text() -> str:
-    return f"{int(QUOTA_WINDOW.total_seconds() // 3600)} 小时"
+def _window_hours() -> int:
+    return int(QUOTA_WINDOW.total_seconds() // 3600)
 
 
 @dataclass(frozen=True)
@@ -237,10 +260,12 @@ class UploadStore:
             )
         ).one()
         if count >= self.quota.per_conversation:
-            raise InvalidInput(
-                f"这次对话在 {_window_text()}内已经上传了 {count} 张照片，达到了上限"
-                f"（每 {_window_text()}最多 {self.quota.per_conversation} 张）。"
-                f"请 {_minutes_until(first + QUOTA_WINDOW, now)} 分钟后再上传；已上传的照片仍然有效。"
+            raise InvalidInput.of(
+                "uploads.quota_conversation",
+                hours=_window_hours(),
+                count=count,
+                limit=self.quota.per_conversation,
+                minutes=_minutes_until(first + QUOTA_WINDOW, now),
             )
         total, first = session.execute(
             select(func.coalesce(func.sum(Upload.size), 0), func.min(Upload.created_at)).where(
@@ -249,7 +274,7 @@ class UploadStore:
         ).one()
         if total + size > self.quota.bytes_for_everyone:
             wait = _minutes_until(first + QUOTA_WINDOW, now) if first else _minutes_until(now + QUOTA_WINDOW, now)
-            raise InvalidInput(f"现在上传照片的人太多，暂时无法接收新照片，请 {wait} 分钟后再上传。")
+            raise InvalidInput.of("uploads.quota_everyone", minutes=wait)
 
     def save(
         self, session: Session, sender_id: str, data: bytes, original_name: Optional[str], now: datetime

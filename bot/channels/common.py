@@ -26,6 +26,7 @@ from bot import config
 from bot.accounts.checks import InvalidInput
 from bot.accounts.models import Upload
 from bot.accounts.uploads import megabytes
+from bot.language import language_of
 from bot.services import services
 
 SEND_FILE_TEXT = "/send_file"
@@ -59,14 +60,15 @@ async def store_upload(sender_id: str, data: bytes, original_name: Optional[str]
 
 
 async def stored_file_reply(request: Request, conversation: str) -> HTTPResponse:
-    """Stores the request's ``file`` for ``conversation`` and answers its upload id, or why not (400)."""
+    """Stores the request's ``file`` for ``conversation`` and answers its upload id, or why not (400),
+    in the language of the form's optional ``language`` field (Chinese without it)."""
     file = (request.files or {}).get("file")
     if file is None:
         return response.json({"error": "请选择要上传的照片（表单字段 file）。"}, status=400)
     try:
         upload = await store_upload(conversation, file.body, file.name)
     except InvalidInput as problem:
-        return response.json({"error": str(problem)}, status=400)
+        return response.json({"error": problem.text(language_of((request.form or {}).get("language")))}, status=400)
     return response.json({"upload_id": upload.id, "size": upload.size, "content_type": upload.content_type})
 
 

@@ -6,10 +6,11 @@
   session id; the upload belongs to ``widget:<session id>``) and answers
   ``{"upload_id": ...}``; the widget then sends ``/send_file`` with metadata
   ``{"upload_id": ...}``.  A refused file gets HTTP 400 and
-  ``{"error": "<reason in Chinese>"}``.  Browsers may post from the
-  assistant's own pages and from the sites in WIDGET_ALLOWED_ORIGINS; other
-  sites get HTTP 403.  REST clients upload to ``/webhooks/rest/upload``
-  (bot/channels/rest.py); both end in ``bot.channels.common.stored_file_reply``.
+  ``{"error": "<reason>"}``, in the form's optional ``language`` (``en``;
+  Chinese without it).  Browsers may post from the assistant's own pages
+  and from the sites in WIDGET_ALLOWED_ORIGINS; other sites get HTTP 403.
+  REST clients upload to ``/webhooks/rest/upload`` (bot/channels/rest.py);
+  both end in ``bot.channels.common.stored_file_reply``.
 * ``GET|POST /webhooks/account/reset?token=...``: the one-time password-reset
   page the assistant links to (HTML from ``bot/web/pages.py``). Passwords are
   typed only here, never in the chat.

@@ -33,6 +33,10 @@ ENUM_TABLES = {
     "bot.accounts.labels.ACCOUNT_KIND_LABELS": AccountKind,
     "bot.accounts.labels.ACCOUNT_KIND_WORDS": AccountKind,
     "bot.accounts.labels.ACCOUNT_KIND_HOLDERS": AccountKind,
+    # The catalogue keys of the tables users read (bot/catalogues/<language>/labels.yml).
+    "bot.accounts.labels.REALNAME_STATE_KEYS": RealnameState,
+    "bot.accounts.labels.DECISION_KEYS": Decision,
+    "bot.accounts.labels.ACCOUNT_KIND_HOLDER_KEYS": AccountKind,
     "bot.handoff.labels.REASON_LABELS": HandoffReason,
     "bot.handoff.labels.REASON_COLUMNS": HandoffReason,
     "bot.handoff.labels.CHANNEL_LABELS": None,

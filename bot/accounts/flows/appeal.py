@@ -4,19 +4,21 @@
 name (current or former: a former name is the rename case with its own
 documents), main agent's name, phone -> front and back photos -> a code to the
 new phone (it must receive the result) -> the appeal is filed; the review
-takes ``REVIEW_DURATION``.
+takes ``REVIEW_WORKING_DAYS`` (``diagnosis.review_duration``).
 """
 
 from __future__ import annotations
 
 from typing import Any, List, Mapping, Optional
 
+from bot.accounts.diagnosis import review_duration
 from bot.accounts.flows.base import Context, Outcome
 from bot.accounts.flows.flow import Flow
 from bot.accounts.flows.verification import Steps, verification_findings
 from bot.accounts.masking import mask_phone
 from bot.accounts.models import AccountKind
-from bot.accounts.service import REVIEW_DURATION, AppealDraft
+from bot.accounts.service import AppealDraft
+from bot.language import tr
 
 NATURAL_SLOTS = ("person_name", "doc_type", "doc_number", "phone", "photo_front", "photo_back")
 LEGAL_SLOTS = ("unit_name", "person_name", "phone", "photo_front", "photo_back")
@@ -40,7 +42,7 @@ def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
                 outcome,
                 phone,
                 "appeal",
-                f"已向 {mask_phone(phone)} 发送验证码，用来确认这个手机号能收到审核结果。",
+                tr("flows.appeal_code_sent", ctx.language, phone=mask_phone(phone)),
             )
         return "verification_code"
     file_appeal(steps, ctx, outcome)
@@ -63,8 +65,13 @@ def file_appeal(steps: Steps, ctx: Context, outcome: Outcome) -> None:
     )
     appeal = steps.service.create_appeal(draft, ctx.sender_id)
     outcome.say(
-        f"申诉已提交，编号 {appeal.number}。人工审核约 {REVIEW_DURATION}，结果（包括登录名）会短信发到 "
-        f"{mask_phone(appeal.phone)}。想查进度，随时对我说“我的申诉进度”。"
+        tr(
+            "flows.appeal_filed",
+            ctx.language,
+            number=appeal.number,
+            review=review_duration(ctx.language),
+            phone=mask_phone(appeal.phone),
+        )
     )
 
 

@@ -13,13 +13,15 @@ from typing import Any, List, Mapping, Optional, Sequence
 
 from bot import SUPPORT_PHONE
 from bot.accounts import checks
+from bot.accounts.diagnosis import review_duration
 from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.flows.flow import Flow
 from bot.accounts.flows.verification import FINISHED, HIDDEN_PHONE, NO_PHONE, Steps
-from bot.accounts.labels import DECISION_LABELS
+from bot.accounts.labels import decision_label
 from bot.accounts.masking import mask_phone
 from bot.accounts.models import Appeal, Decision
-from bot.accounts.service import CODE_LIFETIME, REVIEW_DURATION, REVIEW_WORKING_DAYS, minutes_of
+from bot.accounts.service import CODE_LIFETIME, REVIEW_WORKING_DAYS, minutes_of
+from bot.language import tr
 from bot.timezones import shown_time
 
 SHOWN_APPEALS = 5
@@ -32,7 +34,7 @@ def begin(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> bool:
     ctx.remember(started=True)
     appeals = steps.service.appeals_for(sender_id=turn.sender_id)
     if appeals:
-        outcome.say(appeal_lines(appeals))
+        outcome.say(appeal_lines(appeals, ctx.language))
     return bool(appeals)
 
 
@@ -41,7 +43,7 @@ def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
         return "account_ref"
     if not ctx.data.get("code_ok"):
         return "verification_code"
-    outcome.say(appeal_lines(steps.service.appeals_for(phone=ctx.data["appeal_phone"])))
+    outcome.say(appeal_lines(steps.service.appeals_for(phone=ctx.data["appeal_phone"]), ctx.language))
     return None
 
 
@@ -62,21 +64,33 @@ def lookup(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
         outcome,
         phone,
         "appeal_status",
-        f"如果有用这个号码提交的申诉，验证码已发到申诉时填写的手机 {HIDDEN_PHONE}"
-        f"（{minutes_of(CODE_LIFETIME)} 分钟内有效）。一直收不到验证码，说明没有查到用这个号码提交的申诉："
-        f"在平台页面上提交的申诉，结果会短信通知；超过 {REVIEW_WORKING_DAYS} 个工作日没有消息，"
-        f"请联系平台技术支持 {SUPPORT_PHONE}。",
+        tr(
+            "flows.appeal_status_code_sent",
+            ctx.language,
+            phone=HIDDEN_PHONE,
+            minutes=minutes_of(CODE_LIFETIME),
+            days=REVIEW_WORKING_DAYS,
+            support=SUPPORT_PHONE,
+        ),
         quiet=True,
     )
 
 
-def appeal_lines(appeals: Sequence[Appeal]) -> str:
+def appeal_lines(appeals: Sequence[Appeal], language: str) -> str:
     lines = []
     for appeal in appeals[:SHOWN_APPEALS]:
-        state = DECISION_LABELS[appeal.state]
-        reason = f"，原因：{appeal.reason}" if appeal.reason and appeal.state == Decision.REJECTED else ""
-        lines.append(f"申诉 {appeal.number}（{shown_time(appeal.created_at)} 提交）：{state}{reason}")
-    return "您的申诉：\n" + "\n".join(lines) + f"\n审核中的申诉约 {REVIEW_DURATION}出结果，结果短信通知。"
+        rejected = appeal.reason and appeal.state == Decision.REJECTED
+        lines.append(
+            tr(
+                "flows.appeal_line",
+                language,
+                number=appeal.number,
+                time=shown_time(appeal.created_at),
+                state=decision_label(appeal.state, language),
+                reason=tr("flows.appeal_reason", language, reason=appeal.reason) if rejected else "",
+            )
+        )
+    return tr("flows.appeal_lines", language, lines="\n".join(lines), review=review_duration(language))
 
 
 def findings(flow_data: Mapping[str, Any]) -> List[str]:

@@ -6,12 +6,17 @@ form's slots) and answering an ``Outcome``:
 
 * ``start`` when the flow begins (or is started again): the identity token,
   the flow's ``begin``, the values the first message already gave, then the
-  first question (with ``CANCEL_HINT``);
+  first question (with the cancel hint);
 * ``answer`` for the answer to the requested slot: a message that is no
   answer (取消, 转人工, an FAQ question, another problem) is ``rejected`` so
   the dialogue rules take over; otherwise the slot's reader
   (``readers.READERS``) reads it, and a wrong answer is explained and asked
   again;
+
+Everything the engine says is in the conversation's language
+(``Context.language``): the questions (``prompts``), the privacy notice, and
+an ``InvalidInput`` raised anywhere below, rendered by ``InvalidInput.text``
+(its catalogue key and values; a plain message as it is);
 * ``resume`` after an interruption: the pending question again.
 
 After every answer the running flow's ``next_step`` (``table.FLOWS``) names
@@ -35,7 +40,7 @@ from typing import Any, Callable, Dict, Optional
 from bot.accounts import checks
 from bot.accounts.checks import InvalidInput
 from bot.accounts.flows.base import Context, Outcome, Turn
-from bot.accounts.flows.prompts import CANCEL_HINT, asks_for_identity, privacy_notice, prompt
+from bot.accounts.flows.prompts import asks_for_identity, cancel_hint, privacy_notice, prompt
 from bot.accounts.flows.readers import READERS
 from bot.accounts.flows.table import FLOW_OF_INTENT, FLOWS
 from bot.accounts.flows.verification import Steps, looks_like_value
@@ -95,7 +100,7 @@ class FlowEngine:
             try:
                 READERS[slot](self.steps, ctx, Turn(text=value, sender_id=turn.sender_id), outcome)
             except InvalidInput as problem:
-                outcome.say(str(problem))
+                outcome.say(problem.text(ctx.language))
                 ctx.set(slot, None)
 
     def answer(self, slots: Dict[str, Any], slot: str, turn: Turn) -> Outcome:
@@ -106,7 +111,7 @@ class FlowEngine:
         try:
             READERS[slot](self.steps, ctx, turn, outcome)
         except InvalidInput as problem:
-            outcome.say(str(problem))
+            outcome.say(problem.text(ctx.language))
             if ctx.data.get("finished"):
                 return self._finish(ctx, outcome)
             return self._ask_again(ctx, outcome, slot)
@@ -147,7 +152,7 @@ class FlowEngine:
         try:
             next_slot = FLOWS[ctx.flow].next_step(self.steps, ctx, outcome)
         except InvalidInput as problem:  # the service refused the final step (e.g. no admin phone)
-            outcome.say(str(problem))
+            outcome.say(problem.text(ctx.language))
             return self._finish(ctx, outcome)
         if next_slot is None:
             return self._finish(ctx, outcome)
@@ -165,9 +170,9 @@ class FlowEngine:
 
     def _ask(self, ctx: Context, outcome: Outcome, slot: str, first: bool = False) -> Outcome:
         if asks_for_identity(ctx, slot) and self.steps.notice_due(ctx.sender_id):
-            outcome.say(privacy_notice())
+            outcome.say(privacy_notice(ctx.language))
         question = prompt(ctx, slot)
-        outcome.say(question["text"] + (CANCEL_HINT if first else ""), question.get("buttons"))
+        outcome.say(question["text"] + (cancel_hint(ctx.language) if first else ""), question.get("buttons"))
         outcome.slots = self.steps.signed(ctx)
         outcome.ask = slot
         return outcome
@@ -186,7 +191,10 @@ def _is_document_type(text: str) -> bool:
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][\w\-]{2,63}", re.ASCII)
-_KIND_WORDS = re.compile(r"单位|法人|公司|企业|机构|个人|自然人|自己|本人")
+_KIND_WORDS = re.compile(
+    r"单位|法人|公司|企业|机构|个人|自然人|自己|本人|unit|company|organi[sz]ation|legal|personal|individual|natural",
+    re.I,
+)
 # Answers with the shape of the value asked for: never a command, even when
 # the model reads "stop_it" as 取消 (a word typed alone is not an identifier).
 _VALUE_SHAPES: Dict[str, Callable[[str], bool]] = {
@@ -198,8 +206,9 @@ _VALUE_SHAPES: Dict[str, Callable[[str], bool]] = {
 # Answers the model may read as another request ("个人账号" as 忘记登录名, "人遗" as
 # a question) but which are plainly the answer to the question asked.
 _RECOGNISERS: Dict[str, Callable[[str], bool]] = {
-    "account_kind": lambda text: len(text) <= 8 and bool(_KIND_WORDS.search(text)),
-    "doc_type": lambda text: len(text) <= 16 and _is_document_type(text),
+    # English words are longer ("personalaccount" once normalised) than the Chinese ones.
+    "account_kind": lambda text: len(text) <= (24 if text.isascii() else 8) and bool(_KIND_WORDS.search(text)),
+    "doc_type": lambda text: len(text) <= (32 if text.isascii() else 16) and _is_document_type(text),
     "system_name": lambda text: len(text) <= 20 and find_system(text) is not None,
     "confirm_request": lambda text: len(text) <= 6,
 }

@@ -14,7 +14,8 @@ from bot.accounts import diagnosis
 from bot.accounts.flows.base import Context, Outcome
 from bot.accounts.flows.flow import Flow
 from bot.accounts.flows.verification import Steps, verification_findings
-from bot.accounts.systems import parse_system
+from bot.accounts.systems import parse_system, role_name
+from bot.language import tr
 
 
 def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
@@ -25,7 +26,8 @@ def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
         return "system_name"
     if "request" not in ctx.data:
         account = steps.service.account(account_id)
-        result = diagnosis.diagnose_grant(account, parse_system(ctx.slots["system_name"]), steps.today())
+        system = parse_system(ctx.slots["system_name"])
+        result = diagnosis.diagnose_grant(account, system, steps.today(), ctx.language)
         for finding in result.findings:
             outcome.say(finding)
         ctx.remember(request=result.request.__dict__ if result.request else None)
@@ -43,11 +45,10 @@ def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
             steps.requester(ctx),
         )
         outcome.say(
-            f"已给单位管理员（法人账号预留手机 {masked}）发短信，"
-            f"请他授予您“{request['role']}”角色。授权后重新登录即可。"
+            tr("flows.grant_sms_sent", ctx.language, phone=masked, role=role_name(request["role"], ctx.language))
         )
     else:
-        outcome.say("好的，不发短信。您也可以直接联系单位管理员办理授权。")
+        outcome.say(tr("flows.grant_no_sms", ctx.language))
     return None
 
 

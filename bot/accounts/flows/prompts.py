@@ -1,16 +1,23 @@
 """Every question the account flows ask, and the buttons they show.
 
 Contract: ``prompt(ctx, slot)`` is the question for ``slot`` in the running
-flow, as ``{"text": ..., "buttons": [...]}`` (buttons optional); the engine
-adds ``CANCEL_HINT`` to a flow's first question.  Every slot of ``FLOW_SLOTS``
-has a question here; ``account_ref`` is worded per flow (``ACCOUNT_REF_PROMPTS``,
+flow, in the conversation's language (``ctx.language``), as
+``{"text": ..., "buttons": [...]}`` (buttons optional); the engine adds
+``cancel_hint`` to a flow's first question.  Every slot of ``FLOW_SLOTS`` has a
+question here; ``account_ref`` is worded per flow (``ACCOUNT_REF_PROMPTS``,
 keyed by the flow's name in the table, "default" for the others).
 ``asks_for_identity`` says which questions ask for an identity number or a
 photo: the engine shows ``privacy_notice`` once per conversation before the
 first of them.
 
+Texts: catalogue keys (bot/catalogues/<language>/flows.yml), rendered by
+``tr``.  Buttons get a title in the conversation's language; their payloads
+never change (``button``): the readers understand the Chinese payload
+whatever the language.  ``CANCEL_HINT`` and the ``*_BUTTON`` constants are
+the Chinese ones, for callers without a conversation.
+
 Facts in questions are formatted from where they live, never copied: the
-photo formats (``uploads.PHOTO_FORMATS``) and the size limit (the
+photo formats (``uploads.photo_formats``) and the size limit (the
 ``MAX_UPLOAD_BYTES`` setting, read when the question is asked), the retention
 of the privacy notice (``RETENTION_DAYS``, the same way), the document
 types (``checks.DOCUMENT_TYPES``) and the systems (``systems.SYSTEMS``).
@@ -18,72 +25,90 @@ types (``checks.DOCUMENT_TYPES``) and the systems (``systems.SYSTEMS``).
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from bot import config
 from bot.accounts import checks
 from bot.accounts.flows.base import Context
 from bot.accounts.models import AccountKind
-from bot.accounts.systems import SYSTEMS
-from bot.accounts.uploads import PHOTO_FORMATS, megabytes
+from bot.accounts.systems import SYSTEMS, system_name
+from bot.accounts.uploads import megabytes, photo_formats
+from bot.language import DEFAULT_LANGUAGE, tr
 
-CANCEL_HINT = "（随时可以说“取消”）"
-APPEAL_BUTTON = {"title": "申诉找回账号", "payload": "/forgot_login_name"}
-RESET_BUTTON = {"title": "重置这个账号的密码", "payload": "/forgot_password"}
-HUMAN_BUTTON = {"title": "转人工客服", "payload": "/request_human"}
+# Buttons: the title's catalogue key and the payload (the same in every language).
+APPEAL = ("flows.button_appeal", "/forgot_login_name")
+RESET = ("flows.button_reset", "/forgot_password")
+HUMAN = ("flows.button_human", "/request_human")
+
+
+def button(title_key: str, payload: str, language: str) -> Dict[str, str]:
+    return {"title": tr(title_key, language), "payload": payload}
+
+
+def cancel_hint(language: str) -> str:
+    return tr("flows.cancel_hint", language)
+
+
+CANCEL_HINT = cancel_hint(DEFAULT_LANGUAGE)
+APPEAL_BUTTON = button(*APPEAL, DEFAULT_LANGUAGE)
+RESET_BUTTON = button(*RESET, DEFAULT_LANGUAGE)
+HUMAN_BUTTON = button(*HUMAN, DEFAULT_LANGUAGE)
 
 ACCOUNT_REF_PROMPTS = {
-    "reset": "请告诉我您的登录名（只含字母、数字和下划线）。",
-    "registered_id": "请告诉我提示已被注册的证件号码。",
-    "registered_unit": "请告诉我单位名称或统一社会信用代码。",
-    "registration": "请告诉我注册时填的登录名或证件号码，我查一下注册有没有成功。",
-    "torch": "请告诉我在火炬中心注册用的统一社会信用代码（企业）或手机号（个人）。",
-    "appeal_status": "请告诉我申诉时填写的手机号或证件号码。",
-    "default": "请告诉我您的登录名、证件号码或单位的统一社会信用代码，我先给账号的预留手机发验证码确认是您本人。",
+    "reset": "flows.ref_reset",
+    "registered_id": "flows.ref_registered_id",
+    "registered_unit": "flows.ref_registered_unit",
+    "registration": "flows.ref_registration",
+    "torch": "flows.ref_torch",
+    "appeal_status": "flows.ref_appeal_status",
+    "default": "flows.ref_default",
 }
-VERIFICATION_CODE_PROMPT = "请输入短信里的 6 位验证码（没收到可以说“重发”；手机号已经不用了请说“手机号不用了”）。"
-# The main agent of a unit account (account_kind legal) instead of the holder of a document.
-AGENT_NAME_PROMPT = "请告诉我主代办人的姓名（单位任意一人都可以，审核结果发给他）。"
 # What to photograph; ``photo_prompt`` adds the formats and the size limit.
-PHOTOS = {
-    "photo_front": "请上传本人签字的证件正面照片",
-    "photo_back": "请上传证件反面照片",
-}
+PHOTOS = {"photo_front": "flows.photo_front", "photo_back": "flows.photo_back"}
 # A unit's appeal: the same photos, and what a unit that changed its name sends instead (sealed
 # copies and the rename statement).  Said to every unit, never only to the units found under a
 # former name: that would tell, before any verification, which names were a registered unit's.
-UNIT_PHOTOS = {
-    "photo_front": "请上传本人签字的证件正面照片；单位改过名、按旧名称申诉的，"
-    "请上传证件正反面复印件（本人签字并加盖公章）的照片",
-    "photo_back": "请上传证件反面照片；单位改过名、按旧名称申诉的，请上传单位名称变更声明（加盖公章）的照片",
+UNIT_PHOTOS = {"photo_front": "flows.unit_photo_front", "photo_back": "flows.unit_photo_back"}
+# The questions of the other slots (person_name of a unit's appeal asks for the main agent).
+QUESTIONS = {
+    "account_kind": "flows.account_kind_prompt",
+    "person_name": "flows.person_name_prompt",
+    "doc_type": "flows.doc_type_prompt",
+    "doc_number": "flows.doc_number_prompt",
+    "phone": "flows.phone_prompt",
+    "unit_name": "flows.unit_name_prompt",
+    "system_name": "flows.system_name_prompt",
+    "confirm_request": "flows.confirm_request_prompt",
+    "verification_code": "flows.code_prompt",
 }
-PROMPTS: Dict[str, Dict[str, Any]] = {
-    "account_kind": {
-        "text": "您要找回的是个人（自然人）账号，还是单位（法人）账号？",
-        "buttons": [{"title": "个人账号", "payload": "个人账号"}, {"title": "单位账号", "payload": "单位账号"}],
-    },
-    "person_name": {"text": "请告诉我证件上的姓名。"},
-    "doc_type": {
-        "text": "请选择证件类型：",
-        "buttons": [{"title": doc.name, "payload": doc.name} for doc in checks.DOCUMENT_TYPES],
-    },
-    "doc_number": {"text": "请输入证件号码。"},
-    "phone": {"text": "请输入现在能收短信的手机号，审核结果和登录名会发到这个号码。"},
-    "unit_name": {"text": "请输入注册单位账号时用的单位全称（改过名的请用旧名称）。"},
-    "system_name": {
-        "text": "您要进入哪个系统？",
-        "buttons": [{"title": system.name, "payload": system.name} for system in SYSTEMS],
-    },
-    "confirm_request": {
-        "text": "要我给单位管理员发短信，请他为您授权吗？",
-        "buttons": [{"title": "发短信提醒", "payload": "发"}, {"title": "不用", "payload": "不用"}],
-    },
-}
+AGENT_NAME_PROMPT = "flows.agent_name_prompt"
+
+
+def _buttons(slot: str, language: str) -> List[Dict[str, str]]:
+    """The answers offered with a question: titles in ``language``, payloads the readers' Chinese."""
+    if slot == "account_kind":
+        return [
+            {"title": tr("flows.button_natural", language), "payload": "个人账号"},
+            {"title": tr("flows.button_legal", language), "payload": "单位账号"},
+        ]
+    if slot == "doc_type":
+        return [
+            {"title": checks.document_type_name(doc.name, language), "payload": doc.name}
+            for doc in checks.DOCUMENT_TYPES
+        ]
+    if slot == "system_name":
+        return [{"title": system_name(system, language), "payload": system.name} for system in SYSTEMS]
+    if slot == "confirm_request":
+        return [
+            {"title": tr("flows.button_send", language), "payload": "发"},
+            {"title": tr("flows.button_no_send", language), "payload": "不用"},
+        ]
+    return []
 
 
 # Questions that ask for an identity number or a photo of a document: the first of them in a
 # conversation comes after the privacy notice.  account_ref asks for one in the flows whose
-# question (ACCOUNT_REF_PROMPTS) names 证件号码.
+# question (ACCOUNT_REF_PROMPTS) names a document number.
 IDENTITY_QUESTIONS = frozenset({"doc_number", "photo_front", "photo_back"})
 ACCOUNT_REF_ASKS_DOCUMENT = frozenset({"registered_id", "registration", "appeal_status", "default"})
 
@@ -95,34 +120,34 @@ def asks_for_identity(ctx: Context, slot: str) -> bool:
     return slot in IDENTITY_QUESTIONS
 
 
-def privacy_notice() -> str:
+def privacy_notice(language: str = DEFAULT_LANGUAGE) -> str:
     """What is used for what and kept how long, from ``RETENTION_DAYS`` as it is now."""
-    return (
-        "个人信息提示：您提供的证件号码、手机号和证件照片只用于核实身份、办理这次业务；"
-        "对话记录里只保存打码后的号码，对话和照片保存 "
-        f"{config.get_int('RETENTION_DAYS')} 天后删除。"
+    return tr("flows.privacy_notice", language, days=config.get_int("RETENTION_DAYS"))
+
+
+def upload_rule(language: str = DEFAULT_LANGUAGE) -> str:
+    """ "（jpg、jpeg 或 png，不超过 1 MB）": what the upload accepts, from the setting as it is now."""
+    return tr(
+        "flows.upload_rule",
+        language,
+        formats=photo_formats(language),
+        size=megabytes(config.get_int("MAX_UPLOAD_BYTES")),
     )
 
 
-def upload_rule() -> str:
-    """ "（jpg、jpeg 或 png，不超过 1 MB）": what the upload accepts, from the setting as it is now."""
-    return f"（{PHOTO_FORMATS}，不超过 {megabytes(config.get_int('MAX_UPLOAD_BYTES'))} MB）"
-
-
-def photo_prompt(slot: str, unit: bool) -> Dict[str, Any]:
-    return {"text": (UNIT_PHOTOS if unit else PHOTOS)[slot] + upload_rule() + "。"}
+def photo_prompt(slot: str, unit: bool, language: str = DEFAULT_LANGUAGE) -> Dict[str, Any]:
+    return {"text": tr((UNIT_PHOTOS if unit else PHOTOS)[slot], language, rule=upload_rule(language))}
 
 
 def prompt(ctx: Context, slot: str) -> Dict[str, Any]:
-    """The question for ``slot`` in the running flow (``ctx.flow``)."""
+    """The question for ``slot`` in the running flow (``ctx.flow``), in ``ctx.language``."""
+    language = ctx.language
     if slot == "account_ref":
-        return {"text": ACCOUNT_REF_PROMPTS.get(ctx.flow, ACCOUNT_REF_PROMPTS["default"])}
-    if slot == "verification_code":
-        return {"text": VERIFICATION_CODE_PROMPT}
+        return {"text": tr(ACCOUNT_REF_PROMPTS.get(ctx.flow, ACCOUNT_REF_PROMPTS["default"]), language)}
     if slot in PHOTOS:
-        return photo_prompt(
-            slot, unit=ctx.flow == "appeal" and ctx.slots.get("account_kind") == AccountKind.LEGAL.value
-        )
+        unit = ctx.flow == "appeal" and ctx.slots.get("account_kind") == AccountKind.LEGAL.value
+        return photo_prompt(slot, unit, language)
     if slot == "person_name" and ctx.slots.get("account_kind") == AccountKind.LEGAL.value:
-        return {"text": AGENT_NAME_PROMPT}
-    return PROMPTS[slot]
+        return {"text": tr(AGENT_NAME_PROMPT, language)}
+    buttons = _buttons(slot, language)
+    return {"text": tr(QUESTIONS[slot], language), **({"buttons": buttons} if buttons else {})}

@@ -3,7 +3,9 @@
 Contract: ``READERS`` has one reader for every slot of ``FLOW_SLOTS``.  A
 reader ``(steps, ctx, turn, outcome)`` sets its slot (and flow_data), may say
 something, and raises ``InvalidInput`` with the reason when the answer cannot
-be used (the engine says it and asks again).  The ``account_ref`` answer is
+be used (the engine says it, in the conversation's language, and asks again).
+Answers are read in either language: the Chinese words, the buttons' Chinese
+payloads, and the English words a user of the English conversation types.  The ``account_ref`` answer is
 read by the running flow's own lookup (``Flow.lookup``), or by the shared
 ``verification.lookup_account``.
 """
@@ -30,14 +32,22 @@ def take_account_ref(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -
     ctx.set("account_ref", "given")
 
 
+LEGAL_WORDS = re.compile(
+    r"单位|法人|公司|企业|机构|\b(?:unit|company|organi[sz]ation|legal|enterprise|institute|institution|employer)\b",
+    re.I,
+)
+NATURAL_WORDS = re.compile(r"个人|自然人|自己|本人|\b(?:personal|individual|natural|private|myself|my own)\b", re.I)
+
+
 def take_account_kind(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
     text = checks.normalise(turn.text)
-    if re.search(r"单位|法人|公司|企业|机构", text):
+    said = (text, turn.text or "")  # English words by their word boundaries, in the text as typed
+    if any(LEGAL_WORDS.search(version) for version in said):
         ctx.set("account_kind", AccountKind.LEGAL.value)
-    elif re.search(r"个人|自然人|自己|本人", text):
+    elif any(NATURAL_WORDS.search(version) for version in said):
         ctx.set("account_kind", AccountKind.NATURAL.value)
     else:
-        raise InvalidInput("请选择：个人（自然人）账号，还是单位（法人）账号？")
+        raise InvalidInput.of("flows.kind_invalid")
 
 
 def take_person_name(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
@@ -70,10 +80,10 @@ def take_unit_name(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> 
 def _take_photo(steps: Steps, ctx: Context, turn: Turn, slot: str) -> None:
     upload_id = turn.metadata.get("upload_id")
     if not upload_id:
-        raise InvalidInput("这一步需要上传照片，而不是文字。")
+        raise InvalidInput.of("flows.photo_needed")
     upload = steps.service.upload_of_sender(str(upload_id), turn.sender_id)
     if upload.id in (ctx.slots.get("photo_front"), ctx.slots.get("photo_back")):
-        raise InvalidInput("这张照片刚才已经上传过了，请上传另一面。")
+        raise InvalidInput.of("flows.photo_repeated")
     ctx.set(slot, upload.id)
 
 
@@ -91,12 +101,12 @@ def take_system_name(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -
 
 def take_confirm_request(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
     text = checks.normalise(turn.text)
-    if turn.intent == "affirm" or re.search(r"^(好|是|要|可以|发|行|嗯|ok)", text, re.I):
+    if turn.intent == "affirm" or re.search(r"^(好|是|要|可以|发|行|嗯|ok|yes|yeah|yep|sure|send|please)", text, re.I):
         ctx.set("confirm_request", "yes")
-    elif turn.intent == "deny" or re.search(r"^(不|别|算了|no)", text, re.I):
+    elif turn.intent == "deny" or re.search(r"^(不|别|算了|no|don'?t|dont)", text, re.I):
         ctx.set("confirm_request", "no")
     else:
-        raise InvalidInput("请回答“发”或“不用”。")
+        raise InvalidInput.of("flows.confirm_invalid")
 
 
 READERS: Dict[str, Reader] = {

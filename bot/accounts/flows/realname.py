@@ -13,9 +13,11 @@ from bot.accounts import diagnosis
 from bot.accounts.diagnosis import RealnameNext
 from bot.accounts.flows.base import Context, Outcome
 from bot.accounts.flows.flow import Flow
-from bot.accounts.flows.prompts import APPEAL_BUTTON, HUMAN_BUTTON
+from bot.accounts.flows.prompts import APPEAL, HUMAN, button
 from bot.accounts.flows.verification import Steps, verification_findings
-from bot.accounts.service import REVIEW_DURATION
+from bot.accounts.labels import realname_state_label
+from bot.accounts.models import RealnameState
+from bot.language import tr
 
 PHOTO_SLOTS = ("photo_front", "photo_back")
 # The diagnosis in words, for the agent.
@@ -36,11 +38,11 @@ def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
     if not ctx.data.get("diagnosed"):
         account = steps.service.account(account_id)
         holders = steps.service.document_holders(account.doc_number) if account.doc_number else []
-        result = diagnosis.diagnose_realname(account, holders, steps.today())
+        result = diagnosis.diagnose_realname(account, holders, steps.today(), ctx.language)
         ctx.remember(diagnosed=result.next.value)
         buttons = {
-            RealnameNext.HUMAN: [HUMAN_BUTTON],
-            RealnameNext.OTHER_ACCOUNT: [APPEAL_BUTTON],
+            RealnameNext.HUMAN: [button(*HUMAN, ctx.language)],
+            RealnameNext.OTHER_ACCOUNT: [button(*APPEAL, ctx.language)],
         }.get(result.next)
         for finding in result.findings[:-1]:
             outcome.say(finding)
@@ -52,8 +54,12 @@ def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
             return slot
     steps.service.open_review(account_id, ctx.slots["photo_front"], ctx.slots["photo_back"], ctx.sender_id)
     outcome.say(
-        "已为您提交人工审核，账号状态现在是“实名认证审核中”。"
-        f"审核约 {REVIEW_DURATION}，结果短信通知，期间不需要重复提交。"
+        tr(
+            "flows.review_opened",
+            ctx.language,
+            state=realname_state_label(RealnameState.IN_REVIEW, ctx.language),
+            review=diagnosis.review_duration(ctx.language),
+        )
     )
     return None
 

@@ -15,39 +15,41 @@ from typing import Any, List, Mapping, Optional
 from bot.accounts import checks
 from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.flows.flow import Flow
-from bot.accounts.flows.prompts import RESET_BUTTON
+from bot.accounts.flows.prompts import RESET, button
 from bot.accounts.flows.verification import Steps, verification_findings
-from bot.accounts.labels import ACCOUNT_KIND_HOLDERS
+from bot.accounts.labels import kind_holder_label
 from bot.accounts.masking import mask_login_name, mask_phone
+from bot.language import tr
 
 
 def _show_holder(steps: Steps, ctx: Context, outcome: Outcome, what: str) -> Optional[str]:
-    """Once verified: the account that holds the document (``what`` 证件) or the unit (单位)."""
+    """Once verified: the account that holds the document or the unit (``what``: the catalogue key of the word)."""
     account_id = steps.account_in_question(ctx)
     if account_id is None:
         return steps.needs_verification(ctx)
     account = steps.service.account(account_id)
-    kind = ACCOUNT_KIND_HOLDERS[account.kind]
     if ctx.data.get("renamed"):
-        outcome.say(
-            "您给的是单位改名前的名称：单位账号仍以旧名称登记。找回账号后可在 修改法人信息 里更新名称；"
-            "申诉时用旧名称，并上传单位名称变更声明（加盖公章）。"
-        )
+        outcome.say(tr("flows.former_unit_name", ctx.language))
     outcome.say(
-        f"这个{what}已经登记在{kind} "
-        f"{mask_login_name(account.login_name)} 上，预留手机 {mask_phone(account.phone)}。"
-        "请不要再注册新账号，直接用这个账号；密码不记得可以马上重置。",
-        [RESET_BUTTON],
+        tr(
+            "flows.holder",
+            ctx.language,
+            what=tr(what, ctx.language),
+            kind=kind_holder_label(account.kind, ctx.language),
+            login=mask_login_name(account.login_name),
+            phone=mask_phone(account.phone),
+        ),
+        [button(*RESET, ctx.language)],
     )
     return None
 
 
 def next_step_id(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
-    return _show_holder(steps, ctx, outcome, "证件")
+    return _show_holder(steps, ctx, outcome, "flows.what_document")
 
 
 def next_step_unit(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
-    return _show_holder(steps, ctx, outcome, "单位")
+    return _show_holder(steps, ctx, outcome, "flows.what_unit")
 
 
 def lookup_id(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:

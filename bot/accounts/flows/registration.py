@@ -14,12 +14,13 @@ from typing import Any, List, Mapping, Optional
 from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.flows.flow import Flow
 from bot.accounts.flows.verification import Steps, parse_reference, verification_findings
+from bot.language import tr
 
 
 def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
     if steps.account_in_question(ctx) is None:
         return steps.needs_verification(ctx)
-    outcome.say("查到了：这个账号已经注册成功，最后一步的乱码不影响注册结果，直接登录即可（建议用最新版谷歌浏览器）。")
+    outcome.say(tr("flows.registration_done", ctx.language))
     return None
 
 
@@ -28,7 +29,7 @@ def lookup(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
     steps.take_lookup(ctx)
     accounts = steps.service.accounts_for_reference(reference)
     steps.start_verification(ctx, accounts[0] if accounts else None, outcome, purpose="registration")
-    outcome.say("一直收不到验证码，多半是注册没有完成：请换用最新版谷歌浏览器重新注册。")
+    outcome.say(tr("flows.registration_no_code", ctx.language))
 
 
 def findings(flow_data: Mapping[str, Any]) -> List[str]:

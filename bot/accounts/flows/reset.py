@@ -2,8 +2,9 @@
 
 The link is valid for ``RESET_LINK_LIFETIME`` and opens the project's own
 page, which checks ``PASSWORD_RULE``; the password never travels through the
-chat.  No login name, or no reserved phone: the appeal.  An unknown login name
-gets the same answer as a known one (verification.py): the code never comes.
+chat.  The page is Chinese; the English message says what is on it.  No
+login name, or no reserved phone: the appeal.  An unknown login name gets
+the same answer as a known one (verification.py): the code never comes.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import re
 from typing import Any, List, Mapping, Optional
 
 from bot.accounts import checks
-from bot.accounts.checks import PASSWORD_RULE, InvalidInput
+from bot.accounts.checks import InvalidInput, password_rule
 from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.flows.flow import Flow
 from bot.accounts.flows.verification import Steps, looks_like_value, verification_findings
 from bot.accounts.masking import mask_login_name
 from bot.accounts.service import RESET_LINK_LIFETIME, minutes_of
+from bot.language import tr
 
 
 def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
@@ -27,9 +29,14 @@ def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
     account = steps.service.account(account_id)
     link = steps.service.create_reset_link(account_id, actor=f"assistant:{ctx.sender_id}")
     outcome.say(
-        f"请在 {minutes_of(RESET_LINK_LIFETIME)} 分钟内打开下面的链接，"
-        f"为账号 {mask_login_name(account.login_name)} 设置新密码（链接只能用一次）：\n{link}\n"
-        f"{PASSWORD_RULE}密码只在那个页面上输入，请不要发在对话里。"
+        tr(
+            "flows.reset_link",
+            ctx.language,
+            minutes=minutes_of(RESET_LINK_LIFETIME),
+            login=mask_login_name(account.login_name),
+            link=link,
+            rule=password_rule(ctx.language),
+        )
     )
     return None
 
@@ -37,7 +44,7 @@ def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
 def lookup(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
     """The login name (only a login name: a number means the user does not know it)."""
     if looks_like_value(turn.text) and not re.fullmatch(r"\w+", checks.normalise(turn.text), re.ASCII):
-        raise InvalidInput("重置密码需要的是登录名。登录名忘了，请说“忘记登录名”，我带您申诉找回。")
+        raise InvalidInput.of("flows.reset_needs_login_name")
     login_name = checks.parse_login_name(turn.text)
     steps.take_lookup(ctx)
     # Found or not, the same answer (a code "if the account exists"): nothing tells which.

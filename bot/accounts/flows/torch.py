@@ -22,7 +22,7 @@ def next_step(steps: Steps, ctx: Context, outcome: Outcome) -> Optional[str]:
     if account_id is None:
         return steps.needs_verification(ctx)
     account = steps.service.account(account_id)
-    outcome.say(diagnosis.torch_explanation(account))
+    outcome.say(diagnosis.torch_explanation(account, ctx.language))
     return None
 
 

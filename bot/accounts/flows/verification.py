@@ -53,19 +53,20 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 from bot import config
 from bot.accounts import checks, identity
 from bot.accounts.checks import InvalidInput
+from bot.accounts.diagnosis import review_duration
 from bot.accounts.flows import privacy
 from bot.accounts.flows.base import Context, Outcome, Turn
 from bot.accounts.masking import mask_phone
 from bot.accounts.models import Account
 from bot.accounts.service import (
     CODE_LIFETIME,
-    REVIEW_DURATION,
     AccountService,
     CodeRefused,
     CodeRejected,
     Requester,
     minutes_of,
 )
+from bot.language import DEFAULT_LANGUAGE, tr
 from bot.timezones import local_time, support_zone
 
 VERIFIED_FOR = timedelta(minutes=30)
@@ -73,8 +74,18 @@ VERIFIED_FOR = timedelta(minutes=30)
 HIDDEN_PHONE = "1**********"
 # code_phone when the lookup found no account, or one without a reserved phone: no SMS goes out.
 NO_PHONE = "none"
-RESEND_WORDS = re.compile(r"重发|重新发|再发|没收到|没有收到")
-LOST_PHONE_WORDS = re.compile(r"不用了|停机|换号|换了号|丢了|注销|不是我的|收不到")
+# What users say, in Chinese or English, to get a new code, or when the reserved phone is gone.
+RESEND_WORDS = re.compile(
+    r"重发|重新发|再发|没收到|没有收到|resend|send (?:it |the code )?again|new code|"
+    r"(?:didn'?t|did not|haven'?t|have not|never) (?:get|got|receive)|not (?:received|arrived)|no sms",
+    re.I,
+)
+LOST_PHONE_WORDS = re.compile(
+    r"不用了|停机|换号|换了号|丢了|注销|不是我的|收不到|no longer (?:use|have)|don'?t (?:use|have) (?:that|this|the) "
+    r"(?:phone|number)|lost (?:my |the )?phone|changed (?:my |the )?(?:phone|number)|not my (?:phone|number)|"
+    r"(?:can'?t|cannot) receive|number is (?:gone|cancelled|canceled|deactivated)|old (?:phone|number)",
+    re.I,
+)
 FINISHED = "已给出最后的答复，流程到此结束"
 SIGNATURE_KEY = "_signature"  # flow_data's own HMAC
 # When VERIFICATION_SIGNING_KEY is empty (tests, a Python shell): one key for this process.
@@ -277,7 +288,7 @@ class Steps:
             return
         phone = account.phone if account is not None else None
         ctx.remember(target=account.id if account else None, code_phone=phone or NO_PHONE, purpose=purpose)
-        self.send_code(ctx, outcome, phone, purpose, lookup_code_sent(), quiet=True)
+        self.send_code(ctx, outcome, phone, purpose, lookup_code_sent(ctx.language), quiet=True)
 
     def send_code(
         self, ctx: Context, outcome: Outcome, phone: Optional[str], purpose: str, sent_text: str, quiet: bool = False
@@ -289,17 +300,13 @@ class Steps:
             outcome.say(sent_text)
             return True
         except CodeRefused as refusal:
-            outcome.say(str(refusal))
+            outcome.say(refusal.text(ctx.language))
             return False
 
 
-def lookup_code_sent() -> str:
+def lookup_code_sent(language: str = DEFAULT_LANGUAGE) -> str:
     """What a lookup answers, found or not."""
-    return (
-        f"如果账号存在，为确认是您本人，6 位验证码已发到该账号的预留手机 {HIDDEN_PHONE}"
-        f"（{minutes_of(CODE_LIFETIME)} 分钟内有效）。收不到验证码：可能没有这个账号，"
-        "或账号没有预留手机号、号码已不用，请说“手机号不用了”改走申诉找回。"
-    )
+    return tr("flows.lookup_code_sent", language, phone=HIDDEN_PHONE, minutes=minutes_of(CODE_LIFETIME))
 
 
 def take_verification_code(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
@@ -310,34 +317,32 @@ def take_verification_code(steps: Steps, ctx: Context, turn: Turn, outcome: Outc
     """
     if not ctx.data.get("code_phone"):  # no code of this flow (flow_data was not ours): start again
         ctx.remember(finished=True)
-        raise InvalidInput("这次办理的验证已失效，请重新开始办理（例如再说一次您遇到的问题）。")
+        raise InvalidInput.of("flows.verification_expired")
     code_phone, purpose = ctx.data["code_phone"], ctx.data.get("purpose", "verify")
     phone = None if code_phone == NO_PHONE else code_phone
     hidden = "target" in ctx.data or bool(ctx.data.get("hidden"))
     shown = HIDDEN_PHONE if hidden else mask_phone(phone)
     if "target" in ctx.data and LOST_PHONE_WORDS.search(turn.text or ""):
         ctx.remember(finished=True)
-        raise InvalidInput(
-            "预留手机号用不了，就没法用短信确认身份，也不能用“登录名重置密码”。"
-            f"请走申诉找回：用现在的手机号和证件照片提交，人工审核约 {REVIEW_DURATION}。"
-        )
+        raise InvalidInput.of("flows.lost_phone", review=review_duration)
     if RESEND_WORDS.search(turn.text or ""):
-        steps.send_code(ctx, outcome, phone, purpose, f"已重新发送验证码到 {shown}。", quiet=hidden)
-        raise InvalidInput("请输入新收到的 6 位验证码。")
+        steps.send_code(ctx, outcome, phone, purpose, tr("flows.code_resent", ctx.language, phone=shown), quiet=hidden)
+        raise InvalidInput.of("flows.enter_new_code")
     code = checks.parse_code(turn.text)
     try:
         steps.service.check_code(phone, purpose, code, ctx.sender_id)
     except CodeRejected as rejection:
         if rejection.final:
-            if steps.send_code(ctx, outcome, phone, purpose, f"{rejection} 我已重新发送到 {shown}。", quiet=hidden):
-                raise InvalidInput("请输入新收到的 6 位验证码。") from None
-            raise InvalidInput(str(rejection)) from None  # nothing new was sent: the old code is dead
+            resent = tr("flows.code_rejected_resent", ctx.language, rejection=rejection.text(ctx.language), phone=shown)
+            if steps.send_code(ctx, outcome, phone, purpose, resent, quiet=hidden):
+                raise InvalidInput.of("flows.enter_new_code") from None
+            raise rejection from None  # nothing new was sent: the old code is dead
         raise
     ctx.set("verification_code", "accepted")
     if ctx.data.get("target"):
         steps.mark_verified(ctx, ctx.data["target"], "sms_code")
     ctx.remember(code_ok=True)
-    outcome.say("验证通过。")
+    outcome.say(tr("flows.code_accepted", ctx.language))
 
 
 # -- the account lookup ---------------------------------------------------------------
@@ -353,13 +358,14 @@ def lookup_account(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> 
 
 
 def parse_reference(text: str) -> str:
-    value = checks.normalise(text)
+    label = r"login\s*name|user\s*name|account|id(?:\s+number)?|(?:passport|document|phone|mobile)(?:\s+number)?"
+    value = checks.normalise(checks.strip_english_label(text, label))
     value = re.sub(
         r"^(?:我的)?(?:登录名|用户名|账号|帐号|证件号码?|身份证号码?|手机号?|信用代码)" r"(?:是|为)?[:：]?", "", value
     )
-    checks.refuse_forbidden(value, "号码")
+    checks.refuse_forbidden(value, "checks.field_number")
     if not re.fullmatch(r"[\w\-]{3,64}", value, re.ASCII):
-        raise InvalidInput("请输入登录名、证件号码、手机号或统一社会信用代码（只含字母、数字、下划线）。")
+        raise InvalidInput.of("flows.reference_invalid")
     return value
 
 
