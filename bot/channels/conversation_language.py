@@ -22,6 +22,14 @@ from bot.language import LANGUAGE_SLOT, LANGUAGES, language_of
 logger = logging.getLogger(__name__)
 
 
+def current_app() -> Optional[Sanic]:
+    """The process's Sanic app (the Rasa server), None without one (unit tests)."""
+    try:
+        return Sanic.get_app()
+    except Exception:  # noqa: BLE001 - no registered app, or several (tests)
+        return None
+
+
 def slot_language(tracker: Any) -> Optional[str]:
     """The conversation's language slot, or None when it was never set."""
     value = tracker.get_slot(LANGUAGE_SLOT) if tracker is not None else None

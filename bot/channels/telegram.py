@@ -21,6 +21,15 @@ answers 503 with Retry-After, and Telegram delivers the update again later
 (nothing is lost; polling fetches the next batch only when one is handled).  Commands are
 mapped to intents here, because Rasa would read any ``/word`` as an intent.
 Sending, with its retry rules, is in ``telegram_delivery.py``.
+
+Languages (bot/language.py): at start-up the command menu is registered
+(``setMyCommands``) in Chinese for every client and in English for clients set
+to English (``language_code``); one try each, a failure is only logged (the
+commands work without the menu).  What the channel says itself (an unknown
+command, an unsupported message, a failed download, an expired button) is in
+the conversation's language: the tracker's ``language`` slot, else the Telegram
+client's language.  A message of buttons only gets a line in both languages
+(it comes from Rasa's output, where the conversation is not at hand).
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import (
     Bot,
+    BotCommand,
     CallbackQuery,
     Document,
     InlineKeyboardButton,
@@ -51,6 +61,7 @@ from telegram import (
     Message,
     PhotoSize,
     Update,
+    User,
 )
 from telegram.constants import ChatAction, ChatType
 from telegram.error import InvalidToken, RetryAfter, TelegramError
@@ -61,8 +72,10 @@ from bot.accounts.uploads import photo_too_large
 from bot.channels.client_address import CLIENT_ADDRESS_METADATA
 from bot.channels.common import SEND_FILE_TEXT, store_upload, upload_metadata
 from bot.channels.conversation_ids import TELEGRAM, local_id, telegram_conversation
+from bot.channels.conversation_language import current_app, stored_language
 from bot.channels.telegram_delivery import Undelivered, deliver, retry_after_seconds, split_text
 from bot.channels.turns import BUSY_TEXT, TURNS, Outcome, intake
+from bot.language import DEFAULT_LANGUAGE, LANGUAGES, language_of, tr
 
 logger = logging.getLogger(__name__)
 
@@ -86,17 +99,27 @@ _COMMAND_PATTERN = re.compile(r"^/([A-Za-z0-9_]+)(?:@[A-Za-z0-9_]+)?(?:\s|$)")
 
 COMMANDS = {"start": "/greet", "help": "/greet", "restart": "/restart", "human": "/request_human"}
 
-UNKNOWN_COMMAND_TEXT = (
-    "没有这个命令。可以用的命令有：\n"
-    "/start 或 /help：常见问题\n"
-    "/restart：重新开始对话\n"
-    "/human：转人工客服\n"
-    "其他问题请直接用文字描述。"
-)
-UNSUPPORTED_TEXT = "目前只能看懂文字和照片：请用文字描述您的问题，或直接发送证件照片。"
-DOWNLOAD_FAILED_TEXT = "照片没有收到，请重新发送一次。"
-EXPIRED_BUTTON_TEXT = "这个按钮已经失效了，请直接输入您的问题，或发送 /start 查看常见问题。"
-BUTTONS_ONLY_TEXT = "请选择："
+# The command menu: each command's description (catalogue key), in the menu's order.
+COMMAND_DESCRIPTIONS = {
+    "start": "telegram.command_start",
+    "help": "telegram.command_help",
+    "restart": "telegram.command_restart",
+    "human": "telegram.command_human",
+}
+# The menu of each language: the default language's for every client (no language_code),
+# the others' for clients set to that language.
+MENU_LANGUAGE_CODES: Dict[str, Optional[str]] = {DEFAULT_LANGUAGE: None, "en": "en"}
+
+UNKNOWN_COMMAND = "telegram.unknown_command"
+UNSUPPORTED = "telegram.unsupported"
+DOWNLOAD_FAILED = "telegram.download_failed"
+EXPIRED_BUTTON = "telegram.expired_button"
+# The texts in the default language (tests read them).
+UNKNOWN_COMMAND_TEXT = tr(UNKNOWN_COMMAND)
+UNSUPPORTED_TEXT = tr(UNSUPPORTED)
+DOWNLOAD_FAILED_TEXT = tr(DOWNLOAD_FAILED)
+EXPIRED_BUTTON_TEXT = tr(EXPIRED_BUTTON)
+BUTTONS_ONLY_TEXT = " / ".join(tr("telegram.buttons_only", language) for language in LANGUAGES)
 
 
 class TelegramSetupError(ValueError):
@@ -418,6 +441,7 @@ class TelegramInput(InputChannel):
         assert bot is not None
         try:
             await self._keep_trying(bot.initialize, bot.get_me, "connecting to the Bot API")
+            await register_commands(bot)
             if self.settings.uses_webhook:
                 set_webhook = partial(
                     bot.set_webhook,
@@ -543,27 +567,27 @@ class TelegramInput(InputChannel):
 
     async def _on_message(self, sender_id: str, message: Message) -> None:
         if message.text is not None:
-            await self._on_text(sender_id, message.text)
+            await self._on_text(sender_id, message.text, message.from_user)
         elif message.photo or message.document:
             await self._on_file(sender_id, message)
         else:
-            await self._reply(sender_id, UNSUPPORTED_TEXT)
+            await self._reply(sender_id, await self._text(UNSUPPORTED, sender_id, message.from_user))
 
-    async def _on_text(self, sender_id: str, text: str) -> None:
+    async def _on_text(self, sender_id: str, text: str, user: Optional[User] = None) -> None:
         if not text.lstrip().startswith("/"):
             await self._to_rasa(sender_id, text, None)
             return
         intent = COMMANDS.get(command_of(text) or "")
         if intent is None:
             # Never passed on: Rasa would take "/anything" for an intent.
-            await self._reply(sender_id, UNKNOWN_COMMAND_TEXT)
+            await self._reply(sender_id, await self._text(UNKNOWN_COMMAND, sender_id, user))
             return
         await self._to_rasa(sender_id, intent, {"display_text": text.strip()})
 
     async def _on_callback(self, sender_id: str, query: CallbackQuery) -> None:
         choice = self.callbacks.decode(query.data, query.message)
         if choice is None:
-            await self._reply(sender_id, EXPIRED_BUTTON_TEXT)
+            await self._reply(sender_id, await self._text(EXPIRED_BUTTON, sender_id, query.from_user))
             return
         payload, title = choice
         await self._to_rasa(sender_id, payload, {"display_text": title})
@@ -576,7 +600,7 @@ class TelegramInput(InputChannel):
             return
         data = await self._download(sender_id, item)
         if data is None:
-            await self._reply(sender_id, DOWNLOAD_FAILED_TEXT)
+            await self._reply(sender_id, await self._text(DOWNLOAD_FAILED, sender_id, message.from_user))
             return
         try:
             upload = await store_upload(sender_id, data, name)
@@ -601,6 +625,11 @@ class TelegramInput(InputChannel):
         if await self._on_new_message(message) is not Outcome.ANSWERED:
             await self._reply(sender_id, BUSY_TEXT)  # the user hears about it instead of silence
 
+    async def _text(self, key: str, sender_id: str, user: Optional[User]) -> str:
+        """A text of the channel's in the conversation's language (else the client's)."""
+        language = await stored_language(current_app(), sender_id)
+        return tr(key, language or language_of(user.language_code if user is not None else None))
+
     async def _reply(self, sender_id: str, text: str) -> None:
         assert self.output is not None
         await self.output.send(sender_id, text)
@@ -620,6 +649,21 @@ class TelegramInput(InputChannel):
             await deliver(partial(self.bot.answer_callback_query, query.id), "answerCallbackQuery", idempotent=True)
         except Undelivered:
             pass
+
+
+def command_menu(language: str) -> List[BotCommand]:
+    return [BotCommand(command, tr(key, language)) for command, key in COMMAND_DESCRIPTIONS.items()]
+
+
+async def register_commands(bot: Bot) -> None:
+    """The command menu in each language; one try each (cosmetic: the commands work without it)."""
+    for language, language_code in MENU_LANGUAGE_CODES.items():
+        try:
+            await bot.set_my_commands(command_menu(language), language_code=language_code)
+        except InvalidToken:
+            raise
+        except TelegramError as error:
+            logger.warning("Telegram: setMyCommands (%s) failed: %s", language, error)
 
 
 async def _cancel(task: "asyncio.Task[Any]", attempts: int = 20) -> None:
