@@ -50,6 +50,11 @@ def canned_replies(language: Optional[str] = None) -> Tuple[CannedReply, ...]:
     replies = _load(
         tuple(str(config.PROJECT_ROOT / name) for name, _ in FAQ_FILES), tuple(group for _, group in FAQ_FILES)
     )
+    return in_language_first(replies, language)
+
+
+def in_language_first(replies: Sequence[CannedReply], language: Optional[str]) -> Tuple[CannedReply, ...]:
+    """``replies`` in ``language`` first, the others after, each in their order."""
     first = language_of(language)
     return tuple(sorted(replies, key=lambda reply: reply.language != first))
 
