@@ -15,13 +15,21 @@ Contract:
   takes the same fields.
 * ``tr(key, language, **values)`` is the text in that language; an unknown key
   raises ``KeyError`` (a typo must fail in tests, not show a key to a user).
+* A domain response (domain/*.yml) holds one variation per language: the
+  default language's without a condition, each other language's with
+  ``language_condition(language)``.  Rasa shows a variation whose condition
+  matches the slots before any unconditioned one, whatever their order
+  (rasa/core/nlg/generator.py ``ResponseVariationFilter``).
+  ``response_variant(variants, language)`` picks a language's variation the
+  same way, for code that reads the domain files itself (canned replies, tests)
+  and must not rely on the variations' order.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
 
@@ -54,3 +62,21 @@ def catalogue(language: str) -> Dict[str, str]:
 def tr(key: str, language: Optional[str] = None, **values: Any) -> str:
     """The text of ``key`` in ``language`` (the default language when None), formatted."""
     return catalogue(language_of(language))[key].format(**values)
+
+
+def language_condition(language: str) -> List[Dict[str, str]]:
+    """The ``condition`` of a domain response's variation in ``language`` (not the default)."""
+    return [{"type": "slot", "name": LANGUAGE_SLOT, "value": language}]
+
+
+def response_variant(variants: Sequence[Any], language: Optional[str] = None) -> Optional[Dict[str, Any]]:
+    """The variation of one domain response (its list of variations) that Rasa shows to a
+    conversation in ``language``: the one conditioned on that language, else the one without a
+    condition (the default language's, also the fallback of a language it lacks); None if neither."""
+    wanted = language_of(language)
+    dicts = [variant for variant in variants if isinstance(variant, dict)]
+    if wanted != DEFAULT_LANGUAGE:
+        own = next((variant for variant in dicts if variant.get("condition") == language_condition(wanted)), None)
+        if own is not None:
+            return own
+    return next((variant for variant in dicts if not variant.get("condition")), None)

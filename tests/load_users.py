@@ -63,7 +63,7 @@ from bot.store import Database
 from bot.store.passwords import hash_password
 from bot.topics import FAQ_TOPICS
 from tests.console.console_client import Agent
-from tests.project_data import responses
+from tests.project_data import answers as chinese_answers
 from tests.widget_images import photo
 
 KINDS = ("faq", "reset", "realname", "handoff")
@@ -872,7 +872,7 @@ async def simulated_user(world: World, number: int, stop_at: float) -> None:
 
 async def usable_faq(target: Target, http: aiohttp.ClientSession) -> List[Tuple[str, str]]:
     """The canonical FAQ questions the model answers with their own answer (asked once each)."""
-    answers = {name: variants[0]["text"] for name, variants in responses().items()}
+    answers = chinese_answers()
     usable = []
     headers = {"Authorization": f"Bearer {target.rest_token}"}
     for key, question in FAQ_TOPICS.items():

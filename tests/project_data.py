@@ -4,6 +4,8 @@ from typing import Dict, Iterable, List
 
 import yaml
 
+from bot.language import response_variant
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -22,6 +24,16 @@ def responses() -> Dict[str, list]:
     for path in sorted((ROOT / "domain").glob("*.yml")):
         merged.update(yaml.safe_load(path.read_text(encoding="utf-8")).get("responses", {}))
     return merged
+
+
+def answers(language: str = "zh") -> Dict[str, str]:
+    """Each response's text in ``language``, as Rasa would choose its variation."""
+    texts = {}
+    for name, variants in responses().items():
+        variant = response_variant(variants, language)
+        if variant is not None and "text" in variant:
+            texts[name] = variant["text"]
+    return texts
 
 
 TRAINING = examples_by_intent(sorted((ROOT / "data" / "nlu").rglob("*.yml")))

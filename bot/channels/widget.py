@@ -29,7 +29,8 @@ version lacks:
   its server died, and the user's message is not in the history either;
 * only the origins in ``WIDGET_ALLOWED_ORIGINS`` (and the assistant's own)
   may connect; with ``REDIS_HOST`` set, socket.io rooms are shared through
-  Redis, so any Rasa process can reach any widget.
+  Redis, so any Rasa process can reach any widget, and a Redis restart loses
+  no message (bot/channels/socket_rooms.py).
 
 * the widget is told the conversation's language (the tracker's ``language``
   slot: bot/channels/conversation_language.py) for its own texts: as
@@ -57,7 +58,7 @@ from rasa.shared.core.events import BotUttered, Restarted, UserUttered
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncRedisManager, AsyncServer
+from socketio import AsyncServer
 
 from bot import config
 from bot.accounts.uploads import upload_refusals
@@ -65,6 +66,7 @@ from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import origin_allowed, own_origins
 from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
 from bot.channels.conversation_language import slot_language, stored_language
+from bot.channels.socket_rooms import DurableRedisManager
 from bot.channels.turns import BUSY_TEXT, Outcome, intake
 from bot.language import LANGUAGES, tr
 
@@ -300,7 +302,11 @@ class WidgetInput(InputChannel):
                 language = (
                     await stored_language(getattr(routes.ctx, "app", None), conversation) if turn.messages else None
                 )
-                await turn.send(conversation, language)
+                try:
+                    await turn.send(conversation, language)
+                except ConnectionError:  # Redis gone for longer than a restart: the history has it
+                    logger.exception("the replies to %s could not be sent", conversation)
+                    outcome = Outcome.DEGRADED
             if outcome is not Outcome.ANSWERED:
                 await tell_busy(sio, sid)
 
@@ -347,8 +353,8 @@ def _own_origins(environ: Dict[str, Any]) -> Set[str]:
     return own_origins(environ.get("wsgi.url_scheme", "http"), host, environ.get("HTTP_X_FORWARDED_PROTO", ""))
 
 
-def _room_manager() -> Optional[AsyncRedisManager]:
+def _room_manager() -> Optional[DurableRedisManager]:
     host = config.get("REDIS_HOST")
     if not host:
         return None
-    return AsyncRedisManager(f"redis://{host}:{config.get('REDIS_PORT')}/{config.get('REDIS_DB')}")
+    return DurableRedisManager(f"redis://{host}:{config.get('REDIS_PORT')}/{config.get('REDIS_DB')}")

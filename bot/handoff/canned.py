@@ -4,10 +4,10 @@ Every ``utter_faq/<key>`` response of ``domain/faq_platform.yml`` and
 ``domain/faq_systems.yml`` becomes one reply per language (its first text
 variant of that language), titled with the question of ``FAQ_TOPICS[key]``
 (the key itself when a topic has no question), grouped by file and language,
-in the order of ``FAQ_TOPICS``.  A variant's language is the value of its
-condition on the ``language`` slot (bot/language.py: the English variations
-carry ``condition: [{type: slot, name: language, value: en}]``); a variant
-without one is the default language's (Chinese).  ``canned_replies(language)``
+in the order of ``FAQ_TOPICS``.  A language's variant is the one Rasa shows in
+it (``bot.language.response_variant``: the English variations carry
+``condition: [{type: slot, name: language, value: en}]``, the Chinese one has
+none); a language without a variation of its own has no canned reply.  ``canned_replies(language)``
 lists the user's language first, so an English user's agent finds the English
 answers at the top.  The agent picks one in the console; it fills the reply
 box, where it can be edited before it is sent.  Read once per process.
@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from bot import config
-from bot.language import DEFAULT_LANGUAGE, LANGUAGE_SLOT, LANGUAGES, language_of
+from bot.language import DEFAULT_LANGUAGE, LANGUAGES, language_of, response_variant
 from bot.topics import FAQ_TOPICS
 
 RESPONSE_PREFIX = "utter_faq/"
@@ -79,32 +79,19 @@ def replies_from_responses(responses: Dict[str, object], group: str) -> List[Can
         if not str(name).startswith(RESPONSE_PREFIX) or not isinstance(variants, list):
             continue
         key = str(name)[len(RESPONSE_PREFIX) :]
+        chinese = response_variant(variants, DEFAULT_LANGUAGE)
         for language in LANGUAGES:
-            text = next(
-                (
-                    variant["text"]
-                    for variant in variants
-                    if isinstance(variant, dict)
-                    and isinstance(variant.get("text"), str)
-                    and variant["text"].strip()
-                    and variant_language(variant) == language
-                ),
-                None,
-            )
-            if text is not None:
+            # response_variant falls back to the Chinese for a language without its own: no reply then.
+            variant = response_variant(variants, language)
+            if variant is None or (language != DEFAULT_LANGUAGE and variant is chinese):
+                continue
+            text = variant.get("text")
+            if isinstance(text, str) and text.strip():
                 label = GROUP_LABELS[language].format(group=group)
                 replies.append(CannedReply(key, FAQ_TOPICS.get(key, key), text.strip(), label, language))
     order = {key: position for position, key in enumerate(FAQ_TOPICS)}
     languages = {language: position for position, language in enumerate(LANGUAGES)}
     return sorted(replies, key=lambda reply: (languages[reply.language], order.get(reply.key, len(order)), reply.key))
-
-
-def variant_language(variant: Dict[str, object]) -> str:
-    """The language a response variation is for: its condition on the language slot, else the default."""
-    for condition in variant.get("condition") or []:  # type: ignore[attr-defined]
-        if isinstance(condition, dict) and condition.get("type") == "slot" and condition.get("name") == LANGUAGE_SLOT:
-            return language_of(condition.get("value"))
-    return DEFAULT_LANGUAGE
 
 
 @lru_cache(maxsize=4)

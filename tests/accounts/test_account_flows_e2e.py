@@ -14,7 +14,6 @@ import urllib.request
 import uuid
 
 import pytest
-import yaml
 from PIL import Image
 
 from bot.accounts.models import Account, RealnameState
@@ -23,6 +22,7 @@ from bot.chat import send
 from bot.config import PROJECT_ROOT
 from bot.store import Database
 from bot.store.passwords import check_password
+from tests.project_data import answers as chinese_answers
 
 pytestmark = pytest.mark.integration
 
@@ -45,8 +45,7 @@ ACCOUNTS = textwrap.dedent("""\
     """)
 
 
-OUT_OF_SCOPE_ANSWER = yaml.safe_load(
-    (PROJECT_ROOT / "domain" / "core.yml").read_text(encoding="utf-8"))["responses"]["utter_out_of_scope"][0]["text"]
+OUT_OF_SCOPE_ANSWER = chinese_answers()["utter_out_of_scope"]
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import pytest
 
 from bot.chat import send
 from tests.assistants import REST_TOKEN
-from tests.project_data import responses
+from tests.project_data import answers as chinese_answers
 
 pytestmark = pytest.mark.integration
 
-ANSWERS = {name: variants[0]["text"] for name, variants in responses().items()}
+ANSWERS = chinese_answers()
 
 
 def conversation() -> str:

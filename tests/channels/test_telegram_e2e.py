@@ -13,14 +13,14 @@ from PIL import Image
 
 from tests.fake_telegram import FakeTelegram
 from tests.assistants import RESULTS, AssistantProcess
-from tests.project_data import responses
+from tests.project_data import answers as chinese_answers
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")]
 
 TOKEN = "123:TEST"
 SECRET = "e2e-webhook-secret_0123456789"
 WEBHOOK_URL = "https://example.invalid/webhooks/telegram/webhook"
-ANSWERS = {name: variants[0]["text"] for name, variants in responses().items()}
+ANSWERS = chinese_answers()
 CHATS = count(700001)
 # An FAQ question the REST tests also ask; its answer has a distinctive phrase.
 QUESTION, ANSWER, PHRASE = "申诉找回一般要等多久", ANSWERS["utter_faq/appeal_duration"], "1–2 个工作日"
