@@ -37,7 +37,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResu
 from sanic import Sanic
 
 from bot.accounts.checks import InvalidInput
-from bot.channels.conversation_language import chosen_language
+from bot.channels.conversation_language import chosen_language, slot_language
 from bot.handoff.service import HandoffView
 from bot.handoff.user_replies import (
     CANCEL_PAYLOAD,
@@ -117,11 +117,12 @@ async def _say(
     worded in the conversation's language."""
     language = chosen_language(None)
     reply = wording if isinstance(wording, Reply) else wording(language)
+    told: Optional[str] = None  # the slot's language for the widget's own texts (None while unset)
     if app is not None:
         rasa_agent = app.ctx.agent
         async with rasa_agent.lock_store.lock(sender_id):
             tracker = await rasa_agent.processor.get_tracker(sender_id)
-            language = chosen_language(tracker)
+            language, told = chosen_language(tracker), slot_language(tracker)
             reply = wording if isinstance(wording, Reply) else wording(language)
             if resume:
                 tracker.update(ConversationResumed())
@@ -137,9 +138,9 @@ async def _say(
     else:
         logger.error("no Rasa app: message to %s not recorded", sender_id)
     if reply.buttons:
-        await output.send_text_with_buttons(sender_id, reply.text, reply.buttons, language=language)
+        await output.send_text_with_buttons(sender_id, reply.text, reply.buttons, language=told)
     else:
-        await output.send_text_message(sender_id, reply.text, language=language)
+        await output.send_text_message(sender_id, reply.text, language=told)
 
 
 def output_channel(app: Sanic, channel_name: str) -> OutputChannel:
