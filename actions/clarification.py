@@ -1,4 +1,9 @@
-"""What the assistant does when it is unsure what the user meant."""
+"""What the assistant does when it is unsure what the user meant.
+
+The prompt and the buttons' titles are in the conversation's language (the
+``language`` slot; catalogue ``clarification``, the questions of bot/topics.py);
+the payloads are the same in every language.
+"""
 
 from typing import Any, Dict, List, Text
 
@@ -8,9 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.clarification import candidate_topics
 from bot.conversation import HUMAN_OFFER_THRESHOLD, misunderstanding_streak
+from bot.language import LANGUAGE_SLOT, tr
 
-CLARIFY_PROMPT = "我不太确定您的意思，您是想问："
-NONE_OF_THESE = {"title": "都不是", "payload": "/deny"}
+NONE_OF_THESE_PAYLOAD = "/deny"
 
 
 class ActionClarify(Action):
@@ -30,6 +35,8 @@ class ActionClarify(Action):
         topics = candidate_topics(tracker.latest_message)
         if not topics:
             return [SlotSet("clarification", "nothing_to_offer")]
-        buttons = [{"title": topic.question, "payload": topic.button_payload} for topic in topics]
-        dispatcher.utter_message(text=CLARIFY_PROMPT, buttons=buttons + [NONE_OF_THESE])
+        language = tracker.get_slot(LANGUAGE_SLOT)
+        buttons = [{"title": topic.question_in(language), "payload": topic.button_payload} for topic in topics]
+        none_of_these = {"title": tr("clarification.none_of_these", language), "payload": NONE_OF_THESE_PAYLOAD}
+        dispatcher.utter_message(text=tr("clarification.prompt", language), buttons=buttons + [none_of_these])
         return [SlotSet("clarification", "choices")]

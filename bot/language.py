@@ -36,6 +36,9 @@ import yaml
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 LANGUAGE_SLOT = "language"
+# The key of a message's metadata under which a channel passes the client's
+# language tag (browser, Telegram app); actions/session.py reads it.
+LANGUAGE_HINT_METADATA = "language_hint"
 CATALOGUES = Path(__file__).with_name("catalogues")
 
 

@@ -5,6 +5,14 @@ shown on "did you mean" buttons, and for FAQ topics it is also the button
 payload: Rasa cannot address a retrieval sub-intent by ``/intent`` payload, so
 the button sends the canonical question, which is one of that topic's training
 examples.
+
+Each topic has its question in every language (``CORE_TOPICS_EN``,
+``FAQ_TOPICS_EN``: the same keys as the Chinese tables, tests/core/test_clarification.py
+checks it); ``Topic.question_in(language)`` is the button's title.  The payload
+stays the Chinese canonical question in every language: it is the training
+example.  The button's title travels with it as the message's ``display_text``,
+and the language detector reads that title (bot/nlu/language_detector.py), so
+pressing an English button keeps the conversation in English.
 """
 
 from __future__ import annotations
@@ -12,13 +20,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Optional
 
+from bot.language import language_of
+
 FAQ_INTENT = "faq"
 
 
 @dataclass(frozen=True)
 class Topic:
     key: str  # intent name, or "faq/<sub-intent>"
-    question: str
+    question: str  # Chinese: the canonical question, an FAQ button's payload
+    question_en: str
+
+    def question_in(self, language: Optional[str]) -> str:
+        """The question in ``language`` (a button's title)."""
+        return self.question_en if language_of(language) == "en" else self.question
 
     @property
     def is_faq(self) -> bool:
@@ -98,9 +113,83 @@ FAQ_TOPICS: Dict[str, str] = {
     "foreign_work_permit": "外国人来华工作许可系统的问题找谁？",
 }
 
+# The same questions in English, for English buttons.  The platform's Chinese
+# messages stay in Chinese, glossed, as users see them on the screen.
+CORE_TOPICS_EN: Dict[str, str] = {
+    "forgot_password": 'Forgot my password / "login name or password is wrong"',
+    "forgot_login_name": "Forgot my login name, or my registered phone no longer works",
+    "id_already_registered": 'My ID or passport number is "already registered"',
+    "unit_already_registered": "Our unit name or credit code is already registered",
+    "realname_failed": "Real-name verification (实名认证) failed",
+    "missing_grant": "No permission / my authorisation expired",
+    "garbled_page": "The page is garbled or blank",
+    "request_human": "Talk to a person",
+}
+
+FAQ_TOPICS_EN: Dict[str, str] = {
+    # login and password
+    "captcha_wrong": "The login page says the captcha (验证码) is wrong. What can I do?",
+    "password_expired": "Logging in says my password has expired. What now?",
+    "reset_failed": "The password reset failed, or the new password is still rejected. What can I do?",
+    "appeal_duration": "How long does an account recovery appeal take?",
+    "appeal_main_agent": "Who is the main agent (主代办人) in a unit's recovery appeal?",
+    "unit_renamed_appeal": "Our unit changed its name. How do we recover its account by appeal?",
+    "sms_code": "How long is the SMS code valid, and what if it never arrives?",
+    # registration
+    "register_natural": "How do I register a personal (自然人) account?",
+    "register_legal": "How does a unit register a legal-person (法人) account?",
+    "account_type": "Should I register a personal or a legal-person account?",
+    "login_name_rules": "What format must a login name have?",
+    "password_rules": "What are the password rules?",
+    "one_document_accounts": "How many accounts can one ID document register?",
+    "old_system_users": "Can users of the old systems log in directly?",
+    # after login
+    "where_to_handle_business": "Where do I handle my business after logging in?",
+    "where_to_edit_info": "Where do I change my user information after logging in?",
+    "where_to_change_password": "Where do I change my password after logging in?",
+    # real-name verification
+    "realname_how": "How do I complete real-name verification?",
+    "realname_documents": "Which ID documents can be used for real-name verification?",
+    "realname_status": "What do the real-name verification statuses mean?",
+    "review_duration": "How long does the manual review of uploaded documents take?",
+    "upload_requirements": "What are the requirements for document photos?",
+    "legal_info_parts": "What parts does the legal-person information have, and which must I fill in?",
+    "legal_rep_type_empty": 'Saving says "法定代表人类型不能为空" (legal representative type is empty). What now?',
+    "asia_no_china": 'China is missing under "亚洲" (Asia) when I choose the continent. What do I do?',
+    # grants
+    "how_to_grant": "How does a unit grant access to a personal account?",
+    "how_to_change_grant": "How do I change an access grant I already gave?",
+    "roles": "What is the difference between unit administrator, item manager and item handler?",
+    # general
+    "browser": "Which browser should I use?",
+    "contact_support": "What are the technical support phone number and e-mail?",
+    # technology contracts
+    "tech_contract_register": "How does a technology contract party register and open the system?",
+    "tech_contract_remark": "The technology contract remark says it has illegal characters. What can I do?",
+    # human genetic resources (人遗)
+    "hgr_no_download": "There is no download button after submitting a human genetic resources project. Why?",
+    "hgr_not_opened": "The human genetic resources online system is not opened (未报备) for us. What do we do?",
+    "hgr_project_lost": "Our human genetic resources projects are gone after the unit's name changed. What now?",
+    "hgr_staff_left": "How are human genetic resources projects handed over when a staff member leaves?",
+    "hgr_backup_mismatch": "The human genetic resources backup number does not match. What do I do?",
+    # Torch centre (火炬中心)
+    "torch_enterprise_login": "How does a company that used the Torch Centre (high-tech, tech-based SME) log in?",
+    "torch_natural_account": "Our company account became a personal account after logging in. What now?",
+    "torch_personal_login": "How do I log in to the platform with a personal Torch Centre account?",
+    "torch_entry": "Where do I handle other Torch Centre services?",
+    "hightech_info": "What must be completed before entering the high-tech or tech-based SME systems?",
+    # other systems
+    "overseas_training_account": "Overseas training (因公出国(境)培训): legal-person or personal account?",
+    "foreign_expert_old_account": "My old foreign expert system account says the password is wrong. What can I do?",
+    "foreign_work_permit": "Whom do I ask about the foreigners' work permit system?",
+}
+
 TOPICS: Dict[str, Topic] = {
-    **{key: Topic(key, question) for key, question in CORE_TOPICS.items()},
-    **{f"{FAQ_INTENT}/{key}": Topic(f"{FAQ_INTENT}/{key}", question) for key, question in FAQ_TOPICS.items()},
+    **{key: Topic(key, question, CORE_TOPICS_EN[key]) for key, question in CORE_TOPICS.items()},
+    **{
+        f"{FAQ_INTENT}/{key}": Topic(f"{FAQ_INTENT}/{key}", question, FAQ_TOPICS_EN[key])
+        for key, question in FAQ_TOPICS.items()
+    },
 }
 
 

@@ -20,6 +20,9 @@ webhook mode at most ``MAX_WAITING_UPDATES`` wait; beyond that the webhook
 answers 503 with Retry-After, and Telegram delivers the update again later
 (nothing is lost; polling fetches the next batch only when one is handled).  Commands are
 mapped to intents here, because Rasa would read any ``/word`` as an intent.
+Every message to Rasa carries the sender's app language (``language_code``)
+as the metadata ``language_hint``: the session start takes it for the
+conversation's language (actions/session.py).
 Sending, with its retry rules, is in ``telegram_delivery.py``.
 
 Languages (bot/language.py): at start-up the command menu is registered
@@ -61,7 +64,6 @@ from telegram import (
     Message,
     PhotoSize,
     Update,
-    User,
 )
 from telegram.constants import ChatAction, ChatType
 from telegram.error import InvalidToken, RetryAfter, TelegramError
@@ -75,7 +77,7 @@ from bot.channels.conversation_ids import TELEGRAM, local_id, telegram_conversat
 from bot.channels.conversation_language import current_app, stored_language
 from bot.channels.telegram_delivery import Undelivered, deliver, retry_after_seconds, split_text
 from bot.channels.turns import BUSY_TEXT, TURNS, Outcome, intake
-from bot.language import DEFAULT_LANGUAGE, LANGUAGES, language_of, tr
+from bot.language import DEFAULT_LANGUAGE, LANGUAGE_HINT_METADATA, LANGUAGES, language_of, tr
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +194,12 @@ def sender_id_of(chat_id: int) -> str:
 def chat_id_of(recipient_id: str) -> int:
     """``telegram:<chat_id>`` to the chat id; ValueError for a conversation of any other channel."""
     return int(local_id(recipient_id, TELEGRAM))
+
+
+def client_metadata(update: Update) -> Dict[str, Any]:
+    """What the update tells of the sender's client: the app's language as the session's hint (actions/session.py)."""
+    code = getattr(update.effective_user, "language_code", None)
+    return {LANGUAGE_HINT_METADATA: code} if isinstance(code, str) and code else {}
 
 
 def command_of(text: str) -> Optional[str]:
@@ -558,41 +566,42 @@ class TelegramInput(InputChannel):
     async def _handle(self, chat_id: int, update: Update) -> None:
         try:
             await self._typing(chat_id)
+            client = client_metadata(update)
             if update.callback_query is not None:
-                await self._on_callback(sender_id_of(chat_id), update.callback_query)
+                await self._on_callback(sender_id_of(chat_id), update.callback_query, client)
             elif update.message is not None:
-                await self._on_message(sender_id_of(chat_id), update.message)
+                await self._on_message(sender_id_of(chat_id), update.message, client)
         except Exception:  # noqa: BLE001 - one bad update must not stop the others
             logger.exception("Handling Telegram update %s failed", update.update_id)
 
-    async def _on_message(self, sender_id: str, message: Message) -> None:
+    async def _on_message(self, sender_id: str, message: Message, client: Dict[str, Any]) -> None:
         if message.text is not None:
-            await self._on_text(sender_id, message.text, message.from_user)
+            await self._on_text(sender_id, message.text, client)
         elif message.photo or message.document:
-            await self._on_file(sender_id, message)
+            await self._on_file(sender_id, message, client)
         else:
-            await self._reply(sender_id, await self._text(UNSUPPORTED, sender_id, message.from_user))
+            await self._reply(sender_id, await self._text(UNSUPPORTED, sender_id, client))
 
-    async def _on_text(self, sender_id: str, text: str, user: Optional[User] = None) -> None:
+    async def _on_text(self, sender_id: str, text: str, client: Dict[str, Any]) -> None:
         if not text.lstrip().startswith("/"):
-            await self._to_rasa(sender_id, text, None)
+            await self._to_rasa(sender_id, text, client)
             return
         intent = COMMANDS.get(command_of(text) or "")
         if intent is None:
             # Never passed on: Rasa would take "/anything" for an intent.
-            await self._reply(sender_id, await self._text(UNKNOWN_COMMAND, sender_id, user))
+            await self._reply(sender_id, await self._text(UNKNOWN_COMMAND, sender_id, client))
             return
-        await self._to_rasa(sender_id, intent, {"display_text": text.strip()})
+        await self._to_rasa(sender_id, intent, {**client, "display_text": text.strip()})
 
-    async def _on_callback(self, sender_id: str, query: CallbackQuery) -> None:
+    async def _on_callback(self, sender_id: str, query: CallbackQuery, client: Dict[str, Any]) -> None:
         choice = self.callbacks.decode(query.data, query.message)
         if choice is None:
-            await self._reply(sender_id, await self._text(EXPIRED_BUTTON, sender_id, query.from_user))
+            await self._reply(sender_id, await self._text(EXPIRED_BUTTON, sender_id, client))
             return
         payload, title = choice
-        await self._to_rasa(sender_id, payload, {"display_text": title})
+        await self._to_rasa(sender_id, payload, {**client, "display_text": title})
 
-    async def _on_file(self, sender_id: str, message: Message) -> None:
+    async def _on_file(self, sender_id: str, message: Message, client: Dict[str, Any]) -> None:
         item, name = _file_of(message)
         limit = self.settings.max_upload_bytes
         if item.file_size and item.file_size > limit:
@@ -600,14 +609,14 @@ class TelegramInput(InputChannel):
             return
         data = await self._download(sender_id, item)
         if data is None:
-            await self._reply(sender_id, await self._text(DOWNLOAD_FAILED, sender_id, message.from_user))
+            await self._reply(sender_id, await self._text(DOWNLOAD_FAILED, sender_id, client))
             return
         try:
             upload = await store_upload(sender_id, data, name)
         except InvalidInput as refusal:
             await self._reply(sender_id, str(refusal))
             return
-        await self._to_rasa(sender_id, SEND_FILE_TEXT, upload_metadata(upload.id, f"[照片] {name}"))
+        await self._to_rasa(sender_id, SEND_FILE_TEXT, {**client, **upload_metadata(upload.id, f"[照片] {name}")})
 
     async def _download(self, sender_id: str, item: Union[PhotoSize, Document]) -> Optional[bytes]:
         assert self.bot is not None
@@ -625,10 +634,10 @@ class TelegramInput(InputChannel):
         if await self._on_new_message(message) is not Outcome.ANSWERED:
             await self._reply(sender_id, BUSY_TEXT)  # the user hears about it instead of silence
 
-    async def _text(self, key: str, sender_id: str, user: Optional[User]) -> str:
-        """A text of the channel's in the conversation's language (else the client's)."""
+    async def _text(self, key: str, sender_id: str, client: Dict[str, Any]) -> str:
+        """A text of the channel's in the conversation's language (else the client's: its hint)."""
         language = await stored_language(current_app(), sender_id)
-        return tr(key, language or language_of(user.language_code if user is not None else None))
+        return tr(key, language or language_of(client.get(LANGUAGE_HINT_METADATA)))
 
     async def _reply(self, sender_id: str, text: str) -> None:
         assert self.output is not None

@@ -68,15 +68,16 @@ from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
 from bot.channels.conversation_language import slot_language, stored_language
 from bot.channels.socket_rooms import DurableRedisManager
 from bot.channels.turns import BUSY_TEXT, Outcome, intake
-from bot.language import LANGUAGES, tr
+from bot.language import LANGUAGE_HINT_METADATA, LANGUAGES, tr
 
 logger = logging.getLogger(__name__)
 
 WIDGET_DIR = config.PROJECT_ROOT / "bot" / "widget"
 SESSION_ID = WIDGET_SESSION_ID
 HISTORY_LIMIT = 200
-# Metadata a browser may attach to a message; anything else is dropped.
-CLIENT_METADATA_KEYS = ("identity_token", "upload_id", "display_text")
+# Metadata a browser may attach to a message; anything else is dropped.  The
+# language hint is the browser's navigator.language (actions/session.py).
+CLIENT_METADATA_KEYS = ("identity_token", "upload_id", "display_text", LANGUAGE_HINT_METADATA)
 # The socket's refusals: its conversation's language is not known then, so both languages.
 BAD_MESSAGE_TEXT = "\n".join(tr("widget.bad_message", language) for language in LANGUAGES)
 SESSION_EXPIRED_TEXT = "\n".join(tr("widget.session_expired", language) for language in LANGUAGES)

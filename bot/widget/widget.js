@@ -660,6 +660,11 @@
     if (identityToken) {
       data.identity_token = identityToken;
     }
+    // The browser's language: the session's language when the user has not
+    // chosen one (actions/session.py).
+    if (typeof navigator.language === "string" && navigator.language) {
+      data.language_hint = navigator.language;
+    }
     Object.keys(extra || {}).forEach(function (key) {
       data[key] = extra[key];
     });

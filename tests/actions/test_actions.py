@@ -5,8 +5,9 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clarification import CLARIFY_PROMPT, ActionClarify
+from actions.clarification import ActionClarify
 from actions.input_diagnosis import ActionDiagnoseInput
+from bot.language import tr
 from bot.topics import FAQ_TOPICS
 from tests.trackers import action, tracker_of, user
 
@@ -30,7 +31,7 @@ def run(action_, events):
 def test_first_misunderstanding_offers_the_likeliest_topics_as_buttons():
     events, messages = run(ActionClarify(), [user("重置那个不行", "nlu_fallback", 0.55, **UNSURE)])
     assert events == [SlotSet("clarification", "choices")]
-    assert messages[0]["text"] == CLARIFY_PROMPT
+    assert messages[0]["text"] == tr("clarification.prompt", "zh") == "我不太确定您的意思，您是想问："
     assert [b["payload"] for b in messages[0]["buttons"]] == [
         FAQ_TOPICS["reset_failed"],
         "/forgot_password",

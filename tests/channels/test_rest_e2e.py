@@ -130,9 +130,10 @@ def test_an_ordinary_turn_runs_no_custom_action_and_sets_no_slot(assistant):
     say(assistant, sender, "申诉找回一般要等多久")
     events = stored_events(assistant, sender)
     assert ("action", "utter_faq") in events
-    # Rasa's own session start keeps the first message's metadata (the channel always sends the
-    # client address, docs/security.md section 8) in its built-in slot; no custom action sets one.
-    assert not [e for e in events if (e[0] == "slot" and e[1] != "session_started_metadata")
+    # The session start keeps the first message's metadata (the channel always sends the client
+    # address, docs/security.md section 8) in Rasa's built-in slot, and the language detector's
+    # entity fills `language` through its slot mapping (no action); no custom action sets a slot.
+    assert not [e for e in events if (e[0] == "slot" and e[1] not in ("session_started_metadata", "language"))
                 or (e[1] or "").startswith("action_clarify")]
 
 
@@ -153,12 +154,12 @@ def test_conversations_survive_a_server_restart(assistant):
 
 
 def test_a_vague_message_gets_did_you_mean_buttons_that_lead_to_answers(assistant):
-    from actions.clarification import CLARIFY_PROMPT
+    from bot.language import tr
     from bot.topics import FAQ_TOPICS
 
     sender = conversation()
     (question,) = say(assistant, sender, "人遗")
-    assert question["text"] == CLARIFY_PROMPT
+    assert question["text"] == tr("clarification.prompt", "zh")
     *candidates, none_of_these = question["buttons"]
     assert candidates and none_of_these == {"title": "都不是", "payload": "/deny"}
     key = next(k for k, q in FAQ_TOPICS.items() if q == candidates[0]["payload"])

@@ -8,6 +8,7 @@ import io
 import time
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from types import SimpleNamespace
 from datetime import timedelta
 from typing import AsyncIterator, Dict, List, Optional
 
@@ -49,7 +50,9 @@ TOKEN = "123:TEST"
 SECRET = "s3cret_token-for-tests"
 CHAT = 4242
 # Telegram shows no client address: the chat is the address its limits count against.
-CHAT_ADDRESS = {"client_address": f"telegram:{CHAT}"}
+# What every message of the fake's user carries: the chat as its address, and
+# its app's language (tests/fake_telegram.py) as the session's language hint.
+CHAT_ADDRESS = {"client_address": f"telegram:{CHAT}", "language_hint": "zh-hans"}
 OTHER_CHAT = 5151
 LONG_QUESTION = "申报项目时系统提示单位信息不完整，但是单位管理员已经补充过全部信息了，应该怎么处理？"
 
@@ -206,6 +209,17 @@ async def test_without_a_token_the_channel_is_inert(fake):
 # -- text and commands -------------------------------------------------------------
 
 
+@pytest.mark.parametrize("user, metadata", [
+    ({"language_code": "en-US"}, {"language_hint": "en-US"}),
+    ({"language_code": None}, {}),
+    ({"language_code": ""}, {}),
+    (None, {}),
+])
+def test_the_senders_app_language_is_the_language_hint(user, metadata):
+    update = SimpleNamespace(effective_user=SimpleNamespace(**user) if user is not None else None)
+    assert telegram_channel.client_metadata(update) == metadata
+
+
 @pytest.mark.asyncio
 async def test_text_goes_to_rasa_and_the_answer_back_as_plain_text_without_preview(fake, polling):
     channel, rasa = polling
@@ -214,6 +228,7 @@ async def test_text_goes_to_rasa_and_the_answer_back_as_plain_text_without_previ
     [message] = rasa.messages
     assert (message.text, message.sender_id, message.input_channel) == ("验证码多久有效", "telegram:4242",
                                                                         "telegram")
+    assert message.metadata == CHAT_ADDRESS
     assert isinstance(message.output_channel, TelegramOutput)
     assert channel.get_output_channel() is channel.output
     [sent] = fake.messages_to(CHAT)
@@ -236,7 +251,7 @@ async def test_commands_become_intents(fake, polling, command, intent):
     await fake.until(lambda: rasa.messages, what="the command to reach Rasa")
     [message] = rasa.messages
     assert message.text == intent
-    assert message.metadata == {"display_text": command, "client_address": f"telegram:{CHAT}"}
+    assert message.metadata == {"display_text": command, **CHAT_ADDRESS}
 
 
 @pytest.mark.asyncio

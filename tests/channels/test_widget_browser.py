@@ -303,6 +303,7 @@ def test_identity_token_goes_with_every_message(assistant, page, files):
     assert [message["message"] for message in sent] == ["你好", "/realname_failed", "/send_file"]
     assert all(message["session_id"] == widget.session_id() for message in sent)
     assert all(message["metadata"]["identity_token"] == token for message in sent)
+    assert all(message["metadata"]["language_hint"] == "zh-CN" for message in sent)  # the browser's locale
     assert sent[1]["metadata"]["display_text"] == "实名认证失败"
     assert sent[2]["metadata"]["display_text"] == "[照片] 证件正面.jpg"
     assert re.fullmatch(r"[0-9a-f]{32}", sent[2]["metadata"]["upload_id"])

@@ -21,8 +21,9 @@ def test_session_ids_are_128_random_bits_and_only_those_resume():
 
 
 def test_a_browser_may_attach_only_the_known_metadata_keys():
-    raw = {"identity_token": "t", "upload_id": "u", "display_text": "d", "is_agent": "yes", "upload_id2": 1}
-    assert client_metadata(raw) == {"identity_token": "t", "upload_id": "u", "display_text": "d"}
+    raw = {"identity_token": "t", "upload_id": "u", "display_text": "d", "language_hint": "en-GB", "is_agent": "yes",
+           "upload_id2": 1}
+    assert client_metadata(raw) == {"identity_token": "t", "upload_id": "u", "display_text": "d", "language_hint": "en-GB"}
     assert client_metadata({"upload_id": ["not", "a", "string"]}) == {}
     assert client_metadata("identity_token=t") == {}
 

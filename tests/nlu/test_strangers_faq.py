@@ -15,8 +15,8 @@ import uuid
 import pytest
 import yaml
 
-from actions.clarification import CLARIFY_PROMPT
 from bot.chat import send
+from bot.language import tr
 from tests.nlu.evaluation import strangers_faq
 from tests.project_data import ROOT
 
@@ -33,7 +33,7 @@ def test_strangers_faq_questions_get_replies_with_the_facts(assistant):
                        token=assistant.rest_token)
         reply = "\n".join(message.get("text") or "" for message in replies)
         missing = [pattern for pattern in item["must"] if not re.search(pattern, reply)]
-        outcome = "right" if not missing else "clarify" if CLARIFY_PROMPT in reply else "wrong"
+        outcome = "right" if not missing else "clarify" if tr("clarification.prompt", "zh") in reply else "wrong"
         results.append({"q": item["q"], "outcome": outcome, "missing": missing, "reply": reply})
     (ROOT / "results").mkdir(exist_ok=True)
     (ROOT / "results" / "strangers_faq.yml").write_text(
