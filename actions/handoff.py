@@ -1,9 +1,12 @@
 """A person takes over: the handoff is queued with the assistant's summary,
 routed to a team by what the assistant understood last and offered to an
 online agent of that team; the user is told who took it, or their place, or
-when agents answer, and the conversation pauses (Rasa predicts
-nothing until the agent hands it back; see bot/channels/handoff_bridge.py).
-The services are the process's (``bot.services.services()``)."""
+when agents answer (in the conversation's language, the ``language`` slot),
+and the conversation pauses (Rasa predicts nothing until the agent hands it
+back; see bot/channels/handoff_bridge.py).
+The summary records the user's language (``summary["language"]``), so the
+console shows it and offers canned answers in it first.  The services are
+the process's (``bot.services.services()``)."""
 
 from typing import Any, Dict, List, Text
 
@@ -15,9 +18,17 @@ from actions.account_flows import STATE_SLOTS, cleared_flow
 from bot.accounts.flows import trusted_slots
 from bot.handoff.hours import ServiceHours
 from bot.handoff.models import HandoffState
-from bot.handoff.request_summary import assistant_told, reason_of, summary_of, understood_topic, user_key_of
+from bot.handoff.request_summary import (
+    LANGUAGE_SUMMARY_KEY,
+    assistant_told,
+    reason_of,
+    summary_of,
+    understood_topic,
+    user_key_of,
+)
 from bot.handoff.teams import routed_topic
 from bot.handoff.user_replies import queued_reply
+from bot.language import LANGUAGE_SLOT, language_of
 from bot.services import services
 from bot.topics import FAQ_INTENT
 
@@ -82,6 +93,8 @@ class ActionRequestHuman(Action):
             current.accounts,
             told=assistant_told(tracker.events),
         )
+        language = language_of(tracker.get_slot(LANGUAGE_SLOT))
+        summary[LANGUAGE_SUMMARY_KEY] = language
         service = current.handoffs
         topic = routed_topic(slots.get("flow"), understood_topics(tracker))
         handoff = service.request(
@@ -94,7 +107,7 @@ class ActionRequestHuman(Action):
         )
         if handoff.state == HandoffState.WAITING:  # to an online agent of its team, if one is free
             handoff = service.auto_assign(handoff.id) or handoff
-        reply = queued_reply(service, handoff, ServiceHours.from_settings(), service.now())
+        reply = queued_reply(service, handoff, ServiceHours.from_settings(), service.now(), language)
         dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
         # A running flow ends here (the agent takes the problem over); then nothing
         # more is predicted until the agent hands the conversation back.

@@ -38,7 +38,7 @@ from tests.servers import free_port
 
 BOT_USER = {"id": 777000111, "is_bot": True, "first_name": "政务服务账号助手",
             "username": "most_account_test_bot"}
-NESTED_PARAMETERS = ("reply_markup", "allowed_updates", "link_preview_options", "reply_parameters",
+NESTED_PARAMETERS = ("commands", "reply_markup", "allowed_updates", "link_preview_options", "reply_parameters",
                      "entities")
 
 
@@ -79,6 +79,7 @@ class FakeTelegram:
         self.url = f"http://127.0.0.1:{self.port}"
         self.calls: List[Call] = []
         self.webhook: Dict[str, Any] = {}
+        self.command_menus: Dict[str, List[Dict[str, Any]]] = {}  # setMyCommands: language_code ("" all) → menu
         self.sent: Dict[int, Dict[str, Any]] = {}  # message_id -> Message the bot sent
         self._lock = threading.Lock()
         self._pending: List[Dict[str, Any]] = []  # updates not confirmed by an offset yet
@@ -326,6 +327,10 @@ class FakeTelegram:
 
     async def _api_setWebhook(self, params: Dict[str, Any]) -> Tuple[int, Any]:
         self.webhook = dict(params)
+        return 200, True
+
+    async def _api_setMyCommands(self, params: Dict[str, Any]) -> Tuple[int, Any]:
+        self.command_menus[str(params.get("language_code") or "")] = list(params.get("commands") or [])
         return 200, True
 
     async def _api_deleteWebhook(self, _: Dict[str, Any]) -> Tuple[int, Any]:

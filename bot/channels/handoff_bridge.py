@@ -11,6 +11,11 @@
   and lets it speak first (the rating question; the rating buttons are
   handled here too, as is a stale 取消 button).
 
+What the user reads here is in the conversation's language (the tracker's
+``language`` slot, read in ``_say``; ``bot.handoff.user_replies`` words it);
+the widget is told that language with each message (``language``), for its
+own texts.
+
 Every step reads the handoff state from the database through the process's
 ``HandoffService`` (``bot.services.services().handoffs``), so any Rasa
 process behind one address can serve any conversation.  The database work
@@ -23,7 +28,8 @@ from __future__ import annotations
 
 import logging
 from asyncio import to_thread
-from typing import Any, Awaitable, Callable, Optional
+from functools import partial
+from typing import Any, Awaitable, Callable, Optional, Union
 
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
@@ -31,14 +37,25 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResu
 from sanic import Sanic
 
 from bot.accounts.checks import InvalidInput
+from bot.channels.conversation_language import chosen_language, slot_language
 from bot.handoff.service import HandoffView
-from bot.handoff.user_replies import BACK_TO_ASSISTANT, CANCELLED, Reply, rating_of, thanks_for
+from bot.handoff.user_replies import (
+    CANCEL_PAYLOAD,
+    Reply,
+    agent_joined,
+    agent_says,
+    back_to_assistant,
+    cancelled,
+    rating_of,
+    thanks_for,
+)
 from bot.services import services
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
-CANCEL_PAYLOAD = "/cancel_handoff"
+# A reply, or how to word it in the conversation's language (known only once the tracker is read).
+Wording = Union[Reply, Callable[[str], Reply]]
 
 
 def handoff_aware(on_new_message: OnNewMessage) -> OnNewMessage:
@@ -52,10 +69,10 @@ def handoff_aware(on_new_message: OnNewMessage) -> OnNewMessage:
         handoff = await to_thread(services().handoffs.open_handoff, message.sender_id)
         if handoff is None:
             if text == CANCEL_PAYLOAD:  # a stale button: nothing is waiting
-                return await _say(_app_of(), message.sender_id, message.output_channel, CANCELLED)
+                return await _say(_app_of(), message.sender_id, message.output_channel, cancelled)
             return await on_new_message(message)
         if text == CANCEL_PAYLOAD and await to_thread(services().handoffs.cancel, message.sender_id):
-            return await _say(_app_of(), message.sender_id, message.output_channel, CANCELLED, resume=True)
+            return await _say(_app_of(), message.sender_id, message.output_channel, cancelled, resume=True)
         shown = (message.metadata or {}).get("display_text") or message.text or ""
         await to_thread(services().handoffs.record_user_message, message.sender_id, shown)
         return await on_new_message(message)  # logged by Rasa; paused, so no answer
@@ -64,42 +81,49 @@ def handoff_aware(on_new_message: OnNewMessage) -> OnNewMessage:
 
 
 async def _rate(message: UserMessage, rating: int) -> None:
+    reply: Wording
     try:
         await to_thread(services().handoffs.rate, message.sender_id, rating)
-        reply = thanks_for(rating)
+        reply = partial(thanks_for, rating)
     except InvalidInput as refusal:
         reply = Reply(str(refusal))
     await _say(_app_of(), message.sender_id, message.output_channel, reply)
 
 
 async def announce_agent(app: Sanic, handoff: HandoffView, agent_name: str) -> None:
-    reply = Reply(f"人工客服 {agent_name} 已接入，请直接向客服说明您的情况。")
+    reply = partial(agent_joined, agent_name)
     await _say(app, handoff.sender_id, output_channel(app, handoff.channel), reply, agent_name)
 
 
 async def send_to_user(app: Sanic, handoff: HandoffView, text: str, agent_name: str) -> None:
-    reply = Reply(f"人工客服 {agent_name}：{text}")
+    reply = partial(agent_says, agent_name, text)
     await _say(app, handoff.sender_id, output_channel(app, handoff.channel), reply, agent_name)
 
 
 async def give_back_to_assistant(app: Sanic, handoff: HandoffView) -> None:
     """The assistant has the conversation again, slots as they were; it speaks first."""
-    await _say(app, handoff.sender_id, output_channel(app, handoff.channel), BACK_TO_ASSISTANT, resume=True)
+    await _say(app, handoff.sender_id, output_channel(app, handoff.channel), back_to_assistant, resume=True)
 
 
 async def _say(
     app: Optional[Sanic],
     sender_id: str,
     output: OutputChannel,
-    reply: Reply,
+    wording: Wording,
     agent_name: Optional[str] = None,
     resume: bool = False,
 ) -> None:
-    """Records a message in the conversation (so the widget's history shows it) and sends it."""
+    """Records a message in the conversation (so the widget's history shows it) and sends it,
+    worded in the conversation's language."""
+    language = chosen_language(None)
+    reply = wording if isinstance(wording, Reply) else wording(language)
+    told: Optional[str] = None  # the slot's language for the widget's own texts (None while unset)
     if app is not None:
         rasa_agent = app.ctx.agent
         async with rasa_agent.lock_store.lock(sender_id):
             tracker = await rasa_agent.processor.get_tracker(sender_id)
+            language, told = chosen_language(tracker), slot_language(tracker)
+            reply = wording if isinstance(wording, Reply) else wording(language)
             if resume:
                 tracker.update(ConversationResumed())
             data = {"buttons": reply.buttons} if reply.buttons else None
@@ -114,9 +138,9 @@ async def _say(
     else:
         logger.error("no Rasa app: message to %s not recorded", sender_id)
     if reply.buttons:
-        await output.send_text_with_buttons(sender_id, reply.text, reply.buttons)
+        await output.send_text_with_buttons(sender_id, reply.text, reply.buttons, language=told)
     else:
-        await output.send_text_message(sender_id, reply.text)
+        await output.send_text_message(sender_id, reply.text, language=told)
 
 
 def output_channel(app: Sanic, channel_name: str) -> OutputChannel:

@@ -24,6 +24,15 @@ Every message to Rasa carries the sender's app language (``language_code``)
 as the metadata ``language_hint``: the session start takes it for the
 conversation's language (actions/session.py).
 Sending, with its retry rules, is in ``telegram_delivery.py``.
+
+Languages (bot/language.py): at start-up the command menu is registered
+(``setMyCommands``) in Chinese for every client and in English for clients set
+to English (``language_code``); one try each, a failure is only logged (the
+commands work without the menu).  What the channel says itself (an unknown
+command, an unsupported message, a failed download, an expired button) is in
+the conversation's language: the tracker's ``language`` slot, else the Telegram
+client's language.  A message of buttons only gets a line in both languages
+(it comes from Rasa's output, where the conversation is not at hand).
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import (
     Bot,
+    BotCommand,
     CallbackQuery,
     Document,
     InlineKeyboardButton,
@@ -64,9 +74,10 @@ from bot.accounts.uploads import photo_too_large
 from bot.channels.client_address import CLIENT_ADDRESS_METADATA
 from bot.channels.common import SEND_FILE_TEXT, store_upload, upload_metadata
 from bot.channels.conversation_ids import TELEGRAM, local_id, telegram_conversation
+from bot.channels.conversation_language import current_app, stored_language
 from bot.channels.telegram_delivery import Undelivered, deliver, retry_after_seconds, split_text
 from bot.channels.turns import BUSY_TEXT, TURNS, Outcome, intake
-from bot.language import LANGUAGE_HINT_METADATA
+from bot.language import DEFAULT_LANGUAGE, LANGUAGE_HINT_METADATA, LANGUAGES, language_of, tr
 
 logger = logging.getLogger(__name__)
 
@@ -90,17 +101,27 @@ _COMMAND_PATTERN = re.compile(r"^/([A-Za-z0-9_]+)(?:@[A-Za-z0-9_]+)?(?:\s|$)")
 
 COMMANDS = {"start": "/greet", "help": "/greet", "restart": "/restart", "human": "/request_human"}
 
-UNKNOWN_COMMAND_TEXT = (
-    "没有这个命令。可以用的命令有：\n"
-    "/start 或 /help：常见问题\n"
-    "/restart：重新开始对话\n"
-    "/human：转人工客服\n"
-    "其他问题请直接用文字描述。"
-)
-UNSUPPORTED_TEXT = "目前只能看懂文字和照片：请用文字描述您的问题，或直接发送证件照片。"
-DOWNLOAD_FAILED_TEXT = "照片没有收到，请重新发送一次。"
-EXPIRED_BUTTON_TEXT = "这个按钮已经失效了，请直接输入您的问题，或发送 /start 查看常见问题。"
-BUTTONS_ONLY_TEXT = "请选择："
+# The command menu: each command's description (catalogue key), in the menu's order.
+COMMAND_DESCRIPTIONS = {
+    "start": "telegram.command_start",
+    "help": "telegram.command_help",
+    "restart": "telegram.command_restart",
+    "human": "telegram.command_human",
+}
+# The menu of each language: the default language's for every client (no language_code),
+# the others' for clients set to that language.
+MENU_LANGUAGE_CODES: Dict[str, Optional[str]] = {DEFAULT_LANGUAGE: None, "en": "en"}
+
+UNKNOWN_COMMAND = "telegram.unknown_command"
+UNSUPPORTED = "telegram.unsupported"
+DOWNLOAD_FAILED = "telegram.download_failed"
+EXPIRED_BUTTON = "telegram.expired_button"
+# The texts in the default language (tests read them).
+UNKNOWN_COMMAND_TEXT = tr(UNKNOWN_COMMAND)
+UNSUPPORTED_TEXT = tr(UNSUPPORTED)
+DOWNLOAD_FAILED_TEXT = tr(DOWNLOAD_FAILED)
+EXPIRED_BUTTON_TEXT = tr(EXPIRED_BUTTON)
+BUTTONS_ONLY_TEXT = " / ".join(tr("telegram.buttons_only", language) for language in LANGUAGES)
 
 
 class TelegramSetupError(ValueError):
@@ -428,6 +449,7 @@ class TelegramInput(InputChannel):
         assert bot is not None
         try:
             await self._keep_trying(bot.initialize, bot.get_me, "connecting to the Bot API")
+            await register_commands(bot)
             if self.settings.uses_webhook:
                 set_webhook = partial(
                     bot.set_webhook,
@@ -558,7 +580,7 @@ class TelegramInput(InputChannel):
         elif message.photo or message.document:
             await self._on_file(sender_id, message, client)
         else:
-            await self._reply(sender_id, UNSUPPORTED_TEXT)
+            await self._reply(sender_id, await self._text(UNSUPPORTED, sender_id, client))
 
     async def _on_text(self, sender_id: str, text: str, client: Dict[str, Any]) -> None:
         if not text.lstrip().startswith("/"):
@@ -567,14 +589,14 @@ class TelegramInput(InputChannel):
         intent = COMMANDS.get(command_of(text) or "")
         if intent is None:
             # Never passed on: Rasa would take "/anything" for an intent.
-            await self._reply(sender_id, UNKNOWN_COMMAND_TEXT)
+            await self._reply(sender_id, await self._text(UNKNOWN_COMMAND, sender_id, client))
             return
         await self._to_rasa(sender_id, intent, {**client, "display_text": text.strip()})
 
     async def _on_callback(self, sender_id: str, query: CallbackQuery, client: Dict[str, Any]) -> None:
         choice = self.callbacks.decode(query.data, query.message)
         if choice is None:
-            await self._reply(sender_id, EXPIRED_BUTTON_TEXT)
+            await self._reply(sender_id, await self._text(EXPIRED_BUTTON, sender_id, client))
             return
         payload, title = choice
         await self._to_rasa(sender_id, payload, {**client, "display_text": title})
@@ -587,7 +609,7 @@ class TelegramInput(InputChannel):
             return
         data = await self._download(sender_id, item)
         if data is None:
-            await self._reply(sender_id, DOWNLOAD_FAILED_TEXT)
+            await self._reply(sender_id, await self._text(DOWNLOAD_FAILED, sender_id, client))
             return
         try:
             upload = await store_upload(sender_id, data, name)
@@ -612,6 +634,11 @@ class TelegramInput(InputChannel):
         if await self._on_new_message(message) is not Outcome.ANSWERED:
             await self._reply(sender_id, BUSY_TEXT)  # the user hears about it instead of silence
 
+    async def _text(self, key: str, sender_id: str, client: Dict[str, Any]) -> str:
+        """A text of the channel's in the conversation's language (else the client's: its hint)."""
+        language = await stored_language(current_app(), sender_id)
+        return tr(key, language or language_of(client.get(LANGUAGE_HINT_METADATA)))
+
     async def _reply(self, sender_id: str, text: str) -> None:
         assert self.output is not None
         await self.output.send(sender_id, text)
@@ -631,6 +658,21 @@ class TelegramInput(InputChannel):
             await deliver(partial(self.bot.answer_callback_query, query.id), "answerCallbackQuery", idempotent=True)
         except Undelivered:
             pass
+
+
+def command_menu(language: str) -> List[BotCommand]:
+    return [BotCommand(command, tr(key, language)) for command, key in COMMAND_DESCRIPTIONS.items()]
+
+
+async def register_commands(bot: Bot) -> None:
+    """The command menu in each language; one try each (cosmetic: the commands work without it)."""
+    for language, language_code in MENU_LANGUAGE_CODES.items():
+        try:
+            await bot.set_my_commands(command_menu(language), language_code=language_code)
+        except InvalidToken:
+            raise
+        except TelegramError as error:
+            logger.warning("Telegram: setMyCommands (%s) failed: %s", language, error)
 
 
 async def _cancel(task: "asyncio.Task[Any]", attempts: int = 20) -> None:

@@ -7,7 +7,7 @@ Contract:
   handoff's side: ``handoff_bridge.handoff_aware``) and returns an
   :class:`Outcome` for each message; it never raises.  The channel
   translates the outcome; when it is not ``ANSWERED`` it tells the user
-  :data:`BUSY_TEXT` in its own way (REST: in the reply or with 503, the
+  :data:`BUSY_TEXT` (Chinese and English) in its own way (REST: in the reply or with 503, the
   widget: to the socket that sent, Telegram: a message).
 * ``DEGRADED``: the turn ran and Rasa stored the user's message in the
   conversation, but a call to the action server failed (the action server
@@ -45,13 +45,16 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot import SUPPORT_PHONE
 from bot.channels.handoff_bridge import handoff_aware
+from bot.language import LANGUAGES, tr
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
-# The one message of every degradation (issue 13): short, honest, with the phone.
-BUSY_TEXT = f"系统繁忙，请稍后再试；急事请拨打{SUPPORT_PHONE}"
+# The one message of every degradation (issue 13): short, honest, with the phone.  When
+# nothing works the conversation's language may be unreadable too: one message, both
+# languages, Chinese first (issue 15; the catalogue keys channels.busy).
+BUSY_TEXT = "\n".join(tr("channels.busy", language, phone=SUPPORT_PHONE) for language in LANGUAGES)
 # rasa-sdk answers 400 when an action rejects its execution (a form's
 # validation); Rasa then predicts another action: not a failure.
 REJECTED_STATUS = 400

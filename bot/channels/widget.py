@@ -32,6 +32,14 @@ version lacks:
   Redis, so any Rasa process can reach any widget, and a Redis restart loses
   no message (bot/channels/socket_rooms.py).
 
+* the widget is told the conversation's language (the tracker's ``language``
+  slot: bot/channels/conversation_language.py) for its own texts: as
+  ``language`` of ``session_history`` and of each bot message of a turn (read
+  once the turn is stored) and of an agent's or the handoff's messages
+  (bot/channels/handoff_bridge.py); absent while the slot is unset (the
+  widget then follows the browser's language).  The socket's refusals and the
+  busy message, whose language may be unknowable, are in both languages.
+
 Files under ``/webhooks/widget/``: ``widget.js``, ``widget.css``,
 ``socket.io.min.js`` (npm, installed by the Makefile) and ``demo`` (a page
 imitating the platform's home page with the widget on it).
@@ -57,9 +65,10 @@ from bot.accounts.uploads import upload_refusals
 from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import origin_allowed, own_origins
 from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
+from bot.channels.conversation_language import slot_language, stored_language
 from bot.channels.socket_rooms import DurableRedisManager
 from bot.channels.turns import BUSY_TEXT, Outcome, intake
-from bot.language import LANGUAGE_HINT_METADATA
+from bot.language import LANGUAGE_HINT_METADATA, LANGUAGES, tr
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +78,9 @@ HISTORY_LIMIT = 200
 # Metadata a browser may attach to a message; anything else is dropped.  The
 # language hint is the browser's navigator.language (actions/session.py).
 CLIENT_METADATA_KEYS = ("identity_token", "upload_id", "display_text", LANGUAGE_HINT_METADATA)
+# The socket's refusals: its conversation's language is not known then, so both languages.
+BAD_MESSAGE_TEXT = "\n".join(tr("widget.bad_message", language) for language in LANGUAGES)
+SESSION_EXPIRED_TEXT = "\n".join(tr("widget.session_expired", language) for language in LANGUAGES)
 
 STATIC_FILES: Dict[str, tuple] = {
     "widget.js": (WIDGET_DIR / "widget.js", "application/javascript; charset=utf-8"),
@@ -121,13 +133,18 @@ def transcript(events: Iterable[Any], limit: int = HISTORY_LIMIT) -> List[Dict[s
     return messages[-limit:]
 
 
-def bot_message(text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
-    """A bot message as the widget receives it (``bot_uttered``)."""
+def bot_message(
+    text: str, buttons: Optional[List[Dict[str, Any]]] = None, language: Optional[str] = None
+) -> Dict[str, Any]:
+    """A bot message as the widget receives it (``bot_uttered``); ``language``: the
+    conversation's, for the widget's own texts (left out when unknown)."""
     message: Dict[str, Any] = {"text": text}
     if buttons:
         message["quick_replies"] = [
             {"title": button.get("title", ""), "payload": button.get("payload", "")} for button in buttons
         ]
+    if language:
+        message["language"] = language
     return message
 
 
@@ -145,12 +162,12 @@ class WidgetOutput(OutputChannel):
         await self.sio.emit("bot_uttered", message, room=recipient_id)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self._emit(recipient_id, {"text": text})
+        await self._emit(recipient_id, bot_message(text, language=kwargs.get("language")))
 
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
-        await self._emit(recipient_id, bot_message(text, buttons))
+        await self._emit(recipient_id, bot_message(text, buttons, kwargs.get("language")))
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
         await self._emit(recipient_id, {"text": image})
@@ -173,8 +190,10 @@ class TurnOutput(WidgetOutput):
     async def _emit(self, recipient_id: Text, message: Dict[str, Any]) -> None:
         self.messages.append(message)
 
-    async def send(self, conversation: str) -> None:
+    async def send(self, conversation: str, language: Optional[str] = None) -> None:
         for message in self.messages:
+            if language and "language" not in message:
+                message = {**message, "language": language}
             await self.sio.emit("bot_uttered", message, room=conversation)
 
 
@@ -268,10 +287,10 @@ class WidgetInput(InputChannel):
         async def user_uttered(sid: Text, data: Any) -> None:
             session_id = (await sio.get_session(sid)).get("session_id")
             if not isinstance(data, dict) or not isinstance(data.get("message"), str):
-                await _refuse(sio, sid, "消息格式不对，请刷新页面后重试。")
+                await _refuse(sio, sid, BAD_MESSAGE_TEXT)
                 return
             if not session_id or data.get("session_id") != session_id:
-                await _refuse(sio, sid, "会话已失效，请刷新页面后重试。")
+                await _refuse(sio, sid, SESSION_EXPIRED_TEXT)
                 return
             metadata = client_metadata(data.get("metadata"))
             metadata[CLIENT_ADDRESS_METADATA] = socket_client_address(sio.get_environ(sid))
@@ -280,8 +299,12 @@ class WidgetInput(InputChannel):
             message = UserMessage(data["message"], turn, conversation, input_channel=self.name(), metadata=metadata)
             outcome = await receive_message(message)
             if outcome is not Outcome.REFUSED:  # the turn is stored: what it said may be shown
+                # The language the turn left (it may have just switched), for the widget's own texts.
+                language = (
+                    await stored_language(getattr(routes.ctx, "app", None), conversation) if turn.messages else None
+                )
                 try:
-                    await turn.send(conversation)
+                    await turn.send(conversation, language)
                 except ConnectionError:  # Redis gone for longer than a restart: the history has it
                     logger.exception("the replies to %s could not be sent", conversation)
                     outcome = Outcome.DEGRADED
@@ -308,6 +331,7 @@ class WidgetInput(InputChannel):
             tracker = await agent.tracker_store.retrieve(conversation)
         return {
             "messages": transcript(tracker.events) if tracker else [],
+            "language": slot_language(tracker),
             "max_upload_bytes": config.get_int("MAX_UPLOAD_BYTES"),
             "accepted_types": ["image/jpeg", "image/png"],
             "upload_refusals": upload_refusals(config.get_int("MAX_UPLOAD_BYTES")),

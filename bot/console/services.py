@@ -24,6 +24,7 @@ from bot.handoff.canned import CannedReply, canned_replies
 from bot.handoff.conversation_log import LogEntry
 from bot.handoff.models import HandoffState, Presence
 from bot.handoff.reports import AgentStats, HandoffReport, TeamStats, agent_report, handoff_report, team_report
+from bot.handoff.request_summary import summary_language
 from bot.handoff.search import SearchCriteria, SearchPage
 from bot.handoff.service import HandoffHidden, HandoffService, HandoffView, MessageView
 from bot.handoff.teams import TeamDirectory, TeamView
@@ -102,7 +103,9 @@ class ConsoleServices:
             except HandoffHidden:  # transferred meanwhile
                 history = None
         log = self.handoffs.conversation_log(handoff)
-        return Conversation(handoff, messages, targets, canned_replies(), log, history, via)
+        # The canned answers in the user's language first (an English user's agent starts with the English ones).
+        canned = canned_replies(summary_language(handoff.summary))
+        return Conversation(handoff, messages, targets, canned, log, history, via)
 
     def thumbnail(
         self, handoff_id: int, upload_id: str, agent: AgentView, client_address: str, via: Optional[int] = None

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 from bot.handoff.agents import AgentView
 from bot.handoff.conversation_log import LogEntry
-from bot.handoff.labels import CHANNEL_LABELS, OUTCOME_LABELS, REASON_LABELS, STATE_LABELS
+from bot.handoff.labels import CHANNEL_LABELS, LANGUAGE_LABELS, OUTCOME_LABELS, REASON_LABELS, STATE_LABELS
 from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffReason, HandoffState, Presence
 from bot.handoff.reports import AgentStats, HandoffReport, HandoffStats, TeamStats
+from bot.handoff.request_summary import LANGUAGE_SUMMARY_KEY, summary_language
 from bot.handoff.service import EventView, HandoffView, MessageView
 from bot.timezones import local_time, support_zone
 
@@ -196,10 +197,15 @@ def summary_rows(handoff: HandoffView) -> List[Tuple[str, SummaryValue]]:
     rows = [
         ("转人工原因", SummaryValue("text", reason_label(handoff.reason))),
         ("渠道", SummaryValue("text", channel_label(handoff.channel))),
+        ("用户语言", SummaryValue("text", LANGUAGE_LABELS[summary_language(handoff.summary)])),
         ("团队", SummaryValue("text", handoff.team_name or NO_TEAM)),
         ("发起时间", SummaryValue("text", clock_time(handoff.created_at, with_date=True))),
     ]
-    keys = [key for key in SUMMARY_ORDER if key in summary] + [key for key in summary if key not in SUMMARY_ORDER]
+    keys = [key for key in SUMMARY_ORDER if key in summary] + [
+        key
+        for key in summary
+        if key not in SUMMARY_ORDER and key != LANGUAGE_SUMMARY_KEY  # a row of its own
+    ]
     rows += [(SUMMARY_LABELS.get(str(key), str(key)), summary_value(summary[key])) for key in keys]
     return rows
 

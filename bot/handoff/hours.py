@@ -13,6 +13,10 @@ inclusive, end exclusive; ``24:00`` ends the day; a period does not cross
 midnight: write two).  ``always``: round the clock.  Public holidays are not
 modelled.
 
+The phrases for users (``describe``, ``next_opening_phrase``) are in the
+conversation's language (``language``: one of ``bot.language.LANGUAGES``,
+Chinese when not given), from the ``handoff.*`` catalogue keys.
+
 Times passed in and returned are naive UTC, like the clocks of the services
 (``AccountService`` uses ``datetime.utcnow()``); aware datetimes are
 accepted too.  Wall-clock times only ever exist inside this module.
@@ -27,10 +31,26 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 from zoneinfo import ZoneInfo
 
 from bot import config
+from bot.language import language_of, tr
 from bot.timezones import local_time, support_zone
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKDAY_LABELS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+# The catalogue keys of the weekdays' and months' names (Monday first; January first).
+WEEKDAY_KEYS = (
+    "handoff.day_mon", "handoff.day_tue", "handoff.day_wed", "handoff.day_thu",
+    "handoff.day_fri", "handoff.day_sat", "handoff.day_sun",
+)  # fmt: skip
+MONTH_KEYS = (
+    "handoff.month_1", "handoff.month_2", "handoff.month_3", "handoff.month_4",
+    "handoff.month_5", "handoff.month_6", "handoff.month_7", "handoff.month_8",
+    "handoff.month_9", "handoff.month_10", "handoff.month_11", "handoff.month_12",
+)  # fmt: skip
+# How a language lists days' periods: between groups of days, between the periods of a day,
+# the zone after them, and between two days (punctuation only; the words are the catalogue's).
+LIST_PUNCTUATION: Dict[str, Tuple[str, str, str, str]] = {
+    "zh": ("，", "、", "{periods}（{zone}）", "、"),
+    "en": ("; ", ", ", "{periods} ({zone})", ", "),
+}
 _PERIOD = re.compile(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})")
 END_OF_DAY = time.max  # stands for 24:00
 
@@ -93,15 +113,16 @@ class ServiceHours:
                     return opening.astimezone(timezone.utc).replace(tzinfo=None)
         raise ValueError("SUPPORT_HOURS has no period")  # parse() refuses that
 
-    def next_opening_phrase(self, now_utc: datetime) -> str:
-        """E.g. 下一个工作时间是 11月24日（周一）08:30"""
+    def next_opening_phrase(self, now_utc: datetime, language: Optional[str] = None) -> str:
+        """E.g. 下一个工作时间是 11月24日（周一）08:30 / the next service period starts Mon 24 Nov, 08:30"""
         opening = self.local(self.next_opening(now_utc))
-        return f"下一个工作时间是 {_day_label(opening.date())}{opening:%H:%M}"
+        return tr("handoff.next_opening", language, day=_day_label(opening.date(), language), clock=f"{opening:%H:%M}")
 
-    def describe(self) -> str:
-        """E.g. 周一至周五 08:30-17:30，周六 09:00-12:00（北京时间）"""
+    def describe(self, language: Optional[str] = None) -> str:
+        """E.g. 周一至周五 08:30-17:30，周六 09:00-12:00（北京时间） /
+        Mon to Fri 08:30-17:30; Sat 09:00-12:00 (Beijing time)"""
         if self.always:
-            return "全天 24 小时"
+            return tr("handoff.hours_always", language)
         groups: List[Tuple[List[int], Tuple[Period, ...]]] = []
         for day in range(7):
             periods = self.periods.get(day)
@@ -111,11 +132,17 @@ class ServiceHours:
                 groups[-1][0].append(day)
             else:
                 groups.append(([day], periods))
-        text = "，".join(f"{_days_label(days)} {'、'.join(p.label() for p in periods)}" for days, periods in groups)
-        return f"{text}（{self.zone_label()}）"
+        between_groups, between_periods, with_zone, _ = LIST_PUNCTUATION[language_of(language)]
+        text = between_groups.join(
+            f"{_days_label(days, language)} {between_periods.join(p.label() for p in periods)}"
+            for days, periods in groups
+        )
+        return with_zone.format(periods=text, zone=self.zone_label(language))
 
-    def zone_label(self) -> str:
-        return "北京时间" if self.zone.key in ("Asia/Shanghai", "Asia/Chongqing", "PRC") else self.zone.key
+    def zone_label(self, language: Optional[str] = None) -> str:
+        if self.zone.key in ("Asia/Shanghai", "Asia/Chongqing", "PRC"):
+            return tr("handoff.beijing_time", language)
+        return self.zone.key
 
     def local(self, moment: datetime) -> datetime:
         """``moment`` (naive UTC, or aware) as a wall-clock time of the service zone."""
@@ -166,13 +193,19 @@ def _parse_period(text: str, part: str) -> Period:
     return Period(start, end)
 
 
-def _day_label(day: date) -> str:
-    return f"{day.month}月{day.day}日（{WEEKDAY_LABELS[day.weekday()]}）"
+def _weekday(day: int, language: Optional[str]) -> str:
+    return tr(WEEKDAY_KEYS[day], language)
 
 
-def _days_label(days: List[int]) -> str:
+def _day_label(day: date, language: Optional[str]) -> str:
+    month = tr(MONTH_KEYS[day.month - 1], language)
+    return tr("handoff.day_label", language, month=month, day=day.day, weekday=_weekday(day.weekday(), language))
+
+
+def _days_label(days: List[int], language: Optional[str]) -> str:
     if len(days) == 1:
-        return WEEKDAY_LABELS[days[0]]
+        return _weekday(days[0], language)
+    first, last = _weekday(days[0], language), _weekday(days[-1], language)
     if len(days) == 2:
-        return f"{WEEKDAY_LABELS[days[0]]}、{WEEKDAY_LABELS[days[1]]}"
-    return f"{WEEKDAY_LABELS[days[0]]}至{WEEKDAY_LABELS[days[-1]]}"
+        return LIST_PUNCTUATION[language_of(language)][3].join((first, last))
+    return tr("handoff.day_range", language, first=first, last=last)

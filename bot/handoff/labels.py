@@ -37,6 +37,9 @@ REASON_COLUMNS: Dict[HandoffReason, str] = {
 # The channel a handoff came from (``Handoff.channel``), as agents read it; others are shown as they are.
 CHANNEL_LABELS: Dict[str, str] = {"widget": "网页", "telegram": "Telegram", "rest": "接口", "socketio": "网页"}
 
+# The user's language (bot/language.py's codes, the summary's ``language``), as agents read it.
+LANGUAGE_LABELS: Dict[str, str] = {"zh": "中文", "en": "English"}
+
 # A handoff's state in a list (search results, the user's history, the search form).
 STATE_LABELS: Dict[HandoffState, str] = {
     HandoffState.WAITING: "排队中",

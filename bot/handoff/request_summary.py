@@ -22,6 +22,7 @@ from bot.accounts.labels import ACCOUNT_KIND_WORDS
 from bot.accounts.masking import mask_login_name, mask_phone, mask_text
 from bot.accounts.service import AccountService
 from bot.handoff.models import HandoffReason
+from bot.language import language_of
 from bot.store import NotFound
 from bot.topics import CORE_TOPICS, FAQ_INTENT, topic_for
 
@@ -29,8 +30,17 @@ FLOW_PROBLEMS = {flow: CORE_TOPICS.get(intent, intent) for intent, flow in FLOW_
 NO_PROBLEM = "助手没有识别出具体问题"
 # Intents that say how the user feels about the help, not what the problem is.
 NOT_PROBLEMS = frozenset({"request_human", "negative_feedback"})
+# The summary's key of the user's language (bot/language.py's code, "zh" or "en"; set by
+# actions/handoff.py): the console shows it and offers the canned answers in it first.
+LANGUAGE_SUMMARY_KEY = "language"
 TOLD_MESSAGES = 3  # the assistant's last messages before the handoff, in the summary
 TOLD_CHARS = 300  # of each
+
+
+def summary_language(summary: Optional[Mapping[str, Any]]) -> str:
+    """The user's language recorded in a handoff's summary (summaries older than the
+    languages have none: those conversations were Chinese)."""
+    return language_of((summary or {}).get(LANGUAGE_SUMMARY_KEY))
 
 
 def reason_of(

@@ -2,9 +2,14 @@
 assigned to, the place in the queue, or the service hours when it is outside
 them or nobody of the team is online (``queued_reply``), the return to the assistant with the
 rating buttons, the cancellation, and the thanks for a rating (``rating_of``
-reads it).  Used by ``actions/handoff.py`` (the request) and
-``bot/channels/handoff_bridge.py`` (rating and return); no Rasa here.  What
-the agent is handed is ``bot.handoff.request_summary``.
+reads it), and the agent's arrival and replies as the user sees them.  Used by
+``actions/handoff.py`` (the request) and ``bot/channels/handoff_bridge.py``
+(rating, return, the agent's words); no Rasa here.  What the agent is handed
+is ``bot.handoff.request_summary``.
+
+Every reply is in the conversation's ``language`` (``bot.language``; Chinese
+when not given), from the ``handoff.*`` catalogue keys; the buttons' payloads
+are the same in every language.
 """
 
 from __future__ import annotations
@@ -18,11 +23,11 @@ from bot import SUPPORT_EMAIL, SUPPORT_PHONE
 from bot.handoff.hours import ServiceHours
 from bot.handoff.models import HandoffState
 from bot.handoff.service import HandoffService, HandoffView
+from bot.language import tr
 
-CANCEL_BUTTON = {"title": "取消，回到助手", "payload": "/cancel_handoff"}
+CANCEL_PAYLOAD = "/cancel_handoff"
 RATING_PAYLOAD = re.compile(r"^/rate_handoff\s*([0-9]+)$")
-RATING_BUTTONS = [{"title": f"{stars} 分", "payload": f"/rate_handoff {stars}"} for stars in range(5, 0, -1)]
-CONTACTS = f"平台技术支持电话 {SUPPORT_PHONE}，邮箱 {SUPPORT_EMAIL}"
+BEST_RATING = 5  # the rating buttons go from it down to 1
 
 
 @dataclass(frozen=True)
@@ -31,43 +36,87 @@ class Reply:
     buttons: Optional[List[Dict[str, str]]] = None
 
 
-def queued_reply(handoffs: HandoffService, handoff: HandoffView, hours: ServiceHours, now: datetime) -> Reply:
+def cancel_button(language: Optional[str] = None) -> Dict[str, str]:
+    return {"title": tr("handoff.cancel_button", language), "payload": CANCEL_PAYLOAD}
+
+
+def rating_buttons(language: Optional[str] = None) -> List[Dict[str, str]]:
+    return [
+        {"title": tr("handoff.rating_button", language, stars=stars), "payload": f"/rate_handoff {stars}"}
+        for stars in range(BEST_RATING, 0, -1)
+    ]
+
+
+def contacts(language: Optional[str] = None) -> str:
+    return tr("handoff.contacts", language, phone=SUPPORT_PHONE, email=SUPPORT_EMAIL)
+
+
+# The Chinese buttons, as they were before the catalogues (tests and callers read them).
+CANCEL_BUTTON = cancel_button()
+RATING_BUTTONS = rating_buttons()
+CONTACTS = contacts()
+
+
+def queued_reply(
+    handoffs: HandoffService,
+    handoff: HandoffView,
+    hours: ServiceHours,
+    now: datetime,
+    language: Optional[str] = None,
+) -> Reply:
     """Tells the user a person is coming: who (auto-assigned), when (outside hours, or
     nobody of the team online: the service hours at once), or their place and an estimate."""
     if handoff.state == HandoffState.ASSIGNED:
-        return Reply(f"好的，已为您接入人工客服 {handoff.agent_name}，请直接向客服说明您的情况。")
+        return Reply(tr("handoff.assigned", language, agent=handoff.agent_name))
     if not hours.in_service(now):
-        return Reply(
-            "好的，已为您转人工客服。现在不在人工服务时间（"
-            + hours.describe()
-            + "），您的留言已经保存，"
-            + hours.next_opening_phrase(now)
-            + "，客服上班后会按顺序回复您，届时在这里就能看到。\n"
-            "您可以继续留言说明情况；想先回到助手，点下面的按钮。急事请联系" + CONTACTS + "。",
-            [CANCEL_BUTTON],
+        text = tr(
+            "handoff.outside_hours",
+            language,
+            hours=hours.describe(language),
+            next_opening=hours.next_opening_phrase(now, language),
+            contacts=contacts(language),
         )
+        return Reply(text, [cancel_button(language)])
     if not handoffs.available_agents(handoff.team_id):
-        return Reply(
-            "好的，已为您转人工客服。"
-            + (f"负责这类问题的{handoff.team_name}客服" if handoff.team_name else "客服")
-            + "现在都不在线，您的留言已经保存，客服上线后会按顺序回复您，届时在这里就能看到"
-            "（人工服务时间：" + hours.describe() + "）。\n"
-            "您可以继续留言说明情况；想先回到助手，点下面的按钮。急事请联系" + CONTACTS + "。",
-            [CANCEL_BUTTON],
+        who = (
+            tr("handoff.team_agents", language, team=handoff.team_name)
+            if handoff.team_name
+            else tr("handoff.any_agents", language)
         )
+        text = tr(
+            "handoff.nobody_online", language, who=who, hours=hours.describe(language), contacts=contacts(language)
+        )
+        return Reply(text, [cancel_button(language)])
     position = handoffs.position(handoff.id) or 1
-    ahead = "前面没有人排队" if position == 1 else f"前面还有 {position - 1} 位"
-    return Reply(
-        f"好的，正在为您转接人工客服，{ahead}，预计等待约 {handoffs.estimated_wait_minutes(position)} 分钟。\n"
-        "客服接入前您可以继续留言说明情况，客服都能看到；想先回到助手，点下面的按钮。",
-        [CANCEL_BUTTON],
+    ahead = (
+        tr("handoff.nobody_ahead", language)
+        if position == 1
+        else tr("handoff.people_ahead", language, count=position - 1)
     )
+    minutes = handoffs.estimated_wait_minutes(position)
+    return Reply(tr("handoff.queued", language, ahead=ahead, minutes=minutes), [cancel_button(language)])
 
 
-BACK_TO_ASSISTANT = Reply(
-    "人工客服已结束本次服务，接下来由我继续为您服务。\n" "请为这次人工服务打个分（5 分最满意）：", RATING_BUTTONS
-)
-CANCELLED = Reply("已取消人工排队，继续由我为您服务。请直接描述您的问题。")
+def back_to_assistant(language: Optional[str] = None) -> Reply:
+    """The agent handed the conversation back: the assistant speaks again and asks for a rating."""
+    return Reply(tr("handoff.back_to_assistant", language, best=BEST_RATING), rating_buttons(language))
+
+
+def cancelled(language: Optional[str] = None) -> Reply:
+    return Reply(tr("handoff.cancelled", language))
+
+
+def agent_joined(agent_name: str, language: Optional[str] = None) -> Reply:
+    return Reply(tr("handoff.agent_joined", language, agent=agent_name))
+
+
+def agent_says(agent_name: str, text: str, language: Optional[str] = None) -> Reply:
+    """An agent's reply as the user reads it: who wrote it, then the words as written."""
+    return Reply(tr("handoff.agent_says", language, agent=agent_name, text=text))
+
+
+BACK_TO_ASSISTANT = back_to_assistant()
+CANCELLED = cancelled()
 
 
 def rating_of(text: str) -> Optional[int]:
@@ -75,9 +124,5 @@ def rating_of(text: str) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
-def thanks_for(rating: int) -> Reply:
-    if rating <= 2:
-        return Reply(
-            f"收到您的 {rating} 分评价，抱歉这次没能让您满意，我们会改进。还有问题可以继续问我，" "或再次转人工。"
-        )
-    return Reply(f"感谢您的 {rating} 分评价！还有其他问题可以继续问我。")
+def thanks_for(rating: int, language: Optional[str] = None) -> Reply:
+    return Reply(tr("handoff.thanks_low" if rating <= 2 else "handoff.thanks", language, rating=rating))

@@ -16,6 +16,11 @@
  * The widget lives in a Shadow DOM (styles from widget.css, linked inside the
  * shadow root), talks to the assistant over socket.io (the client library is
  * loaded from the same server) and uploads document photos over HTTP.
+ *
+ * The widget's own texts (TEXTS) are in Chinese or English: the conversation's
+ * language as the server tells it (`language` of session_history and of bot
+ * messages, the tracker's language slot), else the browser's (navigator.language),
+ * else Chinese. data-title names the assistant in Chinese, data-title-en in English.
  * Message content is only ever inserted as text (textContent / text nodes),
  * never as HTML.
  */
@@ -29,17 +34,106 @@
 
   var STORAGE_KEY = "most-assistant:session";
   var OPEN_KEY = "most-assistant:open";
-  var DEFAULT_TITLE = "科技部政务服务平台 账号助手";
+  // The widget's own texts in each language (the assistant's answers come from the server).
+  var TEXTS = {
+    zh: {
+      title: "科技部政务服务平台 账号助手",
+      open: "打开{title}",
+      openUnread: "打开{title}（有新消息）",
+      collapse: "收起{title}",
+      launcher: "在线咨询",
+      newTitle: "结束当前对话，开始新的对话",
+      newText: "新对话",
+      humanTitle: "请人工客服来处理",
+      humanText: "转人工",
+      humanDisplay: "转人工客服",
+      closeLabel: "关闭对话窗口",
+      closeTitle: "关闭（Esc）",
+      log: "对话记录",
+      typing: "助手正在输入…",
+      upload: "上传照片",
+      uploadTitle: "上传照片（JPG/PNG，不超过 {size} MB）",
+      inputLabel: "输入您的问题",
+      placeholder: "请输入您的问题，Enter 发送",
+      hint: "按 Enter 发送，Shift+Enter 换行",
+      send: "发送",
+      composer: "发送消息",
+      bot: "助手：",
+      me: "我：",
+      quickReplies: "可选回复",
+      welcome: "您好！我是账号助手。请直接描述您遇到的问题，例如“忘记密码”“实名认证失败”“没有权限”。",
+      photo: "[照片] {name}",
+      preview: "照片预览：{name}",
+      progress: "上传进度",
+      uploading: "正在上传…",
+      uploaded: "已上传",
+      uploadFailed: "上传失败",
+      retry: "重试",
+      uploadRefused: "照片上传失败（服务器返回 {status}），请稍后重新选择照片上传。",
+      retryOffline: "连接还没有恢复，请稍后再点“重试”。",
+      uploadNetwork: "网络异常，照片没有上传成功。请检查网络后点“重试”，或重新选择照片。",
+      somethingWrong: "出了点问题，请稍后再试。",
+      connecting: "正在连接…",
+      reconnecting: "连接已断开，正在重新连接…",
+      loadFailed: "无法加载聊天组件，请刷新页面后重试。",
+      unreachable: "无法连接到助手服务，请检查网络后刷新页面。",
+    },
+    en: {
+      title: "MOST Government Services · Account Assistant",
+      open: "Open {title}",
+      openUnread: "Open {title} (new messages)",
+      collapse: "Collapse {title}",
+      launcher: "Chat with us",
+      newTitle: "End this conversation and start a new one",
+      newText: "New chat",
+      humanTitle: "Ask a support agent to help",
+      humanText: "Agent",
+      humanDisplay: "Talk to a support agent",
+      closeLabel: "Close the chat window",
+      closeTitle: "Close (Esc)",
+      log: "Conversation",
+      typing: "The assistant is typing…",
+      upload: "Upload a photo",
+      uploadTitle: "Upload a photo (JPG/PNG, at most {size} MB)",
+      inputLabel: "Type your question",
+      placeholder: "Type your question, Enter to send",
+      hint: "Enter sends, Shift+Enter starts a new line",
+      send: "Send",
+      composer: "Send a message",
+      bot: "Assistant:",
+      me: "Me:",
+      quickReplies: "Suggested replies",
+      welcome: "Hello! I am the account assistant. Just describe your problem, e.g. \u201cforgot my password\u201d, \u201creal-name verification failed\u201d or \u201cno access\u201d.",
+      photo: "[Photo] {name}",
+      preview: "Photo preview: {name}",
+      progress: "Upload progress",
+      uploading: "Uploading…",
+      uploaded: "Uploaded",
+      uploadFailed: "Upload failed",
+      retry: "Retry",
+      uploadRefused: "The photo could not be uploaded (the server answered {status}). Please choose the photo again a little later.",
+      retryOffline: "The connection is not back yet; please tap \u201cRetry\u201d again in a moment.",
+      uploadNetwork: "Network problem: the photo was not uploaded. Check your connection and tap \u201cRetry\u201d, or choose the photo again.",
+      somethingWrong: "Something went wrong, please try again later.",
+      connecting: "Connecting…",
+      reconnecting: "Connection lost, reconnecting…",
+      loadFailed: "The chat could not be loaded; please reload the page.",
+      unreachable: "The assistant cannot be reached; please check your network and reload the page.",
+    },
+  };
   var TYPING_HIDE_MS = 700;
   var TYPING_TIMEOUT_MS = 20000;
   var MB = 1024 * 1024;
   var LOGOUT_WAIT_MS = 3000;
 
   var server = trimSlash(SCRIPT.getAttribute("data-server") || new URL(SCRIPT.src, location.href).origin);
-  var title = SCRIPT.getAttribute("data-title") || DEFAULT_TITLE;
+  var pageTitles = { zh: SCRIPT.getAttribute("data-title"), en: SCRIPT.getAttribute("data-title-en") };
   var identityToken = SCRIPT.getAttribute("data-identity-token") || "";
 
   var state = {
+    // The conversation's language once the server told it; until then the browser's.
+    language: languageOf(navigator.language),
+    statusKey: "", // the status line's text (TEXTS key), shown again in a new language
     socket: null,
     connected: false,
     sessionId: readStorage(localStorage, STORAGE_KEY),
@@ -64,6 +158,24 @@
       }
     }
     return null;
+  }
+
+  // "en", "en-GB" → "en"; anything else (zh-CN, fr, none) → "zh", the platform's language.
+  function languageOf(tag) {
+    return /^en(\b|[-_])/i.test(String(tag || "")) ? "en" : "zh";
+  }
+
+  // The widget's text `key` in the current language, {name} fields filled from `values`.
+  function t(key, values) {
+    var text = TEXTS[state.language][key];
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(String(values[name]));
+    });
+    return text;
+  }
+
+  function title() {
+    return pageTitles[state.language] || TEXTS[state.language].title;
   }
 
   function trimSlash(url) {
@@ -131,35 +243,28 @@
     type: "button",
     class: "launcher",
     "data-testid": "widget-launcher",
-    "aria-label": "打开" + title,
     "aria-expanded": "false",
     "aria-controls": "mw-panel",
   }, [
     el("span", { class: "launcher-icon", "aria-hidden": "true", text: "💬" }),
-    el("span", { class: "launcher-text", text: "在线咨询" }),
+    el("span", { class: "launcher-text" }),
   ]);
 
-  var heading = el("h2", { id: "mw-title", class: "title", text: title });
+  var heading = el("h2", { id: "mw-title", class: "title" });
   var newButton = el("button", {
     type: "button",
     class: "header-button",
     "data-testid": "widget-new-conversation",
-    title: "结束当前对话，开始新的对话",
-    text: "新对话",
   });
   var humanButton = el("button", {
     type: "button",
     class: "header-button",
     "data-testid": "widget-human",
-    title: "请人工客服来处理",
-    text: "转人工",
   });
   var closeButton = el("button", {
     type: "button",
     class: "header-button close",
     "data-testid": "widget-close",
-    "aria-label": "关闭对话窗口",
-    title: "关闭（Esc）",
   }, [el("span", { "aria-hidden": "true", text: "✕" })]);
 
   var status = el("div", { class: "status", role: "status", "data-testid": "widget-status" });
@@ -167,7 +272,6 @@
     class: "log",
     role: "log",
     "aria-live": "polite",
-    "aria-label": "对话记录",
     "data-testid": "widget-log",
     tabindex: "0",
   });
@@ -178,7 +282,7 @@
     hidden: true,
   }, [
     el("span", { class: "dots", "aria-hidden": "true" }, [el("i"), el("i"), el("i")]),
-    el("span", { text: "助手正在输入…" }),
+    el("span", { class: "typing-text" }),
   ]);
   var errorLine = el("div", { class: "error", role: "alert", "data-testid": "widget-error" });
 
@@ -193,22 +297,19 @@
   var uploadButton = el("button", {
     type: "button",
     class: "icon-button",
-    "aria-label": "上传照片",
-    title: uploadTitle(),
     "data-testid": "widget-upload",
   }, [el("span", { "aria-hidden": "true", text: "📎" })]);
-  var inputLabel = el("label", { for: "mw-input", class: "visually-hidden", text: "输入您的问题" });
+  var inputLabel = el("label", { for: "mw-input", class: "visually-hidden" });
   var input = el("textarea", {
     id: "mw-input",
     class: "input",
     rows: "1",
-    placeholder: "请输入您的问题，Enter 发送",
     "aria-describedby": "mw-hint",
     "data-testid": "widget-input",
   });
-  var hint = el("span", { id: "mw-hint", class: "visually-hidden", text: "按 Enter 发送，Shift+Enter 换行" });
-  var sendButton = el("button", { type: "submit", class: "send", "data-testid": "widget-send", text: "发送" });
-  var composer = el("form", { class: "composer", "aria-label": "发送消息" },
+  var hint = el("span", { id: "mw-hint", class: "visually-hidden" });
+  var sendButton = el("button", { type: "submit", class: "send", "data-testid": "widget-send" });
+  var composer = el("form", { class: "composer" },
     [fileInput, uploadButton, inputLabel, input, hint, sendButton]);
 
   var panel = el("section", {
@@ -229,6 +330,56 @@
 
   root.appendChild(launcher);
   root.appendChild(panel);
+  applyTexts();
+
+  /* ------------------------------------------------------------ language */
+
+  // Writes the widget's own texts in the current language (at start and when it changes).
+  function applyTexts() {
+    root.setAttribute("lang", state.language === "en" ? "en" : "zh-CN");
+    root.setAttribute("data-language", state.language);
+    host.setAttribute("data-language", state.language);
+    launcher.querySelector(".launcher-text").textContent = t("launcher");
+    setLauncherLabel();
+    heading.textContent = title();
+    newButton.title = t("newTitle");
+    newButton.textContent = t("newText");
+    humanButton.title = t("humanTitle");
+    humanButton.textContent = t("humanText");
+    closeButton.setAttribute("aria-label", t("closeLabel"));
+    closeButton.title = t("closeTitle");
+    log.setAttribute("aria-label", t("log"));
+    typing.querySelector(".typing-text").textContent = t("typing");
+    uploadButton.setAttribute("aria-label", t("upload"));
+    uploadButton.title = uploadTitle();
+    inputLabel.textContent = t("inputLabel");
+    input.placeholder = t("placeholder");
+    hint.textContent = t("hint");
+    sendButton.textContent = t("send");
+    composer.setAttribute("aria-label", t("composer"));
+    var welcome = log.querySelector(".welcome");
+    if (welcome) {
+      welcome.textContent = t("welcome");
+    }
+    if (state.statusKey) {
+      setStatus(state.statusKey);
+    }
+  }
+
+  // The conversation's language as the server tells it; nothing to do when it is unknown or the same.
+  function setLanguage(language) {
+    if ((language !== "zh" && language !== "en") || language === state.language) {
+      return;
+    }
+    state.language = language;
+    applyTexts();
+  }
+
+  function setLauncherLabel() {
+    var unread = launcher.classList.contains("unread");
+    var key = isOpen() ? "collapse" : unread ? "openUnread" : "open";
+    launcher.setAttribute("aria-label", t(key, { title: title() }));
+  }
   shadow.appendChild(stylesheet);
   shadow.appendChild(root);
 
@@ -240,9 +391,7 @@
 
   function markUnread(unread) {
     launcher.classList.toggle("unread", unread);
-    if (!isOpen()) {
-      launcher.setAttribute("aria-label", "打开" + title + (unread ? "（有新消息）" : ""));
-    }
+    setLauncherLabel();
   }
 
   function openPanel(focusInput) {
@@ -251,7 +400,7 @@
     markUnread(false);
     root.classList.add("open");
     launcher.setAttribute("aria-expanded", "true");
-    launcher.setAttribute("aria-label", "收起" + title);
+    setLauncherLabel();
     writeStorage(sessionStorage, OPEN_KEY, "1");
     scrollToEnd();
     if (focusInput !== false) {
@@ -263,7 +412,7 @@
     panel.hidden = true;
     root.classList.remove("open");
     launcher.setAttribute("aria-expanded", "false");
-    launcher.setAttribute("aria-label", "打开" + title);
+    setLauncherLabel();
     writeStorage(sessionStorage, OPEN_KEY, null);
     launcher.focus();
   }
@@ -338,7 +487,7 @@
       "data-testid": "widget-message",
       "data-sender": sender,
     });
-    var label = el("span", { class: "visually-hidden", text: sender === "bot" ? "助手：" : "我：" });
+    var label = el("span", { class: "visually-hidden", text: sender === "bot" ? t("bot") : t("me") });
     bubble.appendChild(label);
     var body = el("span", { class: "text" });
     if (sender === "bot") {
@@ -371,7 +520,7 @@
     if (!usable.length) {
       return;
     }
-    var group = el("div", { class: "quick-replies", role: "group", "aria-label": "可选回复" });
+    var group = el("div", { class: "quick-replies", role: "group", "aria-label": t("quickReplies") });
     usable.forEach(function (reply) {
       var label = String(reply.title || reply.payload);
       var button = el("button", { type: "button", class: "quick-reply", "data-testid": "widget-quick-reply" });
@@ -418,7 +567,7 @@
     log.appendChild(el("p", {
       class: "welcome",
       "data-testid": "widget-welcome",
-      text: "您好！我是账号助手。请直接描述您遇到的问题，例如“忘记密码”“实名认证失败”“没有权限”。",
+      text: t("welcome"),
     }));
   }
 
@@ -463,8 +612,11 @@
     errorLine.classList.toggle("visible", Boolean(text));
   }
 
-  function setStatus(text) {
-    status.textContent = text || "";
+  // The status line: a TEXTS key ("" hides it), kept so a change of language rewrites it.
+  function setStatus(key) {
+    state.statusKey = key || "";
+    var text = key ? t(key) : "";
+    status.textContent = text;
     status.classList.toggle("visible", Boolean(text));
   }
 
@@ -579,7 +731,7 @@
   /* -------------------------------------------------------------- uploads */
 
   function uploadTitle() {
-    return "上传照片（JPG/PNG，不超过 " + formatMB(state.maxUploadBytes) + " MB）";
+    return t("uploadTitle", { size: formatMB(state.maxUploadBytes) });
   }
 
   // Sizes as the server writes them (bot/accounts/uploads.py megabytes): whole MB whole, others one decimal.
@@ -641,20 +793,20 @@
     state.objectUrls.push(url);
     var row = el("div", { class: "row user upload" });
     var bubble = el("div", { class: "bubble", "data-testid": "widget-message", "data-sender": "user" });
-    bubble.appendChild(el("span", { class: "visually-hidden", text: "我：" }));
+    bubble.appendChild(el("span", { class: "visually-hidden", text: t("me") }));
     var image = el("img", { class: "preview", src: url, "data-testid": "widget-upload-preview" });
-    image.alt = "照片预览：" + file.name;
+    image.alt = t("preview", { name: file.name });
     bubble.appendChild(image);
-    bubble.appendChild(el("span", { class: "text", text: "[照片] " + file.name }));
+    bubble.appendChild(el("span", { class: "text", text: t("photo", { name: file.name }) }));
     var progress = el("progress", {
       class: "progress",
       max: "100",
       value: "0",
-      "aria-label": "上传进度",
+      "aria-label": t("progress"),
       "data-testid": "widget-upload-progress",
     });
     bubble.appendChild(progress);
-    var note = el("span", { class: "upload-note", "data-testid": "widget-upload-note", text: "正在上传…" });
+    var note = el("span", { class: "upload-note", "data-testid": "widget-upload-note", text: t("uploading") });
     bubble.appendChild(note);
     row.appendChild(bubble);
     log.appendChild(row);
@@ -667,7 +819,7 @@
     view.bubble.classList.remove("failed");
     view.progress.hidden = false;
     view.progress.value = 0;
-    view.note.textContent = "正在上传…";
+    view.note.textContent = t("uploading");
     var retry = view.bubble.querySelector(".retry");
     if (retry) {
       retry.remove();
@@ -689,13 +841,13 @@
       if (request.status === 200 && answer && answer.upload_id) {
         view.progress.value = 100;
         view.progress.hidden = true;
-        view.note.textContent = "已上传";
+        view.note.textContent = t("uploaded");
         view.bubble.classList.add("done");
         disableQuickReplies();
-        emitMessage("/send_file", { upload_id: answer.upload_id, display_text: "[照片] " + file.name });
+        emitMessage("/send_file", { upload_id: answer.upload_id, display_text: t("photo", { name: file.name }) });
       } else {
         view.row.remove();
-        showError((answer && answer.error) || "照片上传失败（服务器返回 " + request.status + "），请稍后重新选择照片上传。");
+        showError((answer && answer.error) || t("uploadRefused", { status: request.status }));
       }
     });
     request.addEventListener("error", function () {
@@ -711,18 +863,18 @@
   function failed(view, file) {
     view.progress.hidden = true;
     view.bubble.classList.add("failed");
-    view.note.textContent = "上传失败";
-    var retry = el("button", { type: "button", class: "retry", "data-testid": "widget-upload-retry", text: "重试" });
+    view.note.textContent = t("uploadFailed");
+    var retry = el("button", { type: "button", class: "retry", "data-testid": "widget-upload-retry", text: t("retry") });
     retry.addEventListener("click", function () {
       if (!state.ready) {
-        showError("连接还没有恢复，请稍后再点“重试”。");
+        showError(t("retryOffline"));
         return;
       }
       showError("");
       upload(file, view);
     });
     view.bubble.appendChild(retry);
-    showError("网络异常，照片没有上传成功。请检查网络后点“重试”，或重新选择照片。");
+    showError(t("uploadNetwork"));
   }
 
   function parseJson(text) {
@@ -736,7 +888,7 @@
   /* ------------------------------------------------------- conversation */
 
   humanButton.addEventListener("click", function () {
-    sendText("/request_human", "转人工客服");
+    sendText("/request_human", t("humanDisplay"));
   });
 
   newButton.addEventListener("click", function () {
@@ -802,7 +954,7 @@
   }
 
   function connect(io) {
-    setStatus("正在连接…");
+    setStatus("connecting");
     refreshControls();
     var socket = io(server, {
       path: "/socket.io",
@@ -846,6 +998,7 @@
         state.uploadRefusals = data.upload_refusals;
       }
       uploadButton.title = uploadTitle();
+      setLanguage(data.language);
       replaceHistory(Array.isArray(data.messages) ? data.messages : []);
       refreshControls();
     });
@@ -853,6 +1006,9 @@
     socket.on("bot_uttered", function (message) {
       if (!message) {
         return;
+      }
+      if (typeof message === "object") {
+        setLanguage(message.language);
       }
       addBotMessage(typeof message === "string" ? { text: message } : message);
       if (!isOpen()) {
@@ -864,20 +1020,20 @@
 
     socket.on("widget_error", function (data) {
       hideTyping();
-      showError((data && data.message) || "出了点问题，请稍后再试。");
+      showError((data && data.message) || t("somethingWrong"));
     });
 
     socket.on("disconnect", function () {
       state.connected = false;
       state.ready = false;
       hideTyping();
-      setStatus("连接已断开，正在重新连接…");
+      setStatus("reconnecting");
       refreshControls();
     });
 
     socket.on("connect_error", function () {
       if (!state.connected) {
-        setStatus("连接已断开，正在重新连接…");
+        setStatus("reconnecting");
       }
     });
   }
@@ -893,13 +1049,13 @@
         window.io = previous; // leave the host page's own `io` alone
       }
       if (typeof io !== "function") {
-        setStatus("无法加载聊天组件，请刷新页面后重试。");
+        setStatus("loadFailed");
         return;
       }
       callback(io);
     });
     tag.addEventListener("error", function () {
-      setStatus("无法连接到助手服务，请检查网络后刷新页面。");
+      setStatus("unreachable");
     });
     document.head.appendChild(tag);
   }

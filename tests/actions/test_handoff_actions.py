@@ -270,3 +270,27 @@ def test_the_rating_after_a_handoff_is_stored_and_thanked(handoffs, database, cl
     again = send(receive, "/rate_handoff 5")
     assert handoffs.get(handoff.id).rating == 4 and again.messages  # refused, with a reason
     assert assistant.messages == []
+
+
+# -- in English (issue 15) ---------------------------------------------------------------------
+
+
+def test_an_english_conversation_is_told_in_english_and_the_summary_records_the_language(handoffs, full_agent):
+    _, messages = run([user("I need a real person", "request_human")], {"language": "en"})
+    handoff = handoffs.open_handoff(SENDER)
+    assert handoff.summary["language"] == "en"
+    assert messages[0]["text"].startswith("OK, connecting you to a support agent: you are next in line")
+    assert messages[0]["buttons"] == [{"title": "Cancel, back to the assistant", "payload": "/cancel_handoff"}]
+
+
+def test_a_conversation_without_the_language_slot_is_chinese_in_the_summary_too(handoffs, full_agent):
+    _, messages = run([user("转人工", "request_human")])
+    assert handoffs.open_handoff(SENDER).summary["language"] == "zh"
+    assert messages[0]["text"].startswith("好的，正在为您转接人工客服")
+
+
+def test_outside_hours_in_english_names_the_next_opening_in_english(handoffs, clock):
+    clock.now = SATURDAY_NIGHT_BEIJING
+    _, messages = run([user("agent please", "request_human")], {"language": "en"})
+    assert "outside our service hours" in messages[0]["text"]
+    assert "the next service period starts Mon 30 Nov, 08:30" in messages[0]["text"]

@@ -38,6 +38,7 @@ from bot.channels.telegram import (
     command_of,
 )
 from bot.channels.telegram_delivery import retry_after_seconds, split_text
+from bot.language import tr
 from bot.store import Database
 from tests.fake_telegram import FakeTelegram
 from tests.servers import free_port, serving_blueprint
@@ -262,6 +263,38 @@ async def test_an_unknown_command_is_answered_here_and_never_reaches_rasa(fake, 
     assert fake.texts_to(CHAT) == [UNKNOWN_COMMAND_TEXT] * 2
     assert all(name in UNKNOWN_COMMAND_TEXT for name in ("/start", "/help", "/restart", "/human"))
     assert rasa.messages == []
+
+
+@pytest.mark.asyncio
+async def test_the_channels_own_texts_follow_the_clients_language_without_a_conversation(fake, polling):
+    _, rasa = polling
+    english = fake.message(CHAT, text="/forgot_password")
+    english["from"]["language_code"] = "en-GB"  # no stored conversation here: the client's language
+    fake.push_update(fake.update(message=english))
+    await fake.until(lambda: fake.texts_to(CHAT), what="the reply")
+    assert fake.texts_to(CHAT) == [tr("telegram.unknown_command", "en")]
+    assert fake.texts_to(CHAT)[0].startswith("There is no such command")
+    assert all(name in fake.texts_to(CHAT)[0] for name in ("/start", "/help", "/restart", "/human"))
+    assert rasa.messages == []
+
+
+@pytest.mark.asyncio
+async def test_the_command_menu_is_registered_in_chinese_for_all_and_in_english(fake, polling):
+    menus = fake.command_menus
+    assert set(menus) == {"", "en"}
+    assert [entry["command"] for entry in menus[""]] == list(telegram_channel.COMMANDS)
+    assert [entry["command"] for entry in menus["en"]] == list(telegram_channel.COMMANDS)
+    assert menus[""][3]["description"] == "转人工客服" and menus["en"][3]["description"] == "Talk to a support agent"
+
+
+@pytest.mark.asyncio
+async def test_a_failed_command_menu_does_not_stop_the_channel(fake):
+    rasa = FakeRasa()
+    fake.fail_next("setMyCommands", 500, times=2)
+    async with running(TelegramInput(settings_for(fake)), rasa):
+        fake.push_update(fake.text_update(CHAT, "你好"))
+        await fake.until(lambda: rasa.messages, timeout=5)
+    assert fake.command_menus == {}
 
 
 @pytest.mark.asyncio

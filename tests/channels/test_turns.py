@@ -25,7 +25,9 @@ def message(text: str = "忘记密码") -> UserMessage:
 
 
 def test_the_busy_message_is_the_issues_words_with_the_one_support_phone():
-    assert BUSY_TEXT == f"系统繁忙，请稍后再试；急事请拨打{SUPPORT_PHONE}"
+    chinese, english = BUSY_TEXT.split("\n")  # the language may be unreadable: both, Chinese first
+    assert chinese == f"系统繁忙，请稍后再试；急事请拨打{SUPPORT_PHONE}"
+    assert english == f"The system is busy, please try again later. If it is urgent, call {SUPPORT_PHONE}."
     assert SUPPORT_PHONE == "010-88659000"
 
 

@@ -16,6 +16,7 @@ from bot.accounts import labels as account_labels
 from bot.accounts.models import AccountKind, Decision, RealnameState
 from bot.handoff import labels as handoff_labels
 from bot.handoff.models import HandoffOutcome, HandoffReason, HandoffState
+from bot.language import LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 LABEL_MODULES = {ROOT / "bot" / "accounts" / "labels.py", ROOT / "bot" / "handoff" / "labels.py"}
@@ -40,6 +41,7 @@ ENUM_TABLES = {
     "bot.handoff.labels.REASON_LABELS": HandoffReason,
     "bot.handoff.labels.REASON_COLUMNS": HandoffReason,
     "bot.handoff.labels.CHANNEL_LABELS": None,
+    "bot.handoff.labels.LANGUAGE_LABELS": None,  # keyed by bot.language.LANGUAGES (tested below)
     "bot.handoff.labels.STATE_LABELS": HandoffState,
     "bot.handoff.labels.OUTCOME_LABELS": HandoffOutcome,
 }
@@ -54,6 +56,10 @@ def label_tables() -> Dict[str, Dict[object, str]]:
 
 def test_every_table_of_the_labels_modules_is_checked_here():
     assert set(label_tables()) == set(ENUM_TABLES)
+
+
+def test_every_language_has_exactly_one_label():
+    assert tuple(handoff_labels.LANGUAGE_LABELS) == LANGUAGES
 
 
 @pytest.mark.parametrize("name", sorted(name for name, enum_class in ENUM_TABLES.items() if enum_class))

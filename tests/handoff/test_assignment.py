@@ -171,3 +171,42 @@ def test_someone_online_but_full_means_a_place_in_the_queue(service, directory, 
     waiting = ask(service, "u9")
     assert service.auto_assign(waiting.id) is None
     assert "前面没有人排队" in queued_reply(service, waiting, ALWAYS, clock()).text
+
+
+# -- in English (issue 15) ---------------------------------------------------------------------
+
+
+def test_an_english_user_hears_each_case_in_english_with_the_same_facts(service, directory, natural, alice,
+                                                                        admin, clock):
+    from datetime import datetime
+
+    from bot import SUPPORT_EMAIL, SUPPORT_PHONE
+    from bot.handoff.user_replies import cancel_button
+
+    online(directory, admin)  # of no use to 自然人账号
+    nobody = queued_reply(service, ask(service, "u1"), ALWAYS, clock(), "en")
+    assert nobody.text.startswith("OK, your request has gone to our support staff.")
+    assert "None of the agents for 自然人账号 issues are online right now" in nobody.text
+    assert "(service hours: round the clock, 24 hours a day)" in nobody.text
+    assert SUPPORT_PHONE in nobody.text and SUPPORT_EMAIL in nobody.text and "客服" not in nobody.text
+    assert nobody.buttons == [cancel_button("en")] and nobody.buttons[0]["payload"] == CANCEL_BUTTON["payload"]
+    assert nobody.buttons[0]["title"] == "Cancel, back to the assistant"
+
+    weekdays = ServiceHours.parse("mon-fri 08:30-17:30", "Asia/Shanghai")
+    saturday = datetime(2026, 11, 28, 4, 0)  # 12:00 in Beijing
+    closed = queued_reply(service, ask(service, "u2"), weekdays, saturday, "en")
+    assert "outside our service hours right now (Mon to Fri 08:30-17:30 (Beijing time))" in closed.text
+    assert "the next service period starts Mon 30 Nov, 08:30" in closed.text
+
+    online(directory, alice)
+    assigned = service.auto_assign(ask(service, "u3").id)
+    assert queued_reply(service, assigned, ALWAYS, clock(), "en").text == (
+        "OK, you are now connected to our support agent 张丽. Please describe your problem to them directly.")
+    service.auto_assign(ask(service, "u4").id)  # alice is full now (the cap is 2)
+    waiting = ask(service, "u5")
+    assert service.auto_assign(waiting.id) is None
+    queued = queued_reply(service, waiting, ALWAYS, clock(), "en").text
+    position = service.position(waiting.id)
+    assert position == 3  # u1 and u2 wait in the team's queue too
+    assert queued.startswith("OK, connecting you to a support agent: 2 people ahead of you")
+    assert f"about {service.estimated_wait_minutes(position)} min" in queued

@@ -120,3 +120,16 @@ def test_the_settings_are_read(monkeypatch):
     hours = ServiceHours.from_settings()
     assert hours.in_service(datetime(2026, 11, 28, 9, 0)) and not hours.in_service(datetime(2026, 11, 27, 9, 0))
     assert hours.describe() == "周六 09:00-12:00（UTC）"
+
+
+# -- in English (issue 15) ---------------------------------------------------------------------
+
+
+def test_the_hours_and_the_next_opening_in_english_from_the_same_periods():
+    assert WITH_BREAK.describe("en") == "Mon to Fri 08:30-12:00, 13:30-17:30; Sat 09:00-12:00 (Beijing time)"
+    assert ServiceHours.parse("sat-sun 09:00-12:00", "UTC").describe("en") == "Sat, Sun 09:00-12:00 (UTC)"
+    assert ServiceHours.parse("always").describe("en") == "round the clock, 24 hours a day"
+    friday_evening = utc("2026-11-27 18:00")
+    assert DEFAULT.next_opening_phrase(friday_evening, "en") == "the next service period starts Mon 30 Nov, 08:30"
+    assert DEFAULT.next_opening_phrase(friday_evening, "zh") == DEFAULT.next_opening_phrase(friday_evening)
+    assert DEFAULT.describe("zh") == DEFAULT.describe() == "周一至周五 08:30-17:30（北京时间）"
