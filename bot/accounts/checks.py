@@ -263,7 +263,7 @@ def password_rule(language: str) -> str:
     return tr("checks.password_rule", language)
 
 
-# The rule in Chinese: the reset page is Chinese (docs/english-lang-flows.md).
+# The rule in Chinese: the reset page is Chinese (docs/english.md).
 PASSWORD_RULE = password_rule(DEFAULT_LANGUAGE)
 
 

@@ -23,7 +23,7 @@ Contract:
   into the ``language`` entity; this module imports no Rasa, so actions use it too.
 
 No PyPI detector was used: trained on long texts, they misread short mixed
-messages and pinyin.  The measured figures are in docs/english-lang-core.md
+messages and pinyin.  The measured figures are in docs/english.md
 (``python -m tests.nlu.language_detection`` prints them).
 """
 
@@ -46,7 +46,7 @@ MIN_ENGLISH_WORDS = 3
 # Han characters per Chinese "word", in the comparison with the English words.
 # 2 (a typical word) misread short English questions about long pasted labels
 # ("the page says 证件号码已被注册"); 2.5 to 3 did best on the lists
-# measured (docs/english-lang-core.md), 2.5 the more cautious for Chinese.
+# measured (docs/english.md), 2.5 the more cautious for Chinese.
 HAN_CHARACTERS_PER_WORD = 2.5
 
 # Explicit requests, matched against the whole message (lower case, NFKC,

@@ -74,7 +74,7 @@ def test_values_payloads_emoji_and_pinyin_show_no_language(text):
 
 
 # Floors of the measurement (python -m tests.nlu.language_detection prints the
-# figures and misses; docs/english-lang-core.md quotes them).
+# figures and misses; docs/english.md quotes them).
 @pytest.mark.parametrize(
     "messages, accepted, floor",
     [
