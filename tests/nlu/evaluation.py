@@ -51,7 +51,10 @@ SET_FILES: Dict[str, tuple] = {
     # Issue 15's first blind English set: measured the first English model once, then its misses
     # guided the English names of other services and the second English batch (spent).
     "blind_en_spent_1": (ROOT / "tests" / "nlu" / "blind_en_spent_1.yml", "labels"),
-    # Its successor, by another fresh author: the honest English figure, measured once.
+    # The second, by another fresh author: measured the second English model once, then guided the
+    # third English batch (spent).
+    "blind_en_spent_2": (ROOT / "tests" / "nlu" / "blind_en_spent_2.yml", "labels"),
+    # The third, by a third fresh author: the honest English figure, measured once.
     "blind_en": (ROOT / "tests" / "nlu" / "blind_en.yml", "labels"),
 }
 STRANGERS_FAQ = SHARED_EVAL / "strangers_faq.yml"
