@@ -4,13 +4,18 @@
 Playwright's CSS and test-id locators pierce open shadow roots, so the
 widget's ``data-testid`` hooks are reachable from the page as usual.
 """
+
 from __future__ import annotations
 
 import contextlib
 import re
+import subprocess
+import sys
 from typing import Iterator, Optional
 
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from bot.config import PROJECT_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -37,6 +42,40 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def chromium_for_replies() -> Iterator[Browser]:
+    """Chromium, with Playwright's expectations waiting as long as a reply may take."""
+    expect.set_options(timeout=REPLY_TIMEOUT_MS)
+    with chromium() as browser:
+        yield browser
+
+
+def create_agent(database_url: str, login: str, name: str, password: str) -> None:
+    """An agent account, made with the CLI as an admin would (password on stdin)."""
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "agents",
+            "create",
+            login,
+            "--name",
+            name,
+            "--role",
+            "agent",
+            "--password-stdin",
+            "--database-url",
+            database_url,
+        ],
+        input=password + "\n",
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert created.returncode == 0, created.stderr
 
 
 def demo_url(rasa_url: str) -> str:
@@ -115,4 +154,3 @@ class Widget:
         with self.page.expect_file_chooser() as chooser:
             self.upload_button.click()
         chooser.value.set_files(path)
-

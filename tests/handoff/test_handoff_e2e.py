@@ -3,16 +3,13 @@ in the web widget (headless Chromium) asks for a person, an agent logs into the
 console in a second browser, sees the summary and the transcript, replies; the
 widget shows the reply while the assistant stays silent; the agent hands back;
 the assistant asks for a rating and answers the next question again."""
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from bot.config import PROJECT_ROOT
 from bot.handoff.service import HandoffService
 from bot.store import Database
-from tests.browser import DESKTOP, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
+from tests.browser import DESKTOP, Widget, chromium_for_replies, create_agent, demo_url
 
 pytestmark = pytest.mark.integration
 
@@ -21,17 +18,12 @@ AGENT_LOGIN, AGENT_NAME, AGENT_PASSWORD = "zhangli", "张丽", "Agent-Passw0rd"
 
 @pytest.fixture(scope="module")
 def agent_account(assistant):
-    created = subprocess.run(
-        [sys.executable, "-m", "bot", "agents", "create", AGENT_LOGIN, "--name", AGENT_NAME,
-         "--role", "agent", "--password-stdin", "--database-url", assistant.overrides["DATABASE_URL"]],
-        input=AGENT_PASSWORD + "\n", cwd=PROJECT_ROOT, capture_output=True, text=True)
-    assert created.returncode == 0, created.stderr
+    create_agent(assistant.overrides["DATABASE_URL"], AGENT_LOGIN, AGENT_NAME, AGENT_PASSWORD)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    expect.set_options(timeout=REPLY_TIMEOUT_MS)
-    with chromium() as browser:
+    with chromium_for_replies() as browser:
         yield browser
 
 

@@ -6,18 +6,16 @@ person with the widget's button and reads the handoff's messages in English;
 the agent, in the Chinese console, sees 用户语言 English in the summary and
 replies; the user reads the reply, the hand-back and the rating question in
 English and rates."""
+
 import re
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from bot.config import PROJECT_ROOT
 from bot.handoff.service import HandoffService
 from bot.language import tr
 from bot.store import Database
-from tests.browser import DESKTOP, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
+from tests.browser import DESKTOP, Widget, chromium_for_replies, create_agent, demo_url
 
 pytestmark = pytest.mark.integration
 
@@ -28,17 +26,12 @@ SPEAK_ENGLISH = '/greet{"language": "en"}'
 
 @pytest.fixture(scope="module")
 def agent_account(assistant):
-    created = subprocess.run(
-        [sys.executable, "-m", "bot", "agents", "create", AGENT_LOGIN, "--name", AGENT_NAME,
-         "--role", "agent", "--password-stdin", "--database-url", assistant.overrides["DATABASE_URL"]],
-        input=AGENT_PASSWORD + "\n", cwd=PROJECT_ROOT, capture_output=True, text=True)
-    assert created.returncode == 0, created.stderr
+    create_agent(assistant.overrides["DATABASE_URL"], AGENT_LOGIN, AGENT_NAME, AGENT_PASSWORD)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    expect.set_options(timeout=REPLY_TIMEOUT_MS)
-    with chromium() as browser:
+    with chromium_for_replies() as browser:
         yield browser
 
 
