@@ -49,7 +49,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import aiohttp
 import socketio
@@ -200,7 +200,7 @@ class AccountPool:
 
     async def fill(self, at_least: int) -> None:
         while self.free.qsize() < at_least:
-            for account in await asyncio.to_thread(self._batch):
+            for account in await patiently(self._batch):
                 self.free.put_nowait(account)
 
     async def take(self) -> Tuple[str, str]:
@@ -485,12 +485,21 @@ async def stored_events(database_url: str, conversation: str) -> List[Tuple[str,
                 found.append((kind, text))
         return found
 
-    for _attempt in range(20):
+    return await patiently(read)
+
+
+T = TypeVar("T")
+
+
+async def patiently(work: Callable[[], T]) -> T:
+    """``work`` off the event loop, again while the database restarts (chaos): the load test's
+    own reads and imports must not fail where the assistant is allowed to be busy."""
+    for _attempt in range(30):
         try:
-            return await asyncio.to_thread(read)
+            return await asyncio.to_thread(work)
         except sa.exc.OperationalError:
             await asyncio.sleep(1)
-    return await asyncio.to_thread(read)
+    return await asyncio.to_thread(work)
 
 
 _ENGINES: Dict[str, sa.engine.Engine] = {}
@@ -846,7 +855,7 @@ async def check_handoff(world: World, chat: Conversation, handoff: int) -> None:
         with _engine(world.target.database_url).connect() as connection:
             return connection.execute(sa.text("SELECT sender_id FROM handoffs WHERE id = :h"), {"h": handoff}).scalar()
 
-    owner = await asyncio.to_thread(read)
+    owner = await patiently(read)
     if owner != chat.label:
         world.report.problem("handoff_misdelivered", f"H{handoff} of {owner} reached {chat.label}")
     replies = sum(1 for text in chat.seen if AGENT_REPLY_PATTERN.search(text))
@@ -895,7 +904,7 @@ async def check_handoffs_in_database(world: World, since: float) -> None:
                 "SELECT sender_id, COUNT(*) FROM handoffs WHERE sender_id LIKE 'widget:%' "
                 "GROUP BY sender_id HAVING COUNT(*) > 1")).all()
 
-    for sender, count in await asyncio.to_thread(read):
+    for sender, count in await patiently(read):
         world.report.problem("handoff_duplicated", f"{sender}: {count} handoffs")
     for label in world.handoffs_asked:
         world.report.problem("handoff_lost", f"{label}: asked, never answered")
