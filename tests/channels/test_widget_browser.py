@@ -5,20 +5,15 @@ reload, refused files, no HTML from messages, phone size and keyboard, a new
 conversation, the platform's identity token, and a dropped connection."""
 import json
 import re
-import subprocess
-import sys
 import textwrap
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from bot.accounts.models import ManualReview, RealnameState, Upload
-from bot.accounts.service import AccountService
-from bot.config import PROJECT_ROOT
-from bot.store import Database
-from tests.browser import DESKTOP, PHONE, REPLY_TIMEOUT_MS, Widget, chromium, demo_url
-from tests.widget_images import write_test_files
+from bot.accounts.models import ManualReview, RealnameState
+from tests.browser import PHONE, REPLY_TIMEOUT_MS, Widget, demo_url
+from tests.channels.conftest import latest_code, uploads_of
 
 pytestmark = pytest.mark.integration
 
@@ -40,50 +35,6 @@ SMS_CODE_ANSWER = "发出后 5 分钟内有效"
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 
-@pytest.fixture(scope="module")
-def browser():
-    expect.set_options(timeout=REPLY_TIMEOUT_MS)
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def widget(assistant, page):
-    return Widget(page).goto(demo_url(assistant.running.rasa_url)).open()
-
-
-@pytest.fixture(scope="module")
-def accounts(assistant, tmp_path_factory):
-    url = assistant.overrides["DATABASE_URL"]
-    path = tmp_path_factory.mktemp("widget-import") / "accounts.yml"
-    path.write_text(ACCOUNTS, encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "bot", "db", "upgrade", "--database-url", url],
-                   cwd=PROJECT_ROOT, check=True, capture_output=True)
-    result = subprocess.run([sys.executable, "-m", "bot", "accounts", "import", str(path), "--database-url", url],
-                            cwd=PROJECT_ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    database = Database(url)
-    yield AccountService(database)
-    database.dispose()
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    return write_test_files(tmp_path_factory.mktemp("widget-files"))
-
-
-def latest_code(service, phone):
-    return re.search(r"\d{6}", service.outbox(phone=phone)[0].text).group(0)
-
-
 def wait_until(page, condition, timeout_ms=REPLY_TIMEOUT_MS):
     """Polls a condition on the Python side while Playwright keeps handling events."""
     for _ in range(timeout_ms // 50):
@@ -91,12 +42,6 @@ def wait_until(page, condition, timeout_ms=REPLY_TIMEOUT_MS):
             return
         page.wait_for_timeout(50)
     assert condition()
-
-
-def uploads_of(service, session_id):
-    """The uploads of the widget conversation ``widget:<session id>``."""
-    with service.db.session() as session:
-        return list(session.execute(select(Upload).where(Upload.sender_id == f"widget:{session_id}")).scalars())
 
 
 def test_faq_question_is_answered_with_links(widget):
