@@ -605,7 +605,9 @@ class TelegramInput(InputChannel):
         item, name = _file_of(message)
         limit = self.settings.max_upload_bytes
         if item.file_size and item.file_size > limit:
-            await self._reply(sender_id, photo_too_large(item.file_size, limit))
+            language = await stored_language(current_app(), sender_id)
+            hint = language_of(client.get(LANGUAGE_HINT_METADATA))
+            await self._reply(sender_id, photo_too_large(item.file_size, limit, language or hint))
             return
         data = await self._download(sender_id, item)
         if data is None:

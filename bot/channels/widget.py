@@ -65,7 +65,7 @@ from bot.accounts.uploads import upload_refusals
 from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import origin_allowed, own_origins
 from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
-from bot.channels.conversation_language import slot_language, stored_language
+from bot.channels.conversation_language import chosen_language, slot_language, stored_language
 from bot.channels.socket_rooms import DurableRedisManager
 from bot.channels.turns import BUSY_TEXT, Outcome, intake
 from bot.language import LANGUAGE_HINT_METADATA, LANGUAGES, tr
@@ -334,7 +334,7 @@ class WidgetInput(InputChannel):
             "language": slot_language(tracker),
             "max_upload_bytes": config.get_int("MAX_UPLOAD_BYTES"),
             "accepted_types": ["image/jpeg", "image/png"],
-            "upload_refusals": upload_refusals(config.get_int("MAX_UPLOAD_BYTES")),
+            "upload_refusals": upload_refusals(config.get_int("MAX_UPLOAD_BYTES"), chosen_language(tracker)),
         }
 
 

@@ -827,6 +827,7 @@
 
     var form = new FormData();
     form.append("sender", state.sessionId || "");
+    form.append("language", state.language);
     form.append("file", file, file.name);
     var request = new XMLHttpRequest();
     request.open("POST", server + "/webhooks/account/upload");

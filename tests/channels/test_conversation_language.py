@@ -49,3 +49,16 @@ async def test_the_stored_conversations_language_or_none():
     assert await stored_language(app_with(Store(None)), "widget:abc") is None  # a new conversation
     assert await stored_language(app_with(Store(fails=True)), "widget:abc") is None  # never fails a turn
     assert await stored_language(None, "widget:abc") is None
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_the_widgets_history_brings_the_upload_refusals_in_the_conversations_language(language):
+    from bot import config
+    from bot.accounts.uploads import upload_refusals
+    from bot.channels.widget import WidgetInput
+
+    history = await WidgetInput()._history(app_with(Store(tracker(language))), "widget:abc")
+    assert history["language"] == language
+    assert history["upload_refusals"] == upload_refusals(config.get_int("MAX_UPLOAD_BYTES"), language)
+    assert history["upload_refusals"] != upload_refusals(config.get_int("MAX_UPLOAD_BYTES"), "zh" if language == "en" else "en")

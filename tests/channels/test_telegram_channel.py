@@ -22,6 +22,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.accounts.models import Upload
+from bot.accounts.uploads import photo_too_large
 from bot.channels.common import SEND_FILE_TEXT
 from bot.channels import telegram as telegram_channel
 from bot.channels.telegram import (
@@ -429,6 +430,16 @@ async def test_a_file_over_the_limit_is_refused_without_downloading(fake, pollin
     assert "3 MB" in reply and "1 MB" in reply
     assert fake.calls_of("getFile") == [] and fake.calls_of("download") == []
     assert rasa.messages == [] and uploads(account_store) == []
+
+
+@pytest.mark.asyncio
+async def test_a_file_over_the_limit_is_refused_in_the_clients_language(fake, polling, account_store):
+    english = fake.photo_update(CHAT, "huge", 3 * 1048576)
+    english["message"]["from"]["language_code"] = "en-GB"  # no stored conversation here: the client's language
+    fake.push_update(english)
+    await fake.until(lambda: fake.texts_to(CHAT))
+    [reply] = fake.texts_to(CHAT)
+    assert reply == photo_too_large(3 * 1048576, 1048576, "en") != photo_too_large(3 * 1048576, 1048576, "zh")
 
 
 @pytest.mark.asyncio
