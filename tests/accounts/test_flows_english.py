@@ -28,6 +28,7 @@ from bot.accounts.service import CODE_LIFETIME, CODE_MAX_WRONG_TRIES, RESET_LINK
 from bot.accounts.systems import ROLE_KEYS, SYSTEM_NAME_KEYS, SYSTEMS, find_system
 from bot.accounts.uploads import check_image, megabytes, upload_refusals
 from bot.language import tr
+from tests.accounts.test_flow_table import SLOT_VARIANTS
 from tests.accounts.test_flows import (  # noqa: F401  (lite, unit_admin: fixtures)
     ADMIN_PHONE,
     ID_BAD_CHECKSUM,
@@ -281,12 +282,6 @@ def test_english_system_names_are_found(text, key):
 
 # -- every text exists in English -------------------------------------------------------------------
 
-SLOT_VARIANTS = [
-    {},
-    {"account_kind": "natural"},
-    {"account_kind": "legal"},
-    {"account_kind": "legal", "flow_data": {"renamed": True}},
-]
 
 
 @pytest.mark.parametrize("flow", list(FLOWS))
