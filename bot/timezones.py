@@ -12,6 +12,7 @@ from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import config
+from bot.language import tr
 
 # Zones on Beijing time, named as users in China say it.
 _BEIJING_TIME_ZONES = frozenset({"Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "Asia/Urumqi", "PRC"})
@@ -37,13 +38,16 @@ def day_start_utc(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def zone_label(zone: ZoneInfo) -> str:
-    """北京时间 for Beijing time, else the zone's IANA name."""
-    return "北京时间" if zone.key in _BEIJING_TIME_ZONES else zone.key
+def zone_label(zone: ZoneInfo, language: Optional[str] = None) -> str:
+    """北京时间 (Beijing time in English) for Beijing time, else the zone's IANA name."""
+    return tr("common.beijing_time", language) if zone.key in _BEIJING_TIME_ZONES else zone.key
 
 
-def shown_time(moment: datetime, zone: Optional[ZoneInfo] = None, with_clock: bool = True) -> str:
-    """``moment`` for a user: "2026-11-30 22:03 北京时间", or the local date alone."""
+def shown_time(
+    moment: datetime, zone: Optional[ZoneInfo] = None, with_clock: bool = True, language: Optional[str] = None
+) -> str:
+    """``moment`` for a user: "2026-11-30 22:03 北京时间" ("… Beijing time" in English), or the
+    local date alone."""
     zone = zone or support_zone()
     local = local_time(moment, zone)
-    return f"{local:%Y-%m-%d %H:%M} {zone_label(zone)}" if with_clock else f"{local:%Y-%m-%d}"
+    return f"{local:%Y-%m-%d %H:%M} {zone_label(zone, language)}" if with_clock else f"{local:%Y-%m-%d}"

@@ -161,7 +161,7 @@ def _pending_review_text(account: Account, today: date, language: str) -> str:
     return tr(
         "diagnosis.review_pending_since",
         language,
-        since=shown_time(since, zone),
+        since=shown_time(since, zone, language=language),
         review=review_duration(language),
         expected=f"{expected:%Y-%m-%d}",
         late=late,

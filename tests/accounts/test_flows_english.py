@@ -330,3 +330,14 @@ def test_english_appeal_status_of_this_conversation(lite):
     assert conversation.text.startswith("Your appeals:\nAppeal ")
     assert ": under review" in conversation.text and f"1–{REVIEW_WORKING_DAYS} working days" in conversation.text
     assert ID_NUMBER not in conversation.text
+    assert " Beijing time" in conversation.text and "北京时间" not in conversation.text
+
+
+def test_english_pending_review_gives_its_date_in_beijing_time(lite):
+    from tests.accounts.test_flows import review
+
+    account_id = natural(lite.database)
+    review(lite, account_id)  # Monday 2026-11-23, 22:00 UTC: Tuesday 06:00 in Beijing
+    conversation = verified_in_english(lite, "realname", "zhangsan")
+    assert conversation.done
+    assert "2026-11-24 06:00 Beijing time" in conversation.text and "北京时间" not in conversation.text

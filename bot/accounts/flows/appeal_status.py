@@ -85,7 +85,7 @@ def appeal_lines(appeals: Sequence[Appeal], language: str) -> str:
                 "flows.appeal_line",
                 language,
                 number=appeal.number,
-                time=shown_time(appeal.created_at),
+                time=shown_time(appeal.created_at, language=language),
                 state=decision_label(appeal.state, language),
                 reason=tr("flows.appeal_reason", language, reason=appeal.reason) if rejected else "",
             )
