@@ -86,8 +86,12 @@ async def _rate(message: UserMessage, rating: int) -> None:
         await to_thread(services().handoffs.rate, message.sender_id, rating)
         reply = partial(thanks_for, rating)
     except InvalidInput as refusal:
-        reply = Reply(str(refusal))
+        reply = partial(_refusal_in, refusal)
     await _say(_app_of(), message.sender_id, message.output_channel, reply)
+
+
+def _refusal_in(refusal: InvalidInput, language: str) -> Reply:
+    return Reply(refusal.text(language))
 
 
 async def announce_agent(app: Sanic, handoff: HandoffView, agent_name: str) -> None:

@@ -348,11 +348,11 @@ class HandoffService:
                 .limit(1)
             ).one_or_none()
             if latest is None:
-                raise InvalidInput("目前没有可以评价的人工服务。")
+                raise InvalidInput.of("handoff.nothing_to_rate")
             if latest.rating is not None or not self._transition(
                 session, latest.id, [Handoff.rating.is_(None)], rating=score, rated_at=self.now()
             ):
-                raise InvalidInput("这次人工服务您已经评价过了，谢谢！")
+                raise InvalidInput.of("handoff.already_rated")
             self._audit(session, f"user:{sender_id}", "handoff_rated", handoff=latest.id, rating=score)
             row = session.get(Handoff, latest.id)
             self._append_events(session, self._event(row, "rated", None, rating=score))

@@ -513,8 +513,10 @@ def test_the_user_rates_the_latest_resolved_handoff_once(service, alice, clock):
     service.resolve(handoff_id, alice.id)
     clock.advance(minutes=1)
     assert service.rate("u1", 4).rating == 4
-    with pytest.raises(InvalidInput, match="已经评价过"):
+    with pytest.raises(InvalidInput, match="已经评价过") as refused:
         service.rate("u1", 5)
+    # An English conversation hears it in English (the bridge renders the refusal in its language).
+    assert refused.value.text("en") == "You have already rated this service, thank you!"
     assert service.get(handoff_id).rating == 4
     with service.db.session() as session:
         assert session.execute(sa.select(Handoff.rated_at)).scalar_one() == clock.now
