@@ -15,7 +15,7 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from bot.accounts.models import Upload
+from bot.accounts.models import ManualReview, RealnameState, Upload
 from bot.accounts.service import AccountService
 from bot.config import PROJECT_ROOT
 from bot.store import Database
@@ -73,3 +73,16 @@ def uploads_of(service, session_id):
     """The uploads of the widget conversation ``widget:<session id>``."""
     with service.db.session() as session:
         return list(session.execute(select(Upload).where(Upload.sender_id == f"widget:{session_id}")).scalars())
+
+
+def assert_review_opened_with_both_photos(service, session_id, login):
+    """The conversation's two photos (a JPEG and a PNG) stored, the account under review, and one
+    manual review holding both photos."""
+    uploads = uploads_of(service, session_id)
+    assert sorted(upload.content_type for upload in uploads) == ["image/jpeg", "image/png"]
+    account = service.account_by_login(login)
+    assert account.state == RealnameState.IN_REVIEW
+    with service.db.session() as session:
+        reviews = list(session.execute(select(ManualReview).where(ManualReview.account_id == account.id)).scalars())
+    assert len(reviews) == 1
+    assert {reviews[0].front_upload_id, reviews[0].back_upload_id} == {upload.id for upload in uploads}

@@ -9,11 +9,9 @@ import textwrap
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from bot.accounts.models import ManualReview, RealnameState
 from tests.browser import PHONE, REPLY_TIMEOUT_MS, Widget, demo_url
-from tests.channels.conftest import latest_code, uploads_of
+from tests.channels.conftest import assert_review_opened_with_both_photos, latest_code, uploads_of
 
 pytestmark = pytest.mark.integration
 
@@ -105,14 +103,7 @@ def test_realname_review_with_two_photos(widget, accounts, files):
     expect(widget.user_messages().filter(has_text="[照片] 证件反面.png")).to_have_count(1)
     expect(widget.error).to_be_hidden()
 
-    uploads = uploads_of(accounts, session_id)
-    assert sorted(upload.content_type for upload in uploads) == ["image/jpeg", "image/png"]
-    account = accounts.account_by_login(REVIEW_LOGIN)
-    assert account.state == RealnameState.IN_REVIEW
-    with accounts.db.session() as session:
-        reviews = list(session.execute(select(ManualReview).where(ManualReview.account_id == account.id)).scalars())
-    assert len(reviews) == 1
-    assert {reviews[0].front_upload_id, reviews[0].back_upload_id} == {upload.id for upload in uploads}
+    assert_review_opened_with_both_photos(accounts, session_id, REVIEW_LOGIN)
 
 
 def test_history_after_reload(widget):

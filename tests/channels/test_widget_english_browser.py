@@ -13,7 +13,6 @@ import textwrap
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from bot.accounts.checks import document_type_name, password_rule
 from bot.accounts.diagnosis import review_duration
@@ -21,12 +20,12 @@ from bot.accounts.flows.prompts import photo_prompt, privacy_notice
 from bot.accounts.flows.verification import lookup_code_sent
 from bot.accounts.labels import realname_state_label
 from bot.accounts.masking import mask_login_name
-from bot.accounts.models import ManualReview, RealnameState
+from bot.accounts.models import RealnameState
 from bot.accounts.service import RESET_LINK_LIFETIME, minutes_of
 from bot.language import tr
 from bot.store.passwords import check_password
 from tests.accounts.test_flows_english import is_english
-from tests.channels.conftest import latest_code, uploads_of
+from tests.channels.conftest import assert_review_opened_with_both_photos, latest_code
 from tests.project_data import answers
 
 pytestmark = pytest.mark.integration
@@ -138,11 +137,4 @@ def test_english_realname_diagnosis_with_two_photos_opens_the_manual_review(widg
     expect(widget.error).to_be_hidden()
     assert_all_english(widget)
 
-    uploads = uploads_of(accounts, session_id)
-    assert sorted(upload.content_type for upload in uploads) == ["image/jpeg", "image/png"]
-    account = accounts.account_by_login(REVIEW_LOGIN)
-    assert account.state == RealnameState.IN_REVIEW
-    with accounts.db.session() as session:
-        reviews = list(session.execute(select(ManualReview).where(ManualReview.account_id == account.id)).scalars())
-    assert len(reviews) == 1
-    assert {reviews[0].front_upload_id, reviews[0].back_upload_id} == {upload.id for upload in uploads}
+    assert_review_opened_with_both_photos(accounts, session_id, REVIEW_LOGIN)
