@@ -88,7 +88,11 @@ def test_a_set_language_is_carried_over_and_not_overwritten_by_the_hint():
     ]
 
 
-@pytest.mark.parametrize("hint", [None, "fr-FR", "", 42, "ja"])
+@pytest.mark.parametrize(
+    "hint",
+    # Forged by a client: oversized, SQL, a list, a tag that only starts like ours.
+    [None, "fr-FR", "", 42, "ja", "e" * 10_000, "en'; DROP TABLE events;--", ["en"], "english-please"],
+)
 def test_no_hint_or_another_language_leaves_the_slot_unset(hint):
     metadata = {"language_hint": hint}
     events, _ = run(ActionSessionStart(), tracker([metadata_event(metadata)], {"session_started_metadata": metadata}))
