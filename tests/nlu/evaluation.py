@@ -47,6 +47,7 @@ SET_FILES: Dict[str, tuple] = {
     "blind_spent_3": (ROOT / "tests" / "nlu" / "blind_spent_3.yml", "labels"),
     "blind_spent_4": (ROOT / "tests" / "nlu" / "blind_spent_4.yml", "labels"),
     "blind_spent_5": (ROOT / "tests" / "nlu" / "blind_spent_5.yml", "labels"),
+    "blind_spent_6": (ROOT / "tests" / "nlu" / "blind_spent_6.yml", "labels"),
     "blind": (ROOT / "tests" / "nlu" / "blind.yml", "labels"),
     # Issue 15's first blind English set: measured the first English model once, then its misses
     # guided the English names of other services and the second English batch (spent).
@@ -54,7 +55,10 @@ SET_FILES: Dict[str, tuple] = {
     # The second, by another fresh author: measured the second English model once, then guided the
     # third English batch (spent).
     "blind_en_spent_2": (ROOT / "tests" / "nlu" / "blind_en_spent_2.yml", "labels"),
-    # The third, by a third fresh author: the honest English figure, measured once.
+    # The third, by a third fresh author: measured the third English model once, then its misses
+    # guided the fourth English batch (spent).
+    "blind_en_spent_3": (ROOT / "tests" / "nlu" / "blind_en_spent_3.yml", "labels"),
+    # The fourth, by a fourth fresh author: the honest English figure, measured once.
     "blind_en": (ROOT / "tests" / "nlu" / "blind_en.yml", "labels"),
 }
 STRANGERS_FAQ = SHARED_EVAL / "strangers_faq.yml"

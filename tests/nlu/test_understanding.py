@@ -45,10 +45,12 @@ FLOORS: Dict[str, Dict[str, tuple]] = {
     "blind_spent_2": {"core": (0.93, 1.0), "faq": (0.90, 0.04), "out_of_scope": (0.90, 1.0)},
     "blind_spent_3": {"core": (0.94, 1.0), "faq": (0.91, 0.04), "out_of_scope": (0.93, 1.0)},
     "blind_spent_4": {"core": (0.93, 1.0), "faq": (0.88, 0.045), "out_of_scope": (0.94, 1.0)},
+    "blind_spent_6": {"core": (0.95, 1.0), "faq": (0.92, 0.03), "out_of_scope": (0.93, 1.0)},
     "blind_spent_5": {"core": (0.95, 1.0), "faq": (0.95, 0.02), "out_of_scope": (0.92, 1.0)},
     # English (issue 15; its floors: core 0.92, FAQ 0.85, out of scope 0.90): the third blind
     # English set measured once at core 92.0 %, FAQ 98.9 % (0 wrong), out of scope 89.1 %.
     "blind_en": {"core": (0.91, 1.0), "faq": (0.95, 0.02), "out_of_scope": (0.87, 1.0)},
+    "blind_en_spent_3": {"core": (0.91, 1.0), "faq": (0.95, 0.02), "out_of_scope": (0.87, 1.0)},
     "blind_en_spent_2": {"core": (0.95, 1.0), "faq": (0.94, 0.03), "out_of_scope": (0.92, 1.0)},
     "blind_en_spent_1": {"core": (0.90, 1.0), "faq": (0.94, 0.03), "out_of_scope": (0.95, 1.0)},
     "heldout": {"core": (0.93, 1.0), "faq": (0.95, 0.03)},
