@@ -221,6 +221,9 @@ def cluster_environment(layout: Layout, environ: Mapping[str, str]) -> Dict[str,
             # nginx balances whole processes (and socket.io's polling needs one process per port).
             "SANIC_WORKERS": "1",
             "ACTION_SERVER_SANIC_WORKERS": "1",
+            # Rasa's listen backlog (100 by default): nginx's connections wait there while a
+            # replica's event loop is busy instead of timing out (docs/capacity.md).
+            "SANIC_BACKLOG": "1024",
         }
     )
     merged.update(config.rasa_environment(merged))

@@ -6,12 +6,16 @@
 user ${worker_user};
 % endif
 worker_processes 1;
+# Two descriptors per WebSocket user (the user's and the upstream one): the first full load
+# test (500 users) ran out of nginx's default 1024 connections ("worker_connections are not
+# enough") and refused users; docs/capacity.md.
+worker_rlimit_nofile 16384;
 daemon off;  # supervisord watches the master process and restarts it if it dies
 pid ${cluster_dir}/nginx.pid;
 error_log ${log_dir}/nginx-error.log warn;
 
 events {
-    worker_connections 1024;
+    worker_connections 8192;
 }
 
 http {
@@ -36,6 +40,9 @@ http {
 % for port in rasa_ports:
         server 127.0.0.1:${port} max_fails=1 fail_timeout=5s;
 % endfor
+        # Reused connections: under load a new TCP connection per request waits in a busy
+        # replica's accept queue (proxy_connect_timeout, then 504).
+        keepalive 64;
     }
 
     # socket.io: a client's HTTP long-polling requests must all reach the replica that
@@ -52,6 +59,7 @@ http {
 % for port in action_ports:
         server 127.0.0.1:${port} max_fails=1 fail_timeout=5s;
 % endfor
+        keepalive 32;
     }
 
 <%def name="forwarded()">

@@ -154,6 +154,17 @@ def test_the_rendered_cluster_configuration_passes_nginx_t(rendered):
         assert f"server 127.0.0.1:{port} " in text
 
 
+def test_nginx_holds_500_widget_users_and_reuses_upstream_connections(rendered):
+    # The first full load test ran out of 1024 connections: every WebSocket user holds two (its
+    # own and the upstream one); a new upstream connection per request queued at busy replicas.
+    for text in ((rendered.directory / "nginx.conf").read_text(), (DEPLOY / "compose" / "nginx.conf").read_text()):
+        connections = [int(line.split()[1].rstrip(";")) for line in text.splitlines()
+                       if line.strip().startswith("worker_connections")]
+        assert connections and connections[0] >= 4 * 500
+        assert "worker_rlimit_nofile" in text and "keepalive " in text
+    assert cluster.cluster_environment(rendered, {})["SANIC_BACKLOG"] == "1024"
+
+
 def test_every_entry_refuses_bodies_larger_than_the_rasa_server_reads(rendered):
     limit = config.max_request_bytes({})
     assert f"client_max_body_size {limit};" in (rendered.directory / "nginx.conf").read_text()
