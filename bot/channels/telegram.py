@@ -77,7 +77,7 @@ from bot.channels.conversation_ids import TELEGRAM, local_id, telegram_conversat
 from bot.channels.conversation_language import current_app, stored_language
 from bot.channels.telegram_delivery import Undelivered, deliver, retry_after_seconds, split_text
 from bot.channels.turns import BUSY_TEXT, TURNS, Outcome, intake
-from bot.language import DEFAULT_LANGUAGE, LANGUAGE_HINT_METADATA, LANGUAGES, language_of, tr
+from bot.language import DEFAULT_LANGUAGE, LANGUAGE_HINT_METADATA, language_of, tr, tr_every
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ UNKNOWN_COMMAND_TEXT = tr(UNKNOWN_COMMAND)
 UNSUPPORTED_TEXT = tr(UNSUPPORTED)
 DOWNLOAD_FAILED_TEXT = tr(DOWNLOAD_FAILED)
 EXPIRED_BUTTON_TEXT = tr(EXPIRED_BUTTON)
-BUTTONS_ONLY_TEXT = " / ".join(tr("telegram.buttons_only", language) for language in LANGUAGES)
+BUTTONS_ONLY_TEXT = tr_every("telegram.buttons_only", " / ")
 
 
 class TelegramSetupError(ValueError):

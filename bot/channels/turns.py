@@ -45,7 +45,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot import SUPPORT_PHONE
 from bot.channels.handoff_bridge import handoff_aware
-from bot.language import LANGUAGES, tr
+from bot.language import tr_every
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 # The one message of every degradation (issue 13): short, honest, with the phone.  When
 # nothing works the conversation's language may be unreadable too: one message, both
 # languages, Chinese first (issue 15; the catalogue keys channels.busy).
-BUSY_TEXT = "\n".join(tr("channels.busy", language, phone=SUPPORT_PHONE) for language in LANGUAGES)
+BUSY_TEXT = tr_every("channels.busy", phone=SUPPORT_PHONE)
 # rasa-sdk answers 400 when an action rejects its execution (a form's
 # validation); Rasa then predicts another action: not a failure.
 REJECTED_STATUS = 400

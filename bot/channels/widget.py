@@ -68,7 +68,7 @@ from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
 from bot.channels.conversation_language import chosen_language, slot_language, stored_language
 from bot.channels.socket_rooms import DurableRedisManager
 from bot.channels.turns import BUSY_TEXT, Outcome, intake
-from bot.language import LANGUAGE_HINT_METADATA, LANGUAGES, tr
+from bot.language import LANGUAGE_HINT_METADATA, tr_every
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +79,8 @@ HISTORY_LIMIT = 200
 # language hint is the browser's navigator.language (actions/session.py).
 CLIENT_METADATA_KEYS = ("identity_token", "upload_id", "display_text", LANGUAGE_HINT_METADATA)
 # The socket's refusals: its conversation's language is not known then, so both languages.
-BAD_MESSAGE_TEXT = "\n".join(tr("widget.bad_message", language) for language in LANGUAGES)
-SESSION_EXPIRED_TEXT = "\n".join(tr("widget.session_expired", language) for language in LANGUAGES)
+BAD_MESSAGE_TEXT = tr_every("widget.bad_message")
+SESSION_EXPIRED_TEXT = tr_every("widget.session_expired")
 
 STATIC_FILES: Dict[str, tuple] = {
     "widget.js": (WIDGET_DIR / "widget.js", "application/javascript; charset=utf-8"),
