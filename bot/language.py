@@ -15,6 +15,7 @@ Contract:
   takes the same fields.
 * ``tr(key, language, **values)`` is the text in that language; an unknown key
   raises ``KeyError`` (a typo must fail in tests, not show a key to a user).
+  ``tr_every(key, separator, **values)`` is every language's text, joined.
 * A domain response (domain/*.yml) holds one variation per language: the
   default language's without a condition, each other language's with
   ``language_condition(language)``.  Rasa shows a variation whose condition
@@ -65,6 +66,13 @@ def catalogue(language: str) -> Dict[str, str]:
 def tr(key: str, language: Optional[str] = None, **values: Any) -> str:
     """The text of ``key`` in ``language`` (the default language when None), formatted."""
     return catalogue(language_of(language))[key].format(**values)
+
+
+def tr_every(key: str, separator: str = "\n", **values: Any) -> str:
+    """The text of ``key`` in every language, the default language's first, joined by ``separator``:
+    for what is said before the conversation's language can be known (the busy message, a request
+    too large to read)."""
+    return separator.join(tr(key, language, **values) for language in LANGUAGES)
 
 
 def language_condition(language: str) -> List[Dict[str, str]]:

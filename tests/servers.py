@@ -164,6 +164,7 @@ async def serving_blueprint(blueprint: Any, url_prefix: str, name: str, port: in
         await server.startup()
     finally:
         Sanic.test_mode = test_mode
+    await server.before_start()  # as a real server: bound_request_size's limit, for one
     await server.after_start()
     try:
         yield server

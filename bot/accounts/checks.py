@@ -140,6 +140,14 @@ def normalise(text: Optional[str]) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
 
 
+# The English names of a login name ("login name", "username", "user ID", "account name"),
+# and the bare words that name one only with "is" or a colon after them in an answer
+# ("account: li_01", "my login is li_01").  The flows' reader strips them before the
+# value; bot/nlu/values.py finds a login name after them in any message.
+LOGIN_NAME_LABELS_EN = r"log[\s-]*in[\s-]*(?:name|id)|user[\s-]*(?:name|id)|account[\s-]*(?:name|id)"
+LOGIN_NAME_BARE_LABELS_EN = r"account|login"
+
+
 def strip_english_label(text: Optional[str], labels: str) -> str:
     """``text`` without an English lead-in such as "my login name is" / "code:" (``labels``: the
     alternatives of the label's words); only with "is" or a colon after it, so a value that merely
@@ -218,7 +226,7 @@ def parse_code(text: str) -> str:
 
 
 def parse_login_name(text: str) -> str:
-    name = normalise(strip_english_label(text, r"login\s*name|user\s*name|account(?:\s+name)?"))
+    name = normalise(strip_english_label(text, f"{LOGIN_NAME_LABELS_EN}|{LOGIN_NAME_BARE_LABELS_EN}"))
     name = re.sub(r"^(?:我的)?(?:登录名|用户名|账号|帐号)(?:是|为)?[:：]?", "", name)
     refuse_forbidden(name, "checks.field_login_name")
     if not re.fullmatch(r"\w{1,64}", name, re.ASCII):

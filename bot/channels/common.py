@@ -8,7 +8,9 @@ upload up from there.  Identity travels the same way on every channel: the
 platform's signed token under ``identity_token`` in the message metadata.
 The channels take their services from ``bot.services.services()``.
 Channels that take uploads bound the request size with
-:func:`bound_request_size`.
+:func:`bound_request_size`.  The upload routes refuse in the language of the
+form's ``language`` field (:func:`upload_refusal`, catalogue ``channels``); a
+body too large to read is refused in every language.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from bot import config
 from bot.accounts.checks import InvalidInput
 from bot.accounts.models import Upload
 from bot.accounts.uploads import megabytes
-from bot.language import language_of
+from bot.language import language_of, tr, tr_every
 from bot.services import services
 
 SEND_FILE_TEXT = "/send_file"
@@ -50,8 +52,20 @@ def bound_request_size(routes: Blueprint) -> None:
 
     @routes.exception(PayloadTooLarge)
     async def too_large(_request: Request, _error: Exception) -> HTTPResponse:
+        # The form (and its language) is never read: every language's text, Chinese first.
         limit = megabytes(config.get_int("MAX_UPLOAD_BYTES"))
-        return response.json({"error": f"文件太大，没有接收：照片最大 {limit} MB。请压缩后再上传。"}, status=413)
+        return response.json({"error": tr_every("channels.upload_too_large", limit=limit)}, status=413)
+
+
+def form_language(request: Request) -> str:
+    """The language of an upload form's optional ``language`` field (the widget sends its
+    conversation's); Chinese without it or for anything else."""
+    return language_of((request.form or {}).get("language"))
+
+
+def upload_refusal(request: Request, key: str, status: int) -> HTTPResponse:
+    """``{"error": <the catalogue text of key>}`` in the form's language, with ``status``."""
+    return response.json({"error": tr(key, form_language(request))}, status=status)
 
 
 async def store_upload(sender_id: str, data: bytes, original_name: Optional[str]) -> Upload:
@@ -64,11 +78,11 @@ async def stored_file_reply(request: Request, conversation: str) -> HTTPResponse
     in the language of the form's optional ``language`` field (Chinese without it)."""
     file = (request.files or {}).get("file")
     if file is None:
-        return response.json({"error": "请选择要上传的照片（表单字段 file）。"}, status=400)
+        return upload_refusal(request, "channels.upload_no_file", 400)
     try:
         upload = await store_upload(conversation, file.body, file.name)
     except InvalidInput as problem:
-        return response.json({"error": problem.text(language_of((request.form or {}).get("language")))}, status=400)
+        return response.json({"error": problem.text(form_language(request))}, status=400)
     return response.json({"upload_id": upload.id, "size": upload.size, "content_type": upload.content_type})
 
 

@@ -29,8 +29,10 @@ Languages (bot/language.py): at start-up the command menu is registered
 (``setMyCommands``) in Chinese for every client and in English for clients set
 to English (``language_code``); one try each, a failure is only logged (the
 commands work without the menu).  What the channel says itself (an unknown
-command, an unsupported message, a failed download, an expired button) is in
-the conversation's language: the tracker's ``language`` slot, else the Telegram
+command, an unsupported message, a failed download, an expired button, a
+refused photo) and the label a photo shows in the conversation ("[照片] …" /
+"[Photo] …", the ``display_text`` of its ``/send_file``) are in the
+conversation's language: the tracker's ``language`` slot, else the Telegram
 client's language.  A message of buttons only gets a line in both languages
 (it comes from Rasa's output, where the conversation is not at hand).
 """
@@ -77,7 +79,7 @@ from bot.channels.conversation_ids import TELEGRAM, local_id, telegram_conversat
 from bot.channels.conversation_language import current_app, stored_language
 from bot.channels.telegram_delivery import Undelivered, deliver, retry_after_seconds, split_text
 from bot.channels.turns import BUSY_TEXT, TURNS, Outcome, intake
-from bot.language import DEFAULT_LANGUAGE, LANGUAGE_HINT_METADATA, LANGUAGES, language_of, tr
+from bot.language import DEFAULT_LANGUAGE, LANGUAGE_HINT_METADATA, language_of, tr, tr_every
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +118,14 @@ UNKNOWN_COMMAND = "telegram.unknown_command"
 UNSUPPORTED = "telegram.unsupported"
 DOWNLOAD_FAILED = "telegram.download_failed"
 EXPIRED_BUTTON = "telegram.expired_button"
+# How a photo the user sent shows in the conversation ("[照片] photo_12.jpg", "[Photo] photo_12.jpg").
+PHOTO_LABEL = "telegram.photo"
 # The texts in the default language (tests read them).
 UNKNOWN_COMMAND_TEXT = tr(UNKNOWN_COMMAND)
 UNSUPPORTED_TEXT = tr(UNSUPPORTED)
 DOWNLOAD_FAILED_TEXT = tr(DOWNLOAD_FAILED)
 EXPIRED_BUTTON_TEXT = tr(EXPIRED_BUTTON)
-BUTTONS_ONLY_TEXT = " / ".join(tr("telegram.buttons_only", language) for language in LANGUAGES)
+BUTTONS_ONLY_TEXT = tr_every("telegram.buttons_only", " / ")
 
 
 class TelegramSetupError(ValueError):
@@ -603,22 +607,23 @@ class TelegramInput(InputChannel):
 
     async def _on_file(self, sender_id: str, message: Message, client: Dict[str, Any]) -> None:
         item, name = _file_of(message)
+        language = await self._language(sender_id, client)
         limit = self.settings.max_upload_bytes
         if item.file_size and item.file_size > limit:
-            language = await stored_language(current_app(), sender_id)
-            hint = language_of(client.get(LANGUAGE_HINT_METADATA))
-            await self._reply(sender_id, photo_too_large(item.file_size, limit, language or hint))
+            await self._reply(sender_id, photo_too_large(item.file_size, limit, language))
             return
         data = await self._download(sender_id, item)
         if data is None:
-            await self._reply(sender_id, await self._text(DOWNLOAD_FAILED, sender_id, client))
+            await self._reply(sender_id, tr(DOWNLOAD_FAILED, language))
             return
         try:
             upload = await store_upload(sender_id, data, name)
         except InvalidInput as refusal:
-            await self._reply(sender_id, str(refusal))
+            await self._reply(sender_id, refusal.text(language))
             return
-        await self._to_rasa(sender_id, SEND_FILE_TEXT, {**client, **upload_metadata(upload.id, f"[照片] {name}")})
+        # What the conversation's record shows the user sent (the agent's transcript too).
+        shown = tr(PHOTO_LABEL, language, name=name)
+        await self._to_rasa(sender_id, SEND_FILE_TEXT, {**client, **upload_metadata(upload.id, shown)})
 
     async def _download(self, sender_id: str, item: Union[PhotoSize, Document]) -> Optional[bytes]:
         assert self.bot is not None
@@ -638,8 +643,13 @@ class TelegramInput(InputChannel):
 
     async def _text(self, key: str, sender_id: str, client: Dict[str, Any]) -> str:
         """A text of the channel's in the conversation's language (else the client's: its hint)."""
+        return tr(key, await self._language(sender_id, client))
+
+    @staticmethod
+    async def _language(sender_id: str, client: Dict[str, Any]) -> str:
+        """The conversation's language (its stored slot), else the Telegram client's (its hint)."""
         language = await stored_language(current_app(), sender_id)
-        return tr(key, language or language_of(client.get(LANGUAGE_HINT_METADATA)))
+        return language or language_of(client.get(LANGUAGE_HINT_METADATA))
 
     async def _reply(self, sender_id: str, text: str) -> None:
         assert self.output is not None

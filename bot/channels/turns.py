@@ -17,7 +17,8 @@ Contract:
   installs as the agent's action endpoint, notes the failure on the running
   turn (a context variable: one turn is one task).  :func:`watch_stores`
   makes a failing conversation store raise instead of Rasa's silent
-  fallback to memory.
+  fallback to memory, and has each save note the conversation's language
+  on the running turn (``conversation_language.noting_turn_language``).
 * ``REFUSED``: the message was not handled and not stored: the conversation
   store or the lock store (database, Redis) failed, or the process is
   draining.  The user must send it again (the busy message says so).
@@ -44,8 +45,9 @@ from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import SUPPORT_PHONE
+from bot.channels.conversation_language import note_stored
 from bot.channels.handoff_bridge import handoff_aware
-from bot.language import LANGUAGES, tr
+from bot.language import tr_every
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 # The one message of every degradation (issue 13): short, honest, with the phone.  When
 # nothing works the conversation's language may be unreadable too: one message, both
 # languages, Chinese first (issue 15; the catalogue keys channels.busy).
-BUSY_TEXT = "\n".join(tr("channels.busy", language, phone=SUPPORT_PHONE) for language in LANGUAGES)
+BUSY_TEXT = tr_every("channels.busy", phone=SUPPORT_PHONE)
 # rasa-sdk answers 400 when an action rejects its execution (a form's
 # validation); Rasa then predicts another action: not a failure.
 REJECTED_STATUS = 400
@@ -163,7 +165,8 @@ def _raise(error: Exception) -> None:
 
 
 def watch_stores(agent: Agent) -> None:
-    """Makes a failing conversation store fail the turn (``REFUSED``, the busy message).
+    """Makes a failing conversation store fail the turn (``REFUSED``, the busy message), and notes
+    the language each saved conversation is left in on the running turn (``noting_turn_language``).
 
     Rasa wraps the tracker store in a ``FailSafeTrackerStore``: on an error it
     reads no conversation (``None``: the user's next message would start a
@@ -175,6 +178,22 @@ def watch_stores(agent: Agent) -> None:
     store = agent.tracker_store
     if isinstance(store, FailSafeTrackerStore):
         store._on_tracker_store_error = _raise  # Rasa 3.6's attribute of that argument
+    _note_languages_on_save(store)
+
+
+def _note_languages_on_save(store: Any) -> None:
+    """Each conversation the store saves tells its language to the running turn
+    (``conversation_language.note_stored``), so a channel needs no read for it after the turn."""
+    if store is None or getattr(store, "_notes_languages", False):
+        return
+    save = store.save
+
+    async def save_and_note(tracker: Any, *args: Any, **kwargs: Any) -> None:
+        await save(tracker, *args, **kwargs)
+        note_stored(tracker)  # only once it is stored: a failed save raised (see above)
+
+    store.save = save_and_note
+    store._notes_languages = True
 
 
 def watch_action_endpoint(agent: Agent) -> None:

@@ -34,8 +34,9 @@ version lacks:
 
 * the widget is told the conversation's language (the tracker's ``language``
   slot: bot/channels/conversation_language.py) for its own texts: as
-  ``language`` of ``session_history`` and of each bot message of a turn (read
-  once the turn is stored) and of an agent's or the handoff's messages
+  ``language`` of ``session_history`` and of each bot message of a turn (as
+  the store saved the turn: ``noting_turn_language``, no extra read) and of an
+  agent's or the handoff's messages
   (bot/channels/handoff_bridge.py); absent while the slot is unset (the
   widget then follows the browser's language).  The socket's refusals and the
   busy message, whose language may be unknowable, are in both languages.
@@ -65,10 +66,10 @@ from bot.accounts.uploads import upload_refusals
 from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import origin_allowed, own_origins
 from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
-from bot.channels.conversation_language import chosen_language, slot_language, stored_language
+from bot.channels.conversation_language import chosen_language, noting_turn_language, slot_language, stored_language
 from bot.channels.socket_rooms import DurableRedisManager
 from bot.channels.turns import BUSY_TEXT, Outcome, intake
-from bot.language import LANGUAGE_HINT_METADATA, LANGUAGES, tr
+from bot.language import LANGUAGE_HINT_METADATA, tr_every
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +80,8 @@ HISTORY_LIMIT = 200
 # language hint is the browser's navigator.language (actions/session.py).
 CLIENT_METADATA_KEYS = ("identity_token", "upload_id", "display_text", LANGUAGE_HINT_METADATA)
 # The socket's refusals: its conversation's language is not known then, so both languages.
-BAD_MESSAGE_TEXT = "\n".join(tr("widget.bad_message", language) for language in LANGUAGES)
-SESSION_EXPIRED_TEXT = "\n".join(tr("widget.session_expired", language) for language in LANGUAGES)
+BAD_MESSAGE_TEXT = tr_every("widget.bad_message")
+SESSION_EXPIRED_TEXT = tr_every("widget.session_expired")
 
 STATIC_FILES: Dict[str, tuple] = {
     "widget.js": (WIDGET_DIR / "widget.js", "application/javascript; charset=utf-8"),
@@ -297,12 +298,14 @@ class WidgetInput(InputChannel):
             conversation = widget_conversation(session_id)
             turn = TurnOutput(sio)
             message = UserMessage(data["message"], turn, conversation, input_channel=self.name(), metadata=metadata)
-            outcome = await receive_message(message)
+            with noting_turn_language(conversation) as left:
+                outcome = await receive_message(message)
             if outcome is not Outcome.REFUSED:  # the turn is stored: what it said may be shown
-                # The language the turn left (it may have just switched), for the widget's own texts.
-                language = (
-                    await stored_language(getattr(routes.ctx, "app", None), conversation) if turn.messages else None
-                )
+                # The language the turn left (it may have just switched), for the widget's own texts:
+                # noted as the turn was stored; read back only from a store nobody watches.
+                language = left.language
+                if turn.messages and not left.stored:
+                    language = await stored_language(getattr(routes.ctx, "app", None), conversation)
                 try:
                     await turn.send(conversation, language)
                 except ConnectionError:  # Redis gone for longer than a restart: the history has it

@@ -17,8 +17,10 @@ Contract of :func:`conversation_before`:
   follows the request is the handoff's own transcript (``HandoffService``),
   so nothing is shown twice.
 * Entries (:class:`LogEntry`), oldest first: ``user`` (the words the user saw
-  themselves write: a button's title rather than its payload, ``[照片] …`` for
-  a photo with its ``upload_id``, and the topic the assistant understood),
+  themselves write: a button's title rather than its payload, the channel's
+  label for a photo in the user's language, ``[照片] …`` or ``[Photo] …``, with
+  its ``upload_id`` (by which the console shows it, whatever the label;
+  :data:`PHOTO` when no label came), and the topic the assistant understood),
   ``bot`` (text and buttons, the clicked one marked; an agent of an earlier
   handoff is named), ``step`` (a flow started or ended, and each finding of
   the running flow in words, ``findings_of``, as its ``flow_data`` grew).
@@ -52,7 +54,7 @@ from bot.topics import topic_for
 CLOCK_SLACK = timedelta(minutes=2)
 REQUEST_ACTION = "action_request_human"
 MAX_EVENTS = 5000  # of one conversation read for the log (the latest ones)
-PHOTO = "[照片]"
+PHOTO = "[照片]"  # a photo without the channel's label: the agents read Chinese
 _EPOCH = datetime(1970, 1, 1)
 _EVENTS = sa.table(
     "events", sa.column("id"), sa.column("sender_id"), sa.column("type_name"), sa.column("timestamp"), sa.column("data")

@@ -31,15 +31,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
-from pathlib import Path
-from typing import FrozenSet, List, NamedTuple, Optional
-
-import yaml
+from typing import List, NamedTuple, Optional
 
 from bot.nlu.values import CREDIT_CODE, ID_NUMBER, LOGIN_NAME, PHONE, find_values
+from bot.nlu.word_lists import is_listed, word_lists
 
-WORDS_PATH = Path(__file__).with_name("language_words.yml")
 # A mixed message needs this many English words to be English: one or two
 # English words in Chinese text are loan words ("reset 不了").
 MIN_ENGLISH_WORDS = 3
@@ -103,35 +99,6 @@ _PINYIN = frozenset(
 # Values in a message are no words of any language.
 _VALUE_KINDS = frozenset({LOGIN_NAME, ID_NUMBER, PHONE, CREDIT_CODE})
 _LONGEST_SYLLABLE = max(len(syllable) for syllable in _PINYIN)
-# Inflections tried when a word is not in the list as written: failed -> fail,
-# resets -> reset, uploading -> upload, tried -> try, expired -> expire.
-_SUFFIXES = (
-    ("ies", "y"),
-    ("ied", "y"),
-    ("ing", ""),
-    ("ing", "e"),
-    ("ed", ""),
-    ("ed", "e"),
-    ("es", ""),
-    ("s", ""),
-    ("ly", ""),
-)
-
-
-class WordLists(NamedTuple):
-    english: FrozenSet[str]
-    loan_words: FrozenSet[str]
-    acronyms: FrozenSet[str]
-
-
-@cache
-def word_lists(path: Path = WORDS_PATH) -> WordLists:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for key in WordLists._fields:
-        strays = [word for word in data[key] if not isinstance(word, str)]
-        if strays:  # YAML reads a bare no, yes, on, off as booleans: quote them
-            raise ValueError(f"{path}: {key} holds non-words {strays}")
-    return WordLists(*(frozenset(word.lower() for word in data[key]) for key in WordLists._fields))
 
 
 class Evidence(NamedTuple):
@@ -181,18 +148,6 @@ def _is_pinyin(word: str) -> bool:
     return reachable[len(word)]
 
 
-def _listed(word: str, english: FrozenSet[str]) -> bool:
-    if word in english:
-        return True
-    stem = re.split(r"['’]", word)[0]  # don't -> don, i'm -> i, user's -> user
-    if stem != word and stem in english:
-        return True
-    return any(
-        word.endswith(suffix) and len(word) - len(suffix) >= 2 and word[: len(word) - len(suffix)] + ending in english
-        for suffix, ending in _SUFFIXES
-    )
-
-
 def _without_values(text: str) -> str:
     """``text`` (NFKC) with login names, ID, phone and credit-code numbers, URLs and e-mails blanked."""
     chars = list(text)
@@ -215,7 +170,7 @@ def evidence(text: str) -> Evidence:
         word = run.strip(".-_'’").lower()
         if word in lists.acronyms:
             continue
-        if _listed(word, lists.english):
+        if is_listed(word, lists.english):
             english, listed = english + 1, listed + 1
             words.append(word)
         elif _is_pinyin(word):

@@ -18,8 +18,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
-from bot.accounts.checks import DOCUMENT_TYPES
+from bot.accounts.checks import DOCUMENT_TYPES, LOGIN_NAME_BARE_LABELS_EN, LOGIN_NAME_LABELS_EN
 from bot.accounts.systems import SYSTEMS
+from bot.nlu.word_lists import is_english_word
 
 # The entities' "extractor": the component that adds them (bot/nlu/text_channels.py).
 EXTRACTOR_NAME = "ValueExtractor"
@@ -48,9 +49,25 @@ _CREDIT_CODE = re.compile(
     r"(?<![0-9A-Za-z_])[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{2}\d{6}[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{10}(?![0-9A-Za-z])"
 )
 # A login name is letters, digits and underscores; one is recognised when it
-# mixes letters with digits or underscores, or when the user says it is one.
-_LOGIN_CUE = r"(?:登录名|登陆名|登入名|用户名|账号名?|帐号名?|账户名?|帐户名?)"
-_CUED_LOGIN = re.compile(_LOGIN_CUE + r"\s*(?:是|为|叫|:|：)?\s*[\"'“‘「]?([A-Za-z][A-Za-z0-9_]{2,39})(?![A-Za-z0-9_])")
+# mixes letters with digits or underscores, or when the user says it is one:
+# after a Chinese cue (登录名, 用户名, 账号 ..., with or without 是/为/:), after
+# an English label (``checks.LOGIN_NAME_LABELS_EN``: "login name", "username",
+# "user ID", "account name") with "is", "was", a colon or 是 after it, or after
+# a bare "account" / "login" with a colon ("account: li_01"; "my account is
+# locked" names none).  A cued name that is an English word of
+# bot/nlu/language_words.yml ("username is wrong", "用户名 and 密码") is none.
+# No name is part of an e-mail address ("username is li01@most.cn") or of a
+# file or domain name; a cued one may end a sentence ("My username is
+# li_01."), not in "_" (the prefix "HJ_" is no name).
+_ZH_LOGIN_CUE = r"(?:登录名|登陆名|登入名|用户名|账号名?|帐号名?|账户名?|帐户名?)"
+_COLON = r"(?:是|为|叫|:|：|=)"
+_IS = r"(?:(?i:is|was)\b\s*[:：=]?)"
+_CUED_LOGIN = re.compile(
+    rf"(?:{_ZH_LOGIN_CUE}\s*(?:{_COLON}|{_IS})?"
+    rf"|(?<![A-Za-z])(?i:{LOGIN_NAME_LABELS_EN})\s*(?:{_COLON}|{_IS})"
+    rf"|(?<![A-Za-z])(?i:{LOGIN_NAME_BARE_LABELS_EN})\s*{_COLON})"
+    r"\s*[\"'“‘「]?([A-Za-z][A-Za-z0-9_]{1,38}[A-Za-z0-9])(?![A-Za-z0-9_@]|\.[A-Za-z0-9])"
+)
 _MIXED_LOGIN = re.compile(
     r"(?<![A-Za-z0-9_@.])([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+|\d[A-Za-z0-9]*)[A-Za-z0-9_]*)(?![A-Za-z0-9_@.])"
 )
@@ -98,9 +115,11 @@ def find_values(text: str) -> List[Value]:
     for match in _CREDIT_CODE.finditer(plain):
         if re.search(r"[A-Za-z]", match.group()):
             add(CREDIT_CODE, match.group().upper(), match.start(), match.end())
-    for pattern in (_CUED_LOGIN, _MIXED_LOGIN):
-        for match in pattern.finditer(plain):
+    for match in _CUED_LOGIN.finditer(plain):
+        if not (match.group(1).isalpha() and is_english_word(match.group(1))):
             add(LOGIN_NAME, match.group(1), match.start(1), match.end(1))
+    for match in _MIXED_LOGIN.finditer(plain):
+        add(LOGIN_NAME, match.group(1), match.start(1), match.end(1))
     lowered = plain.lower()
     for kind, table in ((DOC_TYPE, _DOC_TYPES), (SYSTEM, _SYSTEMS)):
         for form, canonical in table:

@@ -7,8 +7,9 @@
   ``{"upload_id": ...}``; the widget then sends ``/send_file`` with metadata
   ``{"upload_id": ...}``.  A refused file gets HTTP 400 and
   ``{"error": "<reason>"}``, in the form's optional ``language`` (``en``;
-  Chinese without it).  Browsers may post from the assistant's own pages
-  and from the sites in WIDGET_ALLOWED_ORIGINS; other sites get HTTP 403.
+  Chinese without it), as every refusal of this route is.  Browsers may post
+  from the assistant's own pages and from the sites in WIDGET_ALLOWED_ORIGINS;
+  other sites get HTTP 403.
   REST clients upload to ``/webhooks/rest/upload`` (bot/channels/rest.py);
   both end in ``bot.channels.common.stored_file_reply``.
 * ``GET|POST /webhooks/account/reset?token=...``: the one-time password-reset
@@ -17,7 +18,7 @@
 * ``GET /webhooks/account/``: ``{"status": "ok"}``.
 
 The server reads no request body larger than ``config.max_request_bytes()``
-(413 before reading it), and deletes, at start-up and hourly, the photos no
+(413 before reading it, in every language: the form's is unknown), and deletes, at start-up and hourly, the photos no
 review or appeal uses ``UPLOAD_UNATTACHED_HOURS`` after their upload.
 
 The handlers call ``AccountService`` only (off the event loop).
@@ -35,7 +36,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.accounts.checks import InvalidInput
-from bot.channels.common import bound_request_size, in_thread, origin_allowed, request_origins, stored_file_reply
+from bot.channels.common import (
+    bound_request_size,
+    in_thread,
+    origin_allowed,
+    request_origins,
+    stored_file_reply,
+    upload_refusal,
+)
 from bot.channels.conversation_ids import widget_conversation
 from bot.services import services
 from bot.web import pages
@@ -138,7 +146,7 @@ class AccountWebInput(InputChannel):
     async def _upload(self, request: Request) -> HTTPResponse:
         origin = request.headers.get("origin")
         if not origin_allowed(origin, request_origins(request)):
-            return response.json({"error": "此网站未获准使用账号助手。"}, status=403)
+            return upload_refusal(request, "channels.upload_site_not_allowed", 403)
         reply = await self._store_upload(request)
         if origin:  # the widget on a page of an allowed site reads the answer
             reply.headers.update({"Access-Control-Allow-Origin": origin, "Vary": "Origin"})
@@ -149,8 +157,5 @@ class AccountWebInput(InputChannel):
         try:
             conversation = widget_conversation((request.form or {}).get("sender") or "")
         except ValueError:
-            return response.json(
-                {"error": '"sender" must be the web widget\'s session id (REST clients: /webhooks/rest/upload)'},
-                status=400,
-            )
+            return upload_refusal(request, "channels.upload_widget_sender", 400)
         return await stored_file_reply(request, conversation)

@@ -176,7 +176,10 @@ def test_codes_that_are_not_six_digits_are_refused(text):
 # -- login names, credit codes, names ---------------------------------------------
 
 @pytest.mark.parametrize("text", ["zhang_san", "我的登录名是zhang_san", "登录名：zhang_san",
-                                  "我的用户名是 zhang_san", "ｚｈａｎｇ＿ｓａｎ"])
+                                  "我的用户名是 zhang_san", "ｚｈａｎｇ＿ｓａｎ",
+                                  "my login name is zhang_san", "Username: zhang_san", "user ID is zhang_san",
+                                  "account name: zhang_san", "my login is zhang_san", "account: zhang_san",
+                                  "login-name is zhang_san"])
 def test_login_names_are_read_without_their_prefix(text):
     assert parse_login_name(text) == "zhang_san"
 

@@ -12,7 +12,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from rasa.shared.nlu.training_data.message import Message
 
+from actions.account_flows import values_of
 from bot import config
 from bot.accounts import checks
 from bot.accounts.checks import InvalidInput
@@ -28,6 +30,7 @@ from bot.accounts.service import CODE_LIFETIME, CODE_MAX_WRONG_TRIES, RESET_LINK
 from bot.accounts.systems import ROLE_KEYS, SYSTEM_NAME_KEYS, SYSTEMS, find_system
 from bot.accounts.uploads import check_image, megabytes, upload_refusals
 from bot.language import tr
+from bot.nlu.text_channels import ValueExtractor
 from tests.accounts.test_flow_table import SLOT_VARIANTS
 from tests.accounts.test_flows import (  # noqa: F401  (lite, unit_admin: fixtures)
     ADMIN_PHONE,
@@ -42,6 +45,7 @@ from tests.accounts.test_flows import (  # noqa: F401  (lite, unit_admin: fixtur
     grant,
     lite,
     natural,
+    start_with,
     state_of,
     unit_admin,
 )
@@ -71,6 +75,23 @@ def verified_in_english(store: Store, flow: str, reference: str) -> Conversation
 
 
 # -- the password reset ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first_message", [
+    "I forgot my password, my login name is annak",
+    "forgot password. Username: annak",
+    "my user name is annak and the password is not accepted",
+    "我忘记密码了 please help, login name is annak",
+])
+def test_a_login_name_in_an_english_first_message_is_not_asked_for_again(lite, first_message):
+    # The values as the NLU pipeline gives them to the flows (actions/account_flows.values_of).
+    account(lite.database, "annak")
+    message = Message(data={"text": first_message})
+    ValueExtractor().process([message])
+    conversation = english(lite, "reset")
+    start_with(conversation, first_message, **values_of(message.as_dict()))
+    assert conversation.ask == "verification_code", conversation.text
+    assert HIDDEN_PHONE in conversation.text and lite.codes_sent(PHONE) == 1
 
 
 def test_english_password_reset_from_login_name_to_link(lite, monkeypatch):

@@ -456,6 +456,51 @@ async def test_a_pdf_named_jpg_is_refused_with_the_reason(fake, polling, account
 
 
 @pytest.mark.asyncio
+async def test_an_english_clients_photo_shows_as_photo_and_its_refusal_is_english(fake, polling, account_store):
+    _, rasa = polling
+    photo = jpeg_bytes()
+    fake.add_file("photo-en", photo, "photos/file_8.jpg")
+    update = fake.photo_update(CHAT, "photo-en", len(photo))
+    update["message"]["from"]["language_code"] = "en"  # no stored conversation here: the client's language
+    fake.push_update(update)
+    await fake.until(lambda: rasa.messages, what="the /send_file message")
+    [message] = rasa.messages
+    name = f"photo_{update['message']['message_id']}.jpg"
+    assert message.metadata["display_text"] == f"[Photo] {name}" == tr("telegram.photo", "en", name=name)
+
+    pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
+    fake.add_file("doc-en", pdf)
+    document = fake.document_update(CHAT, "doc-en", "passport.jpg", len(pdf))
+    document["message"]["from"]["language_code"] = "en-US"
+    fake.push_update(document)
+
+    def refusals():  # besides the fake Rasa's answer to the photo
+        return [text for text in fake.texts_to(CHAT) if not text.startswith("收到")]
+
+    await fake.until(refusals)
+    assert refusals()[0].startswith("This file is actually a PDF document."), refusals()
+    assert len(rasa.messages) == 1 and len(uploads(account_store)) == 1
+
+
+@pytest.mark.asyncio
+async def test_the_photo_label_follows_the_conversations_language_over_the_client(fake, polling, account_store,
+                                                                                  monkeypatch):
+    async def english_conversation(_app, sender_id):
+        assert sender_id == f"telegram:{CHAT}"
+        return "en"
+
+    monkeypatch.setattr(telegram_channel, "stored_language", english_conversation)
+    _, rasa = polling
+    photo = jpeg_bytes()
+    fake.add_file("photo-zh-client", photo, "photos/file_9.jpg")
+    update = fake.photo_update(CHAT, "photo-zh-client", len(photo))
+    update["message"]["from"]["language_code"] = "zh-hans"  # the conversation speaks English all the same
+    fake.push_update(update)
+    await fake.until(lambda: rasa.messages, what="the /send_file message")
+    assert rasa.messages[0].metadata["display_text"].startswith("[Photo] photo_")
+
+
+@pytest.mark.asyncio
 async def test_a_failed_download_is_reported_to_the_user(fake, polling, account_store):
     _, rasa = polling
     fake.push_update(fake.photo_update(CHAT, "never-registered", 1000))  # getFile: 400

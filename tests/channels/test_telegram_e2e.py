@@ -1,16 +1,30 @@
 """The Telegram channel in the real assistant (Rasa and action servers)
 against the fake Bot API server: first in webhook mode, then in polling mode
-(one assistant at a time, each test class starts its own)."""
+(one assistant at a time, each test class starts its own).  In webhook mode
+also a whole English conversation (issue 15): a user writing only English from
+an English Telegram client resets the password, has the real-name failure
+diagnosed, sends the photos and asks for a person, and hears English throughout."""
 import io
 import json
+import re
 import sqlite3
+import subprocess
+import sys
+import textwrap
 import urllib.error
+import urllib.parse
 import urllib.request
 from itertools import count
 
 import pytest
 from PIL import Image
 
+from bot.accounts.models import RealnameState
+from bot.accounts.service import AccountService
+from bot.config import PROJECT_ROOT
+from bot.language import tr
+from bot.store import Database
+from bot.store.passwords import check_password
 from tests.fake_telegram import FakeTelegram
 from tests.assistants import RESULTS, AssistantProcess
 from tests.project_data import answers as chinese_answers
@@ -55,10 +69,63 @@ def texts_containing(fake, chat, phrase):
     return [text for text in fake.texts_to(chat) if phrase in text]
 
 
-def jpeg_bytes():
+def jpeg_bytes(color=(30, 90, 200)):
     buffer = io.BytesIO()
-    Image.new("RGB", (120, 80), (30, 90, 200)).save(buffer, format="JPEG")
+    Image.new("RGB", (120, 80), color).save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+# The English user's account: a foreign passport (never verified online), verification failed.
+ENGLISH_LOGIN, ENGLISH_PHONE = "annaklein", "13012345671"
+ENGLISH_ACCOUNTS = textwrap.dedent(f"""\
+    accounts:
+      - login_name: {ENGLISH_LOGIN}
+        kind: natural
+        password: "Old@2026pass"
+        phone: "{ENGLISH_PHONE}"
+        name: Anna Klein
+        document: {{type: 境外护照, number: "C7RT2J9KM"}}
+        realname: {{state: failed}}
+    """)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def english(text):
+    """An English text: Latin letters, Chinese only in the platform's own labels beside their gloss
+    (no Chinese sentence punctuation; twice the Latin letters, as tests/core/test_domain_languages.py)."""
+    latin = len(re.findall(r"[A-Za-z]", text))
+    return latin > 0 and not re.search(r"[。，？！]", text) and len(CJK.findall(text)) * 2 < latin
+
+
+class EnglishClient:
+    """A Telegram user whose app is set to English (``language_code`` en), on one chat."""
+
+    def __init__(self, fake, assistant):
+        self.fake, self.assistant, self.chat = fake, assistant, next(CHATS)
+
+    def _send(self, update, expect, what):
+        update["message"]["from"]["language_code"] = "en"
+        before = len(self.fake.texts_to(self.chat))
+        assert post_update(self.assistant, update) == 200
+
+        def answered():
+            new = self.fake.texts_to(self.chat)[before:]
+            return new if any(expect in text for text in new) else None
+
+        return "\n".join(self.fake.wait_for(answered, 30, f"{expect!r} after {what}"))
+
+    def say(self, text, expect):
+        """Sends ``text``; the assistant's messages up to the one with ``expect``."""
+        return self._send(self.fake.text_update(self.chat, text), expect, repr(text))
+
+    def send_photo(self, data, expect):
+        file_id = f"en-photo-{self.chat}-{len(self.fake.calls_of('getFile'))}"
+        self.fake.add_file(file_id, data, f"photos/{file_id}.jpg")
+        return self._send(self.fake.photo_update(self.chat, file_id, len(data)), expect, "a photo")
+
+
+def latest_code(service, phone):
+    return re.search(r"\d{6}", service.outbox(phone=phone)[0].text).group(0)
 
 
 class TestWebhookMode:
@@ -75,6 +142,20 @@ class TestWebhookMode:
         process.tmp_path = tmp_path
         yield process
         process.stop()
+
+    @pytest.fixture(scope="class")
+    def english_accounts(self, assistant):
+        url = assistant.overrides["DATABASE_URL"]
+        path = assistant.tmp_path / "english_accounts.yml"
+        path.write_text(ENGLISH_ACCOUNTS, encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "bot", "db", "upgrade", "--database-url", url],
+                       cwd=PROJECT_ROOT, check=True, capture_output=True)
+        result = subprocess.run([sys.executable, "-m", "bot", "accounts", "import", str(path), "--database-url", url],
+                                cwd=PROJECT_ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        database = Database(url)
+        yield AccountService(database)
+        database.dispose()
 
     def test_the_webhook_is_registered_with_the_secret(self, fake, assistant):
         [call] = fake.wait_for(lambda: fake.calls_of("setWebhook", ok_only=True), what="setWebhook")
@@ -134,6 +215,60 @@ class TestWebhookMode:
         assert [c.status for c in attempts[:2]] == [429, 200]
         assert attempts[1].at - attempts[0].at >= 1.0
         assert texts_containing(fake, chat, PHRASE) == [ANSWER]
+
+    def test_an_english_user_resets_the_password_gets_the_realname_diagnosis_and_asks_for_a_person(
+            self, fake, assistant, english_accounts):
+        user = EnglishClient(fake, assistant)
+        replies = []
+
+        # The password reset: the login name in the first message (an English label, letters only)
+        # is not asked for again; the code is read from the SMS outbox.
+        answer = user.say(f"I forgot my password, my login name is {ENGLISH_LOGIN}", "6-digit code")
+        assert "If the account exists, a 6-digit code has been sent" in answer and "the SMS is in Chinese" in answer
+        replies.append(answer)
+        answer = user.say(latest_code(english_accounts, ENGLISH_PHONE), "Please open the link below")
+        replies.append(answer)
+        link = re.search(r"http\S+/webhooks/account/reset\?token=\S+", answer).group(0)
+        with urllib.request.urlopen(link, timeout=10) as page:
+            assert "设置新密码" in page.read().decode()  # the reset page stays Chinese (the chat said so)
+        token = urllib.parse.parse_qs(urllib.parse.urlparse(link).query)["token"][0]
+        form = urllib.parse.urlencode({"token": token, "password": "New@2026pass", "repeated": "New@2026pass"})
+        with urllib.request.urlopen(urllib.request.Request(link.split("?")[0], data=form.encode()),
+                                    timeout=10) as page:
+            assert "新密码已生效" in page.read().decode()
+        assert check_password("New@2026pass", english_accounts.account_by_login(ENGLISH_LOGIN).password_hash)
+
+        # The real-name diagnosis of the account the code just confirmed (not asked for again): a
+        # foreign passport goes to manual review with two photos.
+        answer = user.say("My real-name verification failed, what should I do?", "front of your document")
+        assert "Your account's current status: 实名认证失败 (real-name verification failed)." in answer
+        assert "not verified online but go straight to manual review" in answer
+        assert "About your personal data" in answer  # the privacy notice before the photos
+        replies.append(answer)
+        replies.append(user.send_photo(jpeg_bytes((240, 240, 240)), "back of your document"))
+        answer = user.send_photo(jpeg_bytes((90, 90, 90)), "manual review")
+        assert "I've submitted your photos for manual review" in answer
+        replies.append(answer)
+        assert english_accounts.account_by_login(ENGLISH_LOGIN).state == RealnameState.IN_REVIEW
+
+        def photo_labels():  # as the conversation keeps them (the turn is stored after its answer went out)
+            with sqlite3.connect(assistant.tmp_path / "t.db") as database:
+                events = [json.loads(data) for (data,) in database.execute(
+                    "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (f"telegram:{user.chat}",))]
+            labels = [event["metadata"]["display_text"] for event in events if event["metadata"].get("upload_id")]
+            return labels if len(labels) == 2 else None
+
+        labels = fake.wait_for(photo_labels, 30, "both photos in the conversation")
+        assert all(label.startswith("[Photo] photo_") for label in labels), labels
+
+        # A person: the handoff's message and its button in English.
+        answer = user.say("I want to talk to a real person", "support")
+        assert "OK, your request has gone to our support staff" in answer or "connecting you to a support agent" in answer
+        replies.append(answer)
+        keyboard = [message["reply_markup"]["inline_keyboard"] for message in fake.messages_to(user.chat)
+                    if message.get("reply_markup")][-1]
+        assert [row[0]["text"] for row in keyboard] == [tr("handoff.cancel_button", "en")]
+        assert all(english(reply) for reply in replies), [reply for reply in replies if not english(reply)]
 
     def test_a_wrong_secret_is_refused(self, fake, assistant):
         chat = next(CHATS)

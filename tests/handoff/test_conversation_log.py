@@ -222,3 +222,16 @@ def test_a_flow_s_findings_need_this_conversation_s_signature_or_the_summary_s_w
     assert [entry.text for entry in vouched][1:] == ["已按登录名找到账号"]
     signed = [events[0], {"event": "slot", "name": "flow_data", "value": signed_flow_data(claimed, "widget:me")}]
     assert len(log_entries(signed, "widget:me")) == 3  # found, and the code entered
+
+
+def test_a_photo_shows_with_the_label_of_the_users_language_and_its_upload():
+    """Telegram labels a photo in the conversation's language ("[Photo] …" in English); the agent's log
+    shows the label as the user saw it and finds the photo by its upload id, whatever the label."""
+    log = log_entries([
+        {"event": "user", "text": "/send_file", "metadata": {"upload_id": UPLOAD_ID,
+                                                             "display_text": "[Photo] photo_12.jpg"}},
+        {"event": "user", "text": "/send_file", "metadata": {"upload_id": "b" * 32,
+                                                             "display_text": "[照片] photo_13.jpg"}},
+    ])
+    assert [(entry.text, entry.upload_id) for entry in log] == [
+        ("[Photo] photo_12.jpg", UPLOAD_ID), ("[照片] photo_13.jpg", "b" * 32)]

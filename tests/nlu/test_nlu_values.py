@@ -49,3 +49,70 @@ def test_the_extractor_adds_entities_and_keeps_others():
 def test_the_prefix_of_a_migrated_login_name_stays_before_the_placeholder():
     assert with_placeholders("登录名是HJ_91320583MA1XK7B24D") == "登录名是HJ_ valuelogin "
     assert with_placeholders("老账号 WGZJXM_lihua 登不上") == "老账号 WGZJXM valuelogin  登不上"
+
+
+@pytest.mark.parametrize("text, login_name", [
+    # English labels with "is", "was", a colon or "=": letters-only names too
+    ("I forgot my password, my login name is anna_k2019", "anna_k2019"),
+    ("username: lee_hk_ops", "lee_hk_ops"),
+    ("my user name is jmartin_fr", "jmartin_fr"),
+    ("I forgot my password, my login name is annak", "annak"),
+    ("Username: jmartin", "jmartin"),
+    ("my user name is jmartin.", "jmartin"),
+    ("My username is j_smith_bio. How can I reset it?", "j_smith_bio"),
+    ("User ID is wangli, phone unchanged", "wangli"),
+    ("login-name: annak", "annak"),
+    ("my login name was annak", "annak"),
+    ("username = petrov", "petrov"),
+    ('User Name: "jmartin"', "jmartin"),
+    ("the account name is lihua", "lihua"),
+    ("account: leesm", "leesm"),
+    ("Login: jsmith, the password is not accepted", "jsmith"),
+    ("My login name is Anna and I forgot the password", "Anna"),
+    # mixed messages
+    ("我的username是jmartin", "jmartin"),
+    ("忘记密码了 login name 是 jmartin", "jmartin"),
+    ("登录名 is annak", "annak"),
+    ("用户名是wangli", "wangli"),
+])
+def test_a_login_name_after_an_english_or_chinese_label_is_found(text, login_name):
+    assert first_value(find_values(text), "login_name") == login_name
+
+
+@pytest.mark.parametrize("text", [
+    "I forgot my username",
+    "username is wrong",
+    "my login name is not correct",
+    "username and password are wrong",
+    "the username is definitely right",
+    "my username is the same",
+    "username isn't accepted",
+    "forgot username please help",
+    "username is case sensitive?",
+    "Is my username free?",
+    "username was taken",
+    "my account is locked",
+    "my account is frozen",
+    "my account is jmartin",  # a bare "account" names a login name only with a colon
+    "Login: password locked after too many attempts",
+    "the account issue is hard to explain",
+    "username is anna@qq.com",  # part of an e-mail address
+    "login name: anna.k",
+    "login name is HJ_ plus my phone number",
+    # Chinese labels followed by an English word
+    "登录名 forget 了，怎么找回",
+    "公司的法人账号 nobody knows",
+    "用户名 and 密码都忘了",
+    "登录名是 anna@qq.com",
+])
+def test_an_english_word_after_a_label_is_no_login_name(text):
+    assert first_value(find_values(text), "login_name") == ""
+
+
+def test_a_cued_login_name_is_hidden_from_the_model_and_given_to_the_flows():
+    assert with_placeholders("my login name is annak, I forgot the password") == (
+        "my login name is  valuelogin , I forgot the password"
+    )
+    message = Message(data={"text": "username: jmartin"})
+    ValueExtractor().process([message])
+    assert [(e["entity"], e["value"]) for e in message.get("entities")] == [("login_name", "jmartin")]
