@@ -1,16 +1,19 @@
 """Search of past and present handoffs for the console: by the day requested,
 state, team, agent, channel, problem and text, a page at a time, the latest first.
 
-* Who finds what is the console's one rule (``service.may_see``), applied in
-  the query: an admin finds every handoff; a plain agent what she may read
-  today — the waiting ones and those assigned to her.  Her team's other
-  conversations stay with admins (least privilege outranks a wider search);
-  the one place to change that is :func:`visible_to`.
+* Who finds what is the console's read rule (``bot.handoff.access.readable``,
+  the one place to change it), applied in the query: an admin finds every
+  handoff; a plain agent what she may open — the waiting ones, those assigned
+  to her, and every handoff routed to a team she belongs to (open or closed,
+  whoever holds it; read-only unless it is hers or waiting).
 * Text matches the handoff's problem, its summary (which holds the user's
   words before the handoff and what the assistant found) and its transcript
   (messages and notes), case-insensitively: ``ILIKE`` on PostgreSQL, ``LIKE``
   on SQLite (case-insensitive for ASCII there); ``%`` and ``_`` typed by the
   agent match themselves.  Problem matches the ``problem`` column the same way.
+  The same patterns on both engines give the same results; on PostgreSQL the
+  GIN trigram indexes of revision 0008 (``pg_trgm``, where the database
+  allows it) serve them for terms of three characters or more.
 * Days are calendar days in ``SUPPORT_TIMEZONE`` (``date_from`` and
   ``date_to`` both included).
 * Every search is audited by the caller's service (``HandoffService.search``).
@@ -23,9 +26,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, List, Optional
 
-from sqlalchemy import and_, exists, false, func, or_, select, true
+from sqlalchemy import exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.handoff.access import readable
 from bot.handoff.models import Handoff, HandoffMessage, HandoffState
 from bot.timezones import day_start_utc, support_zone
 
@@ -67,16 +71,6 @@ class SearchPage:
     total: int
     page: int  # 1-based
     pages: int
-
-
-def visible_to(agent_id: int, is_admin: bool) -> Any:
-    """The handoffs an agent may find (``service.may_see`` as SQL)."""
-    if is_admin:
-        return true()
-    return or_(
-        Handoff.state == HandoffState.WAITING,
-        and_(Handoff.state == HandoffState.ASSIGNED, Handoff.agent_id == agent_id),
-    )
 
 
 def _contains(column: Any, term: str, dialect: str) -> Any:
@@ -130,7 +124,7 @@ def search(
     that meet ``criteria``."""
     page_size = page_size or PAGE_SIZE
     dialect = session.get_bind().dialect.name
-    where = [visible_to(agent_id, is_admin), *conditions(criteria, dialect, timezone_name)]
+    where = [readable(agent_id, is_admin), *conditions(criteria, dialect, timezone_name)]
     total = session.execute(select(func.count()).select_from(Handoff).where(*where)).scalar_one()
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, page), pages)
