@@ -11,7 +11,7 @@ state, team, agent, channel, problem and text, a page at a time, the latest firs
   (messages and notes), case-insensitively: ``ILIKE`` on PostgreSQL, ``LIKE``
   on SQLite (case-insensitive for ASCII there); ``%`` and ``_`` typed by the
   agent match themselves.  Problem matches the ``problem`` column the same way.
-  The same patterns on both engines give the same results; on PostgreSQL the
+  The same patterns on both engines find the same (Chinese and ASCII terms); on PostgreSQL the
   GIN trigram indexes of revision 0008 (``pg_trgm``, where the database
   allows it) serve them for terms of three characters or more.
 * Days are calendar days in ``SUPPORT_TIMEZONE`` (``date_from`` and
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, List, Optional
 
-from sqlalchemy import exists, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import false, func, select, union
+from sqlalchemy.orm import Session, aliased
 
 from bot.handoff.access import readable
 from bot.handoff.models import Handoff, HandoffMessage, HandoffState
@@ -102,10 +102,12 @@ def conditions(criteria: SearchCriteria, dialect: str, timezone_name: Optional[s
         found.append(_contains(Handoff.problem, problem, dialect))
     text = criteria.text.strip()[:MAX_TEXT_CHARS]
     if text:
-        in_messages = exists().where(
-            HandoffMessage.handoff_id == Handoff.id, _contains(HandoffMessage.text, text, dialect)
-        )
-        found.append(or_(_contains(Handoff.summary, text, dialect), in_messages))
+        # One IN over a UNION, not "summary OR EXISTS (messages)": PostgreSQL serves each arm
+        # from its trigram index (an OR with a subquery would scan every handoff's summary).
+        summaries = aliased(Handoff)
+        in_summary = select(summaries.id).where(_contains(summaries.summary, text, dialect))
+        in_messages = select(HandoffMessage.handoff_id).where(_contains(HandoffMessage.text, text, dialect))
+        found.append(Handoff.id.in_(union(in_summary, in_messages)))
     if criteria.date_from and criteria.date_to and criteria.date_from > criteria.date_to:
         found.append(false())
     return found
