@@ -89,7 +89,8 @@ def conversation_page(
     via: Optional[int] = None,
 ) -> str:
     """``log``: the conversation before the handoff; ``history``: the same user's other
-    handoffs (None: not shown to this agent); ``via``: opened from that handoff's history."""
+    handoffs (None: not shown to this agent); ``via``: opened from that handoff's history.
+    A conversation the agent may read but not act on (her team's) says it is read-only."""
     return _page(
         "conversation.mako",
         f"会话 #{handoff.id}",
@@ -100,6 +101,7 @@ def conversation_page(
         reason=reason_label(handoff.reason),
         history=None if history is None else [handoff_row(other) for other in history],
         via=via,
+        team_read=via is None and not handoff.may_act(frame.agent.id, frame.agent.is_admin),
         status=status_line(handoff, frame.agent),
         can=abilities(handoff, frame.agent),
         summary=summary_rows(handoff),

@@ -2,8 +2,8 @@
 services off the event loop (``services.ConsoleServices``; no SQL here),
 then answers with a page (``pages``), JSON or a redirect (``responses``).
 Who may call which handler is decided by ``guards``; which conversations an
-agent may see and act on, by the handoff service (``may_see``): its refusal,
-``HandoffHidden``, is answered with HTTP 403 and no transcript.  The table of
+agent may read and act on, by the handoff service (``bot.handoff.access``): its
+refusal, ``HandoffHidden``, is answered with HTTP 403 and no transcript.  The table of
 routes is :meth:`ConsoleRoutes.register`.
 
 After an agent's action the user hears of it through ``bot.channels.handoff_bridge``

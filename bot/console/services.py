@@ -1,10 +1,11 @@
 """What the console reads and changes, through the handoff services only (the
 SQL is in ``bot/handoff``): :class:`ConsoleServices` gathers the reads a page
 needs into one call each, for the route handlers to run off the event loop.
-Who may see which conversation is ``bot.handoff.service.may_see``: the queue
-lists only what the agent may open, and a conversation is read through
+Who may act on and who may read which conversation is ``bot.handoff.access``:
+the queue lists what the agent may act on, search finds what she may read
+(her teams' conversations too, read-only), and a conversation is read through
 ``HandoffService.read_transcript`` (checked and audited; ``HandoffHidden``
-when the agent may not see it).
+when the agent may not read it).
 
 :func:`connect` is the one place the console obtains its database and
 services: the process's (``bot.services.services()``) unless it is given
@@ -72,7 +73,7 @@ class ConsoleServices:
         mine: List[Dict[str, Any]] = []
         others: List[Dict[str, Any]] = []
         for handoff in self.handoffs.assigned_to(None if agent.is_admin else agent.id):
-            if not handoff.visible_to(agent.id, agent.is_admin):
+            if not handoff.may_act(agent.id, agent.is_admin):
                 continue
             since = int(max(0, (now - (handoff.claimed_at or handoff.created_at)).total_seconds()))
             row = queue_row_json(handoff, since)
@@ -152,9 +153,10 @@ class ConsoleServices:
         }
 
     def visible(self, handoff_id: int, agent: AgentView) -> bool:
-        """Whether the agent may still open the conversation (after an action: its page, or the queue)."""
+        """Whether the conversation is still the agent's to act on (after an action: its page;
+        else the queue, e.g. once she resolved or transferred it)."""
         try:
-            return self.handoffs.get(handoff_id).visible_to(agent.id, agent.is_admin)
+            return self.handoffs.get(handoff_id).may_act(agent.id, agent.is_admin)
         except NotFound:
             return False
 

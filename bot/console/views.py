@@ -135,13 +135,14 @@ def status_line(handoff: HandoffView, me: AgentView) -> str:
 
 
 def abilities(handoff: HandoffView, me: AgentView) -> Dict[str, bool]:
-    """Which of the conversation page's forms apply now (``data-needs`` of each form)."""
+    """Which of the conversation page's forms apply now (``data-needs`` of each form); none
+    of the actions on a conversation she only reads (her team's: ``access.may_act``)."""
     assigned = handoff.state == HandoffState.ASSIGNED
     return {
         "claim": handoff.state == HandoffState.WAITING,
         "reply": assigned and handoff.agent_id == me.id,
         "manage": assigned and (handoff.agent_id == me.id or me.is_admin),
-        "note": True,
+        "note": handoff.may_act(me.id, me.is_admin),
         "closed": not handoff.is_open,
     }
 

@@ -3,19 +3,37 @@ presence, teams with their members and routes, handoffs with their messages,
 and the event log the console polls.
 
 They live on the store's declarative ``Base``, so the store's one Alembic
-chain (``bot/store/migrations``, revisions 0003, 0006 and 0007) and ``python -m
+chain (``bot/store/migrations``, revisions 0003, 0006, 0007 and 0008) and ``python -m
 bot db upgrade`` create them next to the account tables.
+
+Revision 0008 adds, on PostgreSQL only and where the database lets it create the
+``pg_trgm`` extension, GIN trigram indexes for search (:data:`TRIGRAM_INDEXES`).
+SQLAlchemy 1.4 cannot declare an index for one dialect only, so they are not on
+the tables below; autogenerate leaves them alone (:func:`autogenerate_includes`).
 """
 
 from __future__ import annotations
 
 import enum
+from typing import Any, Optional
 
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, false, func, text
 
 from bot.store import Base, stored_enum
 
 PROBLEM_CHARS = 200  # of the problem kept beside the summary, for search
+# The GIN trigram indexes (gin_trgm_ops) of revision 0008 on PostgreSQL: name -> (table, column).
+TRIGRAM_INDEXES = {
+    "ix_handoffs_problem_trgm": ("handoffs", "problem"),
+    "ix_handoffs_summary_trgm": ("handoffs", "summary"),
+    "ix_handoff_messages_text_trgm": ("handoff_messages", "text"),
+}
+
+
+def autogenerate_includes(item: Any, name: Optional[str], kind: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's ``include_object``: everything but the trigram indexes, which live in
+    revision 0008 only (PostgreSQL, ``pg_trgm`` permitting), not on the tables."""
+    return not (kind == "index" and name in TRIGRAM_INDEXES)
 
 
 class HandoffState(str, enum.Enum):

@@ -1,16 +1,19 @@
 """Search of past and present handoffs for the console: by the day requested,
 state, team, agent, channel, problem and text, a page at a time, the latest first.
 
-* Who finds what is the console's one rule (``service.may_see``), applied in
-  the query: an admin finds every handoff; a plain agent what she may read
-  today — the waiting ones and those assigned to her.  Her team's other
-  conversations stay with admins (least privilege outranks a wider search);
-  the one place to change that is :func:`visible_to`.
+* Who finds what is the console's read rule (``bot.handoff.access.readable``,
+  the one place to change it), applied in the query: an admin finds every
+  handoff; a plain agent what she may open — the waiting ones, those assigned
+  to her, and every handoff routed to a team she belongs to (open or closed,
+  whoever holds it; read-only unless it is hers or waiting).
 * Text matches the handoff's problem, its summary (which holds the user's
   words before the handoff and what the assistant found) and its transcript
   (messages and notes), case-insensitively: ``ILIKE`` on PostgreSQL, ``LIKE``
   on SQLite (case-insensitive for ASCII there); ``%`` and ``_`` typed by the
   agent match themselves.  Problem matches the ``problem`` column the same way.
+  The same patterns on both engines find the same (Chinese and ASCII terms); on PostgreSQL the
+  GIN trigram indexes of revision 0008 (``pg_trgm``, where the database
+  allows it) serve them for terms of three characters or more.
 * Days are calendar days in ``SUPPORT_TIMEZONE`` (``date_from`` and
   ``date_to`` both included).
 * Every search is audited by the caller's service (``HandoffService.search``).
@@ -23,9 +26,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, List, Optional
 
-from sqlalchemy import and_, exists, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import false, func, select, union
+from sqlalchemy.orm import Session, aliased
 
+from bot.handoff.access import readable
 from bot.handoff.models import Handoff, HandoffMessage, HandoffState
 from bot.timezones import day_start_utc, support_zone
 
@@ -69,16 +73,6 @@ class SearchPage:
     pages: int
 
 
-def visible_to(agent_id: int, is_admin: bool) -> Any:
-    """The handoffs an agent may find (``service.may_see`` as SQL)."""
-    if is_admin:
-        return true()
-    return or_(
-        Handoff.state == HandoffState.WAITING,
-        and_(Handoff.state == HandoffState.ASSIGNED, Handoff.agent_id == agent_id),
-    )
-
-
 def _contains(column: Any, term: str, dialect: str) -> Any:
     pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     if dialect == "postgresql":
@@ -108,10 +102,12 @@ def conditions(criteria: SearchCriteria, dialect: str, timezone_name: Optional[s
         found.append(_contains(Handoff.problem, problem, dialect))
     text = criteria.text.strip()[:MAX_TEXT_CHARS]
     if text:
-        in_messages = exists().where(
-            HandoffMessage.handoff_id == Handoff.id, _contains(HandoffMessage.text, text, dialect)
-        )
-        found.append(or_(_contains(Handoff.summary, text, dialect), in_messages))
+        # One IN over a UNION, not "summary OR EXISTS (messages)": PostgreSQL serves each arm
+        # from its trigram index (an OR with a subquery would scan every handoff's summary).
+        summaries = aliased(Handoff)
+        in_summary = select(summaries.id).where(_contains(summaries.summary, text, dialect))
+        in_messages = select(HandoffMessage.handoff_id).where(_contains(HandoffMessage.text, text, dialect))
+        found.append(Handoff.id.in_(union(in_summary, in_messages)))
     if criteria.date_from and criteria.date_to and criteria.date_from > criteria.date_to:
         found.append(false())
     return found
@@ -130,7 +126,7 @@ def search(
     that meet ``criteria``."""
     page_size = page_size or PAGE_SIZE
     dialect = session.get_bind().dialect.name
-    where = [visible_to(agent_id, is_admin), *conditions(criteria, dialect, timezone_name)]
+    where = [readable(agent_id, is_admin), *conditions(criteria, dialect, timezone_name)]
     total = session.execute(select(func.count()).select_from(Handoff).where(*where)).scalar_one()
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, page), pages)

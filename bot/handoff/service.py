@@ -24,9 +24,10 @@ Guarantees:
   ids grow in commit order (SQLite serialises writers; on PostgreSQL the
   insert takes a transaction-level advisory lock held until commit), so a
   poller that remembers the last id it saw never misses one.
-* Least privilege (:func:`may_see`, the one rule): a plain agent sees and acts
+* Least privilege (``bot.handoff.access``, the one rule): a plain agent acts
   on waiting handoffs and on those assigned to them (claimed, or transferred
-  to them); those assigned to other agents and closed ones are for admins.
+  to them) (``may_act``); she reads those and, read-only, every handoff routed
+  to a team she belongs to (``readable``); the rest is for admins.
   What a handoff links to: the agent who holds it also reads the same user's
   other handoffs (``history``, and ``read_transcript(..., via=held id)``);
   the same user is the same ``user_key`` (``account:<id>`` once verified) or
@@ -72,12 +73,12 @@ API (each call one transaction):
   abandon_stale(now=None) -> [handoff ids]
   transcript(handoff_id, after_message_id=0) -> [MessageView]     ID numbers and phones masked
   read_transcript(handoff_id, agent_id, client_address, after_message_id=0, via=None)
-      -> (HandoffView, [MessageView])                             checked (may_see, or via) and audited
+      -> (HandoffView, [MessageView])                             checked (readable, or via) and audited
   read_access(handoff_id, agent_id, client_address, what, via=None) -> HandoffView   the same check, audited
   history(handoff_id, agent_id, client_address) -> [HandoffView]  the same user's others: holder or admin; audited
   links(handoff_id, other_id) -> bool                             the same user (user_key or conversation)?
   conversation_log(handoff) -> [LogEntry]                         the conversation before it (Rasa's events)
-  search(criteria, agent_id, client_address, page=1) -> (SearchPage, [HandoffView])   visible ones; audited
+  search(criteria, agent_id, client_address, page=1) -> (SearchPage, [HandoffView])   readable ones; audited
   message(message_id) -> MessageView                              unmasked: for delivery to the user
   events_after(event_id, limit=100) -> [EventView];  latest_event_id() -> int
   purge_transcripts_before(cutoff) -> counts                      retention (python -m bot privacy purge)
@@ -106,6 +107,7 @@ from bot import config
 from bot.accounts.checks import InvalidInput
 from bot.accounts.masking import mask_text, mask_value
 from bot.handoff import assignment
+from bot.handoff.access import may_act, may_read
 from bot.handoff.conversation_log import LogEntry, conversation_before
 from bot.handoff.labels import REASON_LABELS
 from bot.handoff.models import (
@@ -149,10 +151,11 @@ class HandoffConflict(Exception):
 
 
 class HandoffHidden(HandoffConflict):
-    """The agent may not see this handoff, let alone act on it (:func:`may_see`)."""
+    """The agent may not read this handoff, or may read it but not act on it (``bot.handoff.access``)."""
 
 
-HIDDEN = "这个会话由其他客服接待或已经结束，只有管理员可以查看。"
+HIDDEN = "这个会话由其他客服接待或已经结束，只有所属团队的客服和管理员可以查看。"
+READ_ONLY = "这是您所在团队的会话，您只能查看：接手、回复、备注、转接和结束由接待的客服或管理员操作。"
 HISTORY_HIDDEN = "只有接待这个会话的客服和管理员可以查看用户的历史会话。"
 HISTORY_LIMIT = 50  # of the same user's earlier handoffs shown
 
@@ -163,14 +166,6 @@ class _AgentFull(Exception):
 
 class _NotWaiting(Exception):
     """Auto-assignment: the handoff was claimed, assigned or closed meanwhile."""
-
-
-def may_see(state: HandoffState, assigned_agent_id: Optional[int], agent_id: int, is_admin: bool) -> bool:
-    """Whether an agent may see (and so act on) a handoff: admins all; others the
-    waiting ones and those assigned to them (claimed, or transferred to them)."""
-    if is_admin:
-        return True
-    return state == HandoffState.WAITING or (state == HandoffState.ASSIGNED and assigned_agent_id == agent_id)
 
 
 @dataclass(frozen=True)
@@ -200,8 +195,9 @@ class HandoffView:
     def is_open(self) -> bool:
         return self.state.is_open
 
-    def visible_to(self, agent_id: int, is_admin: bool) -> bool:
-        return may_see(self.state, self.agent_id, agent_id, is_admin)
+    def may_act(self, agent_id: int, is_admin: bool) -> bool:
+        """Whether the agent may act on it (``access.may_act``; reading may reach further)."""
+        return may_act(self.state, self.agent_id, agent_id, is_admin)
 
 
 @dataclass(frozen=True)
@@ -534,8 +530,8 @@ class HandoffService:
         with self.db.session() as session:
             agent = self._active_agent(session, agent_id)
             row = self._row(session, handoff_id)
-            if not _sees(row, agent):
-                raise HandoffHidden(HIDDEN)
+            if not _acts(row, agent):
+                raise HandoffHidden(READ_ONLY if may_read(session, row.id, agent.id, _admin(agent)) else HIDDEN)
             message = self._add_message(session, handoff_id, AuthorKind.NOTE, text, agent.id)
             self._audit(session, f"agent:{agent.login}", "handoff_noted", handoff=handoff_id, message=message.id)
             self._append_events(session, self._event(row, "note", agent.id, message_id=message.id))
@@ -706,9 +702,10 @@ class HandoffService:
         via: Optional[int] = None,
     ) -> Tuple[HandoffView, List[MessageView]]:
         """The handoff and its messages after ``after_message_id`` (masked, as ``transcript``)
-        for an agent who may see it (``may_see``), or who holds ``via``, an open handoff of
-        the same user (``links``: the user's history); else HandoffHidden; NotFound for no
-        such handoff.  Either way the read is in the audit log, with the client's address."""
+        for an agent who may read it (``access.readable``: hers to act on, or her team's),
+        or who holds ``via``, an open handoff of the same user (``links``: the user's
+        history); else HandoffHidden; NotFound for no such handoff.  Either way the read is
+        in the audit log, with the client's address (and ``team``: read as her team's)."""
         with self.db.session() as session:
             row = self._read_checked(
                 session, handoff_id, agent_id, client_address, "transcript", via, after_message=after_message_id
@@ -743,22 +740,25 @@ class HandoffService:
         via: Optional[int],
         **detail: object,
     ) -> Optional[Handoff]:
-        """The handoff's row if the agent may read it (``_may_read``), else None; the read
-        or its refusal goes to the audit log (``handoff_<what>_read`` / ``_refused``)."""
+        """The handoff's row if the agent may read it (``_read_ground``), else None; the read
+        or its refusal goes to the audit log (``handoff_<what>_read`` / ``_refused``; ``team``:
+        the team she read it as a member of)."""
         agent = self._active_agent(session, agent_id)
         row = self._row(session, handoff_id)
-        allowed = self._may_read(session, row, agent, via)
+        ground = self._read_ground(session, row, agent, via)
         if via is not None:
             detail["via"] = via
+        if ground == "team":
+            detail["team"] = row.team_id
         self._audit(
             session,
             f"agent:{agent.login}",
-            f"handoff_{what}_{'read' if allowed else 'refused'}",
+            f"handoff_{what}_{'read' if ground else 'refused'}",
             handoff=handoff_id,
             client_ip=_client(client_address),
             **detail,
         )
-        return row if allowed else None
+        return row if ground else None
 
     def history(self, handoff_id: int, agent_id: int, client_address: str) -> List[HandoffView]:
         """The same user's other handoffs (``links``), the latest first, for the agent who holds
@@ -828,19 +828,24 @@ class HandoffService:
         with self.db.session() as session:
             return self._linked(session, self._row(session, handoff_id), self._row(session, other_id))
 
-    def _may_read(self, session: Session, row: Handoff, agent: Agent, via: Optional[int]) -> bool:
-        """``may_see``, or: the agent holds ``via``, an open handoff of the same user."""
-        if _sees(row, agent):
-            return True
+    def _read_ground(self, session: Session, row: Handoff, agent: Agent, via: Optional[int]) -> Optional[str]:
+        """Why the agent may read ``row``: ``"act"`` (hers to act on), ``"team"`` (routed to a
+        team of hers: ``access.readable``), ``"via"`` (she holds ``via``, an open handoff of the
+        same user); None: she may not."""
+        if _acts(row, agent):
+            return "act"
+        if may_read(session, row.id, agent.id, _admin(agent)):
+            return "team"
         if via is None:
-            return False
+            return None
         held = session.get(Handoff, via)
-        return (
+        linked = (
             held is not None
             and held.state == HandoffState.ASSIGNED
             and held.agent_id == agent.id
             and self._linked(session, held, row)
         )
+        return "via" if linked else None
 
     @staticmethod
     def _linked(session: Session, one: Handoff, other: Handoff) -> bool:
@@ -994,12 +999,12 @@ class HandoffService:
     def _refuse_unless_handled_by(self, session: Session, row: Handoff, agent: Agent) -> None:
         if row.state != HandoffState.ASSIGNED:
             raise self._not_yours(session, row.id, agent)
-        if not _sees(row, agent):
+        if not _acts(row, agent):
             raise HandoffHidden("这个会话由其他客服接待，只有接待的客服或管理员可以操作。")
 
     def _claim_refusal(self, session: Session, handoff_id: int, agent: Agent) -> HandoffConflict:
         row = self._row(session, handoff_id)
-        refusal = HandoffConflict if _sees(row, agent) else HandoffHidden
+        refusal = HandoffConflict if _acts(row, agent) else HandoffHidden
         if row.state == HandoffState.ASSIGNED:
             return refusal("您已经接手了这个会话。" if row.agent_id == agent.id else ALREADY_CLAIMED)
         return refusal(CLOSED_MESSAGES[HandoffState(row.state)])
@@ -1007,7 +1012,7 @@ class HandoffService:
     def _not_yours(self, session: Session, handoff_id: int, agent: Agent) -> HandoffConflict:
         row = self._row(session, handoff_id)
         state = HandoffState(row.state)
-        refusal = HandoffConflict if _sees(row, agent) else HandoffHidden
+        refusal = HandoffConflict if _acts(row, agent) else HandoffHidden
         if state == HandoffState.WAITING:
             return refusal("这个会话还在排队，请先接手。")
         if state == HandoffState.ASSIGNED:
@@ -1115,8 +1120,13 @@ def _client(client_address: str) -> str:
     return (client_address or "unknown")[:64]
 
 
-def _sees(row: Handoff, agent: Agent) -> bool:
-    return may_see(HandoffState(row.state), row.agent_id, agent.id, agent.role == AgentRole.ADMIN)
+def _admin(agent: Agent) -> bool:
+    return agent.role == AgentRole.ADMIN
+
+
+def _acts(row: Handoff, agent: Agent) -> bool:
+    """``access.may_act`` for a row."""
+    return may_act(HandoffState(row.state), row.agent_id, agent.id, _admin(agent))
 
 
 def _message_view(message: HandoffMessage, agent_name: Optional[str], masked: bool = False) -> MessageView:

@@ -11,7 +11,8 @@ Contract:
   ``upgrade`` (``python -m bot db upgrade``) applies ``bot/store/migrations``,
   whose revision ids (0001 accounts, 0002 login names, 0003 handoff, 0004
   conversation values, 0005 codes per conversation and rate limits, 0006
-  teams and presence, 0007 the handoff's user and problem) never
+  teams and presence, 0007 the handoff's user and problem, 0008 trigram
+  indexes for search on PostgreSQL) never
   change, so existing databases keep upgrading.
 * ``record_audit`` writes ``AuditEntry`` rows in the caller's transaction.
 * Times are naive UTC (``utcnow``); a missing row raises ``NotFound``.

@@ -2,20 +2,23 @@
 test_console.py: its blueprint on a small Sanic app over the ``services``
 fixture): the whole conversation before the handoff with the handoff marked,
 a photo's masked thumbnail through the console's own route, the same user's
-history one click away, search, the per-agent report and the CSV exports —
-each within least privilege and audited."""
+history one click away, search (her teams' conversations too, read-only),
+the per-agent report and the CSV exports — each within least privilege and
+audited."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
 from PIL import Image
 
-from bot.handoff.models import HandoffReason
+from bot.handoff.models import HandoffReason, HandoffState
 from tests.console.test_console import (  # noqa: F401  (the fixtures of test_console.py)
     agent_client, clock, db, delivered, directory, server, service,
 )
+from tests.handoff.conftest import PASSWORD
 from tests.handoff.test_history import audit
 from tests.handoff.test_conversation_log import PHONE, UPLOAD_ID, Conversation, realname_conversation, store_events
 from tests.widget_images import photo
@@ -176,3 +179,62 @@ def test_a_conversation_without_the_request_action_still_shows_what_came_before(
     handoff = service.request("widget:blank", "widget", HandoffReason.USER_REQUEST, {"problem": "页面乱码或空白"})
     page = agent_client(server, "alice").get(f"conversations/{handoff.id}").text
     assert "页面一直是空白的" in page and "助手理解为：页面乱码或空白" in page
+
+
+def test_an_agent_finds_and_reads_her_teams_conversation_but_may_not_act_on_it(server, services, service, db,
+                                                                                delivered, directory, alice, bob,
+                                                                                admin):
+    teams = services.teams
+    for name, topic in (("自然人账号", "realname_failed"), ("法人账号", "unit_already_registered")):
+        teams.create(name)
+        teams.route(topic, name)
+    teams.add_member("自然人账号", "alice")
+    teams.add_member("自然人账号", "bob")
+    carol = directory.create("carol", "陈琳", PASSWORD)
+    teams.add_member("法人账号", "carol")
+    ours = service.request("widget:team-a", "widget", HandoffReason.USER_REQUEST, {"problem": "实名认证失败"},
+                           "realname_failed")
+    service.claim(ours.id, bob.id)
+    service.reply(ours.id, bob.id, "请重新上传证件照片")
+    theirs = service.request("widget:team-b", "widget", HandoffReason.USER_REQUEST,
+                             {"problem": "单位名称或信用代码已被注册"}, "unit_already_registered")
+    service.claim(theirs.id, carol.id)
+    service.reply(theirs.id, carol.id, "请上传单位证明")
+
+    alice_browser = agent_client(server, "alice")
+    found = alice_browser.get("search?q=上传").text
+    assert 'data-testid="search-total">1<' in found
+    assert f'href="/webhooks/console/conversations/{ours.id}"' in found
+    assert f'data-handoff-id="{theirs.id}"' not in found
+    page = alice_browser.get(f"conversations/{ours.id}")
+    assert page.status_code == 200 and "请重新上传证件照片" in page.text and "由 王波 接待中" in page.text
+    assert 'data-testid="team-notice">这是您所在团队（自然人账号）的会话' in page.text
+    for need in ("claim", "reply", "note", "manage"):  # every form there but hidden
+        assert re.search(rf'data-needs="{need}" hidden>', page.text), need
+    update = alice_browser.get(f"api/conversations/{ours.id}").json()
+    assert update["handoff"]["can"] == {"claim": False, "reply": False, "manage": False, "note": False,
+                                        "closed": False}
+    for action, form in (("reply", {"text": "我来回答"}), ("note", {"text": "看过了"}), ("claim", {}),
+                         ("transfer", {"agent_id": str(alice.id)}), ("hand-back", {}), ("resolve", {})):
+        refused = alice_browser.post(f"conversations/{ours.id}/{action}", form)
+        assert refused.status_code == 403, action
+        assert "请重新上传证件照片" not in refused.text  # the refusal, without the conversation
+    assert delivered["send_to_user"] == [] and delivered["give_back_to_assistant"] == []
+    after = service.get(ours.id)
+    assert (after.state, after.agent_id) == (HandoffState.ASSIGNED, bob.id)
+    assert [message.text for message in service.transcript(ours.id)][-1] == "请重新上传证件照片"
+    assert alice_browser.get(f"conversations/{theirs.id}").status_code == 403  # another team's
+    assert alice_browser.get(f"api/conversations/{theirs.id}").status_code == 403
+
+    chief = agent_client(server, "chief")
+    everything = chief.get("search?q=上传").text
+    assert 'data-testid="search-total">2<' in everything and f'data-handoff-id="{theirs.id}"' in everything
+    assert 'data-testid="team-notice"' not in chief.get(f"conversations/{ours.id}").text
+
+    team = teams.get("自然人账号").id
+    alice_reads = [detail for actor, detail in audit(db, "handoff_transcript_read") if actor == "agent:alice"]
+    assert alice_reads == [{"handoff": ours.id, "after_message": 0, "client_ip": "127.0.0.1", "team": team}] * 2
+    assert [detail["handoff"] for actor, detail in audit(db, "handoff_transcript_refused")
+            if actor == "agent:alice"] == [theirs.id] * 2
+    searches = [(actor, detail["found"]) for actor, detail in audit(db, "handoff_search")]
+    assert searches == [("agent:alice", 1), ("agent:chief", 2)]

@@ -1,6 +1,7 @@
 """Search of handoffs on SQLite and PostgreSQL: by Beijing day, state, agent,
 channel, problem and text (summary, messages, notes), pages, what a plain
-agent may find against an admin, wildcards typed by the agent, the audit."""
+agent may find against an admin (her teams' conversations too, read-only),
+wildcards typed by the agent, the audit."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,9 @@ from sqlalchemy import select
 
 from bot.handoff.models import HandoffReason, HandoffState
 from bot.handoff.search import SearchCriteria
+from bot.handoff.service import HandoffHidden
 from bot.store import AuditEntry
+from tests.handoff.conftest import PASSWORD
 
 
 @pytest.fixture
@@ -108,3 +111,82 @@ def test_an_admin_finds_the_handoffs_routed_to_a_team(service, database, clock, 
     assert ids(service, admin, team_id=legal.id) == [routed]
     assert ids(service, admin) == [other, routed]
     assert ids(service, admin, team_id=legal.id + 1) == []
+
+
+# -- her teams' conversations (bot.handoff.access.readable) --------------------------------------
+
+
+@pytest.fixture
+def team_handoffs(service, database, clock, directory, alice, bob):
+    """Team A (自然人账号: alice and bob) and team B (法人账号: carol), each with a conversation
+    held by a colleague; team A also with a closed one and a waiting one of no team."""
+    from bot.handoff.teams import TeamDirectory
+
+    teams = TeamDirectory(database, clock=clock)
+    teams.create("自然人账号")
+    teams.create("法人账号")
+    teams.route("realname_failed", "自然人账号")
+    teams.route("unit_already_registered", "法人账号")
+    teams.add_member("自然人账号", "alice")
+    teams.add_member("自然人账号", "bob")
+    carol = directory.create("carol", "陈琳", PASSWORD)
+    teams.add_member("法人账号", "carol")
+    made = {"carol": carol}
+    made["a_closed"] = service.request("widget:a1", "widget", HandoffReason.USER_REQUEST,
+                                       {"problem": "实名认证失败"}, "realname_failed").id
+    service.claim(made["a_closed"], bob.id)
+    service.reply(made["a_closed"], bob.id, "证件有效期填写不完整")
+    service.resolve(made["a_closed"], bob.id)
+    clock.advance(minutes=5)
+    made["a_held"] = service.request("widget:a2", "widget", HandoffReason.USER_REQUEST,
+                                     {"problem": "实名认证失败"}, "realname_failed").id
+    service.claim(made["a_held"], bob.id)
+    service.reply(made["a_held"], bob.id, "请重新上传证件照片")
+    clock.advance(minutes=5)
+    made["b_held"] = service.request("widget:b1", "widget", HandoffReason.USER_REQUEST,
+                                     {"problem": "单位名称或信用代码已被注册"}, "unit_already_registered").id
+    service.claim(made["b_held"], carol.id)
+    service.reply(made["b_held"], carol.id, "请上传单位证明")
+    return made
+
+
+def test_an_agent_finds_and_reads_her_teams_conversations_read_only(service, database, team_handoffs, alice, admin):
+    a_held, a_closed, b_held = team_handoffs["a_held"], team_handoffs["a_closed"], team_handoffs["b_held"]
+    assert ids(service, alice) == [a_held, a_closed]  # bob's, open and closed; not carol's
+    assert ids(service, alice, text="上传") == [a_held]
+    assert ids(service, alice, text="单位证明") == []
+    assert ids(service, team_handoffs["carol"]) == [b_held]
+    assert ids(service, admin) == [b_held, a_held, a_closed]
+    assert ids(service, admin, text="上传") == [b_held, a_held]
+    for handoff_id, reply in ((a_held, "请重新上传证件照片"), (a_closed, "证件有效期填写不完整")):
+        view, messages = service.read_transcript(handoff_id, alice.id, "10.0.0.9")
+        assert view.id == handoff_id and reply in [message.text for message in messages]
+    with pytest.raises(HandoffHidden):
+        service.read_transcript(b_held, alice.id, "10.0.0.9")
+    # read-only: no reply, note, claim, transfer or resolve
+    for act in (lambda: service.reply(a_held, alice.id, "我来"), lambda: service.note(a_held, alice.id, "看过"),
+                lambda: service.claim(a_held, alice.id), lambda: service.transfer(a_held, alice.id, alice.id),
+                lambda: service.resolve(a_held, alice.id), lambda: service.hand_back(a_held, alice.id),
+                lambda: service.note(a_closed, alice.id, "看过")):
+        with pytest.raises(HandoffHidden):
+            act()
+    assert service.get(a_held).agent_id != alice.id and service.get(a_held).state == HandoffState.ASSIGNED
+    with database.session() as session:
+        entries = session.execute(select(AuditEntry).where(AuditEntry.actor == "agent:alice")
+                                  .order_by(AuditEntry.id)).scalars().all()
+    reads = [(entry.action, json.loads(entry.detail)) for entry in entries if entry.action.startswith("handoff_transcript")]
+    team = service.get(a_held).team_id
+    assert reads == [
+        ("handoff_transcript_read", {"handoff": a_held, "after_message": 0, "client_ip": "10.0.0.9", "team": team}),
+        ("handoff_transcript_read", {"handoff": a_closed, "after_message": 0, "client_ip": "10.0.0.9", "team": team}),
+        ("handoff_transcript_refused", {"handoff": b_held, "after_message": 0, "client_ip": "10.0.0.9"}),
+    ]
+
+
+def test_leaving_the_team_ends_the_reading(service, database, clock, team_handoffs, alice):
+    from bot.handoff.teams import TeamDirectory
+
+    TeamDirectory(database, clock=clock).remove_member("自然人账号", "alice")
+    assert ids(service, alice) == []
+    with pytest.raises(HandoffHidden):
+        service.read_transcript(team_handoffs["a_closed"], alice.id, "x")

@@ -14,6 +14,8 @@
 <h1>会话 #${handoff.id}</h1>
 % if via is not None:
 <p class="notice" role="status" data-testid="history-notice">这是会话 #${via} 的用户之前的会话，供您参考（只读）。</p>
+% elif team_read:
+<p class="notice" role="status" data-testid="team-notice">这是您所在团队（${handoff.team_name or "未分组"}）的会话，供您查看（只读）：接手、回复、备注、转接和结束由接待的客服或管理员操作。</p>
 % endif
 <p class="status" id="status" role="status" data-testid="status"
  data-state="${handoff.state.value}">${status}</p>

@@ -46,7 +46,7 @@ ${assigned_row(row, False)}\
 % endfor
 </tbody>
 </table>
-<p class="empty" id="others-empty"${" hidden" if others else ""}>${"没有其他客服接待中的会话。" if frame.agent.is_admin else "其他客服接待中的会话只有管理员可以查看。"}</p>
+<p class="empty" id="others-empty"${" hidden" if others else ""}>${"没有其他客服接待中的会话。" if frame.agent.is_admin else "其他客服接待中的会话只有管理员可以查看。您所在团队的会话可以在“会话搜索”中找到（只读）。"}</p>
 </section>\
 <%def name="ticking(seconds)">\
 <td class="js-ticking" data-seconds="${int(seconds)}">${duration_zh(seconds)}</td>\
