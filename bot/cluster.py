@@ -310,6 +310,11 @@ def init_postgres(layout: Layout, password: str) -> None:
         "UTF8",
         "--locale",
         "C",
+        # Byte-order collation as before, but characters classified as UTF-8: pg_trgm makes
+        # trigrams only of what the locale calls letters, so Chinese search terms use the
+        # trigram indexes (docs/agent-console.md).
+        "--lc-ctype",
+        "C.UTF-8",
     ]
     if _as_root():
         # initdb refuses to run as root; Debian's package made the `postgres` user.

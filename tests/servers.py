@@ -74,7 +74,7 @@ class PostgresServer:
         self.port = free_port()
         subprocess.run(
             _as_postgres_user([_postgres_bin("initdb"), "-D", str(self.data_dir), "-A", "trust", "-U", "postgres",
-                               "--no-sync", "-E", "UTF8", "--locale", "C"]),
+                               "--no-sync", "-E", "UTF8", "--locale", "C", "--lc-ctype", "C.UTF-8"]),
             check=True, stdout=subprocess.DEVNULL,
         )
         self.options = f"-p {self.port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"

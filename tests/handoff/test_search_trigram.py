@@ -110,17 +110,21 @@ def test_migration_0008_can_be_undone_and_redone(postgres):
 
 def test_chinese_terms_have_trigrams_only_where_the_database_classifies_them(postgres_url):
     """pg_trgm builds trigrams of letters and digits as the database's LC_CTYPE sees them:
-    under C (initdb --locale C, as here) Chinese has none, so Chinese terms are found by a
+    under C (a bare initdb --locale C) Chinese has none, so Chinese terms are found by a
     sequential scan; under a UTF-8 LC_CTYPE (C.UTF-8, en_US.UTF-8, zh_CN.UTF-8) the index
-    serves them as it serves ASCII (docs/agent-console.md)."""
-    name = "utf8_" + uuid.uuid4().hex[:12]
+    serves them as it serves ASCII. The tests' server and `make cluster` run initdb with
+    --lc-ctype C.UTF-8, so a database created there by default is of the second kind
+    (docs/agent-console.md)."""
     server = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT", future=True)
+    names = {ctype: f"{label}_{uuid.uuid4().hex[:12]}" for ctype, label in (("C.utf8", "utf8"), ("C", "ctype"))}
     with server.connect() as connection:
-        connection.execute(sa.text(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
-                                   "LC_COLLATE 'C' LC_CTYPE 'C.utf8'"))
+        for ctype, name in names.items():
+            connection.execute(sa.text(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
+                                       f"LC_COLLATE 'C' LC_CTYPE '{ctype}'"))
+        assert connection.execute(sa.text("SHOW lc_ctype")).scalar().lower().replace("-", "") == "c.utf8"
     server.dispose()
-    utf8 = Database(postgres_url.rsplit("/", 1)[0] + "/" + name)
-    c_type = Database(_fresh_postgres_database(postgres_url))
+    utf8 = Database(postgres_url.rsplit("/", 1)[0] + "/" + names["C.utf8"])
+    c_type = Database(postgres_url.rsplit("/", 1)[0] + "/" + names["C"])
     try:
         for database in (utf8, c_type):
             database.upgrade()
