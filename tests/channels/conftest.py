@@ -9,6 +9,7 @@ A module says what it needs with constants: ``ACCOUNTS`` (the YAML of
 ``python -m bot accounts import``, for the ``accounts`` fixture) and, if not
 Chinese, ``BROWSER_LOCALE`` (the page's ``navigator.language``)."""
 import re
+from contextlib import contextmanager
 import subprocess
 import sys
 
@@ -44,20 +45,29 @@ def widget(assistant, page):
     return Widget(page).goto(demo_url(assistant.running.rasa_url)).open()
 
 
-@pytest.fixture(scope="module")
-def accounts(assistant, tmp_path_factory, request):
-    """The module's ``ACCOUNTS`` imported into the servers' store; the account service on it."""
-    url = assistant.overrides["DATABASE_URL"]
-    path = tmp_path_factory.mktemp("widget-import") / "accounts.yml"
-    path.write_text(request.module.ACCOUNTS, encoding="utf-8")
+@contextmanager
+def imported_accounts(url, path, accounts_yaml):
+    """``accounts_yaml`` written to ``path`` and imported with the CLI into the store at ``url``
+    (migrated first), as an operator would; the account service on that store."""
+    path.write_text(accounts_yaml, encoding="utf-8")
     subprocess.run([sys.executable, "-m", "bot", "db", "upgrade", "--database-url", url],
                    cwd=PROJECT_ROOT, check=True, capture_output=True)
     result = subprocess.run([sys.executable, "-m", "bot", "accounts", "import", str(path), "--database-url", url],
                             cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     database = Database(url)
-    yield AccountService(database)
-    database.dispose()
+    try:
+        yield AccountService(database)
+    finally:
+        database.dispose()
+
+
+@pytest.fixture(scope="module")
+def accounts(assistant, tmp_path_factory, request):
+    """The module's ``ACCOUNTS`` imported into the servers' store; the account service on it."""
+    path = tmp_path_factory.mktemp("widget-import") / "accounts.yml"
+    with imported_accounts(assistant.overrides["DATABASE_URL"], path, request.module.ACCOUNTS) as service:
+        yield service
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,6 @@ import io
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 import textwrap
 import urllib.error
 import urllib.parse
@@ -20,11 +18,9 @@ import pytest
 from PIL import Image
 
 from bot.accounts.models import RealnameState
-from bot.accounts.service import AccountService
-from bot.config import PROJECT_ROOT
 from bot.language import tr
-from bot.store import Database
 from bot.store.passwords import check_password
+from tests.channels.conftest import imported_accounts
 from tests.fake_telegram import FakeTelegram
 from tests.assistants import RESULTS, AssistantProcess
 from tests.project_data import answers as chinese_answers
@@ -145,17 +141,9 @@ class TestWebhookMode:
 
     @pytest.fixture(scope="class")
     def english_accounts(self, assistant):
-        url = assistant.overrides["DATABASE_URL"]
         path = assistant.tmp_path / "english_accounts.yml"
-        path.write_text(ENGLISH_ACCOUNTS, encoding="utf-8")
-        subprocess.run([sys.executable, "-m", "bot", "db", "upgrade", "--database-url", url],
-                       cwd=PROJECT_ROOT, check=True, capture_output=True)
-        result = subprocess.run([sys.executable, "-m", "bot", "accounts", "import", str(path), "--database-url", url],
-                                cwd=PROJECT_ROOT, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-        database = Database(url)
-        yield AccountService(database)
-        database.dispose()
+        with imported_accounts(assistant.overrides["DATABASE_URL"], path, ENGLISH_ACCOUNTS) as service:
+            yield service
 
     def test_the_webhook_is_registered_with_the_secret(self, fake, assistant):
         [call] = fake.wait_for(lambda: fake.calls_of("setWebhook", ok_only=True), what="setWebhook")
