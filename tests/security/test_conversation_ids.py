@@ -182,7 +182,7 @@ def test_the_rest_upload_needs_the_token_and_the_widget_upload_takes_only_widget
     assert status == 401
     for sender in (f"telegram:{chat}", str(chat), "rest:x", "widget:" + "0" * 32):
         status, answer = post(f"{base}/webhooks/account/upload", form(sender), multipart)
-        assert status == 400 and "session id" in answer["error"], sender
+        assert status == 400 and "会话 id" in answer["error"], sender  # no language field: Chinese
     status, answer = post(f"{base}/webhooks/rest/upload", form(f"telegram:{chat}"),
                           {**multipart, "Authorization": f"Bearer {REST_TOKEN}"})
     assert status == 200, answer
