@@ -29,8 +29,9 @@ models on one event loop, so the turns in flight share one core; measured ~150 m
 turn (docs/capacity.md), the last of N turns in flight is answered after about N × 150 ms.
 ``MAX_TURNS_IN_FLIGHT`` defaults to 60: 9 s at 150 ms, 10.7 s at the worst figure measured
 (179 ms): within the ~10 s chosen as the longest wait of a turn that is taken, far under the
-120 s after which the load test (and nginx) gave up.  The count is known the moment a message arrives; the age of
-the oldest waiting turn would only be known once turns had already waited too long.
+120 s after which the load test (and nginx) gave up.  The count is known the moment a message
+arrives; the age of the oldest waiting turn would only be known once turns had already waited
+too long.
 """
 
 from __future__ import annotations
