@@ -309,6 +309,14 @@ SETTINGS = (
         "own grace for open connections) before it kills a server.",
     ),
     Setting(
+        "MAX_TURNS_IN_FLIGHT",
+        "60",
+        "Load shedding: a Rasa server with this many user turns in flight answers a new turn at once "
+        "with the busy message and stores nothing of it (REST: 503), instead of queueing it; turns of a "
+        "conversation already in flight and handoff traffic are always taken.  At ~150 ms of CPU per turn "
+        "on one event loop, 60 means the last admitted turn is answered within about 10 s.  0: no shedding.",
+    ),
+    Setting(
         "CLUSTER_RASA_REPLICAS",
         "2",
         "python -m bot cluster start (make cluster): how many Rasa servers run behind nginx, on "

@@ -4,6 +4,9 @@
   owns the conversation, each user message is recorded for the agent (and
   still logged by Rasa, which predicts nothing: the conversation is paused);
   a waiting user's 取消 gives the conversation back to the assistant.
+* :func:`handoff_traffic` tells the messages that belong to the handoff's
+  side (a conversation with a handoff open, the rating, the cancel button);
+  a saturated process never sheds them (bot/channels/load_shedding.py).
 * :func:`announce_agent` tells the user a person has taken the conversation.
 * :func:`send_to_user` stores an agent's reply in the conversation and pushes
   it to the user's own channel (widget or Telegram).
@@ -78,6 +81,16 @@ def handoff_aware(on_new_message: OnNewMessage) -> OnNewMessage:
         return await on_new_message(message)  # logged by Rasa; paused, so no answer
 
     return receive
+
+
+async def handoff_traffic(message: UserMessage) -> bool:
+    """Does ``message`` belong to a handoff: a rating, the cancel button, or any message of a
+    conversation whose handoff is open (waiting for a person or with one)?  One read of the
+    handoff table unless the text tells already; raises when that table cannot be read."""
+    text = (message.text or "").strip()
+    if rating_of(text) is not None or text == CANCEL_PAYLOAD:
+        return True
+    return await to_thread(services().handoffs.open_handoff, message.sender_id) is not None
 
 
 async def _rate(message: UserMessage, rating: int) -> None:

@@ -16,9 +16,10 @@ the same URL and reply format but
   instead of hiding them (bot/channels/turns.py): when an action call failed
   (the message is stored in the conversation) the reply is 200 and ends
   with the busy message; when the message could not be handled at all (the
-  conversation or lock store is down, or the server is shutting down) the
-  answer is 503 with ``{"error": ..., "message": <busy message>}`` and
-  ``Retry-After``: nothing was stored, the client sends it again;
+  conversation or lock store is down, the server is shutting down, or it is
+  saturated and sheds the turn: bot/channels/load_shedding.py) the answer is
+  503 with ``{"error": ..., "message": <busy message>}`` and ``Retry-After``:
+  nothing was stored, the client sends it again;
 * hands the client's address (bot/channels/client_address.py, with
   ``TRUSTED_PROXIES``) to the actions in the message metadata, overwriting
   whatever the client put under that key.
@@ -130,8 +131,8 @@ def is_loopback(address: str) -> bool:
 
 
 def busy_reply() -> HTTPResponse:
-    """The message was neither handled nor stored (a store is down, or the server is
-    shutting down): 503 with the user's busy message; the client sends it again."""
+    """The message was neither handled nor stored (a store is down, the server is shutting
+    down or saturated): 503 with the user's busy message; the client sends it again."""
     return response.json(
         {"error": "the assistant could not take this message now; send it again later", "message": BUSY_TEXT},
         status=503,

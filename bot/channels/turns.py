@@ -20,9 +20,11 @@ Contract:
   fallback to memory, and has each save note the conversation's language
   on the running turn (``conversation_language.noting_turn_language``).
 * ``REFUSED``: the message was not handled and not stored: the conversation
-  store or the lock store (database, Redis) failed, or the process is
-  draining.  The user must send it again (the busy message says so).
-* :data:`TURNS` counts the turns in flight of this process.  On SIGTERM
+  store or the lock store (database, Redis) failed, the process is
+  draining, or it is saturated and sheds the turn (bot/channels/load_shedding.py,
+  ``MAX_TURNS_IN_FLIGHT``).  The user must send it again (the busy message says so).
+* :data:`TURNS` counts the turns in flight of this process (in all and per
+  conversation: ``load_shedding.TurnLoad``).  On SIGTERM
   (Sanic's ``before_server_stop``, bot/channels/health.py) it starts
   draining: readiness answers 503, new messages are ``REFUSED`` and the
   turns in flight finish, for at most ``SHUTDOWN_GRACE_SECONDS``.
@@ -46,7 +48,8 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot import SUPPORT_PHONE
 from bot.channels.conversation_language import note_stored
-from bot.channels.handoff_bridge import handoff_aware
+from bot.channels.handoff_bridge import handoff_aware, handoff_traffic
+from bot.channels.load_shedding import AdmissionRule, Exempt, TurnLoad, never_exempt
 from bot.language import tr_every
 
 logger = logging.getLogger(__name__)
@@ -81,8 +84,12 @@ class TurnGate:
 
     def __init__(self) -> None:
         self.draining = False
-        self.in_flight = 0
+        self.load = TurnLoad()
         self._idle: Optional[asyncio.Event] = None
+
+    @property
+    def in_flight(self) -> int:
+        return self.load.in_flight
 
     def _event(self) -> asyncio.Event:
         if self._idle is None:  # made on the server's loop, at the first use
@@ -90,12 +97,12 @@ class TurnGate:
             self._idle.set()
         return self._idle
 
-    def begin(self) -> None:
-        self.in_flight += 1
+    def begin(self, conversation: str = "") -> None:
+        self.load.begin(conversation)
         self._event().clear()
 
-    def end(self) -> None:
-        self.in_flight -= 1
+    def end(self, conversation: str = "") -> None:
+        self.load.end(conversation)
         if self.in_flight == 0:
             self._event().set()
 
@@ -210,22 +217,30 @@ def watch_action_endpoint(agent: Agent) -> None:
         agent.processor.action_endpoint = watched
 
 
-def guarded(on_new_message: OnNewMessage, gate: TurnGate = TURNS) -> Callable[[UserMessage], Awaitable[Outcome]]:
-    """``on_new_message`` counted by ``gate``, its failures as an :class:`Outcome` (see the module docstring)."""
+def guarded(
+    on_new_message: OnNewMessage,
+    gate: TurnGate = TURNS,
+    rule: Optional[AdmissionRule] = None,
+    exempt: Exempt = never_exempt,
+) -> Callable[[UserMessage], Awaitable[Outcome]]:
+    """``on_new_message`` counted by ``gate``, its failures as an :class:`Outcome` (see the module docstring);
+    a turn the admission ``rule`` sheds (``MAX_TURNS_IN_FLIGHT`` unless given; ``exempt`` messages never)
+    is ``REFUSED`` without reaching ``on_new_message`` (bot/channels/load_shedding.py)."""
+    rule = rule if rule is not None else AdmissionRule.from_config()  # a bad setting fails at start-up
 
     async def receive(message: UserMessage) -> Outcome:
-        if gate.draining:
+        if gate.draining or not await gate.load.admits(rule, message, exempt):
             return Outcome.REFUSED
         turn = _Turn()
         token = _CURRENT_TURN.set(turn)
-        gate.begin()
+        gate.begin(message.sender_id)
         try:
             await on_new_message(message)
         except Exception:  # noqa: BLE001 - a store failed: the user hears it, the server stays up
             logger.exception("a message of %s was not handled (a store is unreachable?)", message.sender_id)
             return Outcome.REFUSED
         finally:
-            gate.end()
+            gate.end(message.sender_id)
             _CURRENT_TURN.reset(token)
         if turn.action_failed:
             logger.error("a turn of %s ran without its actions (the action server failed)", message.sender_id)
@@ -236,5 +251,6 @@ def guarded(on_new_message: OnNewMessage, gate: TurnGate = TURNS) -> Callable[[U
 
 
 def intake(on_new_message: OnNewMessage) -> Callable[[UserMessage], Awaitable[Outcome]]:
-    """What every channel hands its messages to: the handoff's side, then Rasa, guarded."""
-    return guarded(handoff_aware(on_new_message))
+    """What every channel hands its messages to: the handoff's side, then Rasa, guarded; shed when
+    the process is saturated, except the handoff's traffic."""
+    return guarded(handoff_aware(on_new_message), exempt=handoff_traffic)

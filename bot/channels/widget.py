@@ -21,8 +21,9 @@ version lacks:
   socket (bot/channels/client_address.py; a client cannot set it), for the
   limits per client address;
 * a message the assistant could not handle (an action call failed, a store
-  is down, the server is shutting down: bot/channels/turns.py) is answered
-  with the busy message, never with silence;
+  is down, the server is shutting down or saturated: bot/channels/turns.py,
+  bot/channels/load_shedding.py) is answered with the busy message, never
+  with silence;
 * a turn's messages are sent once Rasa has stored the turn (``TurnOutput``),
   so what the user saw is always what the history shows after a reconnect:
   a turn cut short shows nothing but the busy message, or nothing at all when
