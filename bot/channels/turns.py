@@ -19,6 +19,11 @@ Contract:
   makes a failing conversation store raise instead of Rasa's silent
   fallback to memory, and has each save note the conversation's language
   on the running turn (``conversation_language.noting_turn_language``).
+* A turn that fails after its conversation was saved (e.g. Redis gone when
+  Rasa releases the conversation's lock, after the save) is ``DEGRADED``, never
+  ``REFUSED``: the message is stored, and a client told to send it again would
+  store it twice.  The store's save notes itself on the running turn (the
+  wrapper of :func:`watch_stores`).
 * ``REFUSED``: the message was not handled and not stored: the conversation
   store or the lock store (database, Redis) failed, the process is
   draining, or it is saturated and sheds the turn (bot/channels/load_shedding.py,
@@ -74,6 +79,7 @@ class Outcome(enum.Enum):
 @dataclass
 class _Turn:
     action_failed: bool = False
+    stored: bool = False  # the conversation was saved during the turn
 
 
 _CURRENT_TURN: ContextVar[Optional[_Turn]] = ContextVar("current_turn", default=None)
@@ -198,6 +204,9 @@ def _note_languages_on_save(store: Any) -> None:
     async def save_and_note(tracker: Any, *args: Any, **kwargs: Any) -> None:
         await save(tracker, *args, **kwargs)
         note_stored(tracker)  # only once it is stored: a failed save raised (see above)
+        turn = _CURRENT_TURN.get()
+        if turn is not None:
+            turn.stored = True
 
     store.save = save_and_note
     store._notes_languages = True
@@ -237,6 +246,9 @@ def guarded(
         try:
             await on_new_message(message)
         except Exception:  # noqa: BLE001 - a store failed: the user hears it, the server stays up
+            if turn.stored:  # saved, then failed (the lock's release): stored once, not to be sent again
+                logger.exception("a turn of %s failed after its conversation was saved", message.sender_id)
+                return Outcome.DEGRADED
             logger.exception("a message of %s was not handled (a store is unreachable?)", message.sender_id)
             return Outcome.REFUSED
         finally:

@@ -6,9 +6,15 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.lock_store import InMemoryLockStore
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import SUPPORT_PHONE
@@ -128,3 +134,50 @@ def test_the_launcher_keeps_waiting_when_the_action_server_exits():
 
 def test_the_module_level_gate_is_the_one_the_health_channel_drains():
     assert health.TURNS is turns.TURNS
+
+
+class LockStoreLosingRedisOnRelease(InMemoryLockStore):
+    """Rasa's lock store as it behaves when Redis restarts during a turn: the conversation's lock
+    was taken, the turn ran and saved, and releasing the lock (after the save) raises."""
+
+    def finish_serving(self, conversation_id, ticket_number):
+        raise RedisConnectionError("Connection refused")
+
+
+def rasa_turn(tracker_store, lock_store):
+    """What Rasa's ``Agent.handle_message`` does with the stores: save inside the lock."""
+
+    async def handle(message: UserMessage) -> None:
+        async with lock_store.lock(message.sender_id):
+            tracker = await tracker_store.get_or_create_tracker(message.sender_id)
+            tracker.update(UserUttered(message.text))
+            await tracker_store.save(tracker)
+
+    return handle
+
+
+def watched_store() -> FailSafeTrackerStore:
+    store = FailSafeTrackerStore(InMemoryTrackerStore(Domain.empty()))
+    turns.watch_stores(SimpleNamespace(tracker_store=store))
+    return store
+
+
+@pytest.mark.asyncio
+async def test_a_turn_failing_after_its_save_is_degraded_so_the_client_does_not_send_it_twice():
+    store = watched_store()
+    outcome = await guarded(rasa_turn(store, LockStoreLosingRedisOnRelease()), TurnGate())(message())
+    assert outcome is Outcome.DEGRADED  # REFUSED would tell the client (REST: 503) to send it again
+    stored = await store.retrieve("rest:unit")
+    assert [event.text for event in stored.events if isinstance(event, UserUttered)] == ["忘记密码"]
+
+
+@pytest.mark.asyncio
+async def test_a_turn_failing_before_any_save_is_still_refused():
+    class LockStoreWithoutRedis(InMemoryLockStore):
+        def get_or_create_lock(self, conversation_id):
+            raise RedisConnectionError("Connection refused")
+
+    store = watched_store()
+    outcome = await guarded(rasa_turn(store, LockStoreWithoutRedis()), TurnGate())(message())
+    assert outcome is Outcome.REFUSED
+    assert await store.retrieve("rest:unit") is None
