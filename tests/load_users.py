@@ -28,7 +28,9 @@ What is checked, per conversation, as it ends:
   no conversation has two handoffs and none asked is left unanswered.
 
 In ``strict`` mode (the smoke test, the load test) a busy message, an unexpected reply or an
-HTTP error is an *error*.  In chaos mode they are counted (``busy``, ``retried``,
+HTTP error is an *error* — except that with ``resend_busy`` (the load test's default: an
+overloaded replica sheds turns with the busy message) the user waits and sends a busy-answered
+message again, counted in ``busy`` and ``resent_after_busy``, as in chaos mode.  In chaos mode they are counted (``busy``, ``retried``,
 ``diverged``): a user resends after a busy message and a REST client resends after nginx's
 502 (the replica died holding the request).  In both modes a widget whose socket drops (its
 server died, or it missed socket.io's ping under overload) or cannot connect tries again,
@@ -108,6 +110,9 @@ class Plan:
     mix: Dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
     widget_share: float = 0.5
     strict: bool = True
+    # A busy message (a shed turn, a part down) is read as a real user reads it: wait, send again.
+    # Counted (``busy``), not an error; the load test's default, strict mode's errors otherwise.
+    resend_busy: bool = False
     reply_timeout: float = 120.0
     handoff_timeout: float = 180.0
     seed: int = 13
@@ -339,11 +344,14 @@ class Conversation:
             expected = any(expect in reply for reply in texts)
             if BUSY_TEXT in texts:
                 self.report.counts["busy"] += 1
-                if self.plan.strict:
+                if self.plan.strict and not self.plan.resend_busy:
                     self.report.problem("errors", f"{self.label}: the busy message to {text!r}")
                     raise Unexpected("busy")
                 if not expected:  # (with the expected reply, a later action failed: go on)
-                    await asyncio.sleep(min(2.0 * (attempt + 1), 6.0))
+                    self.report.counts["resent_after_busy"] += 1
+                    # "请稍后再试": a person waits a few seconds, longer each time.
+                    await asyncio.sleep(min(4.0 * (attempt + 1), 15.0) if self.plan.resend_busy
+                                        else min(2.0 * (attempt + 1), 6.0))
                     continue
             if not expected:
                 if self.plan.strict:

@@ -132,7 +132,8 @@ def run_configuration(replicas: int, args: argparse.Namespace) -> Dict[str, Any]
         target = Target(layout.public_url, secrets["REST_API_TOKEN"], layout.database_url(secrets["POSTGRES_PASSWORD"]))
         print(f"   ready in {time.monotonic() - started:.0f} s; {args.users} users for {args.seconds:.0f} s …",
               flush=True)
-        plan = Plan(users=args.users, seconds=args.seconds, think=(args.think_min, args.think_max), agents=args.agents)
+        plan = Plan(users=args.users, seconds=args.seconds, think=(args.think_min, args.think_max), agents=args.agents,
+                    resend_busy=not args.busy_is_error)
         before_processes, before_stores = process_usage(layout), store_counters(target.database_url, layout.redis_port)
         own_before = time.process_time()
         report = asyncio.run(run_load(target, plan))
@@ -180,15 +181,15 @@ def usage_per_turn(before: Dict[str, Dict[str, float]], after: Dict[str, Dict[st
 def table(results: List[Dict[str, Any]]) -> str:
     kinds = [*KINDS, "upload", "handoff_wait", "agent_reply"]
     head = ["Rasa servers", "turns/s"] + [f"{kind} p50/p95/p99 ms" for kind in kinds]
-    head += ["errors", "lost", "out of order", "duplicated", "Rasa CPU ms/turn", "Rasa MB each"]
+    head += ["busy (sent again)", "errors", "lost", "out of order", "duplicated", "Rasa CPU ms/turn", "Rasa MB each"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for result in results:
         cells = [str(result["replicas"]), f"{result['turns_per_second']:.1f}"]
         for kind in kinds:
             figures = result["kinds"].get(kind)
             cells.append(f"{figures['p50_ms']}/{figures['p95_ms']}/{figures['p99_ms']}" if figures else "–")
-        problems = result["problems"]
-        cells += [str(problems.get("errors", 0)), str(problems.get("lost", 0) + problems.get("handoff_lost", 0)),
+        problems, counts = result["problems"], result["counts"]
+        cells += [f"{counts.get('busy', 0)} ({counts.get('resent_after_busy', 0)})", str(problems.get("errors", 0)), str(problems.get("lost", 0) + problems.get("handoff_lost", 0)),
                   str(problems.get("out_of_order", 0)),
                   str(problems.get("duplicated", 0) + problems.get("handoff_duplicated", 0))]
         usage = result["usage"]
@@ -211,6 +212,8 @@ def main() -> int:
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2, 3], help="Rasa servers, one run each")
     parser.add_argument("--actions", type=int, default=2, help="action servers (2)")
     parser.add_argument("--agents", type=int, default=4, help="agents answering handoffs on the console (4)")
+    parser.add_argument("--busy-is-error", action="store_true",
+                        help="a busy message ends the conversation as an error (default: the user sends again)")
     parser.add_argument("--think-min", type=float, default=3.0, help="a user's pause between turns, from (3 s)")
     parser.add_argument("--think-max", type=float, default=10.0, help="… to (10 s): reading the answer, typing")
     args = parser.parse_args()
