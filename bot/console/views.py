@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.handoff.agents import AgentView
 from bot.handoff.conversation_log import LogEntry
 from bot.handoff.labels import CHANNEL_LABELS, LANGUAGE_LABELS, OUTCOME_LABELS, REASON_LABELS, STATE_LABELS
-from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffReason, HandoffState, Presence
+from bot.handoff.models import AuthorKind, HandoffOutcome, HandoffReason, HandoffState
 from bot.handoff.reports import AgentStats, HandoffReport, HandoffStats, TeamStats
 from bot.handoff.request_summary import LANGUAGE_SUMMARY_KEY, summary_language
 from bot.handoff.service import EventView, HandoffView, MessageView
@@ -47,8 +47,6 @@ PROBLEM_CHARS = 80  # of the problem, in queue rows
 NOTHING = "（无）"
 REPORT_DAY_CHOICES = (7, 14, 30, 90)
 NO_TEAM = "未分组"
-# The agent's presence as the console's header offers it, in this order.
-PRESENCE_LABELS = {Presence.ONLINE: "在线", Presence.BUSY: "忙碌", Presence.AWAY: "离开"}
 
 
 def url(path: str = "") -> str:

@@ -54,6 +54,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.accounts import checks
 from bot.accounts.checks import InvalidInput
+from bot.handoff.labels import PRESENCE_LABELS
 from bot.handoff.models import Agent, AgentRole, AgentSession, LoginAttempt, Presence
 from bot.store import Database, NotFound, check_password, hash_password, record_audit, utcnow
 
@@ -210,7 +211,10 @@ class AgentDirectory:
         try:
             chosen = Presence(presence)
         except ValueError:
-            raise InvalidInput("状态只能是 在线、忙碌 或 离开。") from None
+            raise InvalidInput(
+                f"状态只能是 {'、'.join(list(PRESENCE_LABELS.values())[:-1])} 或 "
+                f"{list(PRESENCE_LABELS.values())[-1]}。"
+            ) from None
         with self.db.session() as session:
             row = session.get(Agent, agent_id)
             if row is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Dict
 
-from bot.handoff.models import HandoffOutcome, HandoffReason, HandoffState
+from bot.handoff.models import HandoffOutcome, HandoffReason, HandoffState, Presence
 
 # Why a conversation went to a person, as agents read it (and the transcript says).
 REASON_LABELS: Dict[HandoffReason, str] = {
@@ -54,3 +54,6 @@ OUTCOME_LABELS: Dict[HandoffOutcome, str] = {
     HandoffOutcome.RESOLVED: "已解决",
     HandoffOutcome.HANDED_BACK: "交还助手",
 }
+
+# An agent's presence, in the order the console's header offers it.
+PRESENCE_LABELS: Dict[Presence, str] = {Presence.ONLINE: "在线", Presence.BUSY: "忙碌", Presence.AWAY: "离开"}

@@ -15,13 +15,13 @@ import pytest
 from bot.accounts import labels as account_labels
 from bot.accounts.models import AccountKind, Decision, RealnameState
 from bot.handoff import labels as handoff_labels
-from bot.handoff.models import HandoffOutcome, HandoffReason, HandoffState
+from bot.handoff.models import HandoffOutcome, HandoffReason, HandoffState, Presence
 from bot.language import LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 LABEL_MODULES = {ROOT / "bot" / "accounts" / "labels.py", ROOT / "bot" / "handoff" / "labels.py"}
 LABELLED_ENUMS = {cls.__name__: cls for cls in
-                  (AccountKind, Decision, RealnameState, HandoffOutcome, HandoffReason, HandoffState)}
+                  (AccountKind, Decision, RealnameState, HandoffOutcome, HandoffReason, HandoffState, Presence)}
 # Tables keyed by these enums that hold no labels: say why when adding one.
 NOT_LABELS = {
     ("bot/console/charts.py", "REASON_COLOURS"),  # the charts' colours
@@ -44,6 +44,7 @@ ENUM_TABLES = {
     "bot.handoff.labels.LANGUAGE_LABELS": None,  # keyed by bot.language.LANGUAGES (tested below)
     "bot.handoff.labels.STATE_LABELS": HandoffState,
     "bot.handoff.labels.OUTCOME_LABELS": HandoffOutcome,
+    "bot.handoff.labels.PRESENCE_LABELS": Presence,
 }
 
 

@@ -14,7 +14,7 @@
  * agent, raises a desktop notification (the browser's Notification API, once
  * the agent allowed it with the header's button) while the tab is in the
  * background; in front, the sound, the title and the highlight do.  The
- * header's 在线 / 忙碌 / 离开 buttons post without leaving the page.
+ * header's presence buttons post without leaving the page.
  *
  * Data from JSON is written with textContent only (never innerHTML); the
  * queue's rows are the server's escaped HTML, parsed with DOMParser (which
@@ -245,7 +245,7 @@
     }
   }
 
-  // -- presence: 在线 / 忙碌 / 离开 without leaving the page -------------------------
+  // -- presence buttons without leaving the page -------------------------
 
   var presenceForm = document.querySelector("form.presence");
   if (presenceForm) {

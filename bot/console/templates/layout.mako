@@ -2,7 +2,8 @@
 ## CSRF token, the page script, data for it on <body> and the header.  No
 ## inline script or style: the pages' Content-Security-Policy forbids them.
 <%!
-    from bot.console.views import CONSOLE_PATH, PRESENCE_LABELS, PRODUCT, STATIC_VERSION, url
+    from bot.console.views import CONSOLE_PATH, PRODUCT, STATIC_VERSION, url
+    from bot.handoff.labels import PRESENCE_LABELS
 %>\
 <%namespace file="widgets.mako" import="csrf_field"/>\
 <!doctype html>

@@ -3,7 +3,8 @@
 ## ``teams``: TeamView; ``agents``: active agents; ``topics``: (key, question, team or None).
 <%inherit file="layout.mako"/>\
 <%!
-    from bot.console.views import PRESENCE_LABELS, url
+    from bot.console.views import url
+    from bot.handoff.labels import PRESENCE_LABELS
 %>\
 <%namespace file="widgets.mako" import="csrf_field, alert"/>\
 <h1>团队管理</h1>
