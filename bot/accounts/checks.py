@@ -28,6 +28,19 @@ Worded = Callable[[str], str]
 # How a list of names is joined in a sentence (not in the catalogues: a separator alone is no text).
 LIST_SEPARATORS: Dict[str, str] = {"zh": "、", "en": ", "}
 
+# The platform's rules (../shared/domain-rules.md), each written once: the catalogues' texts are
+# formatted from them, and tests/accounts/test_rules_in_texts.py holds the domain's answers to them.
+CODE_DIGITS = 6  # an SMS verification code
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 64
+PASSWORD_KINDS = (r"[A-Z]", r"[a-z]", r"\d", r"[^A-Za-z0-9]")  # capitals, small letters, digits, symbols
+PASSWORD_MIN_KINDS = 3
+PASSWORD_FIGURES = {
+    "min_length": PASSWORD_MIN_LENGTH,
+    "max_length": PASSWORD_MAX_LENGTH,
+    "min_kinds": PASSWORD_MIN_KINDS,
+}
+
 
 def render(key: str, language: str, values: Mapping[str, Any]) -> str:
     """The catalogue text of ``key`` in ``language``, its ``Worded`` values worded in that language too."""
@@ -219,9 +232,9 @@ def parse_phone(text: str) -> str:
 
 def parse_code(text: str) -> str:
     code = normalise(strip_english_label(text, r"(?:verification\s+|sms\s+)?code"))
-    match = re.fullmatch(r"(?:验证码(?:是|为)?[:：]?)?(\d{6})", code)
+    match = re.fullmatch(r"(?:验证码(?:是|为)?[:：]?)?(\d{" + str(CODE_DIGITS) + "})", code)
     if not match:
-        raise InvalidInput.of("checks.code")
+        raise InvalidInput.of("checks.code", digits=CODE_DIGITS)
     return match.group(1)
 
 
@@ -268,7 +281,7 @@ def parse_unit_name(text: str) -> str:
 def password_rule(language: str) -> str:
     """The platform's password rule as users are told it (the reset link's message and the reset
     page); password_problems enforces it."""
-    return tr("checks.password_rule", language)
+    return tr("checks.password_rule", language, **PASSWORD_FIGURES)
 
 
 # The rule in Chinese: the reset page is Chinese (docs/english.md).
@@ -278,11 +291,11 @@ PASSWORD_RULE = password_rule(DEFAULT_LANGUAGE)
 def password_problems(password: str) -> List[str]:
     """Why a new password breaks the platform's rules (``PASSWORD_RULE``); empty when it is fine."""
     problems = []
-    if len(password) < 8:
-        problems.append("至少 8 位")
-    classes = sum(bool(re.search(pattern, password)) for pattern in (r"[A-Z]", r"[a-z]", r"\d", r"[^A-Za-z0-9]"))
-    if classes < 3:
-        problems.append("包含大写字母、小写字母、数字、特殊符号中的至少 3 种")
-    if len(password) > 64:
-        problems.append("不超过 64 位")
-    return problems
+    if len(password) < PASSWORD_MIN_LENGTH:
+        problems.append("checks.password_too_short")
+    kinds = sum(bool(re.search(pattern, password)) for pattern in PASSWORD_KINDS)
+    if kinds < PASSWORD_MIN_KINDS:
+        problems.append("checks.password_too_few_kinds")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        problems.append("checks.password_too_long")
+    return [tr(key, DEFAULT_LANGUAGE, **PASSWORD_FIGURES) for key in problems]

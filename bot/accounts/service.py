@@ -385,7 +385,7 @@ class AccountService:
     def send_code(
         self, phone: Optional[str], purpose: str, requester: Optional[Requester] = None, *, quiet: bool = False
     ) -> None:
-        """A new 6-digit code by SMS to ``phone``, for the requester's conversation.
+        """A new code (``checks.CODE_DIGITS`` digits) by SMS to ``phone``, for the requester's conversation.
 
         Counts against the requester's SMS limits (conversation, client address, the
         hourly budget: ``CodeRefused`` when spent) and the phone's (one a minute,
@@ -457,7 +457,7 @@ class AccountService:
         now = self.now()
         with self.db.session() as session:
             limits.take(session, now, budgets + [(limits.SMS_PER_PHONE, phone), (limits.SMS_PER_PHONE_MINUTE, phone)])
-            code = f"{secrets.randbelow(1_000_000):06d}"
+            code = f"{secrets.randbelow(10**checks.CODE_DIGITS):0{checks.CODE_DIGITS}d}"
             session.add(
                 OneTimeCode(
                     phone=phone,

@@ -150,4 +150,5 @@ def prompt(ctx: Context, slot: str) -> Dict[str, Any]:
     if slot == "person_name" and ctx.slots.get("account_kind") == AccountKind.LEGAL.value:
         return {"text": tr(AGENT_NAME_PROMPT, language)}
     buttons = _buttons(slot, language)
-    return {"text": tr(QUESTIONS[slot], language), **({"buttons": buttons} if buttons else {})}
+    text = tr(QUESTIONS[slot], language, digits=checks.CODE_DIGITS)  # the code's question says how many digits
+    return {"text": text, **({"buttons": buttons} if buttons else {})}

@@ -306,7 +306,8 @@ class Steps:
 
 def lookup_code_sent(language: str = DEFAULT_LANGUAGE) -> str:
     """What a lookup answers, found or not."""
-    return tr("flows.lookup_code_sent", language, phone=HIDDEN_PHONE, minutes=minutes_of(CODE_LIFETIME))
+    minutes = minutes_of(CODE_LIFETIME)
+    return tr("flows.lookup_code_sent", language, phone=HIDDEN_PHONE, minutes=minutes, digits=checks.CODE_DIGITS)
 
 
 def take_verification_code(steps: Steps, ctx: Context, turn: Turn, outcome: Outcome) -> None:
@@ -327,7 +328,7 @@ def take_verification_code(steps: Steps, ctx: Context, turn: Turn, outcome: Outc
         raise InvalidInput.of("flows.lost_phone", review=review_duration)
     if RESEND_WORDS.search(turn.text or ""):
         steps.send_code(ctx, outcome, phone, purpose, tr("flows.code_resent", ctx.language, phone=shown), quiet=hidden)
-        raise InvalidInput.of("flows.enter_new_code")
+        raise InvalidInput.of("flows.enter_new_code", digits=checks.CODE_DIGITS)
     code = checks.parse_code(turn.text)
     try:
         steps.service.check_code(phone, purpose, code, ctx.sender_id)
@@ -335,7 +336,7 @@ def take_verification_code(steps: Steps, ctx: Context, turn: Turn, outcome: Outc
         if rejection.final:
             resent = tr("flows.code_rejected_resent", ctx.language, rejection=rejection.text(ctx.language), phone=shown)
             if steps.send_code(ctx, outcome, phone, purpose, resent, quiet=hidden):
-                raise InvalidInput.of("flows.enter_new_code") from None
+                raise InvalidInput.of("flows.enter_new_code", digits=checks.CODE_DIGITS) from None
             raise rejection from None  # nothing new was sent: the old code is dead
         raise
     ctx.set("verification_code", "accepted")
