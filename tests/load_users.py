@@ -388,11 +388,11 @@ class Conversation:
         if stored == self.seen:
             return
         if sorted(stored) == sorted(self.seen):
-            self.report.problem("out_of_order", f"{self.label}: saw {self.seen!r:.300} stored {stored!r:.300}")
+            self.report.problem("out_of_order", f"{self.label}: saw {self.seen!r:.3000} stored {stored!r:.3000}")
         elif len(self.seen) > len(stored):
-            self.report.problem("duplicated", f"{self.label}: saw {self.seen!r:.300} stored {stored!r:.300}")
+            self.report.problem("duplicated", f"{self.label}: saw {self.seen!r:.3000} stored {stored!r:.3000}")
         else:
-            self.report.problem("lost", f"{self.label}: saw {self.seen!r:.300} stored {stored!r:.300}")
+            self.report.problem("lost", f"{self.label}: saw {self.seen!r:.3000} stored {stored!r:.3000}")
 
 
 class RestConversation(Conversation):
