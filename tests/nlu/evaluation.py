@@ -49,6 +49,10 @@ SET_FILES: Dict[str, tuple] = {
     "blind_spent_5": (ROOT / "tests" / "nlu" / "blind_spent_5.yml", "labels"),
     "blind_spent_6": (ROOT / "tests" / "nlu" / "blind_spent_6.yml", "labels"),
     "blind": (ROOT / "tests" / "nlu" / "blind.yml", "labels"),
+    # The eighth Chinese set, by two fresh authors: questions next to a core problem (FAQ questions
+    # inside an account story, core problems asked as rules) — measured once before and once after
+    # the eighth training batch it guides.
+    "blind_near_core": (ROOT / "tests" / "nlu" / "blind_near_core.yml", "labels"),
     # Issue 15's first blind English set: measured the first English model once, then its misses
     # guided the English names of other services and the second English batch (spent).
     "blind_en_spent_1": (ROOT / "tests" / "nlu" / "blind_en_spent_1.yml", "labels"),

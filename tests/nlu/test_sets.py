@@ -54,6 +54,17 @@ def test_the_blind_set_covers_every_topic_in_size():
     assert set(blind) <= {*CORE_TOPICS, *(f"faq/{key}" for key in FAQ_TOPICS), OUT_OF_SCOPE}
 
 
+def test_the_near_core_set_covers_every_topic_in_size():
+    near_core = load_set("blind_near_core")
+    assert sum(len(texts) for texts in near_core.values()) >= 500
+    for intent in CORE_TOPICS:
+        assert len(near_core[intent]) >= 12, intent
+    for key in FAQ_TOPICS:
+        assert len(near_core[f"faq/{key}"]) >= 6, key
+    assert len(near_core[OUT_OF_SCOPE]) >= 30
+    assert set(near_core) <= {*CORE_TOPICS, *(f"faq/{key}" for key in FAQ_TOPICS), OUT_OF_SCOPE}
+
+
 def test_the_english_blind_set_covers_every_topic_in_size():
     # Issue 15: at least 150 messages; every core problem, FAQ topic and out of scope.
     for name in ("blind_en", "blind_en_spent_1", "blind_en_spent_2", "blind_en_spent_3"):
