@@ -19,11 +19,13 @@ Contract:
   makes a failing conversation store raise instead of Rasa's silent
   fallback to memory, and has each save note the conversation's language
   on the running turn (``conversation_language.noting_turn_language``).
-* A turn that fails after its conversation was saved (e.g. Redis gone when
+* A turn that fails after the user's message was saved (e.g. Redis gone when
   Rasa releases the conversation's lock, after the save) is ``DEGRADED``, never
   ``REFUSED``: the message is stored, and a client told to send it again would
-  store it twice.  The store's save notes itself on the running turn (the
-  wrapper of :func:`watch_stores`).
+  store it twice.  The store's save notes on the running turn when the saved
+  conversation holds the turn's message (the wrapper of :func:`watch_stores`);
+  an earlier save of the same turn without it (a new session's start) does not
+  count: the message is not stored yet.
 * ``REFUSED``: the message was not handled and not stored: the conversation
   store or the lock store (database, Redis) failed, the process is
   draining, or it is saturated and sheds the turn (bot/channels/load_shedding.py,
@@ -78,8 +80,9 @@ class Outcome(enum.Enum):
 
 @dataclass
 class _Turn:
+    message_id: Optional[str] = None
     action_failed: bool = False
-    stored: bool = False  # the conversation was saved during the turn
+    stored: bool = False  # the conversation was saved with the turn's message in it
 
 
 _CURRENT_TURN: ContextVar[Optional[_Turn]] = ContextVar("current_turn", default=None)
@@ -205,8 +208,9 @@ def _note_languages_on_save(store: Any) -> None:
         await save(tracker, *args, **kwargs)
         note_stored(tracker)  # only once it is stored: a failed save raised (see above)
         turn = _CURRENT_TURN.get()
-        if turn is not None:
-            turn.stored = True
+        if turn is not None and turn.message_id is not None and not turn.stored:
+            latest = getattr(tracker, "latest_message", None)
+            turn.stored = getattr(latest, "message_id", None) == turn.message_id
 
     store.save = save_and_note
     store._notes_languages = True
@@ -240,7 +244,7 @@ def guarded(
     async def receive(message: UserMessage) -> Outcome:
         if gate.draining or not await gate.load.admits(rule, message, exempt):
             return Outcome.REFUSED
-        turn = _Turn()
+        turn = _Turn(message_id=message.message_id)
         token = _CURRENT_TURN.set(turn)
         gate.begin(message.sender_id)
         try:

@@ -13,7 +13,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import SessionStarted, UserUttered
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rasa.utils.endpoints import EndpointConfig
 
@@ -145,12 +145,15 @@ class LockStoreLosingRedisOnRelease(InMemoryLockStore):
 
 
 def rasa_turn(tracker_store, lock_store):
-    """What Rasa's ``Agent.handle_message`` does with the stores: save inside the lock."""
+    """What Rasa's ``Agent.handle_message`` does with the stores: inside the lock, a new
+    conversation's session start saved first, then the turn with the user's message."""
 
     async def handle(message: UserMessage) -> None:
         async with lock_store.lock(message.sender_id):
             tracker = await tracker_store.get_or_create_tracker(message.sender_id)
-            tracker.update(UserUttered(message.text))
+            tracker.update(SessionStarted())
+            await tracker_store.save(tracker)
+            tracker.update(UserUttered(message.text, message_id=message.message_id))
             await tracker_store.save(tracker)
 
     return handle
@@ -181,3 +184,23 @@ async def test_a_turn_failing_before_any_save_is_still_refused():
     outcome = await guarded(rasa_turn(store, LockStoreWithoutRedis()), TurnGate())(message())
     assert outcome is Outcome.REFUSED
     assert await store.retrieve("rest:unit") is None
+
+
+class StoreLosingTheDatabaseAfterTheSessionStart(InMemoryTrackerStore):
+    """PostgreSQL restarting in the middle of a new conversation's first turn: the session start
+    was saved, the turn with the user's message is not."""
+
+    async def save(self, tracker):
+        if any(isinstance(event, UserUttered) for event in tracker.events):
+            raise ConnectionError("database restarting")
+        await super().save(tracker)
+
+
+@pytest.mark.asyncio
+async def test_a_turn_whose_message_was_not_saved_is_refused_though_its_session_start_was():
+    store = FailSafeTrackerStore(StoreLosingTheDatabaseAfterTheSessionStart(Domain.empty()))
+    turns.watch_stores(SimpleNamespace(tracker_store=store))
+    outcome = await guarded(rasa_turn(store, InMemoryLockStore()), TurnGate())(message())
+    assert outcome is Outcome.REFUSED  # the widget shows none of its replies; the user sends it again
+    stored = await store.retrieve("rest:unit")
+    assert not [event for event in stored.events if isinstance(event, UserUttered)]
