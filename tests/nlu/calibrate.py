@@ -41,7 +41,8 @@ from tests.project_data import TRAINING  # noqa: E402
 CONFIG = ROOT / "config.yml"
 FAQ_WEIGHTS = (0.75, 1.0)
 REGULARISATIONS = (10.0, 30.0)
-CALIBRATION_SETS = ("validation", "blind_spent_1", "blind_spent_2", "blind_spent_3", "blind_spent_4", "blind_spent_5")
+CALIBRATION_SETS = ("validation", "blind_spent_1", "blind_spent_2", "blind_spent_3", "blind_spent_4", "blind_spent_5",
+                    "blind_spent_6")
 WRONG_COST = 3
 FALLBACK_GRID = [round(x, 2) for x in np.arange(0.0, 0.61, 0.02)]
 AMBIGUITY_GRID = [round(x, 2) for x in np.arange(0.0, 0.21, 0.02)]
