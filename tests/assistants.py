@@ -4,9 +4,12 @@ same stores) and ``assistant_on_sqlite``.  The session-wide ``assistant`` fixtur
 built on them is in tests/conftest.py (one pair of servers per run, shared by every
 folder; tests/security/conftest.py has its own with the secrets set).  A test
 module that uses them is marked ``integration`` (tests/core/test_test_layout.py)."""
+import json
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Any, Dict, Iterator, List, Tuple
 
 from bot.launcher import RunningAssistant, start_assistant
 from tests.servers import free_port
@@ -57,3 +60,21 @@ def assistant_on_sqlite(tmp_path_factory, log_name: str, **settings: str) -> Ite
         yield process
     finally:
         process.stop()
+
+
+def post_rest_message(webhook: str, token: str, sender: str, message: str, timeout: float = 60) -> Tuple[int, Any]:
+    """One message to the REST channel with its bearer token: (status, the JSON body), 503s included."""
+    request = urllib.request.Request(
+        webhook,
+        data=json.dumps({"sender": sender, "message": message}).encode("utf-8"),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def reply_texts(replies: List[Dict[str, Any]]) -> List[str]:
+    return [reply.get("text") or "" for reply in replies]

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.channels.turns import BUSY_TEXT
-from tests.assistants import RESULTS, AssistantProcess
+from tests.assistants import RESULTS, AssistantProcess, post_rest_message, reply_texts
 from tests.servers import PostgresServer, RedisServer
 from tests.widget_client import WidgetClient
 
@@ -76,20 +76,7 @@ def get(url: str, timeout: float = 15) -> Tuple[int, Dict[str, Any]]:
 
 
 def say(stack: Stack, sender: str, message: str, timeout: float = 60) -> Tuple[int, Any]:
-    request = urllib.request.Request(
-        stack.running.rest_webhook,
-        data=json.dumps({"sender": sender, "message": message}).encode("utf-8"),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {stack.assistant.rest_token}"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def texts(replies: List[Dict[str, Any]]) -> List[str]:
-    return [reply.get("text") or "" for reply in replies]
+    return post_rest_message(stack.running.rest_webhook, stack.assistant.rest_token, sender, message, timeout)
 
 
 def rasa_ready(stack: Stack) -> Tuple[int, Dict[str, Any]]:
@@ -149,7 +136,7 @@ def test_both_servers_report_live_and_ready_with_every_check(stack):
 def test_a_killed_action_server_gets_the_busy_message_and_the_rasa_server_stays_up(stack):
     sender = conversation()
     status, replies = say(stack, sender, "你好")
-    assert status == 200 and replies and BUSY not in texts(replies)
+    assert status == 200 and replies and BUSY not in reply_texts(replies)
 
     async def scenario() -> None:
         widget = await widget_session(stack)
@@ -160,7 +147,7 @@ def test_a_killed_action_server_gets_the_busy_message_and_the_rasa_server_stays_
             assert status == 503 and body["checks"]["action_server"] == "unreachable", body
             # The case: 忘记密码 got an empty reply.
             status, replies = say(stack, sender, "忘记密码")
-            assert status == 200 and replies and texts(replies)[-1] == BUSY, replies
+            assert status == 200 and replies and reply_texts(replies)[-1] == BUSY, replies
             assert "忘记密码" in user_texts_stored(stack, sender)  # the message is kept in the conversation
             assert BUSY in await widget_says(widget, "忘记密码")
             assert stack.running.rasa_server.poll() is None  # the Rasa server did not go down with it
@@ -169,7 +156,7 @@ def test_a_killed_action_server_gets_the_busy_message_and_the_rasa_server_stays_
                 stack.running.restart_action_server(log)
             assert eventually_ready(stack)["checks"]["action_server"] == "ok"
             status, replies = say(stack, sender, "忘记密码")
-            assert status == 200 and replies and BUSY not in texts(replies), replies
+            assert status == 200 and replies and BUSY not in reply_texts(replies), replies
             answer = await widget_says(widget, "忘记密码")
             assert answer and BUSY not in answer
         finally:
@@ -199,7 +186,7 @@ def test_a_stopped_database_gets_the_busy_message_not_a_500(stack):
             eventually_ready(stack)
             assert actions_ready(stack)[0] == 200
             status, replies = say(stack, sender, "忘记密码")
-            assert status == 200 and replies and BUSY not in texts(replies), replies
+            assert status == 200 and replies and BUSY not in reply_texts(replies), replies
             answer = await widget_says(widget, "忘记密码")
             assert answer and BUSY not in answer
         finally:
@@ -226,7 +213,7 @@ def test_a_stopped_redis_gets_the_busy_message(stack):
             stack.redis.start()
             eventually_ready(stack)
             status, replies = say(stack, sender, "忘记密码")
-            assert status == 200 and replies and BUSY not in texts(replies), replies
+            assert status == 200 and replies and BUSY not in reply_texts(replies), replies
             answer = await widget_says(widget, "忘记密码")
             assert answer and BUSY not in answer
         finally:
@@ -266,7 +253,7 @@ def test_sigterm_finishes_the_turns_in_flight_and_takes_no_new_ones(stack):
             widget_answer = [reply.get("text") or "" for reply in await widget.replies_until_quiet(2.0, 60)]
             rest_turn.join(60)
             status, replies = in_flight["rest"]
-            assert status == 200 and replies and BUSY not in texts(replies), replies
+            assert status == 200 and replies and BUSY not in reply_texts(replies), replies
             assert widget_answer and BUSY not in widget_answer
         finally:
             os.kill(actions.pid, signal.SIGCONT)

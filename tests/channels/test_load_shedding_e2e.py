@@ -12,8 +12,6 @@ import os
 import signal
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from typing import Any, Dict, List, Tuple
 
@@ -21,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.channels.turns import BUSY_TEXT
-from tests.assistants import assistant_on_sqlite
+from tests.assistants import assistant_on_sqlite, post_rest_message, reply_texts
 from tests.widget_client import WidgetClient
 
 pytestmark = pytest.mark.integration
@@ -42,20 +40,7 @@ def conversation() -> str:
 
 
 def say(process, sender: str, message: str, timeout: float = 120) -> Tuple[int, Any]:
-    request = urllib.request.Request(
-        process.running.rest_webhook,
-        data=json.dumps({"sender": sender, "message": message}).encode("utf-8"),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {process.rest_token}"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def texts(replies: List[Dict[str, Any]]) -> List[str]:
-    return [reply.get("text") or "" for reply in replies]
+    return post_rest_message(process.running.rest_webhook, process.rest_token, sender, message, timeout)
 
 
 def user_texts_stored(process, sender: str) -> List[str]:
@@ -106,10 +91,10 @@ def test_a_saturated_server_answers_a_new_turn_busy_at_once_stores_nothing_and_s
             os.kill(actions.pid, signal.SIGCONT)
             holder.join(120)
             status, replies = in_flight["rest"]
-            assert status == 200 and replies and BUSY_TEXT not in texts(replies), replies
+            assert status == 200 and replies and BUSY_TEXT not in reply_texts(replies), replies
 
             status, replies = say(saturable, newcomer, "你好")  # the resend, once the turn finished
-            assert status == 200 and replies and BUSY_TEXT not in texts(replies), replies
+            assert status == 200 and replies and BUSY_TEXT not in reply_texts(replies), replies
             assert user_texts_stored(saturable, newcomer) == ["你好"]
             await widget.say("你好")
             answer = [reply.get("text") or "" for reply in await widget.replies_until_quiet(quiet=2.0, timeout=60)]
