@@ -211,10 +211,8 @@ class AgentDirectory:
         try:
             chosen = Presence(presence)
         except ValueError:
-            raise InvalidInput(
-                f"状态只能是 {'、'.join(list(PRESENCE_LABELS.values())[:-1])} 或 "
-                f"{list(PRESENCE_LABELS.values())[-1]}。"
-            ) from None
+            *others, last = PRESENCE_LABELS.values()
+            raise InvalidInput(f"状态只能是 {'、'.join(others)} 或 {last}。") from None
         with self.db.session() as session:
             row = session.get(Agent, agent_id)
             if row is None:
