@@ -317,6 +317,14 @@ SETTINGS = (
         "on one event loop, 60 means the last admitted turn is answered within about 10 s.  0: no shedding.",
     ),
     Setting(
+        "MAX_TURN_WAIT_SECONDS",
+        "10",
+        "Load shedding by age: a REST message whose request waited longer than this between nginx (its "
+        "X-Request-Start stamp, believed only from TRUSTED_PROXIES) and the channel is answered at once "
+        "with the busy message (503, nothing stored): the client hears within seconds instead of nginx's "
+        "504 after minutes.  0: no age rule.",
+    ),
+    Setting(
         "CLUSTER_RASA_REPLICAS",
         "2",
         "python -m bot cluster start (make cluster): how many Rasa servers run behind nginx, on "

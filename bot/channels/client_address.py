@@ -71,6 +71,12 @@ def _trusted(address: Address, proxies: Sequence[Network]) -> bool:
     return any(address.version == network.version and address in network for network in proxies)
 
 
+def from_trusted_proxy(peer: str, proxies: Sequence[Network]) -> bool:
+    """Whether the peer that sent a request is one of ``proxies`` (its headers may be believed)."""
+    address = _address(peer or "")
+    return address is not None and _trusted(address, proxies)
+
+
 def address_behind(peer: str, forwarded_for: str, proxies: Sequence[Network]) -> str:
     """The client's address given the peer and the ``X-Forwarded-For`` header(s), joined by commas."""
     peer_address = _address(peer or "")

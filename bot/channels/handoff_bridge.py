@@ -131,29 +131,35 @@ async def _say(
     resume: bool = False,
 ) -> None:
     """Records a message in the conversation (so the widget's history shows it) and sends it,
-    worded in the conversation's language."""
+    worded in the conversation's language.  Sent while the conversation's lock is held: the
+    messages of one conversation go out in the order they were stored, whichever Rasa server
+    stores each (the claim's notice, the agent's reply and the rating question come from
+    console requests that nginx may send to different servers)."""
     language = chosen_language(None)
     reply = wording if isinstance(wording, Reply) else wording(language)
-    told: Optional[str] = None  # the slot's language for the widget's own texts (None while unset)
-    if app is not None:
-        rasa_agent = app.ctx.agent
-        async with rasa_agent.lock_store.lock(sender_id):
-            tracker = await rasa_agent.processor.get_tracker(sender_id)
-            language, told = chosen_language(tracker), slot_language(tracker)
-            reply = wording if isinstance(wording, Reply) else wording(language)
-            if resume:
-                tracker.update(ConversationResumed())
-            data = {"buttons": reply.buttons} if reply.buttons else None
-            tracker.update(
-                BotUttered(reply.text, data=data, metadata={"handoff_agent": agent_name} if agent_name else {})
-            )
-            if resume:
-                # The paused turns ended without the assistant listening; rules
-                # expect every user message to follow action_listen.
-                tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
-            await rasa_agent.processor.save_tracker(tracker)
-    else:
+    if app is None:
         logger.error("no Rasa app: message to %s not recorded", sender_id)
+        await _send(output, sender_id, reply, None)
+        return
+    rasa_agent = app.ctx.agent
+    async with rasa_agent.lock_store.lock(sender_id):
+        tracker = await rasa_agent.processor.get_tracker(sender_id)
+        language, told = chosen_language(tracker), slot_language(tracker)
+        reply = wording if isinstance(wording, Reply) else wording(language)
+        if resume:
+            tracker.update(ConversationResumed())
+        data = {"buttons": reply.buttons} if reply.buttons else None
+        tracker.update(BotUttered(reply.text, data=data, metadata={"handoff_agent": agent_name} if agent_name else {}))
+        if resume:
+            # The paused turns ended without the assistant listening; rules
+            # expect every user message to follow action_listen.
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        await rasa_agent.processor.save_tracker(tracker)
+        await _send(output, sender_id, reply, told)
+
+
+async def _send(output: OutputChannel, sender_id: str, reply: Reply, told: Optional[str]) -> None:
+    """``told``: the slot's language for the widget's own texts (None while unset)."""
     if reply.buttons:
         await output.send_text_with_buttons(sender_id, reply.text, reply.buttons, language=told)
     else:

@@ -9,6 +9,14 @@ Contract:
   included), or when its own conversation already has a turn in flight here (the user is
   mid-exchange; the turn waits for its conversation's lock, not for a place).
   ``MAX_TURNS_IN_FLIGHT=0`` turns shedding off.
+* **The age rule**: a turn whose request already waited longer than ``MAX_TURN_WAIT_SECONDS``
+  before its handler ran is shed too (a conversation's own turn in flight does not exempt it).
+  The count cannot see that wait: a saturated server's event loop accepts and parses requests
+  late, so they wait in the listen backlog and in Sanic before the handler counts them (the
+  load test: the count stayed under 60 while REST turns waited 120 s for nginx's 504).  The
+  wait is known where a trusted proxy stamped the request (bot/channels/request_age.py: REST
+  behind nginx); a widget's socket.io messages carry no stamp and wait for a place only.
+  ``MAX_TURN_WAIT_SECONDS=0`` turns the age rule off.
 * **Handoff traffic is never shed** (the caller's ``exempt``, ``handoff_bridge.handoff_traffic``):
   the messages of a conversation a person owns or waits for, the rating after it and the
   cancel button.  Agents' replies (the console), the health endpoints, uploads and the
@@ -49,6 +57,7 @@ from bot import config
 logger = logging.getLogger(__name__)
 
 SETTING = "MAX_TURNS_IN_FLIGHT"
+WAIT_SETTING = "MAX_TURN_WAIT_SECONDS"
 LOG_EVERY_SECONDS = 10.0
 
 Exempt = Callable[[UserMessage], Awaitable[bool]]
@@ -61,18 +70,24 @@ class LoadSheddingSetupError(ValueError):
 @dataclass(frozen=True)
 class AdmissionRule:
     """At most ``limit`` turns in flight in this process (0: no limit), except for a conversation
-    that has one in flight already."""
+    that has one in flight already; none whose request waited over ``max_wait_seconds`` (0: any)."""
 
     limit: int
+    max_wait_seconds: float = 0.0
 
     @classmethod
     def from_config(cls, environ: Optional[Mapping[str, str]] = None) -> "AdmissionRule":
         limit = config.get_int(SETTING, environ)
         if limit < 0:
             raise LoadSheddingSetupError(f"{SETTING} must be 0 (no shedding) or more, got {limit}")
-        return cls(limit)
+        max_wait = config.get_int(WAIT_SETTING, environ)
+        if max_wait < 0:
+            raise LoadSheddingSetupError(f"{WAIT_SETTING} must be 0 (no age rule) or more, got {max_wait}")
+        return cls(limit, float(max_wait))
 
-    def admits(self, in_flight: int, conversation_in_flight: bool) -> bool:
+    def admits(self, in_flight: int, conversation_in_flight: bool, waited_seconds: float = 0.0) -> bool:
+        if self.max_wait_seconds and waited_seconds > self.max_wait_seconds:
+            return False
         return self.limit == 0 or in_flight < self.limit or conversation_in_flight
 
 
@@ -103,10 +118,13 @@ class TurnLoad:
     def has_turn_of(self, conversation: str) -> bool:
         return self._conversations[conversation] > 0  # a Counter: 0 for one not in it, nothing added
 
-    async def admits(self, rule: AdmissionRule, message: UserMessage, exempt: Exempt = never_exempt) -> bool:
-        """Whether ``message`` may start a turn now (the module's contract); a refusal is counted
-        and logged.  The caller begins the turn right after a True, with no await between."""
-        if rule.admits(self.in_flight, self.has_turn_of(message.sender_id)):
+    async def admits(
+        self, rule: AdmissionRule, message: UserMessage, exempt: Exempt = never_exempt, waited_seconds: float = 0.0
+    ) -> bool:
+        """Whether ``message``, whose request waited ``waited_seconds`` before reaching the
+        channel, may start a turn now (the module's contract); a refusal is counted and logged.
+        The caller begins the turn right after a True, with no await between."""
+        if rule.admits(self.in_flight, self.has_turn_of(message.sender_id), waited_seconds):
             return True
         try:
             if await exempt(message):

@@ -17,7 +17,8 @@ the same URL and reply format but
   (the message is stored in the conversation) the reply is 200 and ends
   with the busy message; when the message could not be handled at all (the
   conversation or lock store is down, the server is shutting down, or it is
-  saturated and sheds the turn: bot/channels/load_shedding.py) the answer is
+  saturated and sheds the turn, or the request waited too long to reach it:
+  bot/channels/load_shedding.py, bot/channels/request_age.py) the answer is
   503 with ``{"error": ..., "message": <busy message>}`` and ``Retry-After``:
   nothing was stored, the client sends it again;
 * hands the client's address (bot/channels/client_address.py, with
@@ -47,6 +48,7 @@ from bot import config
 from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import bound_request_size, stored_file_reply
 from bot.channels.conversation_ids import MAX_REST_CLIENT_ID_CHARS, rest_conversation
+from bot.channels.request_age import waited_seconds
 from bot.channels.turns import BUSY_TEXT, Outcome, intake
 
 logger = logging.getLogger(__name__)
@@ -256,7 +258,8 @@ class ValidatingRestInput(InputChannel):
                     incoming.sender_id,
                     input_channel=self.name(),
                     metadata=metadata,
-                )
+                ),
+                waited_seconds(request),
             )
             if outcome is Outcome.REFUSED:
                 return busy_reply()

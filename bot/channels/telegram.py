@@ -78,7 +78,7 @@ from bot.channels.common import SEND_FILE_TEXT, store_upload, upload_metadata
 from bot.channels.conversation_ids import TELEGRAM, local_id, telegram_conversation
 from bot.channels.conversation_language import current_app, stored_language
 from bot.channels.telegram_delivery import Undelivered, deliver, retry_after_seconds, split_text
-from bot.channels.turns import BUSY_TEXT, TURNS, Outcome, intake
+from bot.channels.turns import BUSY_TEXT, TURNS, Intake, Outcome, intake
 from bot.language import DEFAULT_LANGUAGE, LANGUAGE_HINT_METADATA, language_of, tr, tr_every
 
 logger = logging.getLogger(__name__)
@@ -356,7 +356,7 @@ class TelegramInput(InputChannel):
         self.output: Optional[TelegramOutput] = None
         self.callbacks = CallbackData()
         self.ready = asyncio.Event()  # set once setWebhook / deleteWebhook went through
-        self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Outcome]]] = None
+        self._on_new_message: Optional[Intake] = None
         self._runner: Optional["asyncio.Task[None]"] = None
         self._tasks: Set["asyncio.Task[Any]"] = set()
         self._locks: "weakref.WeakValueDictionary[int, asyncio.Lock]" = weakref.WeakValueDictionary()

@@ -26,6 +26,12 @@ Contract:
   conversation holds the turn's message (the wrapper of :func:`watch_stores`);
   an earlier save of the same turn without it (a new session's start) does not
   count: the message is not stored yet.
+* **Replies held until stored** (:class:`RepliesHeldUntilStored`, the widget's output of a
+  turn): when the turn's message is first saved, the save calls the output's ``release``
+  with the saved conversation before it returns, so inside the conversation's lock (Rasa
+  saves under it).  Every sender of a conversation's messages sends under that lock (the
+  handoff's notices too: ``handoff_bridge._say``), so replies go out in the order they were
+  stored, whichever Rasa server sends them.
 * ``REFUSED``: the message was not handled and not stored: the conversation
   store or the lock store (database, Redis) failed, the process is
   draining, or it is saturated and sheds the turn (bot/channels/load_shedding.py,
@@ -45,7 +51,7 @@ import logging
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional, Text
+from typing import Any, Awaitable, Callable, Optional, Protocol, Text
 
 from aiohttp import ClientResponseError
 from rasa.core.agent import Agent
@@ -78,11 +84,28 @@ class Outcome(enum.Enum):
     REFUSED = "refused"  # not handled, not stored: send it again
 
 
+class RepliesHeldUntilStored:
+    """An output channel that keeps a turn's replies until the turn is stored (the module's contract)."""
+
+    async def release(self, tracker: Any) -> None:
+        """Sends what was held; ``tracker`` is the conversation as just saved.  Called under the
+        conversation's lock; must not raise for a failed delivery (it notes it instead)."""
+        raise NotImplementedError
+
+
 @dataclass
 class _Turn:
     message_id: Optional[str] = None
     action_failed: bool = False
     stored: bool = False  # the conversation was saved with the turn's message in it
+    held: Optional[RepliesHeldUntilStored] = None
+
+
+class Intake(Protocol):
+    """A channel's way in: a message, and how long its request waited before the channel had it
+    (``request_age.waited_seconds``; 0 when unknown), to its :class:`Outcome`."""
+
+    def __call__(self, message: UserMessage, waited_seconds: float = 0.0) -> Awaitable[Outcome]: ...
 
 
 _CURRENT_TURN: ContextVar[Optional[_Turn]] = ContextVar("current_turn", default=None)
@@ -211,6 +234,8 @@ def _note_languages_on_save(store: Any) -> None:
         if turn is not None and turn.message_id is not None and not turn.stored:
             latest = getattr(tracker, "latest_message", None)
             turn.stored = getattr(latest, "message_id", None) == turn.message_id
+            if turn.stored and turn.held is not None:
+                await turn.held.release(tracker)
 
     store.save = save_and_note
     store._notes_languages = True
@@ -235,16 +260,17 @@ def guarded(
     gate: TurnGate = TURNS,
     rule: Optional[AdmissionRule] = None,
     exempt: Exempt = never_exempt,
-) -> Callable[[UserMessage], Awaitable[Outcome]]:
+) -> Intake:
     """``on_new_message`` counted by ``gate``, its failures as an :class:`Outcome` (see the module docstring);
     a turn the admission ``rule`` sheds (``MAX_TURNS_IN_FLIGHT`` unless given; ``exempt`` messages never)
     is ``REFUSED`` without reaching ``on_new_message`` (bot/channels/load_shedding.py)."""
     rule = rule if rule is not None else AdmissionRule.from_config()  # a bad setting fails at start-up
 
-    async def receive(message: UserMessage) -> Outcome:
-        if gate.draining or not await gate.load.admits(rule, message, exempt):
+    async def receive(message: UserMessage, waited_seconds: float = 0.0) -> Outcome:
+        if gate.draining or not await gate.load.admits(rule, message, exempt, waited_seconds):
             return Outcome.REFUSED
-        turn = _Turn(message_id=message.message_id)
+        output = message.output_channel
+        turn = _Turn(message_id=message.message_id, held=output if isinstance(output, RepliesHeldUntilStored) else None)
         token = _CURRENT_TURN.set(turn)
         gate.begin(message.sender_id)
         try:
@@ -266,7 +292,7 @@ def guarded(
     return receive
 
 
-def intake(on_new_message: OnNewMessage) -> Callable[[UserMessage], Awaitable[Outcome]]:
+def intake(on_new_message: OnNewMessage) -> Intake:
     """What every channel hands its messages to: the handoff's side, then Rasa, guarded; shed when
     the process is saturated, except the handoff's traffic."""
     return guarded(handoff_aware(on_new_message), exempt=handoff_traffic)

@@ -27,7 +27,10 @@ version lacks:
 * a turn's messages are sent once Rasa has stored the turn (``TurnOutput``),
   so what the user saw is always what the history shows after a reconnect:
   a turn cut short shows nothing but the busy message, or nothing at all when
-  its server died, and the user's message is not in the history either;
+  its server died, and the user's message is not in the history either; the
+  save that stores the turn sends them, under the conversation's lock, so an
+  agent's notice stored after them (sent by another Rasa server) cannot
+  overtake them in the widget;
 * only the origins in ``WIDGET_ALLOWED_ORIGINS`` (and the assistant's own)
   may connect; with ``REDIS_HOST`` set, socket.io rooms are shared through
   Redis, so any Rasa process can reach any widget, and a Redis restart loses
@@ -69,7 +72,7 @@ from bot.channels.common import origin_allowed, own_origins
 from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
 from bot.channels.conversation_language import chosen_language, noting_turn_language, slot_language, stored_language
 from bot.channels.socket_rooms import DurableRedisManager
-from bot.channels.turns import BUSY_TEXT, Outcome, intake
+from bot.channels.turns import BUSY_TEXT, Intake, Outcome, RepliesHeldUntilStored, intake
 from bot.language import LANGUAGE_HINT_METADATA, tr_every
 
 logger = logging.getLogger(__name__)
@@ -178,25 +181,45 @@ class WidgetOutput(OutputChannel):
         logger.debug("custom JSON not shown in the widget: %s", json_message)
 
 
-class TurnOutput(WidgetOutput):
+class TurnOutput(WidgetOutput, RepliesHeldUntilStored):
     """The messages of one user turn, held until Rasa has stored the turn, then sent to the
     conversation's room.  Sent as they were made, a turn cut short (its Rasa server killed,
     the conversation store down at the save) would have shown the user replies that the
     conversation never kept: gone from the history at the next reconnect, and the message
-    they answered with them (the load test's chaos found both)."""
+    they answered with them (the load test's chaos found both).
+
+    Released by the save that stores the turn (``turns.RepliesHeldUntilStored``), so under the
+    conversation's lock: an agent's notice stored after them cannot overtake them.  A turn whose
+    message is never stored by Rasa (the rating, the cancel button) is sent by the channel after
+    the turn (:meth:`send`); each message is sent once."""
 
     def __init__(self, sio: AsyncServer) -> None:
         super().__init__(sio)
         self.messages: List[Dict[str, Any]] = []
+        self.released = False
+        self.undelivered = False  # Redis gone for longer than a restart: the history has them
 
     async def _emit(self, recipient_id: Text, message: Dict[str, Any]) -> None:
-        self.messages.append(message)
+        if self.released:
+            await super()._emit(recipient_id, message)
+        else:
+            self.messages.append(message)
+
+    async def release(self, tracker: Any) -> None:
+        await self.send(tracker.sender_id, slot_language(tracker))
 
     async def send(self, conversation: str, language: Optional[str] = None) -> None:
-        for message in self.messages:
-            if language and "language" not in message:
-                message = {**message, "language": language}
-            await self.sio.emit("bot_uttered", message, room=conversation)
+        if self.released:
+            return
+        self.released = True
+        try:
+            for message in self.messages:
+                if language and "language" not in message:
+                    message = {**message, "language": language}
+                await self.sio.emit("bot_uttered", message, room=conversation)
+        except ConnectionError:
+            logger.exception("the replies to %s could not be sent", conversation)
+            self.undelivered = True
 
 
 class WidgetBlueprint(SocketBlueprint):
@@ -249,7 +272,7 @@ class WidgetInput(InputChannel):
         self,
         sio: AsyncServer,
         routes: WidgetBlueprint,
-        receive_message: Callable[[UserMessage], Awaitable[Outcome]],
+        receive_message: Intake,
     ) -> None:
         @sio.on("session_request")
         async def session_request(sid: Text, data: Any) -> None:
@@ -307,10 +330,8 @@ class WidgetInput(InputChannel):
                 language = left.language
                 if turn.messages and not left.stored:
                     language = await stored_language(getattr(routes.ctx, "app", None), conversation)
-                try:
-                    await turn.send(conversation, language)
-                except ConnectionError:  # Redis gone for longer than a restart: the history has it
-                    logger.exception("the replies to %s could not be sent", conversation)
+                await turn.send(conversation, language)  # nothing left to send if the save released it
+                if turn.undelivered:
                     outcome = Outcome.DEGRADED
             if outcome is not Outcome.ANSWERED:
                 await tell_busy(sio, sid)

@@ -70,6 +70,9 @@ http {
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header X-Forwarded-Host $http_host;
             proxy_set_header X-Real-IP "";
+            # When nginx read the request: a Rasa server sheds a turn that waited too long to
+            # reach it (MAX_TURN_WAIT_SECONDS, bot/channels/request_age.py).
+            proxy_set_header X-Request-Start "t=$msec";
 </%def>
     server {
         listen ${listen_host}:${public_port};

@@ -103,8 +103,22 @@ def test_zero_turns_shedding_off():
     assert AdmissionRule(0).admits(100_000, False)
 
 
+@pytest.mark.parametrize("waited, own_turn_in_flight, admitted", [
+    (0.0, False, True),  # unknown (no trusted stamp): the count alone decides
+    (9.9, False, True),
+    (10.5, False, False),  # waited longer than the setting before the channel had it
+    (10.5, True, False),  # its conversation's turn in flight does not make an old request young
+])
+def test_a_turn_whose_request_waited_too_long_is_shed_whatever_the_count(waited, own_turn_in_flight, admitted):
+    assert AdmissionRule(60, 10.0).admits(1, own_turn_in_flight, waited) is admitted
+    assert AdmissionRule(60, 0.0).admits(1, own_turn_in_flight, waited)  # 0: no age rule
+
+
 def test_the_limit_is_a_setting_checked_at_start_up():
-    assert AdmissionRule.from_config({}) == AdmissionRule(60)
+    assert AdmissionRule.from_config({}) == AdmissionRule(60, 10.0)
+    assert AdmissionRule.from_config({"MAX_TURN_WAIT_SECONDS": "0"}).max_wait_seconds == 0
+    with pytest.raises(LoadSheddingSetupError, match="MAX_TURN_WAIT_SECONDS"):
+        AdmissionRule.from_config({"MAX_TURN_WAIT_SECONDS": "-1"})
     assert AdmissionRule.from_config({"MAX_TURNS_IN_FLIGHT": "5"}).limit == 5
     with pytest.raises(LoadSheddingSetupError, match="MAX_TURNS_IN_FLIGHT"):
         AdmissionRule.from_config({"MAX_TURNS_IN_FLIGHT": "-1"})
@@ -251,6 +265,29 @@ async def test_rest_a_new_turn_of_a_saturated_server_gets_503_at_once_is_not_sto
         again = await say("b", "你好")  # the client's resend, once the turns finished
         assert again.status_code == 200 and again.json()[0]["text"] == "收到：你好"
         assert await rasa.stored("rest:b") == ["你好"]
+
+
+@pytest.mark.asyncio
+async def test_rest_a_request_that_waited_too_long_behind_the_proxy_gets_503_at_once_and_is_not_stored(
+        monkeypatch, services):
+    """nginx stamps each request (X-Request-Start); a turn that reaches an idle channel already
+    older than MAX_TURN_WAIT_SECONDS is answered busy, not run: its client, or nginx, gives up
+    soon.  The stamp counts only from a trusted proxy: a client cannot age its own request."""
+    monkeypatch.setenv("MAX_TURN_WAIT_SECONDS", "10")
+    rasa = StoringRasa()
+    async with served(RestAccess(token=TOKEN), rasa) as base, httpx.AsyncClient(timeout=30) as client:
+        async def say(sender: str, waited: float) -> httpx.Response:
+            headers = {**AUTHORIZED, "X-Request-Start": f"t={time.time() - waited:.3f}"}
+            return await client.post(f"{base}/webhook", json={"sender": sender, "message": "你好"}, headers=headers)
+
+        monkeypatch.setenv("TRUSTED_PROXIES", "")  # the stamp of an untrusted peer is not believed
+        assert (await say("a", 60)).status_code == 200
+        monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1")  # the test client stands in for nginx
+        late = await say("b", 30)
+        assert late.status_code == 503 and late.json()["message"] == BUSY_TEXT
+        assert await rasa.stored("rest:b") == []  # not stored: the client sends it again
+        assert (await say("b", 0.2)).status_code == 200
+        assert rasa.given == ["你好", "你好"]
 
 
 class TwoSessionServer(RecordingServer):

@@ -165,6 +165,12 @@ def test_nginx_holds_500_widget_users_and_reuses_upstream_connections(rendered):
     assert cluster.cluster_environment(rendered, {})["SANIC_BACKLOG"] == "1024"
 
 
+def test_every_entry_stamps_when_it_read_the_request_for_the_shedding_by_age(rendered):
+    # bot/channels/request_age.py reads "t=<seconds.millis>"; nginx's $msec is that.
+    for text in ((rendered.directory / "nginx.conf").read_text(), (DEPLOY / "compose" / "nginx.conf").read_text()):
+        assert 'proxy_set_header X-Request-Start "t=$msec";' in text
+
+
 def test_every_entry_refuses_bodies_larger_than_the_rasa_server_reads(rendered):
     limit = config.max_request_bytes({})
     assert f"client_max_body_size {limit};" in (rendered.directory / "nginx.conf").read_text()
