@@ -53,6 +53,9 @@ SET_FILES: Dict[str, tuple] = {
     # inside an account story, core problems asked as rules) — measured once before and once after
     # the eighth training batch it guides.
     "blind_near_core": (ROOT / "tests" / "nlu" / "blind_near_core.yml", "labels"),
+    # The ninth Chinese set, by four fresh authors, general registers like the seventh, written
+    # after every batch; committed before its first measurement (the calibration of 2026-12-01).
+    "blind_9": (ROOT / "tests" / "nlu" / "blind_9.yml", "labels"),
     # Issue 15's first blind English set: measured the first English model once, then its misses
     # guided the English names of other services and the second English batch (spent).
     "blind_en_spent_1": (ROOT / "tests" / "nlu" / "blind_en_spent_1.yml", "labels"),
