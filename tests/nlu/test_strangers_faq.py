@@ -4,9 +4,10 @@ The whole reply (every message the assistant sends) must carry every fact the
 question's entry requires (regular expressions over the seeds' facts).  A
 reply that asks "did you mean" is not right; any other reply without the
 facts is a wrong answer.  Issue 10 asks at least 90 % right and at most 3 %
-wrong; the current model (the eighth batch) gives 17 of 20 right, 2 "did you mean" and one wrong
-answer (5 %; the seventh batch's gave 19 right and the same wrong one, see docs/understanding.md),
-so the floor and the ceiling hold those figures until the model does better.  The outcome of
+wrong; the current model (the ninth batch, recalibrated) gives 18 of 20 right, one "did you mean"
+and one wrong answer (5 %; the eighth batch's gave 17 right, the seventh's 19, each with the same
+wrong one, see docs/understanding.md): the floor is issue 10's, the ceiling holds the one wrong
+answer until the model does better.  The outcome of
 every question goes to results/strangers_faq.yml.
 """
 import re
@@ -22,7 +23,7 @@ from tests.project_data import ROOT
 
 pytestmark = pytest.mark.integration
 
-MINIMUM_RIGHT = 0.85
+MINIMUM_RIGHT = 0.90
 MAXIMUM_WRONG = 0.05
 
 

@@ -36,13 +36,16 @@ REPORT = ROOT / "results" / "understanding.yml"
 # model of the seventh batch, gave 97.3 %, 97.4 % with 0.4 % wrong, and 100 %; the strangers'
 # core 95.2 % (99 of 104) and out of scope 93.3 % (docs/understanding.md). The eighth batch
 # (FAQ questions told inside account stories) lifted the seventh set's FAQ answers to 98.5 % and
-# the eighth set's (questions next to a core problem) from 93.9 to 96.7 % (wrong 3.3 → 1.7 %), and
-# cost the strangers' core one message: 94.2 % (98 of 104), its floor now that figure — under
-# issue 10's 95 %, which is therefore not met. The spent blind sets and the validation set are
-# regression sets with floors a little under their figures.
+# the eighth set's (questions next to a core problem) from 93.9 to 96.7 % (wrong 3.3 → 1.7 %).
+# The ninth batch and a recalibration (2026-12-01): the ninth set (fresh, general registers)
+# core 94.5 % (wrong 2.7 %), FAQ 97.7 % (0.8 % wrong), out of scope 95 % — its core floor holds
+# that figure, under issue 10's 95 %; the strangers' core 95.2 % (99 of 104), issue 10's floor.
+# The spent blind sets and the validation set are regression sets with floors a little under
+# their figures.
 FLOORS: Dict[str, Dict[str, tuple]] = {
+    "blind_9": {"core": (0.94, 1.0), "faq": (0.95, 0.02), "out_of_scope": (0.93, 1.0)},
     "blind": {"core": (0.95, 1.0), "faq": (0.90, 0.03), "out_of_scope": (0.90, 1.0)},
-    "strangers_intents": {"core": (0.94, 1.0), "out_of_scope": (0.90, 1.0)},
+    "strangers_intents": {"core": (0.95, 1.0), "out_of_scope": (0.90, 1.0)},
     "blind_near_core": {"core": (0.95, 1.0), "faq": (0.93, 0.03), "out_of_scope": (0.93, 1.0)},
     "validation": {"core": (0.95, 1.0), "faq": (0.90, 0.05), "out_of_scope": (0.90, 1.0)},
     "blind_spent_1": {"core": (0.95, 1.0), "faq": (0.92, 0.04), "out_of_scope": (0.90, 1.0)},
