@@ -23,6 +23,17 @@ while a process is not subscribed is gone for it.  Stock, two moments lose messa
 
 It publishes once per emit, never again after a publish that Redis accepted, so
 nobody gets a message twice.
+
+**One order for every process.**  Stock, an emit is delivered to the emitting process's own
+sockets at once and published for the others after; a process whose event loop is busy then
+shows its own new message before an older one another process published, still waiting in its
+listener (the load test: an agent's reply before the notice of her claim, both stored in
+order).  Here an emit to a room goes out through Redis only: it is published under
+``RELAYED_HOST_ID``, so every listener, this process's too, delivers it, each in Redis's order
+(one Redis serialises the publishes, and a conversation's messages are published in the order
+they are stored: bot/channels/turns.py).  An emit with a callback keeps the stock path (the
+callback's answer is routed by the sender's ``host_id``; the channels use none), and
+``ignore_queue`` emits (the busy message to one socket) never touch Redis.
 """
 
 from __future__ import annotations
@@ -37,6 +48,8 @@ PUBLISH_PATIENCE_SECONDS = 20.0
 RESUBSCRIBE_WAIT_SECONDS = 6.0
 RESUBSCRIBE_MAX_SLEEP_SECONDS = 1.0
 POLL_SECONDS = 0.1
+# The host_id room emits are published under: no process has it, so every listener delivers them.
+RELAYED_HOST_ID = "relayed-through-redis"
 
 
 class DurableRedisManager(AsyncRedisManager):
@@ -48,7 +61,14 @@ class DurableRedisManager(AsyncRedisManager):
         # How many processes listened at the last publish: the number to wait for.
         self.listeners_expected = 0
 
+    async def _handle_emit(self, message: Any) -> None:
+        if _relayed(message, self.host_id):
+            return  # the local shortcut of ``emit``: delivered by this process's listener instead
+        await super()._handle_emit(message)
+
     async def _publish(self, data: Any) -> Optional[int]:
+        if _relayed(data, self.host_id):
+            data = {**data, "host_id": RELAYED_HOST_ID}
         _, error = self._get_redis_module_and_error()
         deadline = time.monotonic() + PUBLISH_PATIENCE_SECONDS
         delay = POLL_SECONDS
@@ -102,3 +122,13 @@ class DurableRedisManager(AsyncRedisManager):
                 subscribed = False
                 await asyncio.sleep(retry_sleep)
                 retry_sleep = min(retry_sleep * 2, RESUBSCRIBE_MAX_SLEEP_SECONDS)
+
+
+def _relayed(message: Any, own_host_id: str) -> bool:
+    """An emit of this process without a callback: it goes to every socket through Redis."""
+    return (
+        isinstance(message, dict)
+        and message.get("method") == "emit"
+        and message.get("host_id") == own_host_id
+        and message.get("callback") is None
+    )

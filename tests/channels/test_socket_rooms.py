@@ -123,3 +123,41 @@ def test_a_process_gone_for_good_is_waited_for_once(redis):
             staying.close()
 
     asyncio.run(scenario())
+
+
+class Process(DurableRedisManager):
+    """A Rasa process's room manager; what its sockets were sent goes to ``shown``."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.shown: List[str] = []
+
+
+def test_every_process_shows_a_rooms_messages_in_the_order_they_were_published(redis, monkeypatch):
+    """An older message of another process, still in this process's listener, is shown before
+    this process's own newer one (stock python-socketio shows its own at once)."""
+    from socketio.async_manager import AsyncManager
+
+    async def delivered(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, **kwargs):
+        self.shown.append(data["text"])
+
+    monkeypatch.setattr(AsyncManager, "emit", delivered)
+
+    async def scenario() -> None:
+        url = f"redis://127.0.0.1:{redis.port}/0"
+        holding_the_socket, other = Process(url), Process(url)
+        listening = asyncio.ensure_future(holding_the_socket._thread())
+        try:
+            await subscribed(other, 1)
+            await other.emit("bot_uttered", {"text": "客服 小王 已接入"}, room="widget:x")
+            # At once, before this process's listener has had a turn on the loop:
+            await holding_the_socket.emit("bot_uttered", {"text": "客服 小王：您好"}, room="widget:x")
+            deadline = time.monotonic() + 10
+            while len(holding_the_socket.shown) < 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert holding_the_socket.shown == ["客服 小王 已接入", "客服 小王：您好"]
+            assert other.shown == []  # its own message went through Redis too (its listener is not running)
+        finally:
+            listening.cancel()
+
+    asyncio.run(scenario())
