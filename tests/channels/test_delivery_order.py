@@ -24,6 +24,8 @@ from bot.channels.widget import TurnOutput
 from bot.handoff.user_replies import Reply
 from tests.channels.test_turns import rasa_turn, watched_store
 
+pytestmark = pytest.mark.integration  # shares test_turns.py's stand-ins for Rasa's turn
+
 CONVERSATION = "widget:" + "b" * 32
 
 
