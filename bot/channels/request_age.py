@@ -13,6 +13,7 @@ not as a wait, and gives 0 too.  load_shedding sheds a turn that waited too long
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Mapping, Optional
 
@@ -32,7 +33,7 @@ def stamp_of(value: Optional[str]) -> Optional[float]:
         stamp = float(text)
     except ValueError:
         return None
-    return stamp if stamp > 0 and stamp == stamp and stamp != float("inf") else None
+    return stamp if math.isfinite(stamp) and stamp > 0 else None
 
 
 def waited_seconds(request: Any, now: Optional[float] = None, environ: Optional[Mapping[str, str]] = None) -> float:
