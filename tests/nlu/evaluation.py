@@ -56,6 +56,9 @@ SET_FILES: Dict[str, tuple] = {
     # The ninth Chinese set, by four fresh authors, general registers like the seventh, written
     # after every batch; committed before its first measurement (the calibration of 2026-12-01).
     "blind_9": (ROOT / "tests" / "nlu" / "blind_9.yml", "labels"),
+    # The tenth, by five fresh authors, the same registers and sizes, written after the ninth
+    # batch; committed before its first measurement.
+    "blind_10": (ROOT / "tests" / "nlu" / "blind_10.yml", "labels"),
     # Issue 15's first blind English set: measured the first English model once, then its misses
     # guided the English names of other services and the second English batch (spent).
     "blind_en_spent_1": (ROOT / "tests" / "nlu" / "blind_en_spent_1.yml", "labels"),
