@@ -40,9 +40,13 @@ REPORT = ROOT / "results" / "understanding.yml"
 # The ninth batch and a recalibration (2026-12-01): the ninth set (fresh, general registers)
 # core 94.5 % (wrong 2.7 %), FAQ 97.7 % (0.8 % wrong), out of scope 95 % — its core floor holds
 # that figure, under issue 10's 95 %; the strangers' core 95.2 % (99 of 104), issue 10's floor.
+# The tenth set (fresh, general registers, five authors; measured once, 2026-12-01, on the
+# model of the ninth batch): core 95.4 %, FAQ 95.5 % with 2.7 % wrong, out of scope 96.3 % —
+# issue 10's floors, met; they are its floors here.
 # The spent blind sets and the validation set are regression sets with floors a little under
 # their figures.
 FLOORS: Dict[str, Dict[str, tuple]] = {
+    "blind_10": {"core": (0.95, 1.0), "faq": (0.95, 0.03), "out_of_scope": (0.95, 1.0)},
     "blind_9": {"core": (0.94, 1.0), "faq": (0.95, 0.02), "out_of_scope": (0.93, 1.0)},
     "blind": {"core": (0.95, 1.0), "faq": (0.90, 0.03), "out_of_scope": (0.90, 1.0)},
     "strangers_intents": {"core": (0.95, 1.0), "out_of_scope": (0.90, 1.0)},
