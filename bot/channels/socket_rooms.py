@@ -34,13 +34,23 @@ order).  Here an emit to a room goes out through Redis only: it is published und
 they are stored: bot/channels/turns.py).  An emit with a callback keeps the stock path (the
 callback's answer is routed by the sender's ``host_id``; the channels use none), and
 ``ignore_queue`` emits (the busy message to one socket) never touch Redis.
+
+**A listener that keeps up.**  Stock, the listener awaits each message's delivery before it
+reads the next, which costs at least one turn of the event loop per message; a loop busy with
+turns (the model, Rasa's synchronous tracker store) then delivers a few messages a second while
+every process publishes tens, and the backlog grows without bound (the load test: agents'
+replies 100 s late stock, every reply 25 s late through the relay).  Here the listener starts
+each delivery and reads on (``_deliver_in_background``).  Order is kept: a delivery creates its
+sends to the sockets before its first suspension, tasks start in the order they were created,
+and a socket's send queues the packet without suspending, so each socket gets the messages in
+the order the listener read them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, AsyncIterator, Optional
+from typing import Any, AsyncIterator, Optional, Set
 
 from socketio import AsyncRedisManager
 
@@ -60,11 +70,26 @@ class DurableRedisManager(AsyncRedisManager):
         self.connected: bool = getattr(self, "connected", False)
         # How many processes listened at the last publish: the number to wait for.
         self.listeners_expected = 0
+        # Deliveries the listener started and that have not ended (held so none is collected).
+        self.deliveries: Set["asyncio.Future[None]"] = set()
 
     async def _handle_emit(self, message: Any) -> None:
         if _relayed(message, self.host_id):
             return  # the local shortcut of ``emit``: delivered by this process's listener instead
-        await super()._handle_emit(message)
+        if isinstance(message, dict) and message.get("host_id") == self.host_id:
+            await super()._handle_emit(message)  # an emit with a callback, by the stock path
+            return
+        self._deliver_in_background(message)
+
+    def _deliver_in_background(self, message: Any) -> None:
+        delivery = asyncio.ensure_future(super()._handle_emit(message))
+        self.deliveries.add(delivery)
+        delivery.add_done_callback(self._delivered)
+
+    def _delivered(self, delivery: "asyncio.Future[None]") -> None:
+        self.deliveries.discard(delivery)
+        if not delivery.cancelled() and delivery.exception() is not None:
+            self._get_logger().error("A socket.io delivery failed: %r", delivery.exception())
 
     async def _publish(self, data: Any) -> Optional[int]:
         if _relayed(data, self.host_id):

@@ -161,3 +161,40 @@ def test_every_process_shows_a_rooms_messages_in_the_order_they_were_published(r
             listening.cancel()
 
     asyncio.run(scenario())
+
+
+def test_the_listener_reads_on_while_a_delivery_is_pending_and_keeps_the_order(redis, monkeypatch):
+    """A delivery that has not ended (its process's event loop busy with turns) does not hold the
+    next messages in the listener; they still reach the sockets in the order they were published.
+    Stock python-socketio awaits each delivery before it reads the next message."""
+    from socketio.async_manager import AsyncManager
+
+    async def delivered(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, **kwargs):
+        self.shown.append(data["text"])  # AsyncManager.emit creates its sends at once ...
+        await self.gate.wait()  # ... and then waits for them to end
+
+    monkeypatch.setattr(AsyncManager, "emit", delivered)
+
+    async def scenario() -> None:
+        url = f"redis://127.0.0.1:{redis.port}/0"
+        receiving, other = Process(url), Process(url)
+        receiving.gate = asyncio.Event()
+        listening = asyncio.ensure_future(receiving._thread())
+        try:
+            await subscribed(other, 1)
+            for n in range(3):
+                await other.emit("bot_uttered", {"text": f"第{n}条"}, room="widget:x")
+            deadline = time.monotonic() + 10
+            while len(receiving.shown) < 3 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert receiving.shown == ["第0条", "第1条", "第2条"]
+            assert len(receiving.deliveries) == 3  # none has ended, and none held the listener up
+            receiving.gate.set()
+            deadline = time.monotonic() + 10
+            while receiving.deliveries and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert not receiving.deliveries
+        finally:
+            listening.cancel()
+
+    asyncio.run(scenario())
