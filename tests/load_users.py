@@ -22,7 +22,9 @@ What is checked, per conversation, as it ends:
 * every message sent got a reply (the busy message counts) — else *lost*;
 * the bot messages the user saw equal the conversation's stored bot messages, in order
   (widget: the history a fresh socket receives; REST: the events in the database) —
-  otherwise *out_of_order*, *duplicated* or *lost*;
+  otherwise *out_of_order*, *duplicated* or *lost*.  A widget whose script ended early (an
+  unexpected reply) still listens, up to ``LATE_SECONDS``, for stored messages not yet seen:
+  a message that comes then is *late* (counted in ``late_replies``), not lost;
 * REST: the user messages stored equal those answered 200 (503 means "not stored");
 * handoffs: the agent's reply reaches the conversation that asked, exactly once; at the end
   no conversation has two handoffs and none asked is left unanswered.
@@ -30,12 +32,12 @@ What is checked, per conversation, as it ends:
 In ``strict`` mode (the smoke test, the load test) a busy message, an unexpected reply or an
 HTTP error is an *error* — except that with ``resend_busy`` (the load test's default: an
 overloaded replica sheds turns with the busy message) the user waits and sends a busy-answered
-message again, counted in ``busy`` and ``resent_after_busy``, as in chaos mode.  In chaos mode they are counted (``busy``, ``retried``,
-``diverged``): a user resends after a busy message and a REST client resends after nginx's
-502 (the replica died holding the request).  In both modes a widget whose socket drops (its
-server died, or it missed socket.io's ping under overload) or cannot connect tries again,
-takes the history it is given (which must hold everything it saw) and resends what is not
-in it, as the widget does (``reconnects``, ``connect_retries``).
+message again, counted in ``busy`` and ``resent_after_busy``, as in chaos mode.  In chaos
+mode they are counted (``busy``, ``retried``, ``diverged``): a user resends after a busy
+message and a REST client resends after nginx's 502 (the replica died holding the request).
+In both modes a widget whose socket drops (its server died, or it missed socket.io's ping
+under overload) or cannot connect tries again, takes the history it is given (which must
+hold everything it saw) and resends what is not in it, as the widget does (``reconnects``, ``connect_retries``).
 """
 from __future__ import annotations
 
@@ -58,9 +60,11 @@ import socketio
 import sqlalchemy as sa
 
 from bot.accounts.account_import import import_accounts
+from bot.accounts.checks import CODE_DIGITS
 from bot.accounts.service import AccountService
 from bot.channels.turns import BUSY_TEXT
 from bot.handoff.agents import AgentDirectory
+from bot.language import tr
 from bot.store import Database
 from bot.store.passwords import hash_password
 from bot.topics import FAQ_TOPICS
@@ -79,6 +83,15 @@ CODE = re.compile(r"\b(\d{6})\b")
 # A widget turn ends with the expected message; without it, after this long without a message.
 QUIET_SECONDS = 20.0
 TRAILING_SECONDS = 0.3
+# At the end, how long a widget waits for stored messages it has not seen yet.
+LATE_SECONDS = 60.0
+# How often a user waiting for the rating question looks whether the agent has resolved.
+RATING_POLL_SECONDS = 10.0
+# The flows' first question (the explanation before it names the login name too: a user who
+# answered after the explanation would answer before being asked).
+RESET_QUESTION = tr("flows.ref_reset", "zh")
+LOOKUP_QUESTION = tr("flows.ref_default", "zh")
+CODE_QUESTION = tr("flows.code_prompt", "zh", digits=CODE_DIGITS)
 # The cluster's settings for a load from one machine: every simulated user comes from
 # 127.0.0.1, so the limits per client address and the hourly SMS budget, meant for
 # real users spread over many addresses, would refuse the load after a few dozen
@@ -300,6 +313,8 @@ class SimulatedAgent:
             warning = await self._act(handoff, "resolve")
             if warning:
                 self.desk.give_back_failed.add(handoff)
+            elif warning == "":
+                self.desk.resolved_at.setdefault(handoff, time.monotonic())
 
     async def _act(self, handoff: int, action: str, form: Optional[Dict[str, str]] = None) -> Optional[str]:
         """The console's answer: None when refused, else its warning ("" when none)."""
@@ -314,6 +329,7 @@ class AgentDesk:
     taken: set = field(default_factory=set)
     replied_at: Dict[int, float] = field(default_factory=dict)
     give_back_failed: set = field(default_factory=set)
+    resolved_at: Dict[int, float] = field(default_factory=dict)
 
 
 # -- conversations ---------------------------------------------------------------------------
@@ -691,15 +707,30 @@ class WidgetConversation(Conversation):
         """A fresh socket on the session: its history is what the user saw, in order."""
         if self.session_id is None:
             return
-        while True:  # messages still on their way (after an unexpected reply)
+        history = await self._history()
+        if history is None:
+            self.report.problem("errors", f"{self.label}: the history could not be read")
+            return
+        stored = [message.get("text", "") for message in history if message.get("sender") == "bot"]
+        # Messages still on their way: those stored and not seen yet, then any stray one.
+        deadline = time.monotonic() + LATE_SECONDS
+        while True:
+            missing = len(self.seen) < len(stored)
+            wait = deadline - time.monotonic() if missing else 1.5
             try:
-                message = await asyncio.wait_for(self.inbox.get(), 1.5)
+                message = await asyncio.wait_for(self.inbox.get(), max(wait, 0.0))
             except asyncio.TimeoutError:
                 break
             if message.get("text") != BUSY_TEXT:
                 self.seen.append(message.get("text", ""))
+                if missing:
+                    self.report.counts["late_replies"] += 1
         if self.sio is not None:
             await _quietly(self.sio.disconnect())
+        self.compare(stored)
+
+    async def _history(self) -> Optional[List[Dict[str, Any]]]:
+        """The session's history as a fresh socket receives it (None: no socket in ten tries)."""
         for _attempt in range(10):
             probe = WidgetConversation(self.target, self.plan, Report(), self.http)
             probe.session_id = self.session_id
@@ -709,10 +740,9 @@ class WidgetConversation(Conversation):
             except Unexpected:
                 await asyncio.sleep(2)
         else:
-            self.report.problem("errors", f"{self.label}: the history could not be read")
-            return
+            return None
         await _quietly(probe.close())
-        self.compare([message.get("text", "") for message in history if message.get("sender") == "bot"])
+        return history
 
     async def close(self) -> None:
         if self.sio is not None:
@@ -769,9 +799,9 @@ async def faq_script(world: World, chat: Conversation, rng: random.Random) -> No
 
 async def reset_script(world: World, chat: Conversation, rng: random.Random) -> None:
     login, phone = await world.accounts.take()
-    await chat.say("忘记密码了", "登录名", "reset")
+    await chat.say("忘记密码了", RESET_QUESTION, "reset")
     await think(world, rng)
-    await chat.say(login, "如果账号存在", "reset")
+    await chat.say(login, CODE_QUESTION, "reset")
     code = await world.accounts.code_for(phone, 30)
     if code is None:
         world.report.problem("errors", f"{chat.label}: no SMS to {phone}")
@@ -782,9 +812,9 @@ async def reset_script(world: World, chat: Conversation, rng: random.Random) -> 
 
 async def realname_script(world: World, chat: Conversation, rng: random.Random) -> None:
     login, phone = await world.accounts.take()
-    await chat.say("实名认证失败了怎么办", "登录名", "realname")
+    await chat.say("实名认证失败了怎么办", LOOKUP_QUESTION, "realname")
     await think(world, rng)
-    await chat.say(login, "如果账号存在", "realname")
+    await chat.say(login, CODE_QUESTION, "realname")
     code = await world.accounts.code_for(phone, 30)
     if code is None:
         world.report.problem("errors", f"{chat.label}: no SMS to {phone}")
@@ -795,6 +825,22 @@ async def realname_script(world: World, chat: Conversation, rng: random.Random) 
         await think(world, rng)
         upload_id = await chat.upload(PHOTOS[side], f"证件{side}.jpg")
         await chat.say("/send_file", expect, "realname", display=f"[照片] 证件{side}.jpg", upload_id=upload_id)
+
+
+async def rating_question(world: World, chat: "WidgetConversation", handoff: int) -> Optional[Dict[str, Any]]:
+    """The rating question, waited for until ``reply_timeout`` after the agent resolved the
+    handoff (an agent working through her queue under load resolves minutes after replying),
+    or ``handoff_timeout`` after her reply when she has not resolved it by then."""
+    replied = time.monotonic()
+    while True:
+        rating = await chat.wait_for("打个分", RATING_POLL_SECONDS)
+        if rating is not None:
+            return rating
+        resolved = world.desk.resolved_at.get(handoff)
+        waited_since = resolved if resolved is not None else replied
+        patience = world.plan.reply_timeout if resolved is not None else world.plan.handoff_timeout
+        if time.monotonic() - waited_since > patience:
+            return None
 
 
 async def handoff_script(world: World, chat: Conversation, rng: random.Random) -> None:
@@ -814,9 +860,12 @@ async def handoff_script(world: World, chat: Conversation, rng: random.Random) -
     if handoff in world.desk.replied_at:
         world.report.time("agent_reply", (reply["at"] - world.desk.replied_at[handoff]) * 1000)
     chat.handoff_id = handoff  # type: ignore[attr-defined]
-    if await chat.wait_for("打个分", world.plan.reply_timeout) is None:
+    if await rating_question(world, chat, handoff) is None:
         if handoff in world.desk.give_back_failed:  # the console told the agent so (chaos)
             world.report.counts["give_back_failed"] += 1
+            raise Unexpected("rating")
+        if handoff not in world.desk.resolved_at:  # the agent is still busy with her queue
+            world.report.counts["resolve_late"] += 1
             raise Unexpected("rating")
         world.report.problem("lost", f"{chat.label}: no rating question after the agent resolved H{handoff}")
         raise Unexpected("rating")
