@@ -35,15 +35,14 @@ they are stored: bot/channels/turns.py).  An emit with a callback keeps the stoc
 callback's answer is routed by the sender's ``host_id``; the channels use none), and
 ``ignore_queue`` emits (the busy message to one socket) never touch Redis.
 
-**A listener that keeps up.**  Stock, the listener awaits each message's delivery before it
-reads the next, which costs at least one turn of the event loop per message; a loop busy with
-turns (the model, Rasa's synchronous tracker store) then delivers a few messages a second while
-every process publishes tens, and the backlog grows without bound (the load test: agents'
-replies 100 s late stock, every reply 25 s late through the relay).  Here the listener starts
-each delivery and reads on (``_deliver_in_background``).  Order is kept: a delivery creates its
-sends to the sockets before its first suspension, tasks start in the order they were created,
-and a socket's send queues the packet without suspending, so each socket gets the messages in
-the order the listener read them.
+**A listener that does not wait for its deliveries.**  Stock, the listener awaits each
+message's delivery before it reads the next, at least one turn of the event loop per message;
+a loop busy with turns (the model, Rasa's synchronous tracker store) makes each turn long, so a
+listener that every process's messages go through falls behind (docs/capacity.md, the fourth
+run).  Here the listener starts each delivery and reads on (``_deliver_in_background``).
+Order is kept: a delivery creates its sends to the sockets before its first suspension, tasks
+start in the order they were created, and a socket's send queues the packet without
+suspending, so each socket gets the messages in the order the listener read them.
 """
 
 from __future__ import annotations
