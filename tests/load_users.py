@@ -827,10 +827,18 @@ async def realname_script(world: World, chat: Conversation, rng: random.Random) 
         await chat.say("/send_file", expect, "realname", display=f"[照片] 证件{side}.jpg", upload_id=upload_id)
 
 
-async def rating_question(world: World, chat: "WidgetConversation", handoff: int) -> Optional[Dict[str, Any]]:
+async def rating_question(
+    world: World, chat: "WidgetConversation", handoff: int, agent_reply: str
+) -> Optional[Dict[str, Any]]:
     """The rating question, waited for until ``reply_timeout`` after the agent resolved the
     handoff (an agent working through her queue under load resolves minutes after replying),
-    or ``handoff_timeout`` after her reply when she has not resolved it by then."""
+    or ``handoff_timeout`` after her reply when she has not resolved it by then.  A widget that
+    reconnected while it waited for the agent's reply may have been given the question already,
+    in the history after that reply."""
+    after_reply = chat.seen[len(chat.seen) - chat.seen[::-1].index(agent_reply):] if agent_reply in chat.seen else []
+    shown = [text for text in after_reply if "打个分" in text]
+    if shown:
+        return {"text": shown[-1]}
     replied = time.monotonic()
     while True:
         rating = await chat.wait_for("打个分", RATING_POLL_SECONDS)
@@ -860,7 +868,7 @@ async def handoff_script(world: World, chat: Conversation, rng: random.Random) -
     if handoff in world.desk.replied_at:
         world.report.time("agent_reply", (reply["at"] - world.desk.replied_at[handoff]) * 1000)
     chat.handoff_id = handoff  # type: ignore[attr-defined]
-    if await rating_question(world, chat, handoff) is None:
+    if await rating_question(world, chat, handoff, reply["text"]) is None:
         if handoff in world.desk.give_back_failed:  # the console told the agent so (chaos)
             world.report.counts["give_back_failed"] += 1
             raise Unexpected("rating")
