@@ -37,7 +37,8 @@ mode they are counted (``busy``, ``retried``, ``diverged``): a user resends afte
 message and a REST client resends after nginx's 502 (the replica died holding the request).
 In both modes a widget whose socket drops (its server died, or it missed socket.io's ping
 under overload) or cannot connect tries again, takes the history it is given (which must
-hold everything it saw) and resends what is not in it, as the widget does (``reconnects``, ``connect_retries``).
+hold everything it saw) and resends what is not in it, as the widget does (``reconnects``,
+``connect_retries``).
 """
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ TRAILING_SECONDS = 0.3
 LATE_SECONDS = 60.0
 # How often a user waiting for the rating question looks whether the agent has resolved.
 RATING_POLL_SECONDS = 10.0
+RATING_MARK = "打个分"  # in the rating question the assistant asks when an agent resolves
 # The flows' first question (the explanation before it names the login name too: a user who
 # answered after the explanation would answer before being asked).
 RESET_QUESTION = tr("flows.ref_reset", "zh")
@@ -835,13 +837,14 @@ async def rating_question(
     or ``handoff_timeout`` after her reply when she has not resolved it by then.  A widget that
     reconnected while it waited for the agent's reply may have been given the question already,
     in the history after that reply."""
-    after_reply = chat.seen[len(chat.seen) - chat.seen[::-1].index(agent_reply):] if agent_reply in chat.seen else []
-    shown = [text for text in after_reply if "打个分" in text]
+    seen = chat.seen
+    last_reply = max((index for index, text in enumerate(seen) if text == agent_reply), default=len(seen))
+    shown = [text for text in seen[last_reply + 1:] if RATING_MARK in text]
     if shown:
         return {"text": shown[-1]}
     replied = time.monotonic()
     while True:
-        rating = await chat.wait_for("打个分", RATING_POLL_SECONDS)
+        rating = await chat.wait_for(RATING_MARK, RATING_POLL_SECONDS)
         if rating is not None:
             return rating
         resolved = world.desk.resolved_at.get(handoff)

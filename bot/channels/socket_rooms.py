@@ -87,8 +87,9 @@ class DurableRedisManager(AsyncRedisManager):
 
     def _delivered(self, delivery: "asyncio.Future[None]") -> None:
         self.deliveries.discard(delivery)
-        if not delivery.cancelled() and delivery.exception() is not None:
-            self._get_logger().error("A socket.io delivery failed: %r", delivery.exception())
+        failure = None if delivery.cancelled() else delivery.exception()
+        if failure is not None:
+            self._get_logger().error("A socket.io delivery failed: %r", failure)
 
     async def _publish(self, data: Any) -> Optional[int]:
         if _relayed(data, self.host_id):
