@@ -59,6 +59,9 @@ SET_FILES: Dict[str, tuple] = {
     # The tenth, by five fresh authors, the same registers and sizes, written after the ninth
     # batch; committed before its first measurement.
     "blind_10": (ROOT / "tests" / "nlu" / "blind_10.yml", "labels"),
+    # The eleventh, by five more fresh authors, the same registers and sizes, written before the
+    # faster classifier fit (2026-12-02); committed before its first measurement.
+    "blind_11": (ROOT / "tests" / "nlu" / "blind_11.yml", "labels"),
     # Issue 15's first blind English set: measured the first English model once, then its misses
     # guided the English names of other services and the second English batch (spent).
     "blind_en_spent_1": (ROOT / "tests" / "nlu" / "blind_en_spent_1.yml", "labels"),

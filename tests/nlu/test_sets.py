@@ -68,6 +68,10 @@ def test_the_tenth_set_covers_every_topic_in_size():
     assert_in_size(load_set("blind_10"), 600, 40, 5, 60)
 
 
+def test_the_eleventh_set_covers_every_topic_in_size():
+    assert_in_size(load_set("blind_11"), 600, 40, 5, 60)
+
+
 def test_the_near_core_set_covers_every_topic_in_size():
     assert_in_size(load_set("blind_near_core"), 500, 12, 6, 30)
 
