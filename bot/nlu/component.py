@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional, Text
+import hashlib
+import inspect
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
@@ -39,6 +43,21 @@ class PredictionComponent(GraphComponent):
     @classmethod
     def from_config(cls, config: Dict[Text, Any]) -> "PredictionComponent":
         return cls()
+
+
+def code_fingerprint(modules: Sequence[ModuleType], files: Sequence[Path] = ()) -> str:
+    """A digest of the source of ``modules`` and the text of ``files``, for ``fingerprint_addon``.
+
+    Rasa's training cache keys a component by its own class's source, config and inputs only: a
+    component that delegates to another module (the topic model, the normaliser) or reads a word
+    list would otherwise be reused from the cache after that module or list changed.
+    """
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(inspect.getsource(module).encode("utf-8"))
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def predicted_intent(message: Message) -> Optional[str]:

@@ -17,15 +17,18 @@ the flows never ask for what the user already wrote.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.component import PredictionComponent
-from bot.nlu.normalisation import normalise, pinyin_syllables
+import bot.accounts.systems as systems_module
+import bot.nlu.normalisation as normalisation_module
+import bot.nlu.values as values_module
+from bot.nlu.component import PredictionComponent, code_fingerprint
+from bot.nlu.normalisation import GLOSSARY_PATH, normalise, pinyin_syllables
 from bot.nlu.values import EXTRACTOR_NAME, find_values, with_placeholders
 
 NORMALISED_TEXT = "normalised_text"
@@ -39,6 +42,10 @@ def prepared_views(text: str) -> Dict[str, str]:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class TextNormaliser(PredictionComponent):
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        return code_fingerprint([normalisation_module, values_module, systems_module], [GLOSSARY_PATH])
+
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self.process(training_data.training_examples)
         return training_data

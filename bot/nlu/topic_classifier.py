@@ -47,6 +47,8 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import bot.nlu.topic_model as topic_model_module
+from bot.nlu.component import code_fingerprint
 from bot.nlu.text_channels import NORMALISED_TEXT, PINYIN_TEXT, prepared_views
 from bot.nlu.topic_model import TopicModel, TopicModelSettings, Views
 from bot.topics import FAQ_INTENT
@@ -138,6 +140,10 @@ class TopicClassifier(GraphComponent, IntentClassifier):
             "faq_fallback_threshold": 0.3,
             "ambiguity_threshold": 0.0,
         }
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        return code_fingerprint([topic_model_module])
 
     def __init__(
         self,

@@ -13,7 +13,8 @@ size of a core problem, so the FAQ cannot swallow them (docs/understanding.md
 has the measurements).  Features: TF-IDF of character n-grams of the
 normalised text (typos, unsegmented Chinese, traditional characters already
 converted) and of pinyin syllable n-grams (homophone typos, pinyin-only
-messages); a multinomial logistic regression with balanced class weights.
+messages); a multinomial logistic regression with balanced class weights,
+fitted by SAG (``TopicModelSettings.solver``).
 """
 
 from __future__ import annotations
@@ -66,7 +67,14 @@ class TopicModelSettings:
             "faq_weight": self.faq_weight,
         }
 
-    max_iterations: int = 3000
+    # The solver: stochastic average gradient, in float32, stopped when no weight moves by more
+    # than `tolerance` of the largest weight in an epoch. Measured against the lbfgs fit it
+    # replaced (docs/understanding.md, "Training time"): the same top label for 99.8 % of 1,930
+    # evaluation messages, probabilities within 0.033, a sixth of the time (110 s against 659 s) —
+    # L-BFGS-B spent two thirds of its time in its own bookkeeping over 12 million weights.
+    solver: str = "sag"
+    tolerance: float = 3e-3
+    max_iterations: int = 1000
 
 
 def _char_vectoriser(settings: TopicModelSettings) -> TfidfVectorizer:
@@ -128,7 +136,12 @@ class TopicModel:
             ]
         ).tocsr()
         regression = LogisticRegression(
-            C=settings.regularisation, class_weight=_class_weights(labels, settings), max_iter=settings.max_iterations
+            C=settings.regularisation,
+            class_weight=_class_weights(labels, settings),
+            solver=settings.solver,
+            tol=settings.tolerance,
+            max_iter=settings.max_iterations,
+            random_state=0,  # SAG visits the examples in a random order: fixed, so training is deterministic
         )
         regression.fit(features, list(labels))
         weights, bias = regression.coef_, regression.intercept_

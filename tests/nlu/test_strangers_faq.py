@@ -4,10 +4,11 @@ The whole reply (every message the assistant sends) must carry every fact the
 question's entry requires (regular expressions over the seeds' facts).  A
 reply that asks "did you mean" is not right; any other reply without the
 facts is a wrong answer.  Issue 10 asks at least 90 % right and at most 3 %
-wrong; the current model (the ninth batch, recalibrated) gives 18 of 20 right, one "did you mean"
-and one wrong answer (5 %; the eighth batch's gave 17 right, the seventh's 19, each with the same
-wrong one, see docs/understanding.md): the floor is issue 10's, the ceiling holds the one wrong
-answer until the model does better.  The outcome of
+wrong; the model of 2026-12-02 gives 19 of 20 right, one "did you mean" and no wrong
+answer: the one it used to answer wrong (a foreign-expert user granted at last, whose old records
+are gone, got the missing-grant explanation without the foreign-expert system's technical line)
+is answered by that explanation now carrying the line, as the manual's grant section does (see
+docs/understanding.md).  The floors are issue 10's.  The outcome of
 every question goes to results/strangers_faq.yml.
 """
 import re
@@ -24,7 +25,7 @@ from tests.project_data import ROOT
 pytestmark = pytest.mark.integration
 
 MINIMUM_RIGHT = 0.90
-MAXIMUM_WRONG = 0.05
+MAXIMUM_WRONG = 0.03
 
 
 def test_strangers_faq_questions_get_replies_with_the_facts(assistant):

@@ -48,6 +48,43 @@ def test_the_model_learns_saves_and_loads(tmp_path):
     assert [loaded.labels[i] for i in loaded.probabilities(views).argmax(axis=1)] == ["forgot_password", "faq/browser"]
 
 
+def test_training_is_deterministic():
+    """SAG visits the examples in random order; the fixed seed makes two fits the same model."""
+    texts = ["密码忘了", "忘记密码怎么办", "mima wangle", "浏览器用哪个", "推荐什么浏览器", "用谷歌还是360", "页面乱码", "字叠在一起"]
+    labels = ["forgot_password"] * 3 + ["faq/browser"] * 3 + ["garbled_page"] * 2
+    views = [prepared_views(t) for t in texts]
+    first, second = (TopicModel.fit(views, labels, TopicModelSettings()) for _ in range(2))
+    assert first.settings.solver == "sag"
+    assert np.array_equal(first.probabilities(views), second.probabilities(views))
+
+
+def test_a_change_to_the_code_a_component_delegates_to_retrains_it(monkeypatch):
+    """Rasa's cache keys a component by its own class's source: the topic model and the
+    normaliser live in other modules, so their source is in the key too (fingerprint_addon)."""
+    import bot.nlu.component as component
+    import bot.nlu.topic_model as topic_model_module
+    from bot.nlu.text_channels import TextNormaliser
+    from bot.nlu.topic_classifier import TopicClassifier
+
+    before = (TopicClassifier.fingerprint_addon({}), TextNormaliser.fingerprint_addon({}))
+    real = component.inspect.getsource
+    monkeypatch.setattr(component.inspect, "getsource",
+                        lambda module: real(module) + ("# changed" if module is topic_model_module else ""))
+    assert TopicClassifier.fingerprint_addon({}) != before[0]
+    assert TextNormaliser.fingerprint_addon({}) == before[1]
+
+
+def test_a_glossary_change_retrains_what_reads_it(tmp_path, monkeypatch):
+    import bot.nlu.text_channels as text_channels
+    from bot.nlu.normalisation import GLOSSARY_PATH
+
+    before = text_channels.TextNormaliser.fingerprint_addon({})
+    changed = tmp_path / "glossary.yml"
+    changed.write_bytes(GLOSSARY_PATH.read_bytes() + b"\n# one more word\n")
+    monkeypatch.setattr(text_channels, "GLOSSARY_PATH", changed)
+    assert text_channels.TextNormaliser.fingerprint_addon({}) != before
+
+
 def guarded(text, intent="realname_failed"):
     message = Message(data={"text": text, **prepared_views(text)})
     message.set("intent", {"name": intent, "confidence": 0.9}, add_to_output=True)

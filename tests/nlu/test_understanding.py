@@ -43,9 +43,15 @@ REPORT = ROOT / "results" / "understanding.yml"
 # The tenth set (fresh, general registers, five authors; measured once, 2026-12-01, on the
 # model of the ninth batch): core 95.4 %, FAQ 95.5 % with 2.7 % wrong, out of scope 96.3 % —
 # issue 10's floors, met; they are its floors here.
+# The eleventh set (fresh, five authors, committed before measuring; 2026-12-02, the model fitted
+# by SAG, which gives the same top label as the L-BFGS fit on 99.8 % of messages): core 93.4 %
+# (2.2 % wrong, 4.4 % "did you mean", every one offering the right problem), FAQ 94.1 % (2.4 %
+# wrong), out of scope 94.3 % — under issue 10's 95 % for core problems; the floors hold what it
+# measured so that nothing falls further.
 # The spent blind sets and the validation set are regression sets with floors a little under
 # their figures.
 FLOORS: Dict[str, Dict[str, tuple]] = {
+    "blind_11": {"core": (0.93, 1.0), "faq": (0.94, 0.025), "out_of_scope": (0.94, 1.0)},
     "blind_10": {"core": (0.95, 1.0), "faq": (0.95, 0.03), "out_of_scope": (0.95, 1.0)},
     "blind_9": {"core": (0.94, 1.0), "faq": (0.95, 0.02), "out_of_scope": (0.93, 1.0)},
     "blind": {"core": (0.95, 1.0), "faq": (0.90, 0.03), "out_of_scope": (0.90, 1.0)},
