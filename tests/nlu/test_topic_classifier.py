@@ -50,7 +50,8 @@ def test_the_model_learns_saves_and_loads(tmp_path):
 
 def test_training_is_deterministic():
     """SAG visits the examples in random order; the fixed seed makes two fits the same model."""
-    texts = ["密码忘了", "忘记密码怎么办", "mima wangle", "浏览器用哪个", "推荐什么浏览器", "用谷歌还是360", "页面乱码", "字叠在一起"]
+    texts = ["密码忘了", "忘记密码怎么办", "mima wangle", "浏览器用哪个", "推荐什么浏览器", "用谷歌还是360",
+             "页面乱码", "字叠在一起"]
     labels = ["forgot_password"] * 3 + ["faq/browser"] * 3 + ["garbled_page"] * 2
     views = [prepared_views(t) for t in texts]
     first, second = (TopicModel.fit(views, labels, TopicModelSettings()) for _ in range(2))
