@@ -45,16 +45,17 @@ class PredictionComponent(GraphComponent):
         return cls()
 
 
-def code_fingerprint(modules: Sequence[ModuleType], files: Sequence[Path] = ()) -> str:
-    """A digest of the source of ``modules`` and the text of ``files``, for ``fingerprint_addon``.
+def code_fingerprint(component: type, delegates: Sequence[ModuleType] = (), files: Sequence[Path] = ()) -> str:
+    """A digest of the source of ``component``'s whole module, of ``delegates`` and of ``files``,
+    for ``fingerprint_addon``.
 
     Rasa's training cache keys a component by its own class's source, config and inputs only: a
-    component that delegates to another module (the topic model, the normaliser) or reads a word
-    list would otherwise be reused from the cache after that module or list changed.
+    change to a module-level helper beside the class, to a module it delegates to (the topic model,
+    the normaliser) or to a word list it reads would otherwise reuse the cached component.
     """
     digest = hashlib.sha256()
-    for module in modules:
-        digest.update(inspect.getsource(module).encode("utf-8"))
+    for module in (inspect.getmodule(component), *delegates):
+        digest.update(inspect.getsource(module).encode("utf-8"))  # type: ignore[arg-type]
     for path in files:
         digest.update(path.read_bytes())
     return digest.hexdigest()

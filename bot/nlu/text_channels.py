@@ -44,7 +44,7 @@ def prepared_views(text: str) -> Dict[str, str]:
 class TextNormaliser(PredictionComponent):
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
-        return code_fingerprint([normalisation_module, values_module, systems_module], [GLOSSARY_PATH])
+        return code_fingerprint(cls, [normalisation_module, values_module, systems_module], [GLOSSARY_PATH])
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self.process(training_data.training_examples)

@@ -143,7 +143,7 @@ class TopicClassifier(GraphComponent, IntentClassifier):
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
-        return code_fingerprint([topic_model_module])
+        return code_fingerprint(cls, [topic_model_module])
 
     def __init__(
         self,

@@ -75,6 +75,18 @@ def test_a_change_to_the_code_a_component_delegates_to_retrains_it(monkeypatch):
     assert TextNormaliser.fingerprint_addon({}) == before[1]
 
 
+def test_a_change_beside_the_component_class_retrains_it(monkeypatch):
+    """A module-level helper next to the class (``prepared_views``) is part of the key too."""
+    import bot.nlu.component as component
+    import bot.nlu.text_channels as text_channels
+
+    before = text_channels.TextNormaliser.fingerprint_addon({})
+    real = component.inspect.getsource
+    monkeypatch.setattr(component.inspect, "getsource",
+                        lambda module: real(module) + ("# changed" if module is text_channels else ""))
+    assert text_channels.TextNormaliser.fingerprint_addon({}) != before
+
+
 def test_a_glossary_change_retrains_what_reads_it(tmp_path, monkeypatch):
     import bot.nlu.text_channels as text_channels
     from bot.nlu.normalisation import GLOSSARY_PATH
