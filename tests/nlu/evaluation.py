@@ -62,6 +62,9 @@ SET_FILES: Dict[str, tuple] = {
     # The eleventh, by five more fresh authors, the same registers and sizes, written before the
     # faster classifier fit (2026-12-02); committed before its first measurement.
     "blind_11": (ROOT / "tests" / "nlu" / "blind_11.yml", "labels"),
+    # The twelfth, by six fresh authors, the same registers and sizes, written after the tenth
+    # batch while the eleventh was being written; committed before its first measurement.
+    "blind_12": (ROOT / "tests" / "nlu" / "blind_12.yml", "labels"),
     # Issue 15's first blind English set: measured the first English model once, then its misses
     # guided the English names of other services and the second English batch (spent).
     "blind_en_spent_1": (ROOT / "tests" / "nlu" / "blind_en_spent_1.yml", "labels"),
