@@ -23,7 +23,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 import numpy as np
 import yaml
@@ -41,8 +41,9 @@ from tests.project_data import TRAINING  # noqa: E402
 CONFIG = ROOT / "config.yml"
 FAQ_WEIGHTS = (0.75, 1.0)
 REGULARISATIONS = (10.0, 30.0)
+# Sets whose misses have guided a change (never the newest blind set, never the strangers' sets).
 CALIBRATION_SETS = ("validation", "blind_spent_1", "blind_spent_2", "blind_spent_3", "blind_spent_4", "blind_spent_5",
-                    "blind_spent_6")
+                    "blind_spent_6", "blind_near_core", "blind_10", "blind_11")
 WRONG_COST = 3
 FALLBACK_GRID = [round(x, 2) for x in np.arange(0.0, 0.61, 0.02)]
 AMBIGUITY_GRID = [round(x, 2) for x in np.arange(0.0, 0.21, 0.02)]

@@ -51,14 +51,19 @@ REPORT = ROOT / "results" / "understanding.yml"
 # FAQ and out of scope unchanged; the strangers' core 94.2 % (98 of 104: a pinyin-only message
 # went to "did you mean"). The floors hold what they measured so that nothing falls further;
 # issue 10's 95 % for core problems is not met on these two sets.
+# The twelfth set (fresh, six authors, committed before measuring; measured once, 2026-12-02, on
+# the model of the eleventh batch — guided by the eleventh set's misses — and a recalibration):
+# core 95.5 % (1.8 % wrong), FAQ 95.9 % (1.7 % wrong), out of scope 92.6 %; the strangers' core
+# 95.2 % (99 of 104) and FAQ 20 of 20 — issue 10's floors, met; the floors hold them.
 # The spent blind sets and the validation set are regression sets with floors a little under
 # their figures.
 FLOORS: Dict[str, Dict[str, tuple]] = {
+    "blind_12": {"core": (0.95, 1.0), "faq": (0.95, 0.02), "out_of_scope": (0.92, 1.0)},
     "blind_11": {"core": (0.94, 1.0), "faq": (0.94, 0.025), "out_of_scope": (0.94, 1.0)},
     "blind_10": {"core": (0.95, 1.0), "faq": (0.95, 0.03), "out_of_scope": (0.95, 1.0)},
     "blind_9": {"core": (0.94, 1.0), "faq": (0.95, 0.02), "out_of_scope": (0.93, 1.0)},
     "blind": {"core": (0.95, 1.0), "faq": (0.90, 0.03), "out_of_scope": (0.90, 1.0)},
-    "strangers_intents": {"core": (0.94, 1.0), "out_of_scope": (0.90, 1.0)},
+    "strangers_intents": {"core": (0.95, 1.0), "out_of_scope": (0.90, 1.0)},
     "blind_near_core": {"core": (0.95, 1.0), "faq": (0.93, 0.03), "out_of_scope": (0.93, 1.0)},
     "validation": {"core": (0.95, 1.0), "faq": (0.90, 0.05), "out_of_scope": (0.90, 1.0)},
     "blind_spent_1": {"core": (0.95, 1.0), "faq": (0.92, 0.04), "out_of_scope": (0.90, 1.0)},
