@@ -59,31 +59,34 @@ def test_training_is_deterministic():
     assert np.array_equal(first.probabilities(views), second.probabilities(views))
 
 
+def pretend_source_changed(monkeypatch, changed_module):
+    """``code_fingerprint`` reads ``changed_module``'s source with a line added, as after an edit."""
+    import bot.nlu.component as component
+
+    real = component.inspect.getsource
+    monkeypatch.setattr(component.inspect, "getsource",
+                        lambda module: real(module) + ("# changed" if module is changed_module else ""))
+
+
 def test_a_change_to_the_code_a_component_delegates_to_retrains_it(monkeypatch):
     """Rasa's cache keys a component by its own class's source: the topic model and the
     normaliser live in other modules, so their source is in the key too (fingerprint_addon)."""
-    import bot.nlu.component as component
     import bot.nlu.topic_model as topic_model_module
     from bot.nlu.text_channels import TextNormaliser
     from bot.nlu.topic_classifier import TopicClassifier
 
     before = (TopicClassifier.fingerprint_addon({}), TextNormaliser.fingerprint_addon({}))
-    real = component.inspect.getsource
-    monkeypatch.setattr(component.inspect, "getsource",
-                        lambda module: real(module) + ("# changed" if module is topic_model_module else ""))
+    pretend_source_changed(monkeypatch, topic_model_module)
     assert TopicClassifier.fingerprint_addon({}) != before[0]
     assert TextNormaliser.fingerprint_addon({}) == before[1]
 
 
 def test_a_change_beside_the_component_class_retrains_it(monkeypatch):
     """A module-level helper next to the class (``prepared_views``) is part of the key too."""
-    import bot.nlu.component as component
     import bot.nlu.text_channels as text_channels
 
     before = text_channels.TextNormaliser.fingerprint_addon({})
-    real = component.inspect.getsource
-    monkeypatch.setattr(component.inspect, "getsource",
-                        lambda module: real(module) + ("# changed" if module is text_channels else ""))
+    pretend_source_changed(monkeypatch, text_channels)
     assert text_channels.TextNormaliser.fingerprint_addon({}) != before
 
 
