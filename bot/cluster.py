@@ -18,8 +18,13 @@ every process of the production set-up, each restarted when it dies:
   rendered from deploy/cluster/nginx.conf.mako): WebSocket upgrade, socket.io
   sticky by client address, ``X-Forwarded-*`` set by nginx alone (the Rasa
   servers trust them from 127.0.0.1 only), bodies larger than the Rasa server
-  reads refused with 413; and, on 127.0.0.1:``ACTIONS_PORT``, the action
-  servers' upstream, which is Rasa's one ``action_endpoint``.
+  reads refused with 413, and a gate in front of the REST webhook: at most
+  ``MAX_TURNS_IN_FLIGHT`` REST messages per Rasa server are passed on at once, the
+  next is answered at once by nginx with the Rasa servers' own "busy, send it again"
+  503 (bot/channels/busy.py) — a saturated server's event loop reads requests too
+  late to shed them itself (docs/capacity.md, the sixth run); and, on
+  127.0.0.1:``ACTIONS_PORT``, the action servers' upstream, which is Rasa's one
+  ``action_endpoint``.
 
 The processes start in order: the stores, the database migrations, the action
 servers, the Rasa servers, nginx; ``start`` returns once every server answers.
@@ -34,6 +39,7 @@ stores last) and exits; nothing of the cluster is left running.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import secrets
 import shutil
@@ -51,6 +57,7 @@ import sqlalchemy as sa
 from mako.template import Template
 
 from bot import config
+from bot.channels.busy import REFUSED_BODY, RETRY_AFTER_SECONDS
 from bot.launcher import STARTUP_TIMEOUT_SECONDS, answers
 from bot.store import upgrade as upgrade_store
 
@@ -248,6 +255,15 @@ def refusals(environ: Mapping[str, str]) -> List[str]:
 # -- configuration files ----------------------------------------------------------------------
 
 
+def nginx_string(text: str) -> str:
+    """``text`` as a single-quoted nginx string: nginx reads ``\\\\`` as one backslash and
+    ``\\'`` as a quote (and ``\\n`` as a line break, hence the doubled backslashes of a JSON
+    escape).  A ``$`` would be read as a variable: refused."""
+    if "$" in text:
+        raise ValueError(f"nginx would read a variable in {text!r}")
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def render_configs(layout: Layout, environ: Mapping[str, str]) -> None:
     """nginx.conf and supervisord.conf in the cluster directory, from deploy/cluster/."""
     temp_dir = layout.directory / "nginx"
@@ -271,6 +287,9 @@ def render_configs(layout: Layout, environ: Mapping[str, str]) -> None:
         "action_ports": layout.action_ports,
         "max_body_bytes": config.max_request_bytes(environ),
         "actions_max_body_bytes": ACTIONS_MAX_BODY_BYTES,
+        "rest_gate": config.get_int("MAX_TURNS_IN_FLIGHT", environ) * len(layout.rasa_ports),
+        "refused_body": nginx_string(json.dumps(REFUSED_BODY, ensure_ascii=False)),
+        "retry_after_seconds": RETRY_AFTER_SECONDS,
         "postgres": _postgres_program("postgres"),
         "postgres_data": layout.postgres_data,
         "postgres_port": layout.postgres_port,

@@ -314,7 +314,9 @@ SETTINGS = (
         "Load shedding: a Rasa server with this many user turns in flight answers a new turn at once "
         "with the busy message and stores nothing of it (REST: 503), instead of queueing it; turns of a "
         "conversation already in flight and handoff traffic are always taken.  At ~150 ms of CPU per turn "
-        "on one event loop, 60 means the last admitted turn is answered within about 10 s.  0: no shedding.",
+        "on one event loop, 60 means the last admitted turn is answered within about 10 s.  The cluster's nginx "
+        "passes at most this many REST messages per Rasa server at once and answers the next busy itself.  "
+        "0: no shedding.",
     ),
     Setting(
         "MAX_TURN_WAIT_SECONDS",

@@ -63,7 +63,7 @@ import sqlalchemy as sa
 from bot.accounts.account_import import import_accounts
 from bot.accounts.checks import CODE_DIGITS
 from bot.accounts.service import AccountService
-from bot.channels.turns import BUSY_TEXT
+from bot.channels.busy import BUSY_TEXT
 from bot.handoff.agents import AgentDirectory
 from bot.language import tr
 from bot.store import Database

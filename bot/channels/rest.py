@@ -45,19 +45,18 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import config
+from bot.channels.busy import BUSY_TEXT, REFUSED_BODY, RETRY_AFTER_SECONDS
 from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import bound_request_size, stored_file_reply
 from bot.channels.conversation_ids import MAX_REST_CLIENT_ID_CHARS, rest_conversation
 from bot.channels.request_age import waited_seconds
-from bot.channels.turns import BUSY_TEXT, Outcome, intake
+from bot.channels.turns import Outcome, intake
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
 # Headers a proxy adds: a request carrying one did not start on this machine.
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
-# What a refused message's 503 asks the client to wait before sending it again.
-RETRY_AFTER_SECONDS = 5
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 
 
@@ -136,7 +135,7 @@ def busy_reply() -> HTTPResponse:
     """The message was neither handled nor stored (a store is down, the server is shutting
     down or saturated): 503 with the user's busy message; the client sends it again."""
     return response.json(
-        {"error": "the assistant could not take this message now; send it again later", "message": BUSY_TEXT},
+        REFUSED_BODY,
         status=503,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )

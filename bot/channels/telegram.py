@@ -73,12 +73,13 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError
 from bot import config
 from bot.accounts.checks import InvalidInput
 from bot.accounts.uploads import photo_too_large
+from bot.channels.busy import BUSY_TEXT
 from bot.channels.client_address import CLIENT_ADDRESS_METADATA
 from bot.channels.common import SEND_FILE_TEXT, store_upload, upload_metadata
 from bot.channels.conversation_ids import TELEGRAM, local_id, telegram_conversation
 from bot.channels.conversation_language import current_app, stored_language
 from bot.channels.telegram_delivery import Undelivered, deliver, retry_after_seconds, split_text
-from bot.channels.turns import BUSY_TEXT, TURNS, Intake, Outcome, intake
+from bot.channels.turns import TURNS, Intake, Outcome, intake
 from bot.language import DEFAULT_LANGUAGE, LANGUAGE_HINT_METADATA, language_of, tr, tr_every
 
 logger = logging.getLogger(__name__)

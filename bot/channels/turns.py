@@ -7,7 +7,7 @@ Contract:
   handoff's side: ``handoff_bridge.handoff_aware``) and returns an
   :class:`Outcome` for each message; it never raises.  The channel
   translates the outcome; when it is not ``ANSWERED`` it tells the user
-  :data:`BUSY_TEXT` (Chinese and English) in its own way (REST: in the reply or with 503, the
+  ``BUSY_TEXT`` (bot/channels/busy.py; Chinese and English) in its own way (REST: in the reply or with 503, the
   widget: to the socket that sent, Telegram: a message).
 * ``DEGRADED``: the turn ran and Rasa stored the user's message in the
   conversation, but a call to the action server failed (the action server
@@ -59,20 +59,14 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import SUPPORT_PHONE
 from bot.channels.conversation_language import note_stored
 from bot.channels.handoff_bridge import handoff_aware, handoff_traffic
 from bot.channels.load_shedding import AdmissionRule, Exempt, TurnLoad, never_exempt
-from bot.language import tr_every
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
-# The one message of every degradation (issue 13): short, honest, with the phone.  When
-# nothing works the conversation's language may be unreadable too: one message, both
-# languages, Chinese first (issue 15; the catalogue keys channels.busy).
-BUSY_TEXT = tr_every("channels.busy", phone=SUPPORT_PHONE)
 # rasa-sdk answers 400 when an action rejects its execution (a form's
 # validation); Rasa then predicts another action: not a failure.
 REJECTED_STATUS = 400

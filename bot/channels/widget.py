@@ -67,12 +67,13 @@ from socketio import AsyncServer
 
 from bot import config
 from bot.accounts.uploads import upload_refusals
+from bot.channels.busy import BUSY_TEXT
 from bot.channels.client_address import CLIENT_ADDRESS_METADATA, client_address
 from bot.channels.common import origin_allowed, own_origins
 from bot.channels.conversation_ids import WIDGET_SESSION_ID, widget_conversation
 from bot.channels.conversation_language import chosen_language, noting_turn_language, slot_language, stored_language
 from bot.channels.socket_rooms import DurableRedisManager
-from bot.channels.turns import BUSY_TEXT, Intake, Outcome, RepliesHeldUntilStored, intake
+from bot.channels.turns import Intake, Outcome, RepliesHeldUntilStored, intake
 from bot.language import LANGUAGE_HINT_METADATA, tr_every
 
 logger = logging.getLogger(__name__)

@@ -54,6 +54,15 @@ http {
 % endfor
     }
 
+% if rest_gate:
+    # The gate in front of the REST webhook: one count for the whole cluster (the map gives
+    # every request the same key; an empty key would not be counted).
+    map $host $rest_gate_key {
+        default cluster;
+    }
+    limit_conn_zone $rest_gate_key zone=rest_turns:1m;
+
+% endif
     upstream actions {
         least_conn;
 % for port in action_ports:
@@ -95,6 +104,32 @@ ${forwarded()}
             proxy_read_timeout 120s;
         }
 
+        # REST messages (and their trailing-slash spelling, which Sanic routes alike).
+        location ~ ^/webhooks/rest/webhook/?$ {
+            proxy_pass http://rasa;
+${forwarded()}
+            proxy_set_header Connection "";
+            proxy_read_timeout 120s;
+% if rest_gate:
+            # At most MAX_TURNS_IN_FLIGHT per Rasa server in flight; the next is answered
+            # here, at once, as a Rasa server sheds one (bot/channels/busy.py): a saturated
+            # server's event loop reads a request too late to shed it (docs/capacity.md).
+            # A Rasa server's own 503 passes through unchanged (no proxy_intercept_errors).
+            limit_conn rest_turns ${rest_gate};
+            limit_conn_status 503;
+            limit_conn_log_level info;
+            error_page 503 @rest_busy;
+% endif
+        }
+
+% if rest_gate:
+        location @rest_busy {
+            default_type application/json;
+            add_header Retry-After ${retry_after_seconds} always;
+            return 503 ${refused_body};
+        }
+
+% endif
         location / {
             proxy_pass http://rasa;
 ${forwarded()}

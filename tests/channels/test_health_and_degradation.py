@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.channels.turns import BUSY_TEXT
+from bot.channels.busy import BUSY_TEXT
 from tests.assistants import RESULTS, AssistantProcess, post_rest_message, reply_texts
 from tests.servers import PostgresServer, RedisServer
 from tests.widget_client import WidgetClient

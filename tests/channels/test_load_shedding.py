@@ -21,9 +21,10 @@ from rasa.shared.core.events import UserUttered
 from bot.channels import load_shedding
 from bot.channels.handoff_bridge import handoff_traffic
 from bot.channels.load_shedding import AdmissionRule, LoadSheddingSetupError
-from bot.channels.rest import RETRY_AFTER_SECONDS, RestAccess
+from bot.channels.rest import RestAccess
 from bot.channels.telegram import SECRET_HEADER, TelegramInput
-from bot.channels.turns import BUSY_TEXT, TURNS, Outcome, TurnGate, guarded, intake
+from bot.channels.busy import BUSY_TEXT, RETRY_AFTER_SECONDS
+from bot.channels.turns import TURNS, Outcome, TurnGate, guarded, intake
 from bot.channels.widget import WidgetInput
 from bot.handoff.user_replies import CANCEL_PAYLOAD
 from tests.channels.test_rest_channel import TOKEN, served

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.channels.turns import BUSY_TEXT
+from bot.channels.busy import BUSY_TEXT
 from tests.assistants import assistant_on_sqlite, post_rest_message, reply_texts
 from tests.widget_client import WidgetClient
 

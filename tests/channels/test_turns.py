@@ -19,7 +19,8 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot import SUPPORT_PHONE
 from bot.channels import health, turns
-from bot.channels.turns import BUSY_TEXT, Outcome, TurnGate, WatchedActionEndpoint, guarded
+from bot.channels.busy import BUSY_TEXT
+from bot.channels.turns import Outcome, TurnGate, WatchedActionEndpoint, guarded
 from bot.launcher import RunningAssistant
 from tests.servers import free_port
 

@@ -7,7 +7,8 @@ import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, Restarted, SlotSet, UserUttered
 
 from bot.channels.common import origin_allowed, own_origins
-from bot.channels.turns import BUSY_TEXT, Outcome
+from bot.channels.busy import BUSY_TEXT
+from bot.channels.turns import Outcome
 from bot.channels.widget import WidgetInput, client_metadata, new_session_id, resumable_session_id, transcript
 
 

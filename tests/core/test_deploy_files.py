@@ -7,17 +7,28 @@ disruption budgets, CPU autoscaling, non-root, body limits equal to the setting'
 the rules of bot/cluster.py that need no running process."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
+from typing import List
 
 import pytest
+import requests
 import yaml
 
 from bot import cluster, config
+from bot.channels.busy import BUSY_TEXT, REFUSED_BODY, RETRY_AFTER_SECONDS
+from tests.servers import free_run
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 KUBERNETES = sorted((DEPLOY / "kubernetes").glob("*.yaml"))
@@ -209,3 +220,120 @@ def test_telegram_long_polling_is_refused_in_a_cluster():
     assert any("Telegram" in problem for problem in cluster.refusals(environ))
     assert not any("Telegram" in problem
                    for problem in cluster.refusals({**environ, "TELEGRAM_WEBHOOK_URL": "https://x/webhooks/telegram/webhook"}))
+
+
+# -- the gate in front of the REST webhook ------------------------------------------------------------
+
+
+class HeldUpstream(ThreadingHTTPServer):
+    """A stand-in Rasa server: holds every REST message until ``release`` is set (a saturated
+    event loop), except "refuse", which it sheds itself with its own 503."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int) -> None:
+        self.release = threading.Event()
+        self.arrived: List[str] = []
+        super().__init__(("127.0.0.1", port), _HeldHandler)
+
+
+class _HeldHandler(BaseHTTPRequestHandler):
+    server: HeldUpstream
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["message"]
+        self.server.arrived.append(message)
+        if message == "refuse":
+            status, body = 503, json.dumps({"own": "the Rasa server's own answer"}).encode()
+        else:
+            self.server.release.wait(20)
+            status, body = 200, json.dumps([{"recipient_id": "x", "text": f"收到：{message}"}]).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture
+def gated_nginx(tmp_path):
+    """The rendered cluster nginx, for real, with one Rasa server (the stand-in) and a gate of 2."""
+    first = free_run(3)
+    environ = {"CLUSTER_DIR": str(tmp_path / "cluster"), "RASA_PORT": str(first), "BIND_HOST": "127.0.0.1",
+               "CLUSTER_RASA_REPLICAS": "1", "ACTIONS_PORT": str(free_run(2)), "MAX_TURNS_IN_FLIGHT": "2"}
+    layout = cluster.Layout.from_settings(environ)
+    cluster.render_configs(layout, environ)
+    upstream = HeldUpstream(layout.rasa_ports[0])
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    directory = layout.directory
+    nginx = subprocess.Popen(["nginx", "-p", str(directory), "-c", str(directory / "nginx.conf"),
+                              "-e", str(directory / "error.log")], stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{layout.public_port}/webhooks/rest/webhook"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", layout.public_port), timeout=1).close()
+            break
+        except OSError:
+            assert nginx.poll() is None and time.monotonic() < deadline, nginx.stderr.read() if nginx.stderr else ""
+            time.sleep(0.1)
+    try:
+        yield SimpleNamespace(url=url, upstream=upstream)
+    finally:
+        upstream.release.set()
+        nginx.terminate()
+        nginx.wait(10)
+        upstream.shutdown()
+        upstream.server_close()
+
+
+def post(url: str, message: str) -> requests.Response:
+    return requests.post(url, json={"sender": "s", "message": message}, timeout=30)
+
+
+def test_nginx_answers_busy_at_once_when_the_rest_gate_is_full(gated_nginx):
+    """A saturated Rasa server reads requests too late to shed them (docs/capacity.md): nginx
+    lets MAX_TURNS_IN_FLIGHT per server through and answers the next itself, at once, with the
+    Rasa servers' own refusal, so the client sends it again after Retry-After."""
+    with ThreadPoolExecutor(4) as pool:
+        held = [pool.submit(post, gated_nginx.url, f"第{n}条") for n in range(2)]
+        while len(gated_nginx.upstream.arrived) < 2:
+            time.sleep(0.05)
+        started = time.monotonic()
+        refused = post(gated_nginx.url, "第三条")
+        assert time.monotonic() - started < 5  # not after the held turns
+        assert refused.status_code == 503 and refused.json() == REFUSED_BODY
+        assert refused.json()["message"] == BUSY_TEXT and "\n" in BUSY_TEXT  # the escapes survived nginx
+        assert refused.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+        assert refused.headers["Content-Type"].startswith("application/json")
+        assert sorted(gated_nginx.upstream.arrived) == ["第0条", "第1条"]  # never passed on
+        trailing = requests.post(gated_nginx.url + "/", json={"sender": "s", "message": "斜杠"}, timeout=30)
+        assert trailing.status_code == 503 and trailing.json() == REFUSED_BODY  # the other spelling too
+        gated_nginx.upstream.release.set()
+        assert [answer.result().status_code for answer in held] == [200, 200]
+    answer = post(gated_nginx.url, "又来了")  # places free again: passed on
+    assert answer.status_code == 200 and answer.json()[0]["text"] == "收到：又来了"
+    own = post(gated_nginx.url, "refuse")  # a Rasa server's own 503 passes through unchanged
+    assert own.status_code == 503 and own.json() == {"own": "the Rasa server's own answer"}
+
+
+def test_no_gate_without_shedding(tmp_path):
+    layout = cluster.Layout.from_settings({"CLUSTER_DIR": str(tmp_path / "cluster")})
+    cluster.render_configs(layout, {"MAX_TURNS_IN_FLIGHT": "0"})
+    text = (layout.directory / "nginx.conf").read_text()
+    assert "limit_conn" not in text and "@rest_busy" not in text
+    cluster.render_configs(layout, {})
+    per_server = config.get_int("MAX_TURNS_IN_FLIGHT", {})
+    gate = per_server * len(layout.rasa_ports)  # a count for the cluster: per server, times servers
+    assert len(layout.rasa_ports) > 1
+    assert f"limit_conn rest_turns {gate};" in (layout.directory / "nginx.conf").read_text()
+
+
+def test_an_nginx_string_keeps_what_nginx_would_change():
+    assert cluster.nginx_string('{"a": "x\\ny", "b": "it\'s"}') == "'{\"a\": \"x\\\\ny\", \"b\": \"it\\'s\"}'"
+    with pytest.raises(ValueError):
+        cluster.nginx_string("costs $5")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.chat import send
-from bot.channels.turns import BUSY_TEXT
+from bot.channels.busy import BUSY_TEXT
 from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
