@@ -32,7 +32,9 @@ What is checked, per conversation, as it ends:
 In ``strict`` mode (the smoke test, the load test) a busy message, an unexpected reply or an
 HTTP error is an *error* — except that with ``resend_busy`` (the load test's default: an
 overloaded replica sheds turns with the busy message) the user waits and sends a busy-answered
-message again, counted in ``busy`` and ``resent_after_busy``, as in chaos mode.  In chaos
+message again, counted in ``busy`` and ``resent_after_busy``, as in chaos mode; a message
+answered busy ``ATTEMPTS`` times in a row is given up (*gave_up*: every send was answered,
+none was taken — overload, not loss; the smoke test allows none).  In chaos
 mode they are counted (``busy``, ``retried``, ``diverged``): a user resends after a busy
 message and a REST client resends after nginx's 502 (the replica died holding the request).
 In both modes a widget whose socket drops (its server died, or it missed socket.io's ping
@@ -131,6 +133,10 @@ class Plan:
     reply_timeout: float = 120.0
     handoff_timeout: float = 180.0
     seed: int = 13
+    # The loopback addresses (127.0.n.1, n = 1 …) the widgets connect from, one picked per
+    # conversation.  nginx's ip_hash (socket.io's stickiness) spreads real users, who come from
+    # many addresses, over the Rasa servers; from one address every widget reaches one server.
+    widget_addresses: int = 1
 
 
 @dataclass
@@ -337,6 +343,11 @@ class AgentDesk:
 # -- conversations ---------------------------------------------------------------------------
 
 
+# How often a user sends one message before giving up (after a busy message, waits of 4, 8, 12
+# and then 15 s: about 84 s in all).
+ATTEMPTS = 8
+
+
 class Unexpected(Exception):
     """The reply was not the script's; the conversation cannot go on as written."""
 
@@ -354,7 +365,8 @@ class Conversation:
     async def say(self, text: str, expect: str, kind: str, display: Optional[str] = None, **metadata: str) -> List[str]:
         """Sends until the reply is not the busy message (chaos) and returns the reply's texts;
         ``Unexpected`` when the reply lacks ``expect``."""
-        for attempt in range(8):
+        busy_answers = 0
+        for attempt in range(ATTEMPTS):
             texts = await self._turn(text, expect, kind, display, metadata)
             if texts is None:  # resend (the transport failed before anything was stored)
                 await asyncio.sleep(min(2.0 * (attempt + 1), 6.0))
@@ -362,6 +374,7 @@ class Conversation:
             expected = any(expect in reply for reply in texts)
             if BUSY_TEXT in texts:
                 self.report.counts["busy"] += 1
+                busy_answers += 1
                 if self.plan.strict and not self.plan.resend_busy:
                     self.report.problem("errors", f"{self.label}: the busy message to {text!r}")
                     raise Unexpected("busy")
@@ -378,7 +391,10 @@ class Conversation:
                     self.report.counts["diverged"] += 1
                 raise Unexpected(text)
             return texts
-        self.report.problem("errors", f"{self.label}: {text!r} not handled after 8 attempts")
+        if busy_answers == ATTEMPTS:  # answered every time, each time "busy": the user gives up
+            self.report.problem("gave_up", f"{self.label}: {text!r} answered busy {ATTEMPTS} times in a row")
+        else:
+            self.report.problem("errors", f"{self.label}: {text!r} not handled after {ATTEMPTS} attempts")
         raise Unexpected(text)
 
     async def _turn(
@@ -554,7 +570,9 @@ class WidgetConversation(Conversation):
         """A socket and the session (new, or this one again); returns the history it was given."""
         deadline = time.monotonic() + self.plan.reply_timeout
         while True:
-            client = socketio.AsyncClient(reconnection=False)
+            # From the conversation's own address when the plan spreads them (its session is bound to it).
+            bound = {"http_session": self.http} if self.plan.widget_addresses > 1 else {}
+            client = socketio.AsyncClient(reconnection=False, **bound)
             confirmed: "asyncio.Queue[Any]" = asyncio.Queue()
             client.on("session_confirm", confirmed.put_nowait)
             client.on("session_history", lambda history, box=confirmed: box.put_nowait(("history", history)))
@@ -787,6 +805,10 @@ class World:
     faq: List[Tuple[str, str]]  # question, the answer's opening
     desk: AgentDesk
     handoffs_asked: Dict[str, float] = field(default_factory=dict)
+    widget_http: List[aiohttp.ClientSession] = field(default_factory=list)  # one per source address
+
+    def http_of_widget(self, rng: random.Random) -> aiohttp.ClientSession:
+        return rng.choice(self.widget_http) if self.widget_http else self.http
 
 
 async def think(world: World, rng: random.Random) -> None:
@@ -896,7 +918,7 @@ PHOTOS = {"正面": photo("JPEG", "#f2efe6", "FRONT"), "反面": photo("JPEG", "
 async def one_conversation(world: World, kind: str, widget: bool, rng: random.Random) -> None:
     chat: Conversation
     if widget:
-        chat = WidgetConversation(world.target, world.plan, world.report, world.http)
+        chat = WidgetConversation(world.target, world.plan, world.report, world.http_of_widget(rng))
     else:
         chat = RestConversation(world.target, world.plan, world.report, world.http)
     world.report.counts[f"conversations_{kind}_{chat.channel}"] += 1
@@ -993,6 +1015,11 @@ async def run_load(target: Target, plan: Plan, chaos: Chaos = ()) -> Report:
         await accounts.fill(max(AccountPool.BATCH, int(plan.users * 2 * needs_accounts)))
         logins = await asyncio.to_thread(create_agents, target.database_url, plan.agents)
         world = World(target, plan, report, http, accounts, faq, AgentDesk())
+        if plan.widget_addresses > 1:
+            world.widget_http = [
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, local_addr=(f"127.0.{n}.1", 0)))
+                for n in range(1, plan.widget_addresses + 1)
+            ]
         agents = [asyncio.create_task(SimulatedAgent(target, login, world.desk).work(report)) for login in logins]
         report.started = time.monotonic()
         stop_at = report.started + plan.seconds
@@ -1012,6 +1039,8 @@ async def run_load(target: Target, plan: Plan, chaos: Chaos = ()) -> Report:
             agent.cancel()
         await asyncio.gather(*agents, return_exceptions=True)
         await check_handoffs_in_database(world, report.started)
+        for session in world.widget_http:
+            await session.close()
     accounts.close()
     return report
 

@@ -11,12 +11,14 @@ the settings of tests/load_users.py's ``LOAD_SETTINGS``), runs the users
 real-name diagnoses with two photo uploads, handoffs answered by agents on the console's
 API), measures what each process used, and stops the cluster.  It prints a table and writes
 ``results/loadtest-<time>.json`` and ``.md``.  Exit status 1 when any reply was lost, out
-of order or duplicated, or any error occurred; speed is reported, never asserted.
+of order or duplicated, any error occurred or any user gave up (a message answered busy eight
+times in a row); speed is reported, never asserted.
 
 Per configuration it reports turns/s; p50/p95/p99 per kind of turn (``faq``, ``reset``,
 ``realname``, ``handoff``: user message → first reply; ``upload``: a photo's HTTP upload;
 ``handoff_wait``: 转人工 → the agent's words on the user's screen; ``agent_reply``: the
-agent's POST → the user's screen); errors, lost, out-of-order and duplicated replies; the
+agent's POST → the user's screen); busy answers, users who gave up, errors, lost,
+out-of-order and duplicated replies; the
 CPU seconds per turn of the Rasa servers, the action servers, PostgreSQL, Redis, nginx and
 this load generator; the memory of each server; the database's transactions, rows
 written and bytes grown per turn; Redis commands per turn.
@@ -133,7 +135,7 @@ def run_configuration(replicas: int, args: argparse.Namespace) -> Dict[str, Any]
         print(f"   ready in {time.monotonic() - started:.0f} s; {args.users} users for {args.seconds:.0f} s …",
               flush=True)
         plan = Plan(users=args.users, seconds=args.seconds, think=(args.think_min, args.think_max), agents=args.agents,
-                    resend_busy=not args.busy_is_error)
+                    resend_busy=not args.busy_is_error, widget_addresses=args.widget_addresses)
         before_processes, before_stores = process_usage(layout), store_counters(target.database_url, layout.redis_port)
         own_before = time.process_time()
         report = asyncio.run(run_load(target, plan))
@@ -181,7 +183,8 @@ def usage_per_turn(before: Dict[str, Dict[str, float]], after: Dict[str, Dict[st
 def table(results: List[Dict[str, Any]]) -> str:
     kinds = [*KINDS, "upload", "handoff_wait", "agent_reply"]
     head = ["Rasa servers", "turns/s"] + [f"{kind} p50/p95/p99 ms" for kind in kinds]
-    head += ["busy (sent again)", "errors", "lost", "out of order", "duplicated", "Rasa CPU ms/turn", "Rasa MB each"]
+    head += ["busy (sent again)", "gave up (busy ×8)", "errors", "lost", "out of order", "duplicated"]
+    head += ["Rasa CPU ms/turn", "Rasa MB each"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for result in results:
         cells = [str(result["replicas"]), f"{result['turns_per_second']:.1f}"]
@@ -189,7 +192,8 @@ def table(results: List[Dict[str, Any]]) -> str:
             figures = result["kinds"].get(kind)
             cells.append(f"{figures['p50_ms']}/{figures['p95_ms']}/{figures['p99_ms']}" if figures else "–")
         problems, counts = result["problems"], result["counts"]
-        cells += [f"{counts.get('busy', 0)} ({counts.get('resent_after_busy', 0)})", str(problems.get("errors", 0)), str(problems.get("lost", 0) + problems.get("handoff_lost", 0)),
+        cells += [f"{counts.get('busy', 0)} ({counts.get('resent_after_busy', 0)})", str(problems.get("gave_up", 0)),
+                  str(problems.get("errors", 0)), str(problems.get("lost", 0) + problems.get("handoff_lost", 0)),
                   str(problems.get("out_of_order", 0)),
                   str(problems.get("duplicated", 0) + problems.get("handoff_duplicated", 0))]
         usage = result["usage"]
@@ -200,7 +204,7 @@ def table(results: List[Dict[str, Any]]) -> str:
 
 
 def failures(result: Dict[str, Any]) -> int:
-    counted = ("errors", "lost", "out_of_order", "duplicated", "handoff_lost", "handoff_duplicated",
+    counted = ("errors", "gave_up", "lost", "out_of_order", "duplicated", "handoff_lost", "handoff_duplicated",
                "handoff_misdelivered")
     return sum(result["problems"].get(kind, 0) for kind in counted)
 
@@ -214,6 +218,9 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=4, help="agents answering handoffs on the console (4)")
     parser.add_argument("--busy-is-error", action="store_true",
                         help="a busy message ends the conversation as an error (default: the user sends again)")
+    parser.add_argument("--widget-addresses", type=int, default=64,
+                        help="loopback addresses the widgets connect from (64): nginx's ip_hash spreads them "
+                             "over the Rasa servers as it spreads real users; 1 puts every widget on one server")
     parser.add_argument("--think-min", type=float, default=3.0, help="a user's pause between turns, from (3 s)")
     parser.add_argument("--think-max", type=float, default=10.0, help="… to (10 s): reading the answer, typing")
     args = parser.parse_args()

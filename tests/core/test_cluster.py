@@ -17,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 import requests
@@ -29,7 +29,9 @@ from bot.handoff.agents import AgentDirectory
 from bot.store import Database
 from tests.console.console_client import Agent
 from tests.assistants import RESULTS
-from tests.load_users import KINDS, Plan, Report, Target, cluster_settings, run_load, socketio_replica
+from bot.channels.busy import BUSY_TEXT
+from tests.load_users import (ATTEMPTS, KINDS, Conversation, Plan, Report, Target, Unexpected, cluster_settings,
+                              run_load, socketio_replica)
 from tests.widget_client import WidgetClient
 
 pytestmark = pytest.mark.integration
@@ -217,6 +219,26 @@ def assert_nothing_lost(report: Report, name: str) -> dict:
     assert report.problems == {}, summary["problem_examples"]
     assert report.counts["messages_in"] == report.counts["replies_out"] > 0, summary["counts"]
     return summary
+
+
+@pytest.mark.parametrize("answers, kind", [
+    ([[BUSY_TEXT]] * ATTEMPTS, "gave_up"),  # every send answered, none taken: overload
+    ([[BUSY_TEXT]] * (ATTEMPTS - 1) + [None], "errors"),  # the last send failed in transport
+])
+def test_the_load_users_tell_giving_up_after_busy_answers_from_errors(monkeypatch, answers, kind):
+    class Scripted(Conversation):
+        async def _turn(self, *_: object) -> Optional[List[str]]:
+            return answers.pop(0)
+
+    async def no_wait(_: float) -> None:
+        pass
+
+    monkeypatch.setattr(asyncio, "sleep", no_wait)
+    report = Report()
+    user = Scripted(Target("http://unused", "token", "sqlite://"), Plan(resend_busy=True), report, None)
+    with pytest.raises(Unexpected):
+        asyncio.run(user.say("忘记密码", "登录名", "reset"))
+    assert list(report.problems) == [kind] and report.counts["busy"] == ATTEMPTS - (kind == "errors")
 
 
 def test_a_short_load_through_nginx_loses_nothing(running_cluster):
