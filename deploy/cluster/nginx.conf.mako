@@ -35,10 +35,15 @@ http {
 
     # REST, the account pages, the agent console, the widget's files: any replica
     # (every conversation lives in PostgreSQL, its lock in Redis).
+    # max_fails=0 on the Rasa servers: a slow server is not a dead one.  With max_fails=1 one
+    # request timing out under load (120 s) took its server out for fail_timeout, and with every
+    # server out nginx answered 502 "no live upstreams" to everyone (the seventh load run,
+    # docs/capacity.md).  A dead or restarting server refuses the connection at once, and
+    # proxy_next_upstream below sends the request to the next server, request by request.
     upstream rasa {
         least_conn;
 % for port in rasa_ports:
-        server 127.0.0.1:${port} max_fails=1 fail_timeout=5s;
+        server 127.0.0.1:${port} max_fails=0;
 % endfor
         # Reused connections: under load a new TCP connection per request waits in a busy
         # replica's accept queue (proxy_connect_timeout, then 504).
@@ -50,7 +55,7 @@ http {
     upstream rasa_sticky {
         ip_hash;
 % for port in rasa_ports:
-        server 127.0.0.1:${port} max_fails=1 fail_timeout=5s;
+        server 127.0.0.1:${port} max_fails=0;
 % endfor
     }
 

@@ -337,3 +337,16 @@ def test_an_nginx_string_keeps_what_nginx_would_change():
     assert cluster.nginx_string('{"a": "x\\ny", "b": "it\'s"}') == "'{\"a\": \"x\\\\ny\", \"b\": \"it\\'s\"}'"
     with pytest.raises(ValueError):
         cluster.nginx_string("costs $5")
+
+
+def test_a_slow_rasa_server_is_never_taken_for_a_dead_one(rendered):
+    """max_fails=1 turned one request timing out under load into "no live upstreams" (502) for
+    every client (docs/capacity.md, the seventh run): a dead server refuses connections, which
+    proxy_next_upstream skips request by request; a slow one must stay in."""
+    for text in ((rendered.directory / "nginx.conf").read_text(), (DEPLOY / "compose" / "nginx.conf").read_text()):
+        upstreams = text.split("upstream ")[1:]
+        rasa = [block for block in upstreams if block.startswith(("rasa ", "rasa_sticky "))]
+        servers = [line.split("#")[0].strip() for block in rasa for line in block.split("}")[0].splitlines()
+                   if line.strip().startswith("server ")]
+        assert len(rasa) == 2 and servers and all(line.endswith("max_fails=0;") for line in servers), servers
+        assert "proxy_next_upstream error timeout;" in text
