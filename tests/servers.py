@@ -46,6 +46,20 @@ def free_run(length: int) -> int:
     raise RuntimeError("no run of free ports")
 
 
+def wait_for_port(port: int, process: subprocess.Popen, name: str, seconds: float = 20) -> None:
+    """Until ``process`` accepts connections on 127.0.0.1:``port``; RuntimeError if it exits or
+    takes longer than ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{name} did not start") from None
+            time.sleep(0.1)
+
+
 def _postgres_bin(tool: str) -> str:
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"))
     if not candidates:
@@ -121,15 +135,7 @@ class RedisServer:
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("redis-server did not start")
-                time.sleep(0.1)
+        wait_for_port(self.port, self.process, "redis-server")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import yaml
 
 from bot import cluster, config
 from bot.channels.busy import BUSY_TEXT, REFUSED_BODY, RETRY_AFTER_SECONDS
-from tests.servers import free_run
+from tests.servers import free_run, wait_for_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 KUBERNETES = sorted((DEPLOY / "kubernetes").glob("*.yaml"))
@@ -271,17 +270,10 @@ def gated_nginx(tmp_path):
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     directory = layout.directory
     nginx = subprocess.Popen(["nginx", "-p", str(directory), "-c", str(directory / "nginx.conf"),
-                              "-e", str(directory / "error.log")], stderr=subprocess.PIPE)
+                              "-e", str(directory / "error.log")], stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{layout.public_port}/webhooks/rest/webhook"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", layout.public_port), timeout=1).close()
-            break
-        except OSError:
-            assert nginx.poll() is None and time.monotonic() < deadline, nginx.stderr.read() if nginx.stderr else ""
-            time.sleep(0.1)
     try:
+        wait_for_port(layout.public_port, nginx, "nginx")
         yield SimpleNamespace(url=url, upstream=upstream)
     finally:
         upstream.release.set()
