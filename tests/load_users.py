@@ -575,7 +575,7 @@ class WidgetConversation(Conversation):
             client = socketio.AsyncClient(reconnection=False, **bound)
             confirmed: "asyncio.Queue[Any]" = asyncio.Queue()
             client.on("session_confirm", confirmed.put_nowait)
-            client.on("session_history", lambda history, box=confirmed: box.put_nowait(("history", history)))
+            client.on("session_history", functools.partial(self._history_came, confirmed))
             client.on("bot_uttered", self._arrived)
             client.on("disconnect", functools.partial(self._dropped, client))
             try:
@@ -604,6 +604,13 @@ class WidgetConversation(Conversation):
         if self.sio is client:
             self.dropped.set()
 
+    def _history_came(self, confirmed: "asyncio.Queue[Any]", history: Any) -> None:
+        # What came before it is in it (the server sends it under the conversation's lock);
+        # what comes after it is not, and stays to be read.
+        while not self.inbox.empty():
+            self.inbox.get_nowait()
+        confirmed.put_nowait(("history", history))
+
     def _arrived(self, message: Dict[str, Any]) -> None:
         self.inbox.put_nowait({**message, "at": time.monotonic()})
 
@@ -621,8 +628,6 @@ class WidgetConversation(Conversation):
         else:
             self.report.counts["reconnected_with_history"] += 1
         self.seen = stored
-        while not self.inbox.empty():  # already in the history
-            self.inbox.get_nowait()
         return history
 
     async def _turn(

@@ -12,7 +12,9 @@ version lacks:
   and restarts its conversation (empty history, no slots, no verification);
 * after ``session_confirm`` the server sends ``session_history`` (the
   conversation so far, from the tracker store), so a reloaded or reconnected
-  page shows everything, including replies that came while it was away;
+  page shows everything, including replies that came while it was away; it is
+  read and sent under the conversation's lock, so no message stored meanwhile
+  arrives before it and is wiped by it;
 * rooms are joined with ``await`` (python-socketio 5.10+ made ``enter_room`` a
   coroutine; Rasa 3.6 calls it without one, so its replies never arrive);
 * bot messages go out whole (newlines kept) rather than split at blank lines,
@@ -54,8 +56,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Text
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint
@@ -81,6 +84,8 @@ logger = logging.getLogger(__name__)
 WIDGET_DIR = config.PROJECT_ROOT / "bot" / "widget"
 SESSION_ID = WIDGET_SESSION_ID
 HISTORY_LIMIT = 200
+# How often a history waiting for a turn in flight asks for the conversation's lock again.
+HISTORY_LOCK_POLL_SECONDS = 0.1
 # Metadata a browser may attach to a message; anything else is dropped.  The
 # language hint is the browser's navigator.language (actions/session.py).
 CLIENT_METADATA_KEYS = ("identity_token", "upload_id", "display_text", LANGUAGE_HINT_METADATA)
@@ -287,13 +292,15 @@ class WidgetInput(InputChannel):
                 await sio.leave_room(sid, widget_conversation(previous))
             await sio.enter_room(sid, conversation)
             await sio.emit("session_confirm", session_id, room=sid)
-            try:
-                history = await self._history(getattr(routes.ctx, "app", None), conversation)
-            except Exception:  # noqa: BLE001 - the conversation store is down: say so, keep the session
-                logger.exception("the history of %s could not be read", conversation)
-                await tell_busy(sio, sid)
-                return
-            await sio.emit("session_history", history, room=sid)
+            app = getattr(routes.ctx, "app", None)
+            async with _nothing_stored_meanwhile(app, conversation):
+                try:
+                    history = await self._history(app, conversation)
+                except Exception:  # noqa: BLE001 - the conversation store is down: say so, keep the session
+                    logger.exception("the history of %s could not be read", conversation)
+                    await tell_busy(sio, sid)
+                    return
+                await sio.emit("session_history", history, room=sid)
 
         @sio.on("session_end")
         async def session_end(sid: Text, data: Any) -> bool:
@@ -362,6 +369,29 @@ class WidgetInput(InputChannel):
             "accepted_types": ["image/jpeg", "image/png"],
             "upload_refusals": upload_refusals(config.get_int("MAX_UPLOAD_BYTES"), chosen_language(tracker)),
         }
+
+
+@asynccontextmanager
+async def _nothing_stored_meanwhile(app: Optional[Sanic], conversation: str) -> AsyncIterator[None]:
+    """Holds the conversation's lock while its history is read and sent.
+
+    The widget replaces what it shows with ``session_history``; a bot message that reached
+    the socket (it joined the room first) before the history but was stored after the read
+    would vanish from the screen (the load test: an agent's reply stored while a reconnecting
+    widget's history was read, never shown).  Every bot message is stored and sent under
+    this lock (a turn's by its save, an agent's by bot/channels/handoff_bridge.py), so under
+    it the history holds everything sent before it and everything sent after it comes after.
+    A lock store that cannot be reached (Redis restarting) does not keep the history back."""
+    agent = getattr(app.ctx, "agent", None) if app else None
+    async with AsyncExitStack() as held:
+        if agent is not None:
+            try:
+                await held.enter_async_context(
+                    agent.lock_store.lock(conversation, wait_time_in_seconds=HISTORY_LOCK_POLL_SECONDS)
+                )
+            except Exception:  # noqa: BLE001 - the history without the lock beats no history
+                logger.warning("the history of %s is read without its lock", conversation, exc_info=True)
+        yield
 
 
 async def tell_busy(sio: AsyncServer, sid: str) -> None:

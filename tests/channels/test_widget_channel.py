@@ -124,3 +124,118 @@ def test_a_turns_messages_go_out_once_it_is_stored_and_only_then(outcome, shown)
     asyncio.run(sio.handlers["user_uttered"]("sid-1", {"session_id": "a" * 32, "message": "你好"}))
     assert [text for _, text, _ in sio.emitted] == shown
     assert all(room == f"widget:{'a' * 32}" for _, text, room in sio.emitted if text != BUSY_TEXT)
+
+
+class SessionServer:
+    """As much of socket.io's AsyncServer as ``session_request`` uses; ``shown`` replays the
+    socket's events as widget.js shows them (a bot message is added, the history replaces)."""
+
+    def __init__(self) -> None:
+        self.handlers = {}
+        self.sent = []
+        self.sessions = {}
+
+    def on(self, event):
+        def register(handler):
+            self.handlers[event] = handler
+            return handler
+        return register
+
+    def session(self, sid):
+        sessions = self.sessions
+
+        class Session:
+            async def __aenter__(self):
+                return sessions.setdefault(sid, {})
+
+            async def __aexit__(self, *_):
+                return False
+        return Session()
+
+    async def enter_room(self, sid, room):
+        pass
+
+    async def leave_room(self, sid, room):
+        pass
+
+    async def emit(self, event, data, room=None, **kwargs):
+        self.sent.append((event, data))
+
+    def shown(self):
+        screen = []
+        for event, data in self.sent:
+            if event == "bot_uttered":
+                screen.append(data["text"])
+            elif event == "session_history":
+                screen = [message["text"] for message in data["messages"] if message["sender"] == "bot"]
+        return screen
+
+
+def _widget_app(lock_store, tracker_store):
+    agent = SimpleNamespace(lock_store=lock_store, tracker_store=tracker_store)
+    return SimpleNamespace(ctx=SimpleNamespace(app=SimpleNamespace(ctx=SimpleNamespace(agent=agent))))
+
+
+async def _not_a_turn(message):
+    raise AssertionError("no turn in these tests")
+
+
+def test_a_message_stored_while_the_history_is_read_is_not_wiped_by_it():
+    """The load test: a reconnecting widget's history was read, an agent's reply was stored
+    and sent to the room (the socket had joined it), then the history came and replaced the
+    screen: the reply was stored and never shown.  Messages are stored and sent under the
+    conversation's lock (as bot/channels/handoff_bridge.py does), so the history is read and
+    sent under it too."""
+    from rasa.core.lock_store import InMemoryLockStore
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    conversation = f"widget:{'b' * 32}"
+
+    async def scenario():
+        lock_store = InMemoryLockStore()
+        tracker = DialogueStateTracker(conversation, slots=[])
+        tracker.update(BotUttered("已为您转人工客服。"))
+        read_begun, read_may_end = asyncio.Event(), asyncio.Event()
+
+        class SlowTrackerStore:
+            async def retrieve(self, sender_id):
+                snapshot = DialogueStateTracker.from_events(sender_id, list(tracker.events), slots=[])
+                read_begun.set()
+                await read_may_end.wait()  # a loaded database
+                return snapshot
+
+        sio = SessionServer()
+        WidgetInput()._add_socket_handlers(sio, _widget_app(lock_store, SlowTrackerStore()), _not_a_turn)
+        opening = asyncio.ensure_future(sio.handlers["session_request"]("sid-1", {"session_id": "b" * 32}))
+        await read_begun.wait()
+
+        async def agent_replies():
+            async with lock_store.lock(conversation, wait_time_in_seconds=0.05):
+                tracker.update(BotUttered("客服：您好，我来处理。"))
+                await sio.emit("bot_uttered", {"text": "客服：您好，我来处理。"}, room=conversation)
+
+        replying = asyncio.ensure_future(agent_replies())
+        await asyncio.sleep(0.3)
+        read_may_end.set()
+        await asyncio.gather(opening, replying)
+        return sio.shown()
+
+    assert asyncio.run(scenario()) == ["已为您转人工客服。", "客服：您好，我来处理。"]
+
+
+def test_the_history_is_sent_when_the_lock_store_cannot_be_reached():
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    class UnreachableLockStore:
+        def lock(self, *args, **kwargs):
+            raise ConnectionError("Redis is restarting")
+
+    class TrackerStore:
+        async def retrieve(self, sender_id):
+            return DialogueStateTracker.from_events(sender_id, [BotUttered("您好")], slots=[])
+
+    sio = SessionServer()
+    WidgetInput()._add_socket_handlers(sio, _widget_app(UnreachableLockStore(), TrackerStore()), _not_a_turn)
+    asyncio.run(sio.handlers["session_request"]("sid-1", {"session_id": "c" * 32}))
+    assert [event for event, _ in sio.sent] == ["session_confirm", "session_history"]
+    assert sio.shown() == ["您好"]
