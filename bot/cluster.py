@@ -77,6 +77,8 @@ ACTIONS_MAX_BODY_BYTES = 16 * 1024 * 1024
 # Loading the model in N Rasa servers at once on a small machine takes longer than one.
 CLUSTER_STARTUP_TIMEOUT_SECONDS = 2 * STARTUP_TIMEOUT_SECONDS
 STORES_TIMEOUT_SECONDS = 60.0
+# sockaddr_un.sun_path is 108 bytes on Linux, its terminating NUL included.
+UNIX_SOCKET_PATH_MAX = 107
 
 
 class ClusterError(RuntimeError):
@@ -264,6 +266,12 @@ def nginx_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _socket_path(path: Path) -> Path:
+    if len(os.fsencode(path)) > UNIX_SOCKET_PATH_MAX:
+        raise ValueError(f"the socket path {path} is too long for the system; choose a shorter CLUSTER_DIR")
+    return path
+
+
 def render_configs(layout: Layout, environ: Mapping[str, str]) -> None:
     """nginx.conf and supervisord.conf in the cluster directory, from deploy/cluster/."""
     temp_dir = layout.directory / "nginx"
@@ -288,6 +296,7 @@ def render_configs(layout: Layout, environ: Mapping[str, str]) -> None:
         "max_body_bytes": config.max_request_bytes(environ),
         "actions_max_body_bytes": ACTIONS_MAX_BODY_BYTES,
         "rest_gate": config.get_int("MAX_TURNS_IN_FLIGHT", environ) * len(layout.rasa_ports),
+        "rest_gate_socket": _socket_path(temp_dir / "rest-gate.sock"),
         "refused_body": nginx_string(json.dumps(REFUSED_BODY, ensure_ascii=False)),
         "retry_after_seconds": RETRY_AFTER_SECONDS,
         "postgres": _postgres_program("postgres"),

@@ -67,6 +67,46 @@ http {
     }
     limit_conn_zone $rest_gate_key zone=rest_turns:1m;
 
+    # The gate is a server of its own behind the public one, which reads each request body
+    # whole before passing it on (proxy_request_buffering): limit_conn counts a request from
+    # its head, so on the public server a few clients sending bodies at a crawl would hold
+    # every place and make every REST user hear "busy".
+    upstream rest_gate {
+        server unix:${rest_gate_socket};
+        keepalive 32;
+    }
+
+    server {
+        listen unix:${rest_gate_socket};
+        client_max_body_size ${max_body_bytes};
+        proxy_http_version 1.1;
+        proxy_connect_timeout 2s;
+        proxy_next_upstream error timeout;
+
+        location / {
+            proxy_pass http://rasa;
+            # Host and Connection are set again; X-Forwarded-* and X-Request-Start pass as the
+            # public server set them (the Rasa servers trust them from 127.0.0.1 only).
+            proxy_set_header Host $http_host;
+            proxy_set_header Connection "";
+            proxy_read_timeout 120s;
+            # At most MAX_TURNS_IN_FLIGHT per Rasa server in flight; the next is answered
+            # here, at once, as a Rasa server sheds one (bot/channels/busy.py): a saturated
+            # server's event loop reads a request too late to shed it (docs/capacity.md).
+            # A Rasa server's own 503 passes through unchanged (no proxy_intercept_errors).
+            limit_conn rest_turns ${rest_gate};
+            limit_conn_status 503;
+            limit_conn_log_level info;
+            error_page 503 @rest_busy;
+        }
+
+        location @rest_busy {
+            default_type application/json;
+            add_header Retry-After ${retry_after_seconds} always;
+            return 503 ${refused_body};
+        }
+    }
+
 % endif
     upstream actions {
         least_conn;
@@ -111,30 +151,16 @@ ${forwarded()}
 
         # REST messages (and their trailing-slash spelling, which Sanic routes alike).
         location ~ ^/webhooks/rest/webhook/?$ {
+% if rest_gate:
+            proxy_pass http://rest_gate;  # through the gate, once the body is here
+% else:
             proxy_pass http://rasa;
+% endif
 ${forwarded()}
             proxy_set_header Connection "";
             proxy_read_timeout 120s;
-% if rest_gate:
-            # At most MAX_TURNS_IN_FLIGHT per Rasa server in flight; the next is answered
-            # here, at once, as a Rasa server sheds one (bot/channels/busy.py): a saturated
-            # server's event loop reads a request too late to shed it (docs/capacity.md).
-            # A Rasa server's own 503 passes through unchanged (no proxy_intercept_errors).
-            limit_conn rest_turns ${rest_gate};
-            limit_conn_status 503;
-            limit_conn_log_level info;
-            error_page 503 @rest_busy;
-% endif
         }
 
-% if rest_gate:
-        location @rest_busy {
-            default_type application/json;
-            add_header Retry-After ${retry_after_seconds} always;
-            return 503 ${refused_body};
-        }
-
-% endif
         location / {
             proxy_pass http://rasa;
 ${forwarded()}

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -233,6 +235,7 @@ class HeldUpstream(ThreadingHTTPServer):
     def __init__(self, port: int) -> None:
         self.release = threading.Event()
         self.arrived: List[str] = []
+        self.forwarded_for: List[str] = []
         super().__init__(("127.0.0.1", port), _HeldHandler)
 
 
@@ -243,6 +246,7 @@ class _HeldHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
         message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["message"]
         self.server.arrived.append(message)
+        self.server.forwarded_for.append(self.headers.get("X-Forwarded-For", ""))
         if message == "refuse":
             status, body = 503, json.dumps({"own": "the Rasa server's own answer"}).encode()
         else:
@@ -259,10 +263,13 @@ class _HeldHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def gated_nginx(tmp_path):
+def gated_nginx():
     """The rendered cluster nginx, for real, with one Rasa server (the stand-in) and a gate of 2."""
+    # Readable by nginx's workers (www-data under root), as a cluster's directory must be.
+    home = Path(tempfile.mkdtemp(prefix="assistant-gate-"))
+    home.chmod(0o755)
     first = free_run(3)
-    environ = {"CLUSTER_DIR": str(tmp_path / "cluster"), "RASA_PORT": str(first), "BIND_HOST": "127.0.0.1",
+    environ = {"CLUSTER_DIR": str(home / "cluster"), "RASA_PORT": str(first), "BIND_HOST": "127.0.0.1",
                "CLUSTER_RASA_REPLICAS": "1", "ACTIONS_PORT": str(free_run(2)), "MAX_TURNS_IN_FLIGHT": "2"}
     layout = cluster.Layout.from_settings(environ)
     cluster.render_configs(layout, environ)
@@ -274,13 +281,14 @@ def gated_nginx(tmp_path):
     url = f"http://127.0.0.1:{layout.public_port}/webhooks/rest/webhook"
     try:
         wait_for_port(layout.public_port, nginx, "nginx")
-        yield SimpleNamespace(url=url, upstream=upstream)
+        yield SimpleNamespace(url=url, upstream=upstream, port=layout.public_port)
     finally:
         upstream.release.set()
         nginx.terminate()
         nginx.wait(10)
         upstream.shutdown()
         upstream.server_close()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def post(url: str, message: str) -> requests.Response:
@@ -293,7 +301,9 @@ def test_nginx_answers_busy_at_once_when_the_rest_gate_is_full(gated_nginx):
     Rasa servers' own refusal, so the client sends it again after Retry-After."""
     with ThreadPoolExecutor(4) as pool:
         held = [pool.submit(post, gated_nginx.url, f"第{n}条") for n in range(2)]
+        deadline = time.monotonic() + 20
         while len(gated_nginx.upstream.arrived) < 2:
+            assert time.monotonic() < deadline, "the held requests never reached the stand-in"
             time.sleep(0.05)
         started = time.monotonic()
         refused = post(gated_nginx.url, "第三条")
@@ -311,6 +321,38 @@ def test_nginx_answers_busy_at_once_when_the_rest_gate_is_full(gated_nginx):
     assert answer.status_code == 200 and answer.json()[0]["text"] == "收到：又来了"
     own = post(gated_nginx.url, "refuse")  # a Rasa server's own 503 passes through unchanged
     assert own.status_code == 503 and own.json() == {"own": "the Rasa server's own answer"}
+
+
+def test_slow_senders_cannot_fill_the_rest_gate(gated_nginx):
+    """An attack: clients that send a request's head and then its body at a crawl (no token
+    needed) must not hold the gate's places — counted from the first byte, two of them would
+    make every REST user hear "busy" for as long as nginx waits for a body.  The gate counts
+    only requests nginx has read whole."""
+    gated_nginx.upstream.release.set()
+    crawling = []
+    for _ in range(4):
+        connection = socket.create_connection(("127.0.0.1", gated_nginx.port), timeout=10)
+        connection.sendall(b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: x\r\n"
+                           b"Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n{\"sender\": ")
+        crawling.append(connection)
+    try:
+        time.sleep(0.5)  # nginx has read every head and waits for the bodies
+        for number in range(3):
+            answer = post(gated_nginx.url, f"正常{number}")
+            assert answer.status_code == 200, answer.text
+        assert gated_nginx.upstream.arrived == ["正常0", "正常1", "正常2"]  # the crawlers never passed
+    finally:
+        for connection in crawling:
+            connection.close()
+
+
+def test_the_gate_keeps_the_address_nginx_saw(gated_nginx):
+    """Behind the gate the Rasa server still learns the client's address from nginx alone."""
+    gated_nginx.upstream.release.set()
+    answer = requests.post(gated_nginx.url, json={"sender": "s", "message": "地址"},
+                           headers={"X-Forwarded-For": "6.6.6.6", "X-Real-IP": "6.6.6.6"}, timeout=30)
+    assert answer.status_code == 200
+    assert gated_nginx.upstream.forwarded_for == ["127.0.0.1"]
 
 
 def test_no_gate_without_shedding(tmp_path):
