@@ -45,6 +45,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -251,7 +252,23 @@ def refusals(environ: Mapping[str, str]) -> List[str]:
     model = config.project_path("MODEL_PATH", environ)
     if not model.exists():
         problems.append(f"no trained model at {model}; run `make train` first")
+    closed = _closed_to_others(config.project_path("CLUSTER_DIR", environ)) if _as_root() else None
+    if closed is not None:
+        problems.append(
+            f"{closed} is closed to other users; under root PostgreSQL runs as postgres and nginx's workers as "
+            "www-data, and both must reach the cluster directory (its data, request bodies, the REST gate's "
+            "socket): `chmod o+x` it or choose another CLUSTER_DIR."
+        )
     return problems
+
+
+def _closed_to_others(directory: Path) -> Optional[Path]:
+    """The first existing directory on the way to ``directory`` (itself included) that other
+    users cannot pass through, or None."""
+    for step in reversed([directory, *directory.parents]):
+        if step.exists() and not step.stat().st_mode & stat.S_IXOTH:
+            return step
+    return None
 
 
 # -- configuration files ----------------------------------------------------------------------

@@ -355,6 +355,24 @@ def test_the_gate_keeps_the_address_nginx_saw(gated_nginx):
     assert gated_nginx.upstream.forwarded_for == ["127.0.0.1"]
 
 
+def test_a_cluster_directory_closed_to_other_users_is_refused(monkeypatch):
+    """Under root, PostgreSQL and nginx's workers run as other users: a cluster directory they
+    cannot reach would start and then fail at the first upload or REST message (502)."""
+    monkeypatch.setattr(cluster, "_as_root", lambda: True)
+    opened = Path(tempfile.mkdtemp(prefix="assistant-open-"))
+    try:
+        opened.chmod(0o755)
+        assert not any("closed to other users" in problem
+                       for problem in cluster.refusals({"CLUSTER_DIR": str(opened / "cluster")}))
+        closed = opened / "closed"
+        closed.mkdir(mode=0o700)
+        closed.chmod(0o700)
+        problems = cluster.refusals({"CLUSTER_DIR": str(closed / "cluster")})
+        assert any(f"{closed} is closed to other users" in problem for problem in problems), problems
+    finally:
+        shutil.rmtree(opened)
+
+
 def test_no_gate_without_shedding(tmp_path):
     layout = cluster.Layout.from_settings({"CLUSTER_DIR": str(tmp_path / "cluster")})
     cluster.render_configs(layout, {"MAX_TURNS_IN_FLIGHT": "0"})
