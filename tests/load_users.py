@@ -565,6 +565,9 @@ class WidgetConversation(Conversation):
         self.inbox: "asyncio.Queue[Dict[str, Any]]" = asyncio.Queue()
         self.dropped = asyncio.Event()
         self.arrivals: Dict[str, float] = {}
+        # Its socket dropped and it could not get a new one in ``reply_timeout`` (an error of its
+        # own): the real widget goes on trying, and shows the history when it gets through.
+        self.gone = False
 
     async def open(self) -> List[Dict[str, Any]]:
         """A socket and the session (new, or this one again); returns the history it was given."""
@@ -620,7 +623,11 @@ class WidgetConversation(Conversation):
         self.report.counts["reconnects"] += 1
         if self.sio is not None:
             await _quietly(self.sio.disconnect())
-        history = await self.open()
+        try:
+            history = await self.open()
+        except Unexpected:
+            self.gone = True
+            raise
         stored = [message.get("text", "") for message in history if message.get("sender") == "bot"]
         if not _is_subsequence(self.seen, stored):
             self.report.problem("lost", f"{self.label}: history after reconnecting lacks what was seen: "
@@ -737,6 +744,14 @@ class WidgetConversation(Conversation):
             self.report.problem("errors", f"{self.label}: the history could not be read")
             return
         stored = [message.get("text", "") for message in history if message.get("sender") == "bot"]
+        if self.gone:
+            # The fresh socket is the reconnect the widget would have made at last: it shows the
+            # history, which must hold everything seen (what the user missed is not lost).
+            if _is_subsequence(self.seen, stored):
+                self.report.counts["shown_by_a_later_reconnect"] += len(stored) - len(self.seen)
+                self.seen = stored
+            self.compare(stored)
+            return
         # Messages still on their way: those stored and not seen yet, then any stray one.
         deadline = time.monotonic() + LATE_SECONDS
         while True:
@@ -942,6 +957,10 @@ async def one_conversation(world: World, kind: str, widget: bool, rng: random.Ra
         handoff = getattr(chat, "handoff_id", None)
         if handoff is not None:
             await check_handoff(world, chat, handoff)
+        elif chat.label in world.handoffs_asked and any(AGENT_REPLY_PATTERN.search(text) for text in chat.seen):
+            # Its widget could not reconnect while it waited: the reply is in its history.
+            world.handoffs_asked.pop(chat.label)
+            world.report.counts["handoffs_answered_in_history"] += 1
 
 
 async def check_handoff(world: World, chat: Conversation, handoff: int) -> None:

@@ -30,8 +30,8 @@ from bot.store import Database
 from tests.console.console_client import Agent
 from tests.assistants import RESULTS
 from bot.channels.busy import BUSY_TEXT
-from tests.load_users import (ATTEMPTS, KINDS, Conversation, Plan, Report, Target, Unexpected, cluster_settings,
-                              run_load, socketio_replica)
+from tests.load_users import (ATTEMPTS, KINDS, Conversation, Plan, Report, Target, Unexpected, WidgetConversation,
+                              cluster_settings, run_load, socketio_replica)
 from tests.widget_client import WidgetClient
 
 pytestmark = pytest.mark.integration
@@ -239,6 +239,29 @@ def test_the_load_users_tell_giving_up_after_busy_answers_from_errors(monkeypatc
     with pytest.raises(Unexpected):
         asyncio.run(user.say("忘记密码", "登录名", "reset"))
     assert list(report.problems) == [kind] and report.counts["busy"] == ATTEMPTS - (kind == "errors")
+
+
+@pytest.mark.parametrize("seen, problems, shown_later", [
+    (["答复一"], [], 2),  # missed while it could not reconnect: the history shows them
+    (["答复一", "别的"], ["lost"], 0),  # seen and not stored: the history would take it away
+])
+def test_a_widget_that_could_not_reconnect_is_shown_the_history_when_it_does(monkeypatch, seen, problems,
+                                                                             shown_later):
+    """The sixth-to-eighth runs at 1 server: a widget whose socket dropped while it waited for an
+    agent and that could not reconnect for 120 s (an error of its own) was counted as having lost
+    the agent's reply, stored in its history.  The real widget reconnects until it gets through
+    and then shows that history, so only a history lacking what was seen is a loss."""
+    report = Report()
+    user = WidgetConversation(Target("http://unused", "token", "sqlite://"), Plan(), report, None)
+    user.session_id, user.gone, user.seen = "a" * 32, True, list(seen)
+
+    async def history() -> List[dict]:
+        return [{"sender": "bot", "text": text} for text in ("答复一", "客服回复", "评分")]
+
+    monkeypatch.setattr(user, "_history", history)
+    asyncio.run(user.check())
+    assert list(report.problems) == problems
+    assert report.counts["shown_by_a_later_reconnect"] == shown_later
 
 
 def test_a_short_load_through_nginx_loses_nothing(running_cluster):
