@@ -78,6 +78,7 @@ http {
 
     server {
         listen unix:${rest_gate_socket};
+        access_log off;  # the public server logs each request once, with the status it answered
         client_max_body_size ${max_body_bytes};
         proxy_http_version 1.1;
         proxy_connect_timeout 2s;

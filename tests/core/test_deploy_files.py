@@ -281,7 +281,8 @@ def gated_nginx():
     url = f"http://127.0.0.1:{layout.public_port}/webhooks/rest/webhook"
     try:
         wait_for_port(layout.public_port, nginx, "nginx")
-        yield SimpleNamespace(url=url, upstream=upstream, port=layout.public_port)
+        yield SimpleNamespace(url=url, upstream=upstream, port=layout.public_port,
+                              access_log=layout.log_dir / "nginx-access.log")
     finally:
         upstream.release.set()
         nginx.terminate()
@@ -353,6 +354,8 @@ def test_the_gate_keeps_the_address_nginx_saw(gated_nginx):
                            headers={"X-Forwarded-For": "6.6.6.6", "X-Real-IP": "6.6.6.6"}, timeout=30)
     assert answer.status_code == 200
     assert gated_nginx.upstream.forwarded_for == ["127.0.0.1"]
+    logged = [line for line in gated_nginx.access_log.read_text().splitlines() if "/webhooks/rest/webhook" in line]
+    assert len(logged) == 1 and logged[0].startswith("127.0.0.1 "), logged  # once, by the public server
 
 
 def test_a_cluster_directory_closed_to_other_users_is_refused(monkeypatch):
