@@ -19,6 +19,15 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterator, List, Optional
 
 
+def cluster_home(prefix: str) -> Path:
+    """A new temporary directory other users may pass through: under root a cluster's
+    PostgreSQL runs as ``postgres`` and nginx's workers as ``www-data`` (bot/cluster.py refuses
+    a closed one)."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    directory.chmod(0o755)
+    return directory
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

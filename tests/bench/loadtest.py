@@ -31,7 +31,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, List
@@ -44,6 +43,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from bot import cluster  # noqa: E402
 from tests.load_users import KINDS, Plan, Target, cluster_settings, run_load  # noqa: E402
+from tests.servers import cluster_home  # noqa: E402
 
 RESULTS = ROOT / "results"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -123,8 +123,7 @@ def store_counters(database_url: str, redis_port: int) -> Dict[str, float]:
 
 
 def run_configuration(replicas: int, args: argparse.Namespace) -> Dict[str, Any]:
-    directory = Path(tempfile.mkdtemp(prefix="assistant-loadtest-"))
-    directory.chmod(0o755)  # PostgreSQL runs as `postgres` under root
+    directory = cluster_home("assistant-loadtest-")
     environ = cluster_settings(str(directory / "cluster"), replicas, args.actions)
     print(f"\n== {replicas} Rasa server(s), {args.actions} action servers: starting the cluster …", flush=True)
     started = time.monotonic()

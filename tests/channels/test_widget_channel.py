@@ -126,20 +126,14 @@ def test_a_turns_messages_go_out_once_it_is_stored_and_only_then(outcome, shown)
     assert all(room == f"widget:{'a' * 32}" for _, text, room in sio.emitted if text != BUSY_TEXT)
 
 
-class SessionServer:
+class SessionServer(RecordingServer):
     """As much of socket.io's AsyncServer as ``session_request`` uses; ``shown`` replays the
     socket's events as widget.js shows them (a bot message is added, the history replaces)."""
 
     def __init__(self) -> None:
-        self.handlers = {}
+        super().__init__()
         self.sent = []
         self.sessions = {}
-
-    def on(self, event):
-        def register(handler):
-            self.handlers[event] = handler
-            return handler
-        return register
 
     def session(self, sid):
         sessions = self.sessions

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -32,6 +31,7 @@ from tests.assistants import RESULTS
 from bot.channels.busy import BUSY_TEXT
 from tests.load_users import (ATTEMPTS, KINDS, Conversation, Plan, Report, Target, Unexpected, WidgetConversation,
                               cluster_settings, run_load, socketio_replica)
+from tests.servers import cluster_home
 from tests.widget_client import WidgetClient
 
 pytestmark = pytest.mark.integration
@@ -63,8 +63,7 @@ class Cluster(SimpleNamespace):
 def running_cluster() -> Iterator[Cluster]:
     RESULTS.mkdir(exist_ok=True)
     # Its own directory, readable on the way down: PostgreSQL runs as `postgres` under root.
-    directory = Path(tempfile.mkdtemp(prefix="assistant-cluster-"))
-    directory.chmod(0o755)
+    directory = cluster_home("assistant-cluster-")
     # Free ports, and the settings of a load from one address (the load and chaos tests below).
     environ = cluster_settings(str(directory / "cluster"), REPLICAS, ACTION_SERVERS)
     started = run_cli(environ, "start", "--rasa", str(REPLICAS), "--actions", str(ACTION_SERVERS))

@@ -14,7 +14,6 @@ import socket
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +28,7 @@ import yaml
 
 from bot import cluster, config
 from bot.channels.busy import BUSY_TEXT, REFUSED_BODY, RETRY_AFTER_SECONDS
-from tests.servers import free_run, wait_for_port
+from tests.servers import cluster_home, free_run, wait_for_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 KUBERNETES = sorted((DEPLOY / "kubernetes").glob("*.yaml"))
@@ -265,9 +264,7 @@ class _HeldHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def gated_nginx():
     """The rendered cluster nginx, for real, with one Rasa server (the stand-in) and a gate of 2."""
-    # Readable by nginx's workers (www-data under root), as a cluster's directory must be.
-    home = Path(tempfile.mkdtemp(prefix="assistant-gate-"))
-    home.chmod(0o755)
+    home = cluster_home("assistant-gate-")
     first = free_run(3)
     environ = {"CLUSTER_DIR": str(home / "cluster"), "RASA_PORT": str(first), "BIND_HOST": "127.0.0.1",
                "CLUSTER_RASA_REPLICAS": "1", "ACTIONS_PORT": str(free_run(2)), "MAX_TURNS_IN_FLIGHT": "2"}
@@ -362,9 +359,8 @@ def test_a_cluster_directory_closed_to_other_users_is_refused(monkeypatch):
     """Under root, PostgreSQL and nginx's workers run as other users: a cluster directory they
     cannot reach would start and then fail at the first upload or REST message (502)."""
     monkeypatch.setattr(cluster, "_as_root", lambda: True)
-    opened = Path(tempfile.mkdtemp(prefix="assistant-open-"))
+    opened = cluster_home("assistant-open-")
     try:
-        opened.chmod(0o755)
         assert not any("closed to other users" in problem
                        for problem in cluster.refusals({"CLUSTER_DIR": str(opened / "cluster")}))
         closed = opened / "closed"
